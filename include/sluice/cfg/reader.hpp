@@ -1,0 +1,40 @@
+// Reads config files into a Document: lines, conditional blocks, sections, keywords.
+// Parsing goes on after an error so that `-c` reports every problem at once.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sluice/cfg/conditions.hpp"
+#include "sluice/cfg/diag.hpp"
+#include "sluice/cfg/document.hpp"
+
+namespace sluice::cfg {
+
+class Reader {
+public:
+    Reader(Document& doc, Diagnostics& diag, ConditionEnv cond);
+
+    // A file, or a directory whose *.cfg files are read in lexical order (HAProxy's -f DIR).
+    void read_path(const std::string& path);
+    // Text already in memory, reported as `name` (tests, fuzzing).
+    void read_text(std::string_view name, std::string_view text);
+
+private:
+    void read_line(const Location& where, std::string_view line);
+    void begin_section(const Location& where, SectionKind kind, Args args);
+    void dispatch(const Location& where, std::span<const std::string> words);
+
+    Document& doc_;
+    Diagnostics& diag_;
+    ConditionEnv cond_;
+    ConditionalStack conds_;
+    enum class Current { None, Global, Defaults, Proxy, Unsupported } current_ = Current::None;
+    std::size_t index_ = 0;  // into doc_.defaults or doc_.proxies
+};
+
+// The version and features `.if` and `-cc` see: this build's -vv.
+ConditionEnv default_condition_env();
+
+}  // namespace sluice::cfg

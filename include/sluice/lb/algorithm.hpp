@@ -1,0 +1,34 @@
+// Balance algorithms behind one interface (proxy::Balancer). Each algorithm registers itself
+// with its name; the `balance` keyword and lb::install() look it up here.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "sluice/cfg/keyword.hpp"
+#include "sluice/proxy/runtime.hpp"
+
+namespace sluice::lb {
+
+struct AlgorithmDef {
+    std::string_view name;
+    // Options after the name (`balance hdr(host)`, `balance url_param x`): validated at parse.
+    cfg::Status (*parse)(cfg::Args args, cfg::Ctx& ctx) = nullptr;
+    std::unique_ptr<proxy::Balancer> (*make)(proxy::Backend& backend) = nullptr;
+    std::string_view pending = {};  // not implemented yet: what brings it
+};
+
+class Registrar {
+  public:
+    explicit Registrar(std::span<const AlgorithmDef> algorithms);
+};
+
+const AlgorithmDef* find_algorithm(std::string_view name);
+std::vector<std::string_view> algorithm_names();
+
+// Gives every backend of `config` the balancer its `balance` line asks for.
+void install(proxy::Config& config);
+
+}  // namespace sluice::lb

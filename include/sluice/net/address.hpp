@@ -1,0 +1,49 @@
+// Socket addresses as HAProxy's config spells them: `*:80`, `1.2.3.4:80`, `[::]:80`, `:::80`,
+// `ipv4@`, `ipv6@`, `unix@/path`, `abns@name`, `fd@N`, port ranges `:8000-8010`, and comma lists.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sluice/util/result.hpp"
+
+namespace sluice::net {
+
+struct Address {
+    sockaddr_storage storage{};
+    socklen_t length = 0;
+
+    int family() const { return storage.ss_family; }
+    const sockaddr* raw() const { return reinterpret_cast<const sockaddr*>(&storage); }
+    std::uint16_t port() const;
+    void set_port(std::uint16_t port);
+    std::string to_string() const;  // "127.0.0.1:80", "[::1]:80", "unix@/path", "abns@name"
+};
+
+// One thing to listen on: an address to bind, or a socket inherited from the parent (fd@N).
+struct Endpoint {
+    Address address;
+    int inherited_fd = -1;
+    std::string text;  // as written, for messages
+};
+
+// A `bind` address argument into endpoints (a port range or a comma list gives several).
+util::Result<std::vector<Endpoint>> parse_bind_address(std::string_view text);
+
+// A `server` address. A host name is resolved now (getaddrinfo), as HAProxy does at start-up
+// with its default `init-addr last,libc,none`... minus the state file. `port_required`: HAProxy
+// allows a server without port (it then uses the client's destination port).
+struct ServerAddress {
+    Address address;
+    bool has_port = false;
+    // `+N`/`-N` port offsets are relative to the client's destination port.
+    int port_offset = 0;
+    bool port_is_offset = false;
+};
+util::Result<ServerAddress> parse_server_address(std::string_view text);
+
+}  // namespace sluice::net

@@ -1,0 +1,40 @@
+// Socket plumbing: listening sockets from endpoints, accepting, connecting, socket options.
+// Thin wrappers over the system calls that return errors as values with the address named.
+#pragma once
+
+#include <string>
+
+#include "sluice/net/address.hpp"
+#include "sluice/net/bind_options.hpp"
+#include "sluice/util/result.hpp"
+
+namespace sluice::net {
+
+// An open listening socket. Shared by every thread's loop; its fd is what a seamless reload
+// will hand over to the next process.
+struct ListenSocket {
+    int fd = -1;
+    Endpoint endpoint;
+    bool inherited = false;
+};
+
+// Creates, configures, binds and listens. `backlog` 0 means the system's SOMAXCONN.
+util::Result<ListenSocket> open_listener(const Endpoint& endpoint, const BindOptions& options,
+                                         int backlog);
+void close_listener(ListenSocket& socket);
+
+// Starts a non-blocking connect to `to`. Returns the fd; the caller waits for writability and
+// reads the outcome with connect_result(). EINPROGRESS is not an error here.
+util::Result<int> start_connect(const Address& to);
+// 0 when the pending connect succeeded, else the errno it failed with.
+int connect_result(int fd);
+
+// TCP_NODELAY and, if asked, SO_KEEPALIVE on a connected TCP socket; ignored on UNIX sockets.
+void tune_stream_socket(int fd, bool keepalive);
+// Makes close() send a RST instead of a FIN (`option nolinger`).
+void set_nolinger(int fd);
+
+// The local address a connected socket was accepted on (the client's destination).
+bool local_address(int fd, Address& out);
+
+}  // namespace sluice::net

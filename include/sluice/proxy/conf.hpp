@@ -1,0 +1,98 @@
+// What the config says about the process (global) and each proxy, as the keyword tables of the
+// proxy module fill it in. Plain data: built by the reader, read by proxy::build.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sluice/cfg/diag.hpp"
+#include "sluice/cfg/parts.hpp"
+#include "sluice/net/address.hpp"
+#include "sluice/util/units.hpp"
+
+namespace sluice::proxy {
+
+// One `cpu-map` line, kept as written and resolved once nbthread/nbproc are known.
+struct CpuMapLine {
+    cfg::Location where;
+    bool automatic = false;                   // "auto:" prefix
+    std::vector<int> first;                   // process (or thread group) numbers, 1-based
+    std::optional<std::vector<int>> threads;  // after '/', 1-based
+    std::vector<int> cpus;
+};
+
+struct GlobalConf {
+    bool daemon = false;
+    std::uint32_t maxconn = 0;   // 0: derived from the file descriptor limit, as HAProxy
+    std::uint32_t nbthread = 0;  // 0: as many as CPUs this process may run on
+    cfg::Location nbthread_where;
+    std::uint32_t nbproc = 0;  // obsolete; accepted and mapped to threads
+    std::vector<CpuMapLine> cpu_map;
+    std::string pidfile;
+    std::string user, group, chroot;
+    std::optional<std::uint32_t> uid, gid;
+    std::uint32_t bufsize = 16384;
+    std::uint32_t maxrewrite = 1024;
+    std::uint32_t ulimit_n = 0;
+    util::Duration hard_stop_after{0};
+    std::string node, description;
+};
+
+enum class Mode { Tcp, Http };
+
+// Socket options of one `bind` line, stored in the line's Parts by the net module's options.
+struct BindLine {
+    cfg::Location where;
+    std::string address_text;
+    std::vector<net::Endpoint> endpoints;
+    cfg::Parts options;
+};
+
+// The options of a `server` line this module owns (others keep theirs in ServerLine::options).
+struct ServerOptions {
+    std::uint32_t weight = 1;
+    std::uint32_t maxconn = 0;  // 0: no limit
+    bool disabled = false;
+    bool backup = false;
+};
+
+struct ServerLine {
+    cfg::Location where;
+    std::string name;
+    std::string address_text;
+    net::ServerAddress address;
+    cfg::Parts options;  // ServerOptions and other modules' parts
+};
+
+struct ProxyConf {
+    Mode mode = Mode::Tcp;
+    cfg::Location mode_where;
+    std::optional<util::Duration> timeout_connect, timeout_client, timeout_server, timeout_tunnel,
+        timeout_client_fin, timeout_server_fin, timeout_queue;
+    std::uint32_t maxconn = 0;  // frontend; 0: the default (global maxconn or -N)
+    std::uint32_t backlog = 0;  // frontend listen backlog; 0: maxconn
+    std::uint32_t retries = 3;
+    // `option redispatch [interval]`: 0 off; P > 0 every Pth retry; N < 0 the Nth retry before
+    // the last (HAProxy's default when enabled is -1: redispatch on the last retry).
+    int redispatch = 0;
+    bool splice_auto = false, splice_request = false, splice_response = false;
+    bool tcpka_client = false, tcpka_server = false, nolinger = false;
+    bool disabled = false;
+    std::string balance = "roundrobin";
+    cfg::Location balance_where;
+    std::vector<BindLine> binds;
+    std::vector<ServerLine> servers;
+    cfg::Parts default_server;  // options every later `server` line starts from
+    std::string default_backend;
+    cfg::Location default_backend_where;
+    struct UseBackend {
+        cfg::Location where;
+        std::string name;
+    };
+    std::vector<UseBackend> use_backends;
+    std::string description;
+};
+
+}  // namespace sluice::proxy

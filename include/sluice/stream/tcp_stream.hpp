@@ -1,0 +1,92 @@
+// A mode-tcp stream: one client connection joined to one server connection, bytes forwarded
+// both ways with back-pressure and half-close propagation. Phases, in order:
+//   pick a server (or wait in the backend's queue) -> connect (retries, redispatch)
+//   -> forward (buffers, or splice when enabled) -> close.
+// Lives on its Worker's thread for life; deletes itself when closed.
+#pragma once
+
+#include <ev.h>
+
+#include "sluice/core/buffer.hpp"
+#include "sluice/proxy/runtime.hpp"
+#include "sluice/stream/worker.hpp"
+
+namespace sluice::stream {
+
+class TcpStream {
+  public:
+    // Takes ownership of `client_fd` (accepted, non-blocking). The frontend and global slots
+    // are already counted for it.
+    TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd);
+    void start();
+
+  private:
+    enum class Phase { Picking, Queued, Connecting, RetryWait, Forwarding, Closed };
+
+    // One socket of the stream.
+    struct Side {
+        int fd = -1;
+        ev_io io;
+        int events = 0;            // interest currently registered with the loop
+        bool read_closed = false;  // the peer sent its FIN
+        bool write_shut = false;   // we sent ours
+        ev_tstamp last_activity = 0;
+    };
+    // One direction, from one side to the other.
+    struct Flow {
+        core::Buffer buf;
+        int pipe_r = -1, pipe_w = -1;  // when splicing
+        std::size_t in_pipe = 0;
+        bool splicing = false;
+        bool may_splice = false;   // option splice-request/response
+        bool auto_splice = false;  // option splice-auto: switch after a full read
+        std::size_t pending() const { return splicing ? in_pipe : buf.size(); }
+    };
+
+    ~TcpStream();
+    static void on_client_io(struct ev_loop*, ev_io* w, int revents);
+    static void on_server_io(struct ev_loop*, ev_io* w, int revents);
+    static void on_timer(struct ev_loop*, ev_timer* w, int revents);
+    void finish_callback();
+
+    void pick_and_connect(const proxy::Server* avoid);
+    void connect_to(proxy::Server& srv);
+    void on_connected();
+    void connect_failed(bool timed_out);
+    void retry_now();
+    void release_server();
+
+    void handle(Side& side, int revents);
+    void pump(Flow& f, Side& from, Side& to);
+    bool flush(Flow& f, Side& from, Side& to);
+    bool splice_in(Flow& f, Side& from);
+    bool start_splicing(Flow& f);
+    void propagate_shutdown(Flow& f, Side& from, Side& to);
+    void update_interest();
+    void set_interest(Side& side, int events);
+
+    ev_tstamp deadline() const;
+    void arm_timer();
+    void close();
+
+  public:
+    QueueLink queue_link;  // in the worker's queue while Queued
+    // A server slot may be free: try again. True when the stream had to queue again.
+    // The stream may be gone after the call if it returns false.
+    bool woken_from_queue();
+
+  private:
+    Worker& worker_;
+    proxy::Frontend& fe_;
+    proxy::Backend* be_;
+    proxy::Server* server_ = nullptr;
+    Phase phase_ = Phase::Picking;
+    Side client_, server_side_;
+    Flow up_, down_;  // client -> server, server -> client
+    ev_timer timer_;
+    ev_tstamp phase_started_ = 0;
+    std::uint32_t attempts_ = 0;  // connection attempts that failed
+    bool closed_ = false;
+};
+
+}  // namespace sluice::stream

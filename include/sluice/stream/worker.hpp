@@ -1,0 +1,107 @@
+// One Worker per thread: it watches every listener on its loop, accepts within the global and
+// frontend maxconn (pausing, not refusing, at the limit), owns the thread's streams and its
+// queues of streams waiting for a server slot. The Engine ties the workers of a process together.
+#pragma once
+
+#include <ev.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "sluice/core/loop.hpp"
+#include "sluice/proxy/runtime.hpp"
+
+namespace sluice::stream {
+
+class Engine;
+class TcpStream;
+
+// Intrusive FIFO of streams waiting for a server of one backend (no allocation per wait).
+struct QueueLink {
+    QueueLink* prev = nullptr;
+    QueueLink* next = nullptr;
+    TcpStream* owner = nullptr;
+    bool linked() const { return prev != nullptr; }
+};
+
+class Worker {
+  public:
+    Worker(Engine& engine, core::Loop& loop);
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    core::Loop& loop() { return loop_; }
+    Engine& engine() { return engine_; }
+    const proxy::Config& config() const;
+
+    void start_listeners();
+    void stop_listeners();  // soft stop: no new accepts on this thread
+    void resume_paused();   // a slot was freed somewhere: accept again if limits allow
+
+    // Called by a stream when it ends: frees its frontend and global slots.
+    void stream_closed(proxy::Frontend& fe);
+    // Called when a stream gives a server slot back: wake a queued stream, here or elsewhere.
+    void server_released(proxy::Backend& be);
+    // Queue management for TcpStream.
+    void enqueue(proxy::Backend& be, QueueLink& link);
+    void dequeue(proxy::Backend& be, QueueLink& link);
+    void drain_queue(std::uint32_t backend_index);
+
+    std::size_t active_streams() const { return streams_; }
+    void stream_opened() { ++streams_; }
+
+  private:
+    struct ListenWatcher {
+        ev_io io;
+        Worker* worker;
+        proxy::Frontend* frontend;
+        proxy::Listener* listener;
+        bool paused = false;
+    };
+    static void on_listener_ready(struct ev_loop* raw, ev_io* w, int revents);
+    static void on_fd_limit_timer(struct ev_loop* raw, ev_timer* w, int revents);
+    void accept_from(ListenWatcher& lw);
+    bool has_room(const proxy::Frontend& fe) const;
+    void pause(ListenWatcher& lw);
+
+    Engine& engine_;
+    core::Loop& loop_;
+    std::vector<std::unique_ptr<ListenWatcher>> watchers_;
+    std::vector<QueueLink> queue_heads_;  // per backend index; circular sentinel
+    ev_timer fd_limit_timer_;
+    bool stopping_ = false;
+    std::size_t streams_ = 0;
+};
+
+// The process-wide side of the data path: the config, the workers, soft and hard stop.
+class Engine {
+  public:
+    Engine(proxy::Config& config, core::Runtime& runtime);
+    ~Engine();
+
+    proxy::Config& config() { return config_; }
+    core::Runtime& runtime() { return runtime_; }
+    // Runtime::run's per-thread setup: creates the thread's Worker and starts its listeners.
+    void setup_thread(core::Loop& loop);
+    Worker& worker(int index) { return *workers_[static_cast<std::size_t>(index)]; }
+
+    // SIGUSR1: every thread stops accepting; the listeners close once all have; connections
+    // finish on their own, and each loop ends when its last one does.
+    void soft_stop();
+    // Any listener paused for lack of room elsewhere asks every thread to look again.
+    std::atomic<bool>& any_paused() { return any_paused_; }
+    void listener_stopped();  // a worker stopped its watchers (soft stop)
+
+  private:
+    proxy::Config& config_;
+    core::Runtime& runtime_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::atomic<bool> any_paused_{false};
+    std::atomic<int> threads_to_stop_{0};
+    std::atomic<bool> stopping_{false};
+};
+
+}  // namespace sluice::stream

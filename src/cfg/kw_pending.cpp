@@ -1,0 +1,186 @@
+// Keywords and options of features that later issues build. Each is an alert naming what brings
+// it, so a user's existing haproxy.cfg fails `-c` with a clear list instead of half-working.
+// When a feature lands, its module registers the real keyword and the line here goes (a keyword
+// registered twice aborts start-up, so a forgotten line is noticed at once).
+#include "sluice/cfg/keyword.hpp"
+#include "sluice/cfg/options.hpp"
+
+namespace sluice::cfg {
+namespace {
+
+constexpr std::string_view kHttp = "HTTP mode (issue #4)";
+constexpr std::string_view kRules = "ACLs, rules and content switching (issue #5)";
+constexpr std::string_view kChecks = "balancing algorithms, queues and health checks (issue #6)";
+constexpr std::string_view kStats = "the runtime API and stats (issue #7)";
+constexpr std::string_view kLog = "logging (issue #8)";
+constexpr std::string_view kTls = "TLS (roadmap item 7)";
+constexpr std::string_view kMaster = "master-worker mode (roadmap item 8)";
+constexpr std::string_view kStick = "stick tables and persistence (roadmap item 9)";
+constexpr std::string_view kH2 = "HTTP/2 (roadmap item 10)";
+constexpr std::string_view kComp = "compression and cache (roadmap item 11)";
+constexpr std::string_view kDns = "DNS resolvers (roadmap item 12)";
+constexpr std::string_view kLua = "Lua scripting (roadmap item 13)";
+
+constexpr In G = In::Global;
+constexpr In P = kAnyProxy;
+constexpr In FE = kFrontendSide;
+constexpr In BE = kBackendSide;
+
+constexpr Keyword kPending[] = {
+    // global
+    pending("log", G | P, kLog),
+    pending("log-tag", G | P, kLog),
+    pending("log-send-hostname", G, kLog),
+    pending("stats", G | P, kStats),
+    pending("master-worker", G, kMaster),
+    pending("mworker-max-reloads", G, kMaster),
+    pending("lua-load", G, kLua),
+    pending("lua-prepend-path", G, kLua),
+    pending("ssl-default-bind-ciphers", G, kTls),
+    pending("ssl-default-bind-ciphersuites", G, kTls),
+    pending("ssl-default-bind-options", G, kTls),
+    pending("ssl-default-bind-curves", G, kTls),
+    pending("ssl-default-server-ciphers", G, kTls),
+    pending("ssl-default-server-ciphersuites", G, kTls),
+    pending("ssl-default-server-options", G, kTls),
+    pending("ssl-server-verify", G, kTls),
+    pending("ssl-dh-param-file", G, kTls),
+    pending("crt-base", G, kTls),
+    pending("ca-base", G, kTls),
+    pending("tune.ssl.default-dh-param", G, kTls),
+    pending("tune.ssl.cachesize", G, kTls),
+    pending("tune.ssl.lifetime", G, kTls),
+    pending("server-state-file", G | BE, kStats),
+    pending("server-state-base", G, kStats),
+    pending("spread-checks", G, kChecks),
+    pending("tune.h2.max-concurrent-streams", G, kH2),
+    pending("tune.h2.initial-window-size", G, kH2),
+    pending("tune.comp.maxlevel", G, kComp),
+    // proxies: HTTP
+    pending("option httpclose", P, kHttp),
+    pending("option http-server-close", P, kHttp),
+    pending("option http-keep-alive", P, kHttp),
+    pending("option forwardfor", P, kHttp),
+    pending("option originalto", P, kHttp),
+    pending("option accept-invalid-http-request", FE, kHttp),
+    pending("option accept-invalid-http-response", BE, kHttp),
+    pending("option http-buffer-request", P, kHttp),
+    pending("option http-pretend-keepalive", P, kHttp),
+    pending("http-reuse", BE, kHttp),
+    pending("timeout http-request", P, kHttp),
+    pending("timeout http-keep-alive", P, kHttp),
+    pending("errorfile", P, kHttp),
+    pending("errorfiles", P, kHttp),
+    pending("http-error", P, kHttp),
+    pending("monitor-uri", FE, kStats),
+    // proxies: rules and switching
+    pending("acl", FE | BE, kRules),
+    pending("http-request", FE | BE, kRules),
+    pending("http-response", FE | BE, kRules),
+    pending("http-after-response", FE | BE, kRules),
+    pending("tcp-request", FE | BE, kRules),
+    pending("tcp-response", BE, kRules),
+    pending("redirect", FE | BE, kRules),
+    pending("use-server", In::Backend, kRules),
+    pending("unique-id-format", FE, kLog),
+    pending("unique-id-header", FE, kLog),
+    // proxies: checks and algorithms
+    pending("option httpchk", BE, kChecks),
+    pending("http-check", BE, kChecks),
+    pending("option mysql-check", BE, kChecks),
+    pending("option pgsql-check", BE, kChecks),
+    pending("option redis-check", BE, kChecks),
+    pending("option ssl-hello-chk", BE, kChecks),
+    pending("option smtpchk", BE, kChecks),
+    pending("option ldap-check", BE, kChecks),
+    pending("option tcp-check", BE, kChecks),
+    pending("option external-check", BE, kChecks),
+    pending("tcp-check", BE, kChecks),
+    pending("timeout check", BE, kChecks),
+    pending("option allbackups", BE, kChecks),
+    pending("hash-type", BE, kChecks),
+    pending("hash-balance-factor", BE, kChecks),
+    pending("email-alert", BE, kChecks),
+    // proxies: logging
+    pending("option httplog", P, kLog),
+    pending("option tcplog", P, kLog),
+    pending("option httpslog", P, kLog),
+    pending("option dontlognull", P, kLog),
+    pending("option dontlog-normal", P, kLog),
+    pending("option log-separate-errors", P, kLog),
+    pending("option log-health-checks", BE, kLog),
+    pending("option logasap", P, kLog),
+    pending("log-format", P, kLog),
+    pending("log-format-sd", P, kLog),
+    pending("error-log-format", P, kLog),
+    pending("capture", FE, kLog),
+    pending("option contstats", P, kStats),
+    // proxies: persistence, compression, misc
+    pending("stick-table", FE | BE, kStick),
+    pending("stick", BE, kStick),
+    pending("cookie", BE, kStick),
+    pending("persist", BE, kStick),
+    pending("option persist", BE, kStick),
+    pending("compression", P, kComp),
+    pending("filter", FE | BE, kComp),
+    pending("http-send-name-header", BE, kHttp),
+};
+const Registrar kPendingRegistered{kPending};
+
+constexpr Option kPendingOptions[] = {
+    // bind
+    {.of = OptionOf::Bind, .name = "ssl", .pending = kTls},
+    {.of = OptionOf::Bind, .name = "crt", .args = 1, .pending = kTls},
+    {.of = OptionOf::Bind, .name = "crt-list", .args = 1, .pending = kTls},
+    {.of = OptionOf::Bind, .name = "ca-file", .args = 1, .pending = kTls},
+    {.of = OptionOf::Bind, .name = "verify", .args = 1, .pending = kTls},
+    {.of = OptionOf::Bind, .name = "alpn", .args = 1, .pending = kTls},
+    {.of = OptionOf::Bind, .name = "npn", .args = 1, .pending = kTls},
+    {.of = OptionOf::Bind, .name = "ciphers", .args = 1, .pending = kTls},
+    {.of = OptionOf::Bind, .name = "ciphersuites", .args = 1, .pending = kTls},
+    {.of = OptionOf::Bind, .name = "ssl-min-ver", .args = 1, .pending = kTls},
+    {.of = OptionOf::Bind, .name = "ssl-max-ver", .args = 1, .pending = kTls},
+    {.of = OptionOf::Bind, .name = "strict-sni", .pending = kTls},
+    {.of = OptionOf::Bind, .name = "no-tls-tickets", .pending = kTls},
+    {.of = OptionOf::Bind, .name = "proto", .args = 1, .pending = kH2},
+    {.of = OptionOf::Bind, .name = "accept-proxy", .pending = kRules},
+    {.of = OptionOf::Bind, .name = "level", .args = 1, .pending = kStats},
+    {.of = OptionOf::Bind, .name = "expose-fd", .args = 1, .pending = kMaster},
+    // server
+    {.of = OptionOf::Server, .name = "check", .pending = kChecks},
+    {.of = OptionOf::Server, .name = "no-check", .pending = kChecks},
+    {.of = OptionOf::Server, .name = "inter", .args = 1, .pending = kChecks},
+    {.of = OptionOf::Server, .name = "fastinter", .args = 1, .pending = kChecks},
+    {.of = OptionOf::Server, .name = "downinter", .args = 1, .pending = kChecks},
+    {.of = OptionOf::Server, .name = "rise", .args = 1, .pending = kChecks},
+    {.of = OptionOf::Server, .name = "fall", .args = 1, .pending = kChecks},
+    {.of = OptionOf::Server, .name = "port", .args = 1, .pending = kChecks},
+    {.of = OptionOf::Server, .name = "addr", .args = 1, .pending = kChecks},
+    {.of = OptionOf::Server, .name = "agent-check", .pending = kChecks},
+    {.of = OptionOf::Server, .name = "agent-port", .args = 1, .pending = kChecks},
+    {.of = OptionOf::Server, .name = "agent-inter", .args = 1, .pending = kChecks},
+    {.of = OptionOf::Server, .name = "observe", .args = 1, .pending = kChecks},
+    {.of = OptionOf::Server, .name = "on-error", .args = 1, .pending = kChecks},
+    {.of = OptionOf::Server, .name = "slowstart", .args = 1, .pending = kChecks},
+    {.of = OptionOf::Server, .name = "track", .args = 1, .pending = kChecks},
+    {.of = OptionOf::Server, .name = "maxqueue", .args = 1, .pending = kChecks},
+    {.of = OptionOf::Server, .name = "minconn", .args = 1, .pending = kChecks},
+    {.of = OptionOf::Server, .name = "ssl", .pending = kTls},
+    {.of = OptionOf::Server, .name = "verify", .args = 1, .pending = kTls},
+    {.of = OptionOf::Server, .name = "sni", .args = 1, .pending = kTls},
+    {.of = OptionOf::Server, .name = "ca-file", .args = 1, .pending = kTls},
+    {.of = OptionOf::Server, .name = "crt", .args = 1, .pending = kTls},
+    {.of = OptionOf::Server, .name = "alpn", .args = 1, .pending = kTls},
+    {.of = OptionOf::Server, .name = "cookie", .args = 1, .pending = kStick},
+    {.of = OptionOf::Server, .name = "send-proxy", .pending = kRules},
+    {.of = OptionOf::Server, .name = "send-proxy-v2", .pending = kRules},
+    {.of = OptionOf::Server, .name = "resolvers", .args = 1, .pending = kDns},
+    {.of = OptionOf::Server, .name = "init-addr", .args = 1, .pending = kDns},
+    {.of = OptionOf::Server, .name = "proto", .args = 1, .pending = kH2},
+    {.of = OptionOf::Server, .name = "pool-max-conn", .args = 1, .pending = kHttp},
+    {.of = OptionOf::Server, .name = "pool-purge-delay", .args = 1, .pending = kHttp},
+};
+const OptionRegistrar kPendingOptionsRegistered{kPendingOptions};
+
+}  // namespace
+}  // namespace sluice::cfg

@@ -1,0 +1,225 @@
+// sluice: the command line, then the config, then the threads. Everything else lives in modules.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "sluice/cfg/reader.hpp"
+#include "sluice/cmdline.hpp"
+#include "sluice/core/loop.hpp"
+#include "sluice/lb/algorithm.hpp"
+#include "sluice/proxy/runtime.hpp"
+#include "sluice/stream/worker.hpp"
+
+namespace {
+
+using namespace sluice;
+
+void alert(const std::string& text) {
+    fmt::print(stderr, "[ALERT]   : {}\n", text);
+}
+
+int evaluate_condition_flag(const std::string& expr) {
+    // -cc: tokenized like a config line, so quotes and "${VAR}" work as in `.if`.
+    cfg::ConditionEnv env = cfg::default_condition_env();
+    auto words = cfg::tokenize_line(expr, env.env);
+    if (!words) {
+        alert(fmt::format("failed to evaluate condition: {}", words.error()));
+        return 2;
+    }
+    auto result = cfg::evaluate_condition(words->words, env);
+    if (!result) {
+        alert(fmt::format("failed to evaluate condition: {}", result.error()));
+        return 2;
+    }
+    return *result ? 0 : 1;
+}
+
+// Raises the descriptor limit: `ulimit-n` if set, else as far as the hard limit allows, so
+// that maxconn derived from it (as HAProxy does) is not the shell's default 1024/2.
+void raise_fd_limit(std::uint32_t wanted) {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rl.rlim_cur = wanted ? std::min<rlim_t>(wanted, rl.rlim_max) : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+// user/group/chroot are checked now and applied with master-worker mode (roadmap item 8); say
+// so rather than pretend.
+void check_identity(const proxy::GlobalConf& g, cfg::Diagnostics& diag) {
+    if (!g.user.empty() && !getpwnam(g.user.c_str()))
+        diag.alert({}, fmt::format("global: unknown user '{}'", g.user));
+    if (!g.group.empty() && !getgrnam(g.group.c_str()))
+        diag.alert({}, fmt::format("global: unknown group '{}'", g.group));
+    if (!g.chroot.empty()) {
+        struct stat st {};
+        if (::stat(g.chroot.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+            diag.alert({}, fmt::format("global: chroot directory '{}' does not exist", g.chroot));
+    }
+    if (!g.user.empty() || !g.group.empty() || g.uid || g.gid || !g.chroot.empty())
+        diag.warning({},
+                     "global: 'user', 'group', 'uid', 'gid' and 'chroot' are checked but not "
+                     "applied yet (master-worker mode, roadmap item 8): sluice keeps the "
+                     "identity and root directory it was started with");
+}
+
+bool write_pidfile(const std::string& path, pid_t pid) {
+    FILE* f = std::fopen(path.c_str(), "w");
+    if (!f) {
+        alert(fmt::format("cannot write pid file '{}': {}", path, std::strerror(errno)));
+        return false;
+    }
+    fmt::print(f, "{}\n", pid);
+    std::fclose(f);
+    return true;
+}
+
+// -D: the parent returns (and exits 0) once the child runs; the child loses its terminal.
+bool daemonize(const std::string& pidfile) {
+    const pid_t pid = fork();
+    if (pid < 0) {
+        alert(fmt::format("cannot fork: {}", std::strerror(errno)));
+        std::exit(1);
+    }
+    if (pid > 0) {
+        if (!pidfile.empty() && !write_pidfile(pidfile, pid)) std::exit(1);
+        std::exit(0);
+    }
+    setsid();
+    const int null = ::open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        if (null > 2) ::close(null);
+    }
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    auto parsed = parse_command_line(args);
+    if (!parsed) {
+        fmt::print(stderr, "{}\n[ALERT]   : {}\n", usage_text(), parsed.error());
+        return 1;
+    }
+    Options opt = std::move(*parsed);
+    if (opt.help) {
+        fmt::print(stderr, "{}", usage_text());
+        return 1;  // as HAProxy: the usage screen is an error exit
+    }
+    if (opt.version) {
+        fmt::print("{}", version_text(opt.version >= 2));
+        return 0;
+    }
+    if (opt.has_condition) return evaluate_condition_flag(opt.condition);
+    if (opt.config_paths.empty()) {
+        fmt::print(stderr, "{}\n[ALERT]   : no configuration file given (use -f)\n", usage_text());
+        return 1;
+    }
+    if (!opt.chdir.empty() && ::chdir(opt.chdir.c_str()) != 0) {
+        alert(fmt::format("cannot change to directory '{}': {}", opt.chdir, std::strerror(errno)));
+        return 1;
+    }
+
+    cfg::Document doc;
+    cfg::Diagnostics diag;
+    cfg::Reader reader(doc, diag, cfg::default_condition_env());
+    for (const std::string& path : opt.config_paths)
+        reader.read_path(path);
+    const proxy::GlobalConf global = doc.global.read<proxy::GlobalConf>();
+    raise_fd_limit(global.ulimit_n);
+    check_identity(global, diag);
+    std::unique_ptr<proxy::Config> config;
+    if (!diag.has_alerts())
+        config = proxy::build(
+            std::move(doc), diag,
+            {.global_maxconn = opt.global_maxconn, .proxy_maxconn = opt.proxy_maxconn});
+
+    const cfg::Level shown = opt.diagnostics ? cfg::Level::Diag
+                             : opt.quiet     ? cfg::Level::Alert
+                                             : cfg::Level::Notice;
+    diag.print(stderr, shown);
+    const bool failed = !config || diag.has_alerts() ||
+                        (opt.warnings_are_fatal && diag.count(cfg::Level::Warning) > 0);
+    if (failed) {
+        alert("Fatal errors found in configuration.");
+        return 1;
+    }
+    if (opt.check_only) {
+        if (diag.count(cfg::Level::Warning) > 0 && !opt.quiet)
+            fmt::print(stderr, "Warnings were found.\n");
+        if (!opt.quiet) fmt::print("Configuration file is valid\n");
+        return 0;
+    }
+    config->splice_allowed = !opt.no_splice;
+
+    if (opt.memory_limit_mb) {
+        rlimit rl{};
+        rl.rlim_cur = rl.rlim_max = static_cast<rlim_t>(opt.memory_limit_mb) << 20;
+        if (setrlimit(RLIMIT_AS, &rl) != 0)
+            alert(fmt::format("cannot set the memory limit: {}", std::strerror(errno)));
+    }
+    ::signal(SIGPIPE, SIG_IGN);
+
+    cfg::Diagnostics bind_diag;
+    if (!proxy::open_listeners(*config, bind_diag)) {
+        bind_diag.print(stderr);
+        alert("Startup failed: could not open every listener.");
+        return 1;
+    }
+    lb::install(*config);
+
+    const std::string pidfile = !opt.pidfile.empty() ? opt.pidfile : config->global.pidfile;
+    const bool background = opt.daemon || (config->global.daemon && !opt.foreground);
+    if (background)
+        daemonize(pidfile);
+    else if (!pidfile.empty() && !write_pidfile(pidfile, getpid()))
+        return 1;
+
+    core::RuntimeOptions ro{.threads = static_cast<int>(config->nbthread),
+                            .bufsize = config->global.bufsize,
+                            .poison = opt.poison,
+                            .cpu_sets = config->cpu_sets};
+    core::Runtime runtime(ro);
+    stream::Engine engine(*config, runtime);
+
+    ev_timer hard_stop_timer;
+    ev_init(&hard_stop_timer, [](struct ev_loop*, ev_timer* w, int) {
+        static_cast<core::Runtime*>(w->data)->stop();
+    });
+    hard_stop_timer.data = &runtime;
+    const double hard_stop_after =
+        std::chrono::duration<double>(config->global.hard_stop_after).count();
+
+    auto soft_stop = [&] {
+        engine.soft_stop();
+        if (hard_stop_after > 0 && !ev_is_active(&hard_stop_timer)) {
+            ev_timer_set(&hard_stop_timer, hard_stop_after, 0.);
+            ev_timer_start(runtime.loops()[0]->raw(), &hard_stop_timer);
+            ev_unref(runtime.loops()[0]->raw());  // the timer alone does not keep us running
+        }
+    };
+    runtime.on_signal(SIGUSR1, soft_stop);
+    runtime.on_signal(SIGTERM, [&] { runtime.stop(); });
+    runtime.on_signal(SIGINT, [&] { runtime.stop(); });
+    runtime.run([&](core::Loop& loop) { engine.setup_thread(loop); });
+    if (ev_is_active(&hard_stop_timer)) {
+        ev_ref(runtime.loops()[0]->raw());
+        ev_timer_stop(runtime.loops()[0]->raw(), &hard_stop_timer);
+    }
+    // Hard stop: the process exits with its connections; nothing needs an orderly teardown,
+    // and skipping it avoids freeing objects another thread's stream might still point at.
+    std::fflush(nullptr);
+    std::_Exit(0);
+}

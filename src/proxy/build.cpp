@@ -1,0 +1,277 @@
+// From the parsed Document to running objects: post-parse checks in HAProxy's spirit (duplicate
+// names, missing backends, missing timeouts, bind conflicts) and derived settings (maxconn,
+// threads, CPU binding).
+#include <sched.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "sluice/proxy/runtime.hpp"
+
+namespace sluice::proxy {
+namespace {
+
+using cfg::Diagnostics;
+using cfg::Location;
+using cfg::SectionKind;
+
+std::string where_text(const Location& l) {
+    return fmt::format("{}:{}", l.file, l.line);
+}
+
+std::uint32_t available_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+    return static_cast<std::uint32_t>(std::max(1, CPU_COUNT(&set)));
+}
+
+// HAProxy derives maxconn from the file descriptor limit when the config does not set it:
+// each proxied connection needs two descriptors, plus a reserve for listeners and logs.
+std::uint32_t maxconn_from_fd_limit() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 4096;
+    const rlim_t usable = rl.rlim_cur > 200 ? rl.rlim_cur - 100 : 100;
+    return static_cast<std::uint32_t>(std::max<rlim_t>(usable / 2, 1));
+}
+
+// One CPU set per thread from the cpu-map lines. With the obsolete nbproc, process N means
+// thread N (each old process becomes one thread).
+std::vector<std::vector<int>> resolve_cpu_map(const GlobalConf& g, std::uint32_t threads) {
+    std::vector<std::vector<int>> sets(threads);
+    for (const CpuMapLine& line : g.cpu_map) {
+        std::vector<int> targets;  // 1-based thread numbers
+        if (line.threads) {
+            targets = *line.threads;
+        } else if (g.nbproc > 1) {
+            targets = line.first;
+        } else {
+            for (std::uint32_t t = 1; t <= threads; ++t)
+                targets.push_back(static_cast<int>(t));
+        }
+        std::vector<int> in_range;
+        for (int t : targets)
+            if (t >= 1 && static_cast<std::uint32_t>(t) <= threads) in_range.push_back(t);
+        if (line.automatic) {
+            // auto: spreads the CPUs one to one over the threads, in order.
+            for (std::size_t i = 0; i < in_range.size() && i < line.cpus.size(); ++i)
+                sets[in_range[i] - 1] = {line.cpus[i]};
+        } else {
+            for (int t : in_range)
+                sets[t - 1] = line.cpus;
+        }
+    }
+    return sets;
+}
+
+util::Duration or_zero(const std::optional<util::Duration>& d) {
+    return d.value_or(util::Duration{0});
+}
+
+bool same_endpoint(const net::Endpoint& a, const net::Endpoint& b) {
+    if (a.inherited_fd >= 0 || b.inherited_fd >= 0) return a.inherited_fd == b.inherited_fd;
+    return a.address.length == b.address.length &&
+           std::memcmp(&a.address.storage, &b.address.storage, a.address.length) == 0;
+}
+
+}  // namespace
+
+bool Server::try_reserve() {
+    if (options.maxconn == 0) {
+        cur_conns.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+    std::uint32_t cur = cur_conns.load(std::memory_order_relaxed);
+    while (cur < options.maxconn)
+        if (cur_conns.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel)) return true;
+    return false;
+}
+
+std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildOptions& opt) {
+    const std::size_t alerts_before = diag.count(cfg::Level::Alert);
+    auto config = std::make_unique<Config>();
+    config->doc = std::move(doc);
+    Config& c = *config;
+    c.global = c.doc.global.read<GlobalConf>();
+    const GlobalConf& g = c.global;
+
+    if (g.nbthread)
+        c.nbthread = g.nbthread;
+    else if (g.nbproc)
+        c.nbthread = g.nbproc;
+    else
+        c.nbthread = std::min<std::uint32_t>(available_cpus(), 64);
+    if (g.nbthread && g.nbproc && g.nbthread != g.nbproc)
+        diag.warning(g.nbthread_where, fmt::format("both 'nbproc {}' and 'nbthread {}' are set; "
+                                                   "using nbthread",
+                                                   g.nbproc, g.nbthread));
+    c.cpu_sets = resolve_cpu_map(g, c.nbthread);
+    c.maxconn = opt.global_maxconn ? opt.global_maxconn
+                : g.maxconn        ? g.maxconn
+                                   : maxconn_from_fd_limit();
+    if (g.maxrewrite >= g.bufsize)
+        diag.alert({}, fmt::format("tune.maxrewrite ({}) must be smaller than tune.bufsize ({})",
+                                   g.maxrewrite, g.bufsize));
+
+    std::map<std::string, const cfg::Section*> frontend_names, backend_names;
+    for (const cfg::Section& s : c.doc.proxies) {
+        const bool fe = s.kind == SectionKind::Frontend || s.kind == SectionKind::Listen;
+        const bool be = s.kind == SectionKind::Backend || s.kind == SectionKind::Listen;
+        for (auto* names : {fe ? &frontend_names : nullptr, be ? &backend_names : nullptr}) {
+            if (!names) continue;
+            auto [it, inserted] = names->emplace(s.name, &s);
+            if (!inserted) {
+                diag.alert(s.where,
+                           fmt::format("{} has the same name as {} declared at {}", s.label(),
+                                       it->second->label(), where_text(it->second->where)));
+            }
+        }
+    }
+
+    // Backends first, so frontends can point at them.
+    std::map<std::string, Backend*> backends;
+    for (const cfg::Section& s : c.doc.proxies) {
+        if (s.kind != SectionKind::Backend && s.kind != SectionKind::Listen) continue;
+        const ProxyConf& px = s.parts.read<ProxyConf>();
+        auto be = std::make_unique<Backend>();
+        be->name = s.name;
+        be->where = s.where;
+        be->conf = &px;
+        be->index = static_cast<std::uint32_t>(c.backends.size());
+        be->timeout_connect = or_zero(px.timeout_connect);
+        be->timeout_server = or_zero(px.timeout_server);
+        be->timeout_tunnel = or_zero(px.timeout_tunnel);
+        be->timeout_server_fin = or_zero(px.timeout_server_fin);
+        // HAProxy: without `timeout queue`, a queued connection waits as long as `timeout connect`.
+        be->timeout_queue = px.timeout_queue ? *px.timeout_queue : be->timeout_connect;
+        std::map<std::string, const ServerLine*> server_names;
+        for (const ServerLine& line : px.servers) {
+            auto [it, inserted] = server_names.emplace(line.name, &line);
+            if (!inserted) {
+                diag.alert(line.where,
+                           fmt::format("another server named '{}' was already "
+                                       "defined at line {}; use distinct names",
+                                       line.name, it->second->where.line),
+                           s.label());
+                continue;
+            }
+            auto srv = std::make_unique<Server>();
+            srv->name = line.name;
+            srv->where = line.where;
+            srv->address = line.address;
+            srv->options = line.options.read<ServerOptions>();
+            srv->index = static_cast<std::uint32_t>(be->servers.size());
+            srv->backend = be.get();
+            if (srv->options.disabled) srv->admin.store(AdminState::Maint);
+            be->servers.push_back(std::move(srv));
+        }
+        if (!px.disabled) {
+            if (!px.timeout_connect || !px.timeout_server)
+                diag.warning(s.where, fmt::format("missing timeouts for {}: set 'timeout connect' "
+                                                  "and 'timeout server' (and 'timeout client' in "
+                                                  "frontends), or connections may hang for ever",
+                                                  s.label()));
+        }
+        backends.emplace(s.name, be.get());
+        c.backends.push_back(std::move(be));
+    }
+
+    std::vector<std::pair<const net::Endpoint*, Location>> all_endpoints;
+    for (const cfg::Section& s : c.doc.proxies) {
+        if (s.kind != SectionKind::Frontend && s.kind != SectionKind::Listen) continue;
+        const ProxyConf& px = s.parts.read<ProxyConf>();
+        if (px.disabled) continue;
+        auto fe = std::make_unique<Frontend>();
+        fe->name = s.name;
+        fe->where = s.where;
+        fe->conf = &px;
+        fe->index = static_cast<std::uint32_t>(c.frontends.size());
+        fe->maxconn = px.maxconn ? px.maxconn : opt.proxy_maxconn ? opt.proxy_maxconn : c.maxconn;
+        fe->timeout_client = or_zero(px.timeout_client);
+        fe->timeout_client_fin = or_zero(px.timeout_client_fin);
+        if (s.kind == SectionKind::Frontend && !px.timeout_client)
+            diag.warning(s.where, fmt::format("missing timeouts for {}: set 'timeout client', or "
+                                              "idle clients are kept for ever",
+                                              s.label()));
+
+        auto resolve = [&](const std::string& name, const Location& where,
+                           const char* what) -> Backend* {
+            auto it = backends.find(name);
+            if (it == backends.end()) {
+                diag.alert(where, fmt::format("{}: unable to find the {} backend '{}'", s.label(),
+                                              what, name));
+                return nullptr;
+            }
+            if (it->second->conf->mode != px.mode)
+                diag.alert(where,
+                           fmt::format("{} (mode {}) cannot use backend '{}' (mode {})", s.label(),
+                                       px.mode == Mode::Tcp ? "tcp" : "http", name,
+                                       it->second->conf->mode == Mode::Tcp ? "tcp" : "http"));
+            return it->second;
+        };
+        // Unconditional use_backend rules come first: the first one decides (HAProxy order).
+        for (const ProxyConf::UseBackend& u : px.use_backends) {
+            Backend* b = resolve(u.name, u.where, "use_backend");
+            if (!fe->backend) fe->backend = b;
+        }
+        if (!px.default_backend.empty()) {
+            Backend* b = resolve(px.default_backend, px.default_backend_where, "default_backend");
+            if (!fe->backend) fe->backend = b;
+        }
+        if (s.kind == SectionKind::Listen && !fe->backend) fe->backend = backends[s.name];
+        if (!fe->backend && px.use_backends.empty() && px.default_backend.empty())
+            diag.warning(s.where, fmt::format("{} has no backend ('default_backend' or "
+                                              "'use_backend'): every connection will be closed",
+                                              s.label()));
+
+        if (px.binds.empty())
+            diag.warning(s.where, fmt::format("{} has no 'bind' line; declare it as a backend if "
+                                              "that was intended",
+                                              s.label()));
+        for (const BindLine& bind : px.binds) {
+            const net::BindOptions& bo = bind.options.read<net::BindOptions>();
+            for (const net::Endpoint& e : bind.endpoints) {
+                for (const auto& [other, other_where] : all_endpoints) {
+                    if (same_endpoint(*other, e)) {
+                        diag.alert(bind.where,
+                                   fmt::format("{}: bind '{}' conflicts with the bind "
+                                               "at {} (same address)",
+                                               s.label(), e.text, where_text(other_where)));
+                    }
+                }
+                all_endpoints.emplace_back(&e, bind.where);
+                Listener l;
+                l.endpoint = e;
+                l.options = bo;
+                l.where = bind.where;
+                l.backlog =
+                    static_cast<int>(bo.backlog   ? bo.backlog
+                                     : px.backlog ? px.backlog
+                                                  : std::min<std::uint32_t>(fe->maxconn, 65535));
+                fe->listeners.push_back(std::move(l));
+            }
+        }
+        c.frontends.push_back(std::move(fe));
+    }
+
+    if (diag.count(cfg::Level::Alert) > alerts_before) return nullptr;
+    return config;
+}
+
+bool open_listeners(Config& config, Diagnostics& diag) {
+    for (auto& fe : config.frontends) {
+        for (Listener& l : fe->listeners) {
+            auto s = net::open_listener(l.endpoint, l.options, l.backlog);
+            if (!s) {
+                diag.alert(l.where, fmt::format("frontend '{}': {}", fe->name, s.error()));
+                return false;
+            }
+            l.socket = std::move(*s);
+        }
+    }
+    return true;
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,475 @@
+// mode tcp forwarding (see tcp_stream.hpp). Functions appear in the order a stream meets them.
+#include "sluice/stream/tcp_stream.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+
+#include "sluice/net/socket.hpp"
+
+namespace sluice::stream {
+namespace {
+
+constexpr std::size_t kSpliceChunk = 64 * 1024;
+// Reads per readiness event on one side before letting other connections run.
+constexpr int kMaxReadsPerEvent = 4;
+
+double seconds(util::Duration d) {
+    return std::chrono::duration<double>(d).count();
+}
+
+}  // namespace
+
+TcpStream::TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd)
+    : worker_(worker), fe_(fe), be_(fe.backend) {
+    queue_link.owner = this;
+    client_.fd = client_fd;
+    ev_io_init(&client_.io, on_client_io, client_fd, 0);
+    client_.io.data = this;
+    ev_io_init(&server_side_.io, on_server_io, -1, 0);
+    server_side_.io.data = this;
+    ev_init(&timer_, on_timer);
+    timer_.data = this;
+    const proxy::ProxyConf& fpx = *fe.conf;
+    net::tune_stream_socket(client_fd, fpx.tcpka_client);
+    if (fpx.nolinger) net::set_nolinger(client_fd);
+    if (be_ && worker.config().splice_allowed) {
+        const proxy::ProxyConf& bpx = *be_->conf;
+        const bool any_auto = fpx.splice_auto || bpx.splice_auto;
+        up_.may_splice = fpx.splice_request || bpx.splice_request;
+        down_.may_splice = fpx.splice_response || bpx.splice_response;
+        up_.auto_splice = down_.auto_splice = any_auto;
+    }
+    worker_.stream_opened();
+}
+
+TcpStream::~TcpStream() = default;
+
+void TcpStream::start() {
+    client_.last_activity = worker_.loop().now();
+    if (!be_) {
+        // A frontend with no backend accepts and closes, as HAProxy does in TCP mode.
+        close();
+        finish_callback();
+        return;
+    }
+    pick_and_connect(nullptr);
+    finish_callback();
+}
+
+// Every libev callback ends here: a stream that closed itself is freed once nothing on the
+// call stack uses it any more.
+void TcpStream::finish_callback() {
+    if (closed_) delete this;
+}
+
+void TcpStream::pick_and_connect(const proxy::Server* avoid) {
+    proxy::Pick pick = be_->balancer->pick(avoid);
+    if (pick.server) {
+        connect_to(*pick.server);
+        return;
+    }
+    if (pick.all_full) {
+        phase_ = Phase::Queued;
+        phase_started_ = worker_.loop().now();
+        worker_.enqueue(*be_, queue_link);
+        arm_timer();
+        update_interest();
+        return;
+    }
+    close();  // no usable server
+}
+
+bool TcpStream::woken_from_queue() {
+    // The worker unlinked us; try again for any server.
+    pick_and_connect(nullptr);
+    const bool requeued = queue_link.linked();
+    finish_callback();
+    return requeued;
+}
+
+void TcpStream::connect_to(proxy::Server& srv) {
+    server_ = &srv;
+    phase_ = Phase::Connecting;
+    phase_started_ = worker_.loop().now();
+    net::Address to = srv.address.address;
+    if (!srv.address.has_port) {
+        // No port on the server line: the port the client connected to, plus any offset.
+        net::Address local;
+        if (net::local_address(client_.fd, local))
+            to.set_port(static_cast<std::uint16_t>(local.port() + srv.address.port_offset));
+    }
+    auto fd = net::start_connect(to);
+    if (!fd) {
+        connect_failed(false);
+        return;
+    }
+    server_side_.fd = *fd;
+    net::tune_stream_socket(*fd, be_->conf->tcpka_server);
+    ev_io_set(&server_side_.io, *fd, 0);
+    server_side_.events = 0;
+    arm_timer();
+    update_interest();
+}
+
+void TcpStream::on_connected() {
+    phase_ = Phase::Forwarding;
+    server_side_.last_activity = client_.last_activity = worker_.loop().now();
+    arm_timer();
+    // What the client sent while we were connecting goes out now.
+    if (up_.pending() > 0 && !flush(up_, client_, server_side_)) return;
+    propagate_shutdown(up_, client_, server_side_);
+}
+
+void TcpStream::connect_failed(bool timed_out) {
+    if (server_side_.fd >= 0) {
+        set_interest(server_side_, 0);
+        ::close(server_side_.fd);
+        server_side_.fd = -1;
+    }
+    const proxy::Server* failed = server_;
+    release_server();
+    ++attempts_;
+    const proxy::ProxyConf& px = *be_->conf;
+    if (attempts_ > px.retries) {
+        close();
+        return;
+    }
+    // HAProxy's `option redispatch [P]`: P > 0 redispatches on every Pth retry, P < 0 on the
+    // |P|th retry before the last (-1: the last one).
+    const int r = static_cast<int>(attempts_);
+    const int p = px.redispatch;
+    const bool redispatch =
+        (p > 0 && r % p == 0) || (p < 0 && r == static_cast<int>(px.retries) + p + 1);
+    if (redispatch) {
+        pick_and_connect(failed);
+        return;
+    }
+    server_ = const_cast<proxy::Server*>(failed);
+    if (timed_out) {
+        retry_now();
+        return;
+    }
+    // A refused connection is retried after a pause (one second, or the connect timeout if
+    // shorter), so a restarting server is not hammered; timeouts already waited.
+    phase_ = Phase::RetryWait;
+    phase_started_ = worker_.loop().now();
+    arm_timer();
+    update_interest();
+}
+
+void TcpStream::retry_now() {
+    proxy::Server* srv = server_;
+    server_ = nullptr;
+    if (srv && srv->usable() && srv->try_reserve()) {
+        connect_to(*srv);
+        return;
+    }
+    pick_and_connect(nullptr);
+}
+
+void TcpStream::release_server() {
+    if (!server_) return;
+    proxy::Server* s = server_;
+    server_ = nullptr;
+    s->release();
+    worker_.server_released(*s->backend);
+}
+
+void TcpStream::on_client_io(struct ev_loop*, ev_io* w, int revents) {
+    auto* self = static_cast<TcpStream*>(w->data);
+    self->handle(self->client_, revents);
+    self->finish_callback();
+}
+
+void TcpStream::on_server_io(struct ev_loop*, ev_io* w, int revents) {
+    auto* self = static_cast<TcpStream*>(w->data);
+    if (self->phase_ == Phase::Connecting) {
+        const int err = net::connect_result(self->server_side_.fd);
+        if (err == 0) {
+            self->on_connected();
+        } else {
+            self->connect_failed(false);
+            self->finish_callback();
+            return;
+        }
+        if (self->closed_) {
+            self->finish_callback();
+            return;
+        }
+        revents &= ~EV_WRITE;  // the writability was the connect completing
+    }
+    self->handle(self->server_side_, revents);
+    self->finish_callback();
+}
+
+void TcpStream::handle(Side& side, int revents) {
+    Side& other = &side == &client_ ? server_side_ : client_;
+    Flow& out_of_side = &side == &client_ ? up_ : down_;  // read from `side`
+    Flow& into_side = &side == &client_ ? down_ : up_;    // written to `side`
+    if (revents & EV_WRITE) {
+        if (!flush(into_side, other, side)) return;
+        propagate_shutdown(into_side, other, side);
+        if (closed_) return;
+    }
+    if (revents & EV_READ) {
+        pump(out_of_side, side, other);
+        if (closed_) return;
+    }
+    update_interest();
+}
+
+// Reads from `from` and forwards to `to` at once; what `to` cannot take waits in the buffer
+// (or pipe), and `from` is not read again until it drains: that is the back-pressure.
+void TcpStream::pump(Flow& f, Side& from, Side& to) {
+    const bool connected = phase_ == Phase::Forwarding;
+    for (int i = 0; i < kMaxReadsPerEvent && !from.read_closed; ++i) {
+        if (f.splicing) {
+            if (!connected) break;
+            if (!splice_in(f, from)) return;
+            if (f.in_pipe > 0 && !flush(f, from, to)) return;
+            if (f.in_pipe > 0) break;  // the pipe waits for `to`
+            continue;
+        }
+        if (!f.buf.holds_memory()) {
+            f.buf = core::Buffer::take(worker_.loop().buffers());
+            if (!f.buf.holds_memory()) break;  // out of memory: wait for the next event
+        }
+        std::span<std::byte> room = f.buf.writable();
+        if (room.empty()) break;
+        const ssize_t n = ::recv(from.fd, room.data(), room.size(), 0);
+        if (n > 0) {
+            f.buf.commit(static_cast<std::size_t>(n));
+            from.last_activity = worker_.loop().now();
+            if (connected && !flush(f, from, to)) return;
+            if (static_cast<std::size_t>(n) < room.size()) break;  // drained the socket for now
+            // A full read on an idle flow: large transfer, so splice-auto switches here.
+            if (connected && f.auto_splice && f.buf.empty() && start_splicing(f)) continue;
+            continue;
+        }
+        if (n == 0) {
+            from.read_closed = true;
+            arm_timer();  // the *-fin timeouts may apply now
+            break;
+        }
+        if (errno == EAGAIN || errno == EINTR) break;
+        close();  // reset or error on `from`
+        return;
+    }
+    if (from.read_closed) propagate_shutdown(f, from, to);
+}
+
+bool TcpStream::start_splicing(Flow& f) {
+    if (f.splicing) return true;
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+        f.auto_splice = f.may_splice = false;  // no pipes left: stay with buffers
+        return false;
+    }
+    f.pipe_r = fds[0];
+    f.pipe_w = fds[1];
+    f.splicing = true;
+    f.buf.release();
+    return true;
+}
+
+// Moves bytes from the socket into the flow's pipe. False when the stream closed.
+bool TcpStream::splice_in(Flow& f, Side& from) {
+    const ssize_t n = ::splice(from.fd, nullptr, f.pipe_w, nullptr, kSpliceChunk,
+                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n > 0) {
+        f.in_pipe += static_cast<std::size_t>(n);
+        from.last_activity = worker_.loop().now();
+        return true;
+    }
+    if (n == 0) {
+        from.read_closed = true;
+        arm_timer();
+        return true;
+    }
+    if (errno == EAGAIN || errno == EINTR) return true;
+    close();
+    return false;
+}
+
+// Sends what is pending in `f` to `to`. False when the stream closed (write error).
+bool TcpStream::flush(Flow& f, Side& from, Side& to) {
+    if (phase_ != Phase::Forwarding) return true;
+    while (f.pending() > 0) {
+        ssize_t n;
+        if (f.splicing) {
+            n = ::splice(f.pipe_r, nullptr, to.fd, nullptr, f.in_pipe,
+                         SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        } else {
+            std::span<const std::byte> data = f.buf.readable();
+            n = ::send(to.fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
+        if (n > 0) {
+            if (f.splicing)
+                f.in_pipe -= static_cast<std::size_t>(n);
+            else
+                f.buf.consume(static_cast<std::size_t>(n));
+            to.last_activity = worker_.loop().now();
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+        close();  // the peer reset or went away
+        return false;
+    }
+    if (f.pending() == 0) {
+        // Nothing left to send: the buffer goes back to the pool, so an idle stream holds none.
+        f.buf.release();
+        if (f.may_splice && !f.splicing && !from.read_closed) start_splicing(f);
+    }
+    return true;
+}
+
+// Once `from` has closed and everything it sent has reached `to`, pass the FIN on; when both
+// directions are done, the stream is.
+void TcpStream::propagate_shutdown(Flow& f, Side& from, Side& to) {
+    if (phase_ != Phase::Forwarding) return;
+    if (from.read_closed && f.pending() == 0 && !to.write_shut) {
+        ::shutdown(to.fd, SHUT_WR);
+        to.write_shut = true;
+        arm_timer();
+    }
+    // Each side got the other's FIN: nothing more can flow either way.
+    if (client_.write_shut && server_side_.write_shut) close();
+}
+
+void TcpStream::update_interest() {
+    if (closed_) return;
+    const bool forwarding = phase_ == Phase::Forwarding;
+    int c = 0, s = 0;
+    // The client may send while we connect: it is buffered (up to one buffer).
+    const bool up_room = up_.splicing ? up_.in_pipe == 0 : !up_.buf.full();
+    const bool down_room = down_.splicing ? down_.in_pipe == 0 : !down_.buf.full();
+    const bool reading_client_ok =
+        forwarding ||
+        ((phase_ == Phase::Connecting || phase_ == Phase::Queued || phase_ == Phase::RetryWait) &&
+         !up_.splicing);
+    if (!client_.read_closed && up_room && reading_client_ok) c |= EV_READ;
+    if (down_.pending() > 0) c |= EV_WRITE;
+    if (phase_ == Phase::Connecting) s |= EV_WRITE;
+    if (forwarding) {
+        if (!server_side_.read_closed && down_room) s |= EV_READ;
+        if (up_.pending() > 0) s |= EV_WRITE;
+    }
+    set_interest(client_, c);
+    if (server_side_.fd >= 0) set_interest(server_side_, s);
+}
+
+void TcpStream::set_interest(Side& side, int events) {
+    if (side.events == events) return;
+    ev_io_stop(worker_.loop().raw(), &side.io);
+    ev_io_modify(&side.io, events);
+    if (events) ev_io_start(worker_.loop().raw(), &side.io);
+    side.events = events;
+}
+
+// The moment this stream times out, or 0 for never. Activity only updates timestamps; the
+// timer is re-armed lazily when it fires early (libev's recommended pattern).
+ev_tstamp TcpStream::deadline() const {
+    auto at = [](ev_tstamp from, util::Duration d) -> ev_tstamp {
+        return d.count() > 0 ? from + seconds(d) : 0;
+    };
+    switch (phase_) {
+        case Phase::Queued:
+            return at(phase_started_, be_->timeout_queue);
+        case Phase::Connecting:
+            return at(phase_started_, be_->timeout_connect);
+        case Phase::RetryWait: {
+            const util::Duration pause =
+                be_->timeout_connect.count() > 0
+                    ? std::min<util::Duration>(be_->timeout_connect, std::chrono::seconds(1))
+                    : std::chrono::seconds(1);
+            return phase_started_ + seconds(pause);
+        }
+        case Phase::Forwarding: {
+            if (be_->timeout_tunnel.count() > 0)
+                return std::max(client_.last_activity, server_side_.last_activity) +
+                       seconds(be_->timeout_tunnel);
+            const util::Duration ct = client_.read_closed && fe_.timeout_client_fin.count() > 0
+                                          ? fe_.timeout_client_fin
+                                          : fe_.timeout_client;
+            const util::Duration st =
+                server_side_.read_closed && be_->timeout_server_fin.count() > 0
+                    ? be_->timeout_server_fin
+                    : be_->timeout_server;
+            const ev_tstamp c = at(client_.last_activity, ct);
+            const ev_tstamp s = at(server_side_.last_activity, st);
+            if (c == 0) return s;
+            if (s == 0) return c;
+            return std::min(c, s);
+        }
+        case Phase::Picking:
+        case Phase::Closed:
+            return 0;
+    }
+    return 0;
+}
+
+void TcpStream::arm_timer() {
+    struct ev_loop* raw = worker_.loop().raw();
+    ev_timer_stop(raw, &timer_);
+    const ev_tstamp when = deadline();
+    if (when == 0) return;
+    ev_timer_set(&timer_, std::max(0.0, when - ev_now(raw)), 0.);
+    ev_timer_start(raw, &timer_);
+}
+
+void TcpStream::on_timer(struct ev_loop* raw, ev_timer* w, int) {
+    auto* self = static_cast<TcpStream*>(w->data);
+    const ev_tstamp when = self->deadline();
+    if (when > ev_now(raw) + 0.0005) {
+        // Activity since the timer was set pushed the deadline: sleep again until then.
+        ev_timer_set(w, when - ev_now(raw), 0.);
+        ev_timer_start(raw, w);
+        return;
+    }
+    switch (self->phase_) {
+        case Phase::Queued:
+            self->worker_.dequeue(*self->be_, self->queue_link);
+            self->close();  // HAProxy: queue timeout, the client connection is closed
+            break;
+        case Phase::Connecting:
+            self->connect_failed(true);
+            break;
+        case Phase::RetryWait:
+            self->retry_now();
+            break;
+        default:
+            self->close();
+            break;
+    }
+    self->finish_callback();
+}
+
+void TcpStream::close() {
+    if (closed_) return;
+    closed_ = true;
+    struct ev_loop* raw = worker_.loop().raw();
+    ev_timer_stop(raw, &timer_);
+    if (queue_link.linked()) worker_.dequeue(*be_, queue_link);
+    for (Side* s : {&client_, &server_side_}) {
+        if (s->fd < 0) continue;
+        ev_io_stop(raw, &s->io);
+        ::close(s->fd);
+        s->fd = -1;
+    }
+    for (Flow* f : {&up_, &down_}) {
+        f->buf.release();
+        if (f->pipe_r >= 0) ::close(f->pipe_r);
+        if (f->pipe_w >= 0) ::close(f->pipe_w);
+        f->pipe_r = f->pipe_w = -1;
+    }
+    phase_ = Phase::Closed;
+    release_server();
+    worker_.stream_closed(fe_);
+}
+
+}  // namespace sluice::stream

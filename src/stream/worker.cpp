@@ -1,0 +1,211 @@
+// Per-thread accepting, connection limits, server queues, and the process-wide Engine.
+#include "sluice/stream/worker.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "sluice/stream/tcp_stream.hpp"
+
+namespace sluice::stream {
+namespace {
+// Accepts per readiness event on one listener, so one busy listener cannot starve the loop.
+constexpr int kAcceptBatch = 64;
+// After EMFILE/ENFILE, listeners rest this long before trying again.
+constexpr double kFdLimitPause = 0.1;
+}  // namespace
+
+Worker::Worker(Engine& engine, core::Loop& loop) : engine_(engine), loop_(loop) {
+    queue_heads_.resize(engine.config().backends.size());
+    for (QueueLink& head : queue_heads_)
+        head.prev = head.next = &head;
+    ev_timer_init(&fd_limit_timer_, on_fd_limit_timer, kFdLimitPause, 0.);
+    fd_limit_timer_.data = this;
+}
+
+Worker::~Worker() {
+    for (auto& lw : watchers_)
+        ev_io_stop(loop_.raw(), &lw->io);
+    ev_timer_stop(loop_.raw(), &fd_limit_timer_);
+}
+
+const proxy::Config& Worker::config() const {
+    return engine_.config();
+}
+
+void Worker::start_listeners() {
+    for (auto& fe : engine_.config().frontends) {
+        for (proxy::Listener& l : fe->listeners) {
+            auto lw = std::make_unique<ListenWatcher>();
+            lw->worker = this;
+            lw->frontend = fe.get();
+            lw->listener = &l;
+            ev_io_init(&lw->io, on_listener_ready, l.socket.fd, EV_READ);
+            lw->io.data = lw.get();
+            ev_io_start(loop_.raw(), &lw->io);
+            watchers_.push_back(std::move(lw));
+        }
+    }
+}
+
+void Worker::stop_listeners() {
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& lw : watchers_)
+        ev_io_stop(loop_.raw(), &lw->io);
+    ev_timer_stop(loop_.raw(), &fd_limit_timer_);
+    engine_.listener_stopped();
+}
+
+bool Worker::has_room(const proxy::Frontend& fe) const {
+    const proxy::Config& c = engine_.config();
+    return c.cur_conns.load(std::memory_order_acquire) < c.maxconn &&
+           fe.cur_conns.load(std::memory_order_acquire) < fe.maxconn;
+}
+
+void Worker::on_listener_ready(struct ev_loop*, ev_io* w, int) {
+    auto* lw = static_cast<ListenWatcher*>(w->data);
+    lw->worker->accept_from(*lw);
+}
+
+void Worker::accept_from(ListenWatcher& lw) {
+    proxy::Config& c = engine_.config();
+    proxy::Frontend& fe = *lw.frontend;
+    for (int i = 0; i < kAcceptBatch; ++i) {
+        // Take the slots first, so two threads cannot both take the last one.
+        const std::uint32_t global = c.cur_conns.fetch_add(1, std::memory_order_acq_rel);
+        const std::uint32_t local = fe.cur_conns.fetch_add(1, std::memory_order_acq_rel);
+        if (global >= c.maxconn || local >= fe.maxconn) {
+            c.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
+            fe.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
+            pause(lw);
+            return;
+        }
+        const int fd =
+            ::accept4(lw.listener->socket.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            c.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
+            fe.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                // Out of descriptors: rest every listener of this thread briefly instead of
+                // spinning on a readable listener we cannot serve.
+                for (auto& other : watchers_)
+                    ev_io_stop(loop_.raw(), &other->io);
+                ev_timer_start(loop_.raw(), &fd_limit_timer_);
+            }
+            return;  // EAGAIN: another thread took it, or nothing left
+        }
+        auto* stream = new TcpStream(*this, fe, fd);
+        stream->start();
+    }
+}
+
+void Worker::on_fd_limit_timer(struct ev_loop*, ev_timer* w, int) {
+    auto* self = static_cast<Worker*>(w->data);
+    if (self->stopping_) return;
+    for (auto& lw : self->watchers_)
+        if (!lw->paused) ev_io_start(self->loop_.raw(), &lw->io);
+}
+
+// At the limit the listener is not watched (the kernel keeps new clients in its backlog)
+// until a slot frees, as HAProxy does: clients wait, they are not refused.
+void Worker::pause(ListenWatcher& lw) {
+    ev_io_stop(loop_.raw(), &lw.io);
+    lw.paused = true;
+    engine_.any_paused().store(true, std::memory_order_seq_cst);
+    // A slot may have been freed between our check and the flag: its owner did not see the
+    // flag, so look again ourselves.
+    if (has_room(*lw.frontend)) resume_paused();
+}
+
+void Worker::resume_paused() {
+    if (stopping_) return;
+    for (auto& lw : watchers_) {
+        if (!lw->paused || !has_room(*lw->frontend)) continue;
+        lw->paused = false;
+        ev_io_start(loop_.raw(), &lw->io);
+    }
+}
+
+void Worker::stream_closed(proxy::Frontend& fe) {
+    fe.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
+    engine_.config().cur_conns.fetch_sub(1, std::memory_order_acq_rel);
+    --streams_;
+    if (engine_.any_paused().exchange(false, std::memory_order_seq_cst)) {
+        Engine* engine = &engine_;
+        engine_.runtime().post_all(
+            [engine](core::Loop& l) { engine->worker(l.index()).resume_paused(); });
+    }
+}
+
+void Worker::enqueue(proxy::Backend& be, QueueLink& link) {
+    QueueLink& head = queue_heads_[be.index];
+    link.prev = head.prev;
+    link.next = &head;
+    head.prev->next = &link;
+    head.prev = &link;
+    be.queued.fetch_add(1, std::memory_order_acq_rel);
+}
+
+void Worker::dequeue(proxy::Backend& be, QueueLink& link) {
+    if (!link.linked()) return;
+    link.prev->next = link.next;
+    link.next->prev = link.prev;
+    link.prev = link.next = nullptr;
+    be.queued.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+void Worker::server_released(proxy::Backend& be) {
+    if (be.queued.load(std::memory_order_acquire) == 0) return;
+    QueueLink& head = queue_heads_[be.index];
+    if (head.next != &head) {
+        drain_queue(be.index);
+        return;
+    }
+    // The waiting streams live on other threads: let them try.
+    Engine* engine = &engine_;
+    const std::uint32_t index = be.index;
+    engine_.runtime().post_all(
+        [engine, index](core::Loop& l) { engine->worker(l.index()).drain_queue(index); });
+}
+
+void Worker::drain_queue(std::uint32_t backend_index) {
+    proxy::Backend& be = *engine_.config().backends[backend_index];
+    QueueLink& head = queue_heads_[backend_index];
+    // Oldest first; stop at the first that still finds every server full.
+    while (head.next != &head) {
+        QueueLink* link = head.next;
+        TcpStream* stream = link->owner;
+        dequeue(be, *link);
+        if (stream->woken_from_queue()) break;  // queued again: no slot left
+    }
+}
+
+Engine::Engine(proxy::Config& config, core::Runtime& runtime) : config_(config), runtime_(runtime) {
+    for (const auto& loop : runtime.loops())
+        workers_.push_back(std::make_unique<Worker>(*this, *loop));
+}
+
+Engine::~Engine() = default;
+
+void Engine::setup_thread(core::Loop& loop) {
+    worker(loop.index()).start_listeners();
+}
+
+void Engine::soft_stop() {
+    if (stopping_.exchange(true)) return;
+    threads_to_stop_.store(static_cast<int>(workers_.size()));
+    runtime_.post_all([this](core::Loop& l) { worker(l.index()).stop_listeners(); });
+}
+
+void Engine::listener_stopped() {
+    // The last thread to stop watching closes the sockets: the kernel then refuses new
+    // clients, and no other thread's loop still polls a closed descriptor.
+    if (threads_to_stop_.fetch_sub(1) == 1)
+        for (auto& fe : config_.frontends)
+            for (proxy::Listener& l : fe->listeners)
+                net::close_listener(l.socket);
+}
+
+}  // namespace sluice::stream
