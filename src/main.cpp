@@ -24,7 +24,13 @@ namespace {
 using namespace sluice;
 
 void alert(const std::string& text) {
-    fmt::print(stderr, "[ALERT]   : {}\n", text);
+    fmt::print(stderr, "[ALERT]    ({}) : {}\n", getpid(), text);
+}
+
+bool has_listeners(const proxy::Config& config) {
+    for (const auto& fe : config.frontends)
+        if (!fe->listeners.empty()) return true;
+    return false;
 }
 
 int evaluate_condition_flag(const std::string& expr) {
@@ -110,7 +116,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     auto parsed = parse_command_line(args);
     if (!parsed) {
-        fmt::print(stderr, "{}\n[ALERT]   : {}\n", usage_text(), parsed.error());
+        fmt::print(stderr, "{}\n", usage_text());
+        alert(parsed.error());
         return 1;
     }
     Options opt = std::move(*parsed);
@@ -124,7 +131,8 @@ int main(int argc, char** argv) {
     }
     if (opt.has_condition) return evaluate_condition_flag(opt.condition);
     if (opt.config_paths.empty()) {
-        fmt::print(stderr, "{}\n[ALERT]   : no configuration file given (use -f)\n", usage_text());
+        fmt::print(stderr, "{}\n", usage_text());
+        alert("no configuration file given (use -f)");
         return 1;
     }
     if (!opt.chdir.empty() && ::chdir(opt.chdir.c_str()) != 0) {
@@ -153,14 +161,25 @@ int main(int argc, char** argv) {
     const bool failed = !config || diag.has_alerts() ||
                         (opt.warnings_are_fatal && diag.count(cfg::Level::Warning) > 0);
     if (failed) {
-        alert("Fatal errors found in configuration.");
+        alert("config : Fatal errors found in configuration.");
         return 1;
     }
     if (opt.check_only) {
-        if (diag.count(cfg::Level::Warning) > 0 && !opt.quiet)
-            fmt::print(stderr, "Warnings were found.\n");
+        if (diag.count(cfg::Level::Warning) > 0 && !opt.quiet) fmt::print("Warnings were found.\n");
+        // HAProxy's exit 2: valid, but a process with nothing to listen on would not start.
+        if (!has_listeners(*config)) {
+            if (!opt.quiet)
+                fmt::print(
+                    "Configuration file has no error but will not start (no listener) => "
+                    "exit(2).\n");
+            return 2;
+        }
         if (!opt.quiet) fmt::print("Configuration file is valid\n");
         return 0;
+    }
+    if (!has_listeners(*config)) {
+        alert("config : No enabled listener found (check for 'bind' directives) ! Exiting.");
+        return 1;
     }
     config->splice_allowed = !opt.no_splice;
 

@@ -1,6 +1,7 @@
 // Cost of picking a server with balance roundrobin, the one shared-state operation every new
 // connection performs (an atomic increment plus a scan of the schedule).
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 
 #include "sluice/core/buffer.hpp"
 #include "sluice/lb/roundrobin.hpp"
@@ -13,7 +14,7 @@ void BM_RoundRobinPick(benchmark::State& state) {
     proxy::Backend be;
     for (int i = 0; i < state.range(0); ++i) {
         auto s = std::make_unique<proxy::Server>();
-        s->name = "s" + std::to_string(i);
+        s->name = fmt::format("s{}", i);
         s->options.weight = static_cast<std::uint32_t>(1 + i % 3);
         s->backend = &be;
         be.servers.push_back(std::move(s));

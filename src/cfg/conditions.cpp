@@ -97,14 +97,12 @@ class Parser {
 
     util::Result<bool> run() {
         bool value = false;
-        if (!expr(value)) return util::error(std::move(error_));
-        skip_blanks();
-        if (pos_ < text_.size()) {
-            return util::error(
-                fmt::format("unexpected character '{}' at position {} in condition '{}'",
-                            text_[pos_], pos_ + 1, text_));
+        if (expr(value)) {
+            skip_blanks();
+            if (pos_ >= text_.size()) return value;
+            fail(fmt::format("unexpected character '{}' at position {}", text_[pos_], pos_ + 1));
         }
-        return value;
+        return util::error(std::move(error_));
     }
 
   private:
@@ -154,7 +152,7 @@ class Parser {
             ++pos_;
             if (!expr(out)) return false;
             skip_blanks();
-            if (!consume(")")) return fail(fmt::format("missing ')' in condition '{}'", text_));
+            if (!consume(")")) return fail("missing ')'");
             return true;
         }
         const char after = pos_ + 1 < text_.size() ? text_[pos_ + 1] : '\0';
@@ -164,11 +162,8 @@ class Parser {
         }
         if (is_ident_start(c)) return predicate(out);
         if (pos_ >= text_.size())
-            return fail(fmt::format(
-                "expected a number, a predicate, '!' or '(' at the end of condition '{}'", text_));
-        return fail(
-            fmt::format("expected a number, a predicate, '!' or '(' at '{}' in condition '{}'",
-                        text_.substr(pos_), text_));
+            return fail("unexpected end (expected a number, a predicate, '!' or '(')");
+        return fail_term(pos_, "expected a number, a predicate, '!' or '('");
     }
 
     // HAProxy 2.6 reads numbers as C's strtol(…, 0) does: "0x1f" is hex, "017" octal, and an
@@ -205,8 +200,8 @@ class Parser {
         for (const PredicateDef& p : kPredicates)
             if (p.name == name) def = &p;
         if (!def)
-            return fail(fmt::format("unknown predicate '{}' in condition '{}'{}", name, text_,
-                                    util::did_you_mean(name, kPredicateNames)));
+            return fail_term(start, fmt::format("unknown predicate '{}'{}", name,
+                                                util::did_you_mean(name, kPredicateNames)));
         std::vector<std::string> args;
         if (pos_ < text_.size() && text_[pos_] == '(') {
             ++pos_;
@@ -216,9 +211,8 @@ class Parser {
             args.emplace_back();
         }
         if (args.size() != def->arity)
-            return fail(
-                fmt::format("predicate '{}' takes {} argument{} but got {} in condition '{}'", name,
-                            def->arity, def->arity == 1 ? "" : "s", args.size(), text_));
+            return fail(fmt::format("predicate '{}' takes {} argument{} but got {}", name,
+                                    def->arity, def->arity == 1 ? "" : "s", args.size()));
         out = def->eval(args, env_);
         return true;
     }
@@ -233,10 +227,8 @@ class Parser {
         for (;;) {
             if (pos_ >= text_.size()) {
                 if (quote)
-                    return fail(fmt::format(
-                        "unmatched quote in the arguments of '{}' in condition '{}'", name, text_));
-                return fail(fmt::format("missing ')' after the arguments of '{}' in condition '{}'",
-                                        name, text_));
+                    return fail(fmt::format("unmatched quote in the arguments of '{}'", name));
+                return fail(fmt::format("missing ')' after the arguments of '{}'", name));
             }
             const char c = text_[pos_++];
             if (quote == '\'') {
@@ -314,10 +306,21 @@ class Parser {
     }
     bool enter() {
         if (++depth_ <= kMaxNesting) return true;
-        return fail(fmt::format("condition nested too deeply: '{}'", text_));
+        return fail("too many nested '(' or '!'");
     }
-    bool fail(std::string message) {
-        error_ = std::move(message);
+    // Every message quotes the whole condition.
+    bool fail(std::string_view what) {
+        error_ = fmt::format("{} in condition '{}'", what, text_);
+        return false;
+    }
+    // A term that is not one: worded as HAProxy 2.6 does ("unparsable conditional expression"
+    // quoting the text from that term on), since scripts and tests match on it. At the start,
+    // that text already is the whole condition.
+    bool fail_term(std::size_t at, std::string_view why) {
+        std::string what =
+            fmt::format("unparsable conditional expression '{}' ({})", text_.substr(at), why);
+        if (at > 0) return fail(what);
+        error_ = std::move(what);
         return false;
     }
 
@@ -354,9 +357,16 @@ VersionParts split_version(std::string_view v) {
     return out;
 }
 
-constexpr std::string_view kMessageDirectives[] = {".diag", ".notice", ".warning", ".alert"};
-constexpr MessageLevel kMessageLevels[] = {MessageLevel::Diag, MessageLevel::Notice,
-                                           MessageLevel::Warning, MessageLevel::Alert};
+struct MessageDirective {
+    std::string_view name;
+    MessageLevel level;
+};
+constexpr MessageDirective kMessageDirectives[] = {
+    {".diag", MessageLevel::Diag},
+    {".notice", MessageLevel::Notice},
+    {".warning", MessageLevel::Warning},
+    {".alert", MessageLevel::Alert},
+};
 
 }  // namespace
 
@@ -384,8 +394,8 @@ bool ConditionalStack::is_directive(std::span<const std::string> words) {
     if (words.empty()) return false;
     const std::string& w = words[0];
     if (w == ".if" || w == ".elif" || w == ".else" || w == ".endif") return true;
-    for (std::string_view m : kMessageDirectives)
-        if (w == m) return true;
+    for (const MessageDirective& m : kMessageDirectives)
+        if (w == m.name) return true;
     return false;
 }
 
@@ -395,7 +405,7 @@ bool ConditionalStack::active() const {
 
 // One mistake, one error: a failed directive leaves the stack in the state the rest of the
 // block most likely wants (a `.if` whose condition fails still opens a block, skipped whole),
-// so the caller can go on reading without a cascade of "no matching .if" errors.
+// so the caller can go on reading without a cascade of "lone .endif" errors.
 util::Result<DirectiveOutcome> ConditionalStack::apply(std::span<const std::string> words,
                                                        const ConditionEnv& env) {
     if (words.empty() || words[0].empty() || words[0][0] != '.')
@@ -419,7 +429,9 @@ util::Result<DirectiveOutcome> ConditionalStack::apply(std::span<const std::stri
     }
 
     if (name == ".elif" || name == ".else" || name == ".endif") {
-        if (frames_.empty()) return util::error(fmt::format("'{}' without a matching '.if'", name));
+        // Worded as HAProxy 2.6 words them, for scripts that match on the text.
+        if (frames_.empty())
+            return util::error(fmt::format("lone '{}' with no matching '.if'", name));
         Frame& f = frames_.back();
         if (name == ".endif") {
             frames_.pop_back();
@@ -429,7 +441,7 @@ util::Result<DirectiveOutcome> ConditionalStack::apply(std::span<const std::stri
         }
         if (f.seen_else) {
             f.current = false;
-            return util::error(fmt::format("'{}' after '.else' in the same block", name));
+            return util::error(fmt::format("'{}' after '.else' is not permitted", name));
         }
         if (name == ".else") {
             f.seen_else = true;
@@ -452,11 +464,12 @@ util::Result<DirectiveOutcome> ConditionalStack::apply(std::span<const std::stri
         return DirectiveOutcome{};
     }
 
-    for (std::size_t i = 0; i < std::size(kMessageDirectives); ++i) {
-        if (name != kMessageDirectives[i]) continue;
+    for (const MessageDirective& m : kMessageDirectives) {
+        if (name != m.name) continue;
         if (!active()) return DirectiveOutcome{};
         if (rest.empty()) return util::error(fmt::format("'{}' needs a message", name));
-        return DirectiveOutcome{.level = kMessageLevels[i], .message = join(rest)};
+        // HAProxy 2.6 wants one (quoted) word; joining the words accepts more, refuses nothing.
+        return DirectiveOutcome{.level = m.level, .message = join(rest)};
     }
 
     // HAProxy 2.6 ignores unknown directives in skipped blocks, like any other skipped line.

@@ -3,37 +3,40 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 
 namespace sluice::cfg {
 namespace {
+// HAProxy pads the tag to one width; tools that parse its output split on " : ".
 std::string_view tag(Level level) {
     switch (level) {
         case Level::Diag:
-            return "[DIAG]   ";
+            return "[DIAG]     ";
         case Level::Notice:
-            return "[NOTICE] ";
+            return "[NOTICE]   ";
         case Level::Warning:
-            return "[WARNING]";
+            return "[WARNING]  ";
         case Level::Alert:
-            return "[ALERT]  ";
+            return "[ALERT]    ";
     }
-    return "[?]";
+    return "[?]        ";
 }
 }  // namespace
 
 std::string format_message(const Message& m) {
-    std::string out(tag(m.level));
+    // HAProxy's shape: `[ALERT]    (PID) : config : parsing [file:line] : text`, with the
+    // section and keyword named before the text so every message says where and what.
+    std::string out = fmt::format("{}({}) : config : ", tag(m.level), ::getpid());
     if (!m.where.file.empty()) {
         if (m.where.line > 0)
-            out += fmt::format(" ({}:{})", m.where.file, m.where.line);
+            out += fmt::format("parsing [{}:{}] : ", m.where.file, m.where.line);
         else
-            out += fmt::format(" ({})", m.where.file);
+            out += fmt::format("[{}] : ", m.where.file);
     }
-    out += " :";
-    if (!m.context.empty()) out += fmt::format(" parsing [{}] :", m.context);
-    if (!m.keyword.empty()) out += fmt::format(" '{}' :", m.keyword);
-    out += ' ';
+    if (!m.context.empty()) out += fmt::format("{} : ", m.context);
+    if (!m.keyword.empty()) out += fmt::format("'{}' : ", m.keyword);
     out += m.text;
     return out;
 }

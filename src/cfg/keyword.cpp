@@ -49,6 +49,12 @@ Status Ctx::report(Level level, std::string text) {
 Status detail::set_duration_value(Args args, Ctx& ctx, util::Duration& out) {
     auto d = util::parse_duration(args[0]);
     if (!d) return ctx.alert("invalid time value '{}': {}", args[0], d.error());
+    // HAProxy keeps timers in signed 32-bit milliseconds; larger values are refused there, and
+    // accepting them here would make the same config mean something else.
+    constexpr util::Duration kMaxTimer = std::chrono::milliseconds(INT32_MAX);
+    if (*d > kMaxTimer)
+        return ctx.alert("timer overflow in argument '{}' (maximum value is {} ms or ~24.8 days)",
+                         args[0], INT32_MAX);
     out = *d;
     return Status::Ok;
 }
@@ -93,13 +99,19 @@ void Registry::add(std::span<const Keyword> keywords) {
 }
 
 const Keyword* Registry::find(std::string_view name, SectionKind kind) const {
+    // When no keyword of that name fits the section, prefer one of the same family (a proxy
+    // keyword for a proxy section), so the message says "ignored: no backend capability"
+    // rather than "global only", whatever order the modules registered in.
+    const In family = kind == SectionKind::Global ? In::Global : kAnyProxy;
+    const Keyword* same_family = nullptr;
     const Keyword* elsewhere = nullptr;
     for (const Keyword* kw : keywords_) {
         if (kw->name != name) continue;
         if (any(kw->in, capabilities(kind))) return kw;
+        if (!same_family && any(kw->in, family)) same_family = kw;
         if (!elsewhere) elsewhere = kw;
     }
-    return elsewhere;
+    return same_family ? same_family : elsewhere;
 }
 
 const Keyword* Registry::find(std::span<const std::string> words, SectionKind kind) const {

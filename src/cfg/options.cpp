@@ -1,6 +1,8 @@
 // The bind/server option registry and the option-list parser.
 #include "sluice/cfg/options.hpp"
 
+#include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "sluice/util/suggest.hpp"
@@ -19,8 +21,17 @@ const Option* find_option(OptionOf of, std::string_view name) {
 }  // namespace
 
 OptionRegistrar::OptionRegistrar(std::span<const Option> options) {
-    for (const Option& o : options)
+    for (const Option& o : options) {
+        // As for keywords: two modules claiming one option is a build mistake (often a line
+        // left in kw_pending.cpp when the feature landed).
+        if (find_option(o.of, o.name)) {
+            std::fprintf(stderr, "sluice: %s option '%.*s' registered twice\n",
+                         o.of == OptionOf::Bind ? "bind" : "server",
+                         static_cast<int>(o.name.size()), o.name.data());
+            std::abort();
+        }
         registry().push_back(&o);
+    }
 }
 
 std::vector<std::string_view> option_names(OptionOf of) {
@@ -44,8 +55,8 @@ Status parse_options(OptionOf of, Args args, Ctx& line_ctx, Parts& target) {
             const auto names = option_names(of);
             note(line_ctx.alert("unknown {} option '{}'{}", line_kind, name,
                                 util::did_you_mean(name, names)));
-            ++i;
-            continue;
+            // Its arguments are unknown too: reading on would report them as more options.
+            break;
         }
         if (args.size() - i - 1 < opt->args) {
             note(line_ctx.alert("{} option '{}' expects {} argument{}", line_kind, name, opt->args,
@@ -65,7 +76,7 @@ Status parse_options(OptionOf of, Args args, Ctx& line_ctx, Parts& target) {
         }
         Ctx option_ctx(line_ctx.diagnostics(), line_ctx.where(), line_ctx.context(),
                        line_ctx.section(), target, line_ctx.global());
-        option_ctx.begin_keyword(line_ctx.keyword(), false);
+        option_ctx.begin_keyword(opt->name, false);
         note(opt->parse(opt_args, option_ctx));
     }
     return worst;

@@ -78,7 +78,7 @@ void Reader::read_path(const std::string& path) {
         std::vector<std::string> names;
         while (const dirent* e = ::readdir(dir)) {
             std::string name = e->d_name;
-            if (!is_cfg_file(name)) continue;
+            if (name.starts_with('.') || !is_cfg_file(name)) continue;  // as HAProxy
             const std::string full = path + "/" + name;
             struct stat fst {};
             if (::stat(full.c_str(), &fst) == 0 && S_ISREG(fst.st_mode)) names.push_back(full);
@@ -105,6 +105,7 @@ void Reader::read_text(std::string_view name, std::string_view text) {
     // Each file starts outside any section, with no open conditional block (as HAProxy).
     current_ = Current::None;
     conds_ = ConditionalStack{};
+    const std::string_view whole = text;
     int line_no = 0;
     while (!text.empty()) {
         const std::size_t eol = text.find('\n');
@@ -114,6 +115,16 @@ void Reader::read_text(std::string_view name, std::string_view text) {
         ++line_no;
         read_line({std::string(name), line_no}, line);
     }
+    // A config cut short (full disk, interrupted copy) usually ends mid-line; HAProxy refuses
+    // it rather than run half a config, and so do we.
+    if (!whole.empty() && whole.back() != '\n')
+        diag_.alert(
+            {std::string(name), line_no},
+            fmt::format(
+                "missing LF on last line, file might have been truncated at "
+                "position {}",
+                whole.size() -
+                    (whole.rfind('\n') == std::string_view::npos ? 0 : whole.rfind('\n') + 1) + 1));
     if (conds_.depth() != 0)
         diag_.alert({std::string(name), line_no}, "missing '.endif' at end of file");
 }
@@ -130,7 +141,7 @@ void Reader::read_line(const Location& where, std::string_view line) {
     const std::vector<std::string>& words = tokens->words;
     if (words.empty()) return;
 
-    if (ConditionalStack::is_directive(words)) {
+    if (words[0].starts_with('.')) {  // unknown ones (".iff") are reported by apply()
         auto outcome = conds_.apply(words, cond_);
         if (!outcome) {
             diag_.alert(where, outcome.error());
@@ -190,7 +201,7 @@ void Reader::begin_section(const Location& where, SectionKind kind, Args args) {
         diag_.alert(where, fmt::format("'{}' needs a name", label));
         section.name = fmt::format("<unnamed@{}>", where.line);
     }
-    for (char c : section.name) {
+    for (char c : (args.empty() || args[0] == "from" ? std::string() : section.name)) {
         if (!valid_proxy_name_char(c)) {
             diag_.alert(where, fmt::format("character '{}' is not permitted in {} name '{}'", c,
                                            label, section.name));
@@ -206,7 +217,13 @@ void Reader::begin_section(const Location& where, SectionKind kind, Args args) {
             const std::string& from = args[next + 1];
             auto it = std::find_if(doc_.defaults.begin(), doc_.defaults.end(),
                                    [&](const Section& d) { return d.name == from; });
-            if (it == doc_.defaults.end()) {
+            const auto named = std::count_if(doc_.defaults.begin(), doc_.defaults.end(),
+                                             [&](const Section& d) { return d.name == from; });
+            if (named > 1) {
+                diag_.alert(where, fmt::format("ambiguous defaults section name '{}' (declared "
+                                               "{} times)",
+                                               from, named));
+            } else if (it == doc_.defaults.end()) {
                 diag_.alert(where, fmt::format("{} '{}' inherits from defaults section '{}', "
                                                "which is not declared before it",
                                                label, section.name, from));
@@ -288,6 +305,10 @@ void Reader::dispatch(const Location& where, std::span<const std::string> words)
         } else {
             (void)ctx.alert("not allowed in a '{}' section", section_name(kind));
         }
+        return;
+    }
+    if (!kw->pending.empty()) {
+        (void)ctx.alert("not implemented yet; it comes with {}", kw->pending);
         return;
     }
     if (negated && !kw->negatable) {

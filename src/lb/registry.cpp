@@ -15,8 +15,8 @@ std::vector<const AlgorithmDef*>& registry() {
 cfg::Status parse_balance(cfg::Args args, cfg::Ctx& ctx, proxy::ProxyConf& px) {
     // `hdr(name)` and `rdp-cookie(name)` carry their argument in parentheses.
     std::string_view name = args[0];
-    if (const std::size_t paren = name.find('('); paren != std::string_view::npos)
-        name = name.substr(0, paren);
+    const std::size_t paren = name.find('(');
+    if (paren != std::string_view::npos) name = name.substr(0, paren);
     const AlgorithmDef* def = find_algorithm(name);
     if (!def) {
         const auto names = algorithm_names();
@@ -26,6 +26,8 @@ cfg::Status parse_balance(cfg::Args args, cfg::Ctx& ctx, proxy::ProxyConf& px) {
     if (!def->pending.empty())
         return ctx.alert("algorithm '{}' is not implemented yet; it comes with {}", def->name,
                          def->pending);
+    if (paren != std::string_view::npos && !def->parse)
+        return ctx.alert("algorithm '{}' takes no argument, got '{}'", def->name, args[0]);
     if (def->parse) {
         const cfg::Status st = def->parse(args.subspan(1), ctx);
         if (st == cfg::Status::Alert) return st;

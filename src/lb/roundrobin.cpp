@@ -50,19 +50,19 @@ proxy::Pick RoundRobin::pick_from(const std::vector<proxy::Server*>& schedule,
         proxy::Server* s = schedule[(start + i) % n];
         if (!s->usable()) continue;
         if (s == avoid) {
-            fallback = s;
+            if (!fallback) fallback = s;
             continue;
         }
         if (s->try_reserve()) {
-            result.server = s;
-            return result;
+            // Move the shared position past the entries skipped, so that a down server's turns
+            // are spread over the others instead of all going to its successor.
+            if (i > 0) pos.fetch_add(i, std::memory_order_relaxed);
+            return {s, false};
         }
         result.all_full = true;
     }
-    if (fallback && fallback->try_reserve()) {
-        result.server = fallback;
-        result.all_full = false;
-    } else if (fallback) {
+    if (fallback) {
+        if (fallback->try_reserve()) return {fallback, false};
         result.all_full = true;
     }
     return result;

@@ -64,19 +64,25 @@ struct HostPort {
     bool bracketed = false;
 };
 
-// "[::1]:80", "::1:80" (last colon is the port), "1.2.3.4:80", "host", ":80", "*:80".
-HostPort split_host_port(std::string_view text) {
+// "[::1]:80", "1.2.3.4:80", "host", ":80", "*:80". Without brackets the last colon separates
+// the port, as HAProxy reads it ("::1:80" is ::1 port 80).
+util::Result<HostPort> split_host_port(std::string_view text) {
     HostPort hp;
     if (!text.empty() && text.front() == '[') {
         const std::size_t close = text.find(']');
-        if (close == std::string_view::npos) return {text, {}, false};
+        if (close == std::string_view::npos)
+            return util::error(fmt::format("missing ']' in '{}'", text));
         hp.host = text.substr(1, close - 1);
         hp.bracketed = true;
-        if (close + 1 < text.size() && text[close + 1] == ':') hp.port = text.substr(close + 2);
+        if (close + 1 < text.size()) {
+            if (text[close + 1] != ':')
+                return util::error(fmt::format("expected ':' after ']' in '{}'", text));
+            hp.port = text.substr(close + 2);
+        }
         return hp;
     }
     const std::size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) return {text, {}, false};
+    if (colon == std::string_view::npos) return HostPort{text, {}, false};
     hp.host = text.substr(0, colon);
     hp.port = text.substr(colon + 1);
     return hp;
@@ -125,7 +131,9 @@ util::Result<std::vector<Endpoint>> parse_one_bind(std::string_view text) {
         return parse_one_bind(fmt::format("unix@{}", rest));
     }
 
-    HostPort hp = split_host_port(rest);
+    auto split = split_host_port(rest);
+    if (!split) return util::error(split.error());
+    HostPort hp = *split;
     if (hp.port.empty())
         return util::error(fmt::format("missing port in '{}' (expected [address]:port)", text));
     std::uint16_t low, high;
@@ -137,10 +145,12 @@ util::Result<std::vector<Endpoint>> parse_one_bind(std::string_view text) {
         if (*a > *b) return util::error(fmt::format("invalid port range '{}'", hp.port));
         low = *a;
         high = *b;
+        if (low == 0) return util::error(fmt::format("invalid port '0' in '{}'", text));
     } else {
         auto p = parse_port(hp.port);
         if (!p) return util::error(p.error());
         low = high = *p;
+        if (low == 0) return util::error(fmt::format("invalid port '0' in '{}'", text));
     }
     Address base;
     if (!numeric_ip(hp.host, family, base)) {
@@ -236,12 +246,9 @@ util::Result<ServerAddress> parse_server_address(std::string_view text) {
     } else if (rest.find('@') != std::string_view::npos) {
         return util::error(fmt::format("unsupported address family in '{}'", text));
     }
-    HostPort hp = split_host_port(rest);
-    // "::1" alone is an IPv6 address without port, not host ":" port "1".
-    if (!hp.bracketed && hp.host.find(':') != std::string_view::npos) {
-        Address probe;
-        if (numeric_ip(rest, AF_INET6, probe)) hp = {rest, {}, false};
-    }
+    auto split = split_host_port(rest);
+    if (!split) return util::error(split.error());
+    HostPort hp = *split;
     if (hp.host.empty()) return util::error(fmt::format("missing address in '{}'", text));
     if (!numeric_ip(hp.host, family, out.address)) {
         addrinfo hints{};

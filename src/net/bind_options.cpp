@@ -15,7 +15,7 @@ using cfg::Status;
 template <auto Member>
 Status set_uint(Args args, Ctx& ctx) {
     auto v = util::parse_uint(args[0], UINT32_MAX);
-    if (!v) return ctx.alert("'{}' expects a number, got '{}'", ctx.keyword(), args[0]);
+    if (!v) return ctx.alert("expects a number, got '{}'", args[0]);
     ctx.parts().get<BindOptions>().*Member = static_cast<std::uint32_t>(*v);
     return Status::Ok;
 }
@@ -40,7 +40,7 @@ Status set_unix_mode(Args args, Ctx& ctx) {
     std::uint32_t mode = 0;
     auto [end, ec] = std::from_chars(args[0].data(), args[0].data() + args[0].size(), mode, 8);
     if (ec != std::errc() || end != args[0].data() + args[0].size() || mode == 0 || mode > 07777)
-        return ctx.alert("'mode' expects an octal permission such as 600, got '{}'", args[0]);
+        return ctx.alert("expects an octal permission such as 600, got '{}'", args[0]);
     ctx.parts().get<BindOptions>().unix_mode = mode;
     return Status::Ok;
 }

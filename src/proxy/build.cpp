@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <unordered_map>
 
 #include "sluice/proxy/runtime.hpp"
 
@@ -47,7 +48,9 @@ std::vector<std::vector<int>> resolve_cpu_map(const GlobalConf& g, std::uint32_t
             targets = *line.threads;
         } else if (g.nbproc > 1) {
             targets = line.first;
-        } else {
+        } else if (std::find(line.first.begin(), line.first.end(), 1) != line.first.end()) {
+            // One process: `cpu-map 1 CPUS` binds all its threads; other process numbers
+            // name processes that do not exist and are ignored, as in HAProxy.
             for (std::uint32_t t = 1; t <= threads; ++t)
                 targets.push_back(static_cast<int>(t));
         }
@@ -70,10 +73,11 @@ util::Duration or_zero(const std::optional<util::Duration>& d) {
     return d.value_or(util::Duration{0});
 }
 
-bool same_endpoint(const net::Endpoint& a, const net::Endpoint& b) {
-    if (a.inherited_fd >= 0 || b.inherited_fd >= 0) return a.inherited_fd == b.inherited_fd;
-    return a.address.length == b.address.length &&
-           std::memcmp(&a.address.storage, &b.address.storage, a.address.length) == 0;
+// Identifies what a bind listens on (a port range may give thousands: hashed, not compared
+// pairwise).
+std::string endpoint_key(const net::Endpoint& e) {
+    if (e.inherited_fd >= 0) return fmt::format("fd@{}", e.inherited_fd);
+    return std::string(reinterpret_cast<const char*>(&e.address.storage), e.address.length);
 }
 
 }  // namespace
@@ -111,9 +115,8 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
     c.maxconn = opt.global_maxconn ? opt.global_maxconn
                 : g.maxconn        ? g.maxconn
                                    : maxconn_from_fd_limit();
-    if (g.maxrewrite >= g.bufsize)
-        diag.alert({}, fmt::format("tune.maxrewrite ({}) must be smaller than tune.bufsize ({})",
-                                   g.maxrewrite, g.bufsize));
+    // HAProxy keeps at least half of each buffer for data: a larger maxrewrite is clamped.
+    if (c.global.maxrewrite > c.global.bufsize / 2) c.global.maxrewrite = c.global.bufsize / 2;
 
     std::map<std::string, const cfg::Section*> frontend_names, backend_names;
     for (const cfg::Section& s : c.doc.proxies) {
@@ -178,7 +181,7 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
         c.backends.push_back(std::move(be));
     }
 
-    std::vector<std::pair<const net::Endpoint*, Location>> all_endpoints;
+    std::unordered_map<std::string, Location> bound;  // endpoint_key -> first bind line
     for (const cfg::Section& s : c.doc.proxies) {
         if (s.kind != SectionKind::Frontend && s.kind != SectionKind::Listen) continue;
         const ProxyConf& px = s.parts.read<ProxyConf>();
@@ -191,7 +194,7 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
         fe->maxconn = px.maxconn ? px.maxconn : opt.proxy_maxconn ? opt.proxy_maxconn : c.maxconn;
         fe->timeout_client = or_zero(px.timeout_client);
         fe->timeout_client_fin = or_zero(px.timeout_client_fin);
-        if (s.kind == SectionKind::Frontend && !px.timeout_client)
+        if (!px.timeout_client)
             diag.warning(s.where, fmt::format("missing timeouts for {}: set 'timeout client', or "
                                               "idle clients are kept for ever",
                                               s.label()));
@@ -233,15 +236,12 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
         for (const BindLine& bind : px.binds) {
             const net::BindOptions& bo = bind.options.read<net::BindOptions>();
             for (const net::Endpoint& e : bind.endpoints) {
-                for (const auto& [other, other_where] : all_endpoints) {
-                    if (same_endpoint(*other, e)) {
-                        diag.alert(bind.where,
-                                   fmt::format("{}: bind '{}' conflicts with the bind "
-                                               "at {} (same address)",
-                                               s.label(), e.text, where_text(other_where)));
-                    }
-                }
-                all_endpoints.emplace_back(&e, bind.where);
+                auto [it, inserted] = bound.emplace(endpoint_key(e), bind.where);
+                if (!inserted)
+                    diag.alert(bind.where, fmt::format("{}: bind '{}' conflicts with the bind at "
+                                                       "{} (same address)",
+                                                       s.label(), e.address.to_string(),
+                                                       where_text(it->second)));
                 Listener l;
                 l.endpoint = e;
                 l.options = bo;

@@ -41,13 +41,17 @@ Status parse_nbproc(Args args, Ctx& ctx, GlobalConf& g) {
         n, n == 1 ? "" : "s", n);
 }
 
-// "1", "1-4", "all", "odd", "even" within [1, kMaxThreads].
-bool parse_set(std::string_view text, std::vector<int>& out) {
+// "1", "1-4,7": numbers within [lo_bound, hi_bound]. Process and thread sets also take "all",
+// "odd" and "even" (1 to kMaxThreads); CPU sets do not (HAProxy: "'all' is not a CPU range").
+bool parse_set(std::string_view text, int lo_bound, int hi_bound, bool words_allowed,
+               std::vector<int>& out) {
     if (text == "all" || text == "odd" || text == "even") {
+        if (!words_allowed) return false;
         for (int i = 1; i <= static_cast<int>(kMaxThreads); ++i)
             if (text == "all" || (text == "odd") == (i % 2 == 1)) out.push_back(i);
         return true;
     }
+    if (text.empty()) return false;
     while (!text.empty()) {
         const std::size_t comma = text.find(',');
         std::string_view item = text.substr(0, comma);
@@ -63,12 +67,14 @@ bool parse_set(std::string_view text, std::vector<int>& out) {
             auto r2 = std::from_chars(b.data(), b.data() + b.size(), hi);
             if (b.empty() || r2.ec != std::errc() || r2.ptr != b.data() + b.size()) return false;
         }
-        if (lo > hi || hi > 1023) return false;
+        if (lo > hi || lo < lo_bound || hi > hi_bound) return false;
         for (int i = lo; i <= hi; ++i)
             out.push_back(i);
     }
     return true;
 }
+constexpr int kMaxCpu = 1023;
+constexpr int kMaxSet = static_cast<int>(kMaxThreads);
 
 Status parse_cpu_map(Args args, Ctx& ctx, GlobalConf& g) {
     CpuMapLine line;
@@ -79,24 +85,30 @@ Status parse_cpu_map(Args args, Ctx& ctx, GlobalConf& g) {
         spec.remove_prefix(5);
     }
     const std::size_t slash = spec.find('/');
-    if (!parse_set(spec.substr(0, slash), line.first))
+    if (!parse_set(spec.substr(0, slash), 1, kMaxSet, true, line.first))
         return ctx.alert("invalid process/thread set '{}'", args[0]);
     if (slash != std::string_view::npos) {
         std::vector<int> threads;
-        if (!parse_set(spec.substr(slash + 1), threads))
+        if (!parse_set(spec.substr(slash + 1), 1, kMaxSet, true, threads))
             return ctx.alert("invalid thread set in '{}'", args[0]);
         line.threads = std::move(threads);
     }
     for (const std::string& cpus : args.subspan(1)) {
         std::vector<int> set;
-        if (!parse_set(cpus, set)) return ctx.alert("invalid CPU set '{}'", cpus);
+        if (!parse_set(cpus, 0, kMaxCpu, false, set))
+            return ctx.alert("invalid CPU set '{}' (CPU numbers from 0 to {})", cpus, kMaxCpu);
         for (int c : set)
             line.cpus.push_back(c);
     }
-    if (line.automatic && line.threads && line.threads->size() != line.cpus.size() &&
-        line.first.size() == 1)
-        return ctx.alert("'auto:' needs as many CPUs as threads ({} threads, {} CPUs)",
-                         line.threads->size(), line.cpus.size());
+    if (line.automatic) {
+        // auto: maps one to one, so both sides must list as many (one side may be a single
+        // process whose threads are listed).
+        const std::size_t targets =
+            line.threads && line.first.size() == 1 ? line.threads->size() : line.first.size();
+        if (targets != line.cpus.size())
+            return ctx.alert("'auto:' needs as many CPUs as threads ({} threads, {} CPUs)", targets,
+                             line.cpus.size());
+    }
     g.cpu_map.push_back(std::move(line));
     return Status::Ok;
 }

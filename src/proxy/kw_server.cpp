@@ -47,14 +47,13 @@ Status parse_default_server(Args args, Ctx& ctx, ProxyConf& px) {
 
 Status set_weight(Args args, Ctx& ctx) {
     auto v = util::parse_uint(args[0], kMaxWeight);
-    if (!v)
-        return ctx.alert("'weight' expects a number from 0 to {}, got '{}'", kMaxWeight, args[0]);
+    if (!v) return ctx.alert("expects a number from 0 to {}, got '{}'", kMaxWeight, args[0]);
     ctx.parts().get<ServerOptions>().weight = static_cast<std::uint32_t>(*v);
     return Status::Ok;
 }
 Status set_maxconn(Args args, Ctx& ctx) {
     auto v = util::parse_uint(args[0], UINT32_MAX);
-    if (!v) return ctx.alert("'maxconn' expects a number, got '{}'", args[0]);
+    if (!v) return ctx.alert("expects a number, got '{}'", args[0]);
     ctx.parts().get<ServerOptions>().maxconn = static_cast<std::uint32_t>(*v);
     return Status::Ok;
 }

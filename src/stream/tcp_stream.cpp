@@ -14,7 +14,10 @@
 namespace sluice::stream {
 namespace {
 
-constexpr std::size_t kSpliceChunk = 64 * 1024;
+// Pipe size asked for when splicing: the larger, the fewer system calls per byte (each splice
+// moves page references, not bytes). The kernel may grant less (pipe-max-size); that is fine.
+constexpr int kPipeSize = 512 * 1024;
+constexpr std::size_t kSpliceChunk = kPipeSize;
 // Reads per readiness event on one side before letting other connections run.
 constexpr int kMaxReadsPerEvent = 4;
 
@@ -39,7 +42,8 @@ TcpStream::TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd)
     if (fpx.nolinger) net::set_nolinger(client_fd);
     if (be_ && worker.config().splice_allowed) {
         const proxy::ProxyConf& bpx = *be_->conf;
-        const bool any_auto = fpx.splice_auto || bpx.splice_auto;
+        // Explicitly disabled on either side wins; otherwise on (see ProxyConf::splice_auto).
+        const bool any_auto = fpx.splice_auto.value_or(true) && bpx.splice_auto.value_or(true);
         up_.may_splice = fpx.splice_request || bpx.splice_request;
         down_.may_splice = fpx.splice_response || bpx.splice_response;
         up_.auto_splice = down_.auto_splice = any_auto;
@@ -230,10 +234,13 @@ void TcpStream::pump(Flow& f, Side& from, Side& to) {
     for (int i = 0; i < kMaxReadsPerEvent && !from.read_closed; ++i) {
         if (f.splicing) {
             if (!connected) break;
-            if (!splice_in(f, from)) return;
+            const SpliceIn r = splice_in(f, from);
+            if (r == SpliceIn::Closed) return;
+            if (r == SpliceIn::Fallback) continue;  // read this event with a buffer instead
             if (f.in_pipe > 0 && !flush(f, from, to)) return;
-            if (f.in_pipe > 0) break;  // the pipe waits for `to`
-            continue;
+            // One splice moves what the socket holds (up to a large pipe): reading again now
+            // would mostly return EAGAIN, so wait for the next readiness event.
+            break;
         }
         if (!f.buf.holds_memory()) {
             f.buf = core::Buffer::take(worker_.loop().buffers());
@@ -270,6 +277,7 @@ bool TcpStream::start_splicing(Flow& f) {
         f.auto_splice = f.may_splice = false;  // no pipes left: stay with buffers
         return false;
     }
+    (void)::fcntl(fds[1], F_SETPIPE_SZ, kPipeSize);
     f.pipe_r = fds[0];
     f.pipe_w = fds[1];
     f.splicing = true;
@@ -277,23 +285,31 @@ bool TcpStream::start_splicing(Flow& f) {
     return true;
 }
 
-// Moves bytes from the socket into the flow's pipe. False when the stream closed.
-bool TcpStream::splice_in(Flow& f, Side& from) {
+// Moves bytes from the socket into the flow's pipe.
+TcpStream::SpliceIn TcpStream::splice_in(Flow& f, Side& from) {
     const ssize_t n = ::splice(from.fd, nullptr, f.pipe_w, nullptr, kSpliceChunk,
                                SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n > 0) {
         f.in_pipe += static_cast<std::size_t>(n);
         from.last_activity = worker_.loop().now();
-        return true;
+        return SpliceIn::Moved;
     }
     if (n == 0) {
         from.read_closed = true;
         arm_timer();
-        return true;
+        return SpliceIn::Moved;
     }
-    if (errno == EAGAIN || errno == EINTR) return true;
+    if (errno == EAGAIN || errno == EINTR) return SpliceIn::Moved;
+    if ((errno == EINVAL || errno == ENOSYS) && f.in_pipe == 0) {
+        // This socket type cannot splice: go on with buffers for this flow.
+        ::close(f.pipe_r);
+        ::close(f.pipe_w);
+        f.pipe_r = f.pipe_w = -1;
+        f.splicing = f.may_splice = f.auto_splice = false;
+        return SpliceIn::Fallback;
+    }
     close();
-    return false;
+    return SpliceIn::Closed;
 }
 
 // Sends what is pending in `f` to `to`. False when the stream closed (write error).

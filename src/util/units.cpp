@@ -37,7 +37,9 @@ Digits leading_digits(std::string_view text) {
 // Callers quote the value in their own message, so these describe the fault only.
 Error not_a_number(std::string_view text) {
     if (text.empty()) return error("empty value");
-    return error(fmt::format("must start with a digit, not '{}'", text.front()));
+    // HAProxy's wording ("unexpected character") is what users search for.
+    return error(
+        fmt::format("unexpected character '{}' (a value starts with a digit)", text.front()));
 }
 
 Error too_large() {
@@ -70,7 +72,10 @@ Result<Duration> parse_duration(std::string_view text, Duration bare_unit) {
         if (!found)
             // HAProxy 2.6 only warns about "10sec" or "1m30s"; we refuse, as 2.6's warning
             // announces later versions will.
-            return error(fmt::format("unknown unit '{}' (expected us, ms, s, m, h or d)", suffix));
+            return error(
+                fmt::format("unexpected character '{}': unknown unit '{}' (expected us, "
+                            "ms, s, m, h or d)",
+                            suffix.front(), suffix));
         unit = found->length;
     }
     if (d.overflow ||
@@ -102,7 +107,10 @@ Result<std::uint64_t> parse_size(std::string_view text) {
                 shift = 30;
                 break;
             default:
-                return error(fmt::format("unknown unit '{}' (expected k, m or g)", suffix));
+                return error(
+                    fmt::format("unexpected character '{}': unknown unit '{}' (expected "
+                                "k, m or g)",
+                                suffix.front(), suffix));
         }
     }
     if (d.overflow || d.value > (std::numeric_limits<std::uint64_t>::max() >> shift))

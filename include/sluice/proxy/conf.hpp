@@ -77,7 +77,10 @@ struct ProxyConf {
     // `option redispatch [interval]`: 0 off; P > 0 every Pth retry; N < 0 the Nth retry before
     // the last (HAProxy's default when enabled is -1: redispatch on the last retry).
     int redispatch = 0;
-    bool splice_auto = false, splice_request = false, splice_response = false;
+    // Unset splice-auto means on in sluice (HAProxy: off): large transfers move through pipes
+    // with splice(), less than half the CPU per byte. `no option splice-auto` turns it off.
+    std::optional<bool> splice_auto;
+    bool splice_request = false, splice_response = false;
     bool tcpka_client = false, tcpka_server = false, nolinger = false;
     bool disabled = false;
     std::string balance = "roundrobin";

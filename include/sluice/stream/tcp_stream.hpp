@@ -59,7 +59,8 @@ class TcpStream {
     void handle(Side& side, int revents);
     void pump(Flow& f, Side& from, Side& to);
     bool flush(Flow& f, Side& from, Side& to);
-    bool splice_in(Flow& f, Side& from);
+    enum class SpliceIn { Moved, Fallback, Closed };
+    SpliceIn splice_in(Flow& f, Side& from);
     bool start_splicing(Flow& f);
     void propagate_shutdown(Flow& f, Side& from, Side& to);
     void update_interest();

@@ -1,0 +1,123 @@
+// Fuzzes the whole config path short of sockets: arbitrary text through cfg::Reader::read_text
+// (tokenizer, conditional blocks, sections, every registered keyword and option), then
+// proxy::build (names, routes, binds, timeouts, threads, CPU maps), then lb::install.
+// A `bind` or `server` address with a host name would go to getaddrinfo (DNS), so an input with
+// such a line is skipped: lines are tokenized as the reader does and the address word must be
+// numeric (or a prefix the parser handles without lookup: unix@, abns@, fd@, a path).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sluice/cfg/reader.hpp"
+#include "sluice/lb/algorithm.hpp"
+#include "sluice/proxy/runtime.hpp"
+
+namespace {
+
+std::optional<std::string> fake_lookup(std::string_view name) {
+    if (name == "HOME") return "/home/op";
+    if (name == "PORT") return "8080";
+    if (name == "ADDR") return "127.0.0.1:80";
+    if (name == "EMPTY") return "";
+    if (name == "LIST") return " a b\t c ";
+    return std::nullopt;
+}
+
+bool fake_feature(std::string_view name) {
+    return name == "OPENSSL" || name == "LINUX_SPLICE";
+}
+
+bool is_ip(std::string_view host, int family) {
+    if (host.empty() || host == "*") return true;
+    const std::string h(host);
+    unsigned char buf[sizeof(in6_addr)];
+    return (family != AF_INET6 && inet_pton(AF_INET, h.c_str(), buf) == 1) ||
+           (family != AF_INET && inet_pton(AF_INET6, h.c_str(), buf) == 1);
+}
+
+// True when parsing `item` (one element of a comma list) resolves nothing by name.
+bool numeric_item(std::string_view item) {
+    int family = AF_UNSPEC;
+    if (item.starts_with("ipv4@")) {
+        family = AF_INET;
+        item.remove_prefix(5);
+    } else if (item.starts_with("ipv6@")) {
+        family = AF_INET6;
+        item.remove_prefix(5);
+    } else if (item.starts_with("unix@") || item.starts_with("abns@") || item.starts_with("fd@") ||
+               item.starts_with("/")) {
+        return true;
+    } else if (item.find('@') != std::string_view::npos) {
+        return true;  // refused before any lookup
+    }
+    if (!item.empty() && item.front() == '[') {
+        const std::size_t close = item.find(']');
+        return close != std::string_view::npos && is_ip(item.substr(1, close - 1), family);
+    }
+    if (is_ip(item, family)) return true;
+    const std::size_t colon = item.rfind(':');
+    return colon != std::string_view::npos && is_ip(item.substr(0, colon), family);
+}
+
+bool numeric_address(std::string_view text) {
+    while (true) {
+        const std::size_t comma = text.find(',');
+        if (!numeric_item(text.substr(0, comma))) return false;
+        if (comma == std::string_view::npos) return true;
+        text.remove_prefix(comma + 1);
+    }
+}
+
+// Whether no line of `input` would make the reader resolve a host name.
+bool resolves_nothing(std::string_view input, const sluice::cfg::EnvLookup& env) {
+    while (!input.empty()) {
+        const std::size_t eol = input.find('\n');
+        std::string_view line = input.substr(0, eol);
+        input = eol == std::string_view::npos ? std::string_view{} : input.substr(eol + 1);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        auto tokens = sluice::cfg::tokenize_line(line, env);
+        if (!tokens.ok()) continue;
+        const auto& w = tokens->words;
+        if (w.size() >= 2 && w[0] == "bind" && !numeric_address(w[1])) return false;
+        if (w.size() >= 3 && w[0] == "server" && !numeric_address(w[2])) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    using namespace sluice;
+    const std::string_view input(reinterpret_cast<const char*>(data), size);
+    const cfg::EnvLookup env = fake_lookup;
+    if (!resolves_nothing(input, env)) return 0;
+
+    cfg::Document doc;
+    cfg::Diagnostics diag;
+    cfg::Reader reader(doc, diag, {.env = env, .has_feature = fake_feature, .version = "2.6.12"});
+    reader.read_text("fuzz.cfg", input);
+    for (const cfg::Message& m : diag.messages())
+        (void)cfg::format_message(m);
+
+    // As main() does: build only a config the reader accepted.
+    if (diag.has_alerts()) return 0;
+    auto config = proxy::build(
+        std::move(doc), diag,
+        {.global_maxconn = size % 3 == 0 ? 0u : 1000u, .proxy_maxconn = size % 5 == 0 ? 100u : 0u});
+    for (const cfg::Message& m : diag.messages())
+        (void)cfg::format_message(m);
+    if (!config) return 0;
+    if (config->nbthread == 0 || config->cpu_sets.size() != config->nbthread) __builtin_trap();
+    lb::install(*config);
+    for (auto& be : config->backends) {
+        // One pick per backend exercises the schedule built from the parsed weights.
+        proxy::Pick p = be->balancer->pick(nullptr);
+        if (p.server) p.server->release();
+    }
+    return 0;
+}
