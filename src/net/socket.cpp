@@ -61,6 +61,8 @@ util::Result<ListenSocket> open_listener(const Endpoint& e, const BindOptions& o
     const int one = 1;
     if (family != AF_UNIX) {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        // Accepted sockets inherit it: one call per listener instead of one per connection.
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (family == AF_INET6) {
             // v4v6 accepts IPv4 too on [::]; v6only forbids it; otherwise the system default.
             if (o.v4v6 || o.v6only) {
@@ -151,6 +153,11 @@ void tune_stream_socket(int fd, bool keepalive) {
     // Fails harmlessly with EOPNOTSUPP on UNIX sockets.
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (keepalive) setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+}
+
+void set_keepalive(int fd) {
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
 }
 
 void set_nolinger(int fd) {

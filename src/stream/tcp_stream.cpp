@@ -30,6 +30,7 @@ double seconds(util::Duration d) {
 TcpStream::TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd)
     : worker_(worker), fe_(fe), be_(fe.backend) {
     queue_link.owner = this;
+    worker_link.owner = this;
     client_.fd = client_fd;
     ev_io_init(&client_.io, on_client_io, client_fd, 0);
     client_.io.data = this;
@@ -38,7 +39,8 @@ TcpStream::TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd)
     ev_init(&timer_, on_timer);
     timer_.data = this;
     const proxy::ProxyConf& fpx = *fe.conf;
-    net::tune_stream_socket(client_fd, fpx.tcpka_client);
+    // TCP_NODELAY is inherited from the listening socket; only keep-alive is per connection.
+    if (fpx.tcpka_client) net::set_keepalive(client_fd);
     if (fpx.nolinger) net::set_nolinger(client_fd);
     if (be_ && worker.config().splice_allowed) {
         const proxy::ProxyConf& bpx = *be_->conf;
@@ -48,7 +50,7 @@ TcpStream::TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd)
         down_.may_splice = fpx.splice_response || bpx.splice_response;
         up_.auto_splice = down_.auto_splice = any_auto;
     }
-    worker_.stream_opened();
+    worker_.stream_opened(worker_link);
 }
 
 TcpStream::~TcpStream() = default;
@@ -349,6 +351,12 @@ bool TcpStream::flush(Flow& f, Side& from, Side& to) {
 void TcpStream::propagate_shutdown(Flow& f, Side& from, Side& to) {
     if (phase_ != Phase::Forwarding) return;
     if (from.read_closed && f.pending() == 0 && !to.write_shut) {
+        // The other direction already finished, so this FIN is the stream's last act: close()
+        // sends it (both sockets have read their peer's FIN, so no reset), one call fewer.
+        if (from.write_shut) {
+            close();
+            return;
+        }
         ::shutdown(to.fd, SHUT_WR);
         to.write_shut = true;
         arm_timer();
@@ -465,6 +473,11 @@ void TcpStream::on_timer(struct ev_loop* raw, ev_timer* w, int) {
     self->finish_callback();
 }
 
+void TcpStream::abandon() {
+    close();
+    delete this;
+}
+
 void TcpStream::close() {
     if (closed_) return;
     closed_ = true;
@@ -485,7 +498,7 @@ void TcpStream::close() {
     }
     phase_ = Phase::Closed;
     release_server();
-    worker_.stream_closed(fe_);
+    worker_.stream_closed(fe_, worker_link);
 }
 
 }  // namespace sluice::stream

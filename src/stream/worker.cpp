@@ -20,11 +20,17 @@ Worker::Worker(Engine& engine, core::Loop& loop) : engine_(engine), loop_(loop) 
     queue_heads_.resize(engine.config().backends.size());
     for (QueueLink& head : queue_heads_)
         head.prev = head.next = &head;
+    streams_head_.prev = streams_head_.next = &streams_head_;
     ev_timer_init(&fd_limit_timer_, on_fd_limit_timer, kFdLimitPause, 0.);
     fd_limit_timer_.data = this;
 }
 
+// Runs after every loop has stopped (threads joined): streams still open, after a hard stop,
+// are freed here so that nothing is left for the leak checker but real leaks.
 Worker::~Worker() {
+    shutting_down_ = true;
+    while (streams_head_.next != &streams_head_)
+        streams_head_.next->owner->abandon();
     for (auto& lw : watchers_)
         ev_io_stop(loop_.raw(), &lw->io);
     ev_timer_stop(loop_.raw(), &fd_limit_timer_);
@@ -119,8 +125,24 @@ void Worker::pause(ListenWatcher& lw) {
     if (has_room(*lw.frontend)) resume_paused();
 }
 
+// Any close clears the shared flag before asking everyone to look (see stream_closed), so a
+// watcher that still has no room must raise it again, or the close that would give it room
+// later would not wake it. Raising it, then checking once more, closes the race with a close
+// that happened in between (the same order as in pause()).
 void Worker::resume_paused() {
     if (stopping_) return;
+    bool still_paused = false;
+    for (auto& lw : watchers_) {
+        if (!lw->paused) continue;
+        if (!has_room(*lw->frontend)) {
+            still_paused = true;
+            continue;
+        }
+        lw->paused = false;
+        ev_io_start(loop_.raw(), &lw->io);
+    }
+    if (!still_paused) return;
+    engine_.any_paused().store(true, std::memory_order_seq_cst);
     for (auto& lw : watchers_) {
         if (!lw->paused || !has_room(*lw->frontend)) continue;
         lw->paused = false;
@@ -128,10 +150,19 @@ void Worker::resume_paused() {
     }
 }
 
-void Worker::stream_closed(proxy::Frontend& fe) {
+void Worker::stream_opened(QueueLink& link) {
+    link.prev = streams_head_.prev;
+    link.next = &streams_head_;
+    streams_head_.prev->next = &link;
+    streams_head_.prev = &link;
+}
+
+void Worker::stream_closed(proxy::Frontend& fe, QueueLink& link) {
+    link.prev->next = link.next;
+    link.next->prev = link.prev;
+    link.prev = link.next = nullptr;
     fe.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
     engine_.config().cur_conns.fetch_sub(1, std::memory_order_acq_rel);
-    --streams_;
     if (engine_.any_paused().exchange(false, std::memory_order_seq_cst)) {
         Engine* engine = &engine_;
         engine_.runtime().post_all(
@@ -157,6 +188,7 @@ void Worker::dequeue(proxy::Backend& be, QueueLink& link) {
 }
 
 void Worker::server_released(proxy::Backend& be) {
+    if (shutting_down_) return;  // nothing may start connecting while the process exits
     if (be.queued.load(std::memory_order_acquire) == 0) return;
     QueueLink& head = queue_heads_[be.index];
     if (head.next != &head) {

@@ -30,7 +30,9 @@ util::Result<int> start_connect(const Address& to);
 int connect_result(int fd);
 
 // TCP_NODELAY and, if asked, SO_KEEPALIVE on a connected TCP socket; ignored on UNIX sockets.
+// (Accepted sockets inherit TCP_NODELAY from their listener, set by open_listener.)
 void tune_stream_socket(int fd, bool keepalive);
+void set_keepalive(int fd);
 // Makes close() send a RST instead of a FIN (`option nolinger`).
 void set_nolinger(int fd);
 

@@ -71,7 +71,10 @@ class TcpStream {
     void close();
 
   public:
-    QueueLink queue_link;  // in the worker's queue while Queued
+    QueueLink queue_link;   // in the worker's queue while Queued
+    QueueLink worker_link;  // in the worker's list of open streams
+    // Closes and frees the stream outside its loop (process shutdown, loops stopped).
+    void abandon();
     // A server slot may be free: try again. True when the stream had to queue again.
     // The stream may be gone after the call if it returns false.
     bool woken_from_queue();

@@ -41,17 +41,16 @@ class Worker {
     void stop_listeners();  // soft stop: no new accepts on this thread
     void resume_paused();   // a slot was freed somewhere: accept again if limits allow
 
-    // Called by a stream when it ends: frees its frontend and global slots.
-    void stream_closed(proxy::Frontend& fe);
+    // A stream registers when it starts and leaves when it ends (freeing its frontend and
+    // global slots), so that a stopped worker can free what is still open.
+    void stream_opened(QueueLink& link);
+    void stream_closed(proxy::Frontend& fe, QueueLink& link);
     // Called when a stream gives a server slot back: wake a queued stream, here or elsewhere.
     void server_released(proxy::Backend& be);
     // Queue management for TcpStream.
     void enqueue(proxy::Backend& be, QueueLink& link);
     void dequeue(proxy::Backend& be, QueueLink& link);
     void drain_queue(std::uint32_t backend_index);
-
-    std::size_t active_streams() const { return streams_; }
-    void stream_opened() { ++streams_; }
 
   private:
     struct ListenWatcher {
@@ -73,7 +72,8 @@ class Worker {
     std::vector<QueueLink> queue_heads_;  // per backend index; circular sentinel
     ev_timer fd_limit_timer_;
     bool stopping_ = false;
-    std::size_t streams_ = 0;
+    bool shutting_down_ = false;
+    QueueLink streams_head_;  // every open stream of this thread; circular sentinel
 };
 
 // The process-wide side of the data path: the config, the workers, soft and hard stop.
