@@ -4,15 +4,13 @@
 // A `bind` or `server` address with a host name would go to getaddrinfo (DNS), so an input with
 // such a line is skipped: lines are tokenized as the reader does and the address word must be
 // numeric (or a prefix the parser handles without lookup: unix@, abns@, fd@, a path).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "numeric_address.hpp"
 #include "sluice/cfg/reader.hpp"
 #include "sluice/lb/algorithm.hpp"
 #include "sluice/proxy/runtime.hpp"
@@ -32,47 +30,6 @@ bool fake_feature(std::string_view name) {
     return name == "OPENSSL" || name == "LINUX_SPLICE";
 }
 
-bool is_ip(std::string_view host, int family) {
-    if (host.empty() || host == "*") return true;
-    const std::string h(host);
-    unsigned char buf[sizeof(in6_addr)];
-    return (family != AF_INET6 && inet_pton(AF_INET, h.c_str(), buf) == 1) ||
-           (family != AF_INET && inet_pton(AF_INET6, h.c_str(), buf) == 1);
-}
-
-// True when parsing `item` (one element of a comma list) resolves nothing by name.
-bool numeric_item(std::string_view item) {
-    int family = AF_UNSPEC;
-    if (item.starts_with("ipv4@")) {
-        family = AF_INET;
-        item.remove_prefix(5);
-    } else if (item.starts_with("ipv6@")) {
-        family = AF_INET6;
-        item.remove_prefix(5);
-    } else if (item.starts_with("unix@") || item.starts_with("abns@") || item.starts_with("fd@") ||
-               item.starts_with("/")) {
-        return true;
-    } else if (item.find('@') != std::string_view::npos) {
-        return true;  // refused before any lookup
-    }
-    if (!item.empty() && item.front() == '[') {
-        const std::size_t close = item.find(']');
-        return close != std::string_view::npos && is_ip(item.substr(1, close - 1), family);
-    }
-    if (is_ip(item, family)) return true;
-    const std::size_t colon = item.rfind(':');
-    return colon != std::string_view::npos && is_ip(item.substr(0, colon), family);
-}
-
-bool numeric_address(std::string_view text) {
-    while (true) {
-        const std::size_t comma = text.find(',');
-        if (!numeric_item(text.substr(0, comma))) return false;
-        if (comma == std::string_view::npos) return true;
-        text.remove_prefix(comma + 1);
-    }
-}
-
 // Whether no line of `input` would make the reader resolve a host name.
 bool resolves_nothing(std::string_view input, const sluice::cfg::EnvLookup& env) {
     while (!input.empty()) {
@@ -83,8 +40,8 @@ bool resolves_nothing(std::string_view input, const sluice::cfg::EnvLookup& env)
         auto tokens = sluice::cfg::tokenize_line(line, env);
         if (!tokens.ok()) continue;
         const auto& w = tokens->words;
-        if (w.size() >= 2 && w[0] == "bind" && !numeric_address(w[1])) return false;
-        if (w.size() >= 3 && w[0] == "server" && !numeric_address(w[2])) return false;
+        if (w.size() >= 2 && w[0] == "bind" && !sluice::fuzz::numeric_address(w[1])) return false;
+        if (w.size() >= 3 && w[0] == "server" && !sluice::fuzz::numeric_address(w[2])) return false;
     }
     return true;
 }
