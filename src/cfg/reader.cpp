@@ -297,9 +297,15 @@ void Reader::dispatch(const Location& where, std::span<const std::string> words)
     if (!any(kw->in, caps)) {
         const bool proxy_keyword = any(kw->in, kFrontendSide | In::Backend);
         if (proxy_keyword && (kind == SectionKind::Frontend || kind == SectionKind::Backend)) {
-            // HAProxy ignores such lines with a warning rather than failing the config.
-            (void)ctx.warning("ignored: a {} has no {} capability", section_name(kind),
-                              kind == SectionKind::Frontend ? "backend" : "frontend");
+            // HAProxy ignores such lines with a warning rather than failing the config, except
+            // for the few whose loss would change where traffic goes (a `server`).
+            const std::string_view missing = kind == SectionKind::Frontend ? "backend" : "frontend";
+            if (kw->fatal_on_wrong_side)
+                (void)ctx.alert("not allowed: a {} has no {} capability", section_name(kind),
+                                missing);
+            else
+                (void)ctx.warning("ignored: a {} has no {} capability", section_name(kind),
+                                  missing);
         } else if (any(kw->in, In::Global)) {
             (void)ctx.alert("allowed only in the 'global' section");
         } else {

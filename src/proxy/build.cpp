@@ -238,10 +238,12 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
             for (const net::Endpoint& e : bind.endpoints) {
                 auto [it, inserted] = bound.emplace(endpoint_key(e), bind.where);
                 if (!inserted)
-                    diag.alert(bind.where, fmt::format("{}: bind '{}' conflicts with the bind at "
-                                                       "{} (same address)",
-                                                       s.label(), e.address.to_string(),
-                                                       where_text(it->second)));
+                    diag.alert(
+                        bind.where,
+                        fmt::format("{}: bind '{}' conflicts with the bind at "
+                                    "{} (same address)",
+                                    s.label(), e.inherited_fd >= 0 ? e.text : e.address.to_string(),
+                                    where_text(it->second)));
                 Listener l;
                 l.endpoint = e;
                 l.options = bo;

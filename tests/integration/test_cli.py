@@ -5,6 +5,7 @@ behaviour (messages quoted from `haproxy -c` runs), which Sluice reproduces as a
 replacement.
 """
 
+import re
 import signal
 
 import pytest
@@ -135,6 +136,9 @@ backend be
     assert f"t.cfg:{line_of(text, 'balanse')}]" in alert
     assert "unknown keyword 'balanse'" in alert
     assert "did you mean 'balance'" in alert
+    # The last line sums up, in HAProxy's `[ALERT]    (PID) : config : ` shape.
+    assert re.fullmatch(r"\[ALERT\] {4}\(\d+\) : config : Fatal errors found in configuration\.",
+                        out.stderr.splitlines()[-1]), out.stderr
 
 
 def test_check_duplicate_backend(sluice):
@@ -188,15 +192,80 @@ backend be
         in out.stdout
 
 
-def test_check_last_line_without_newline(sluice, tmp_path):
+def test_check_last_line_without_newline(sluice, tmp_path, binary_is_haproxy):
     """HAProxy: a config whose last line lacks its LF is rejected as possibly truncated (`parsing
-    [t.cfg:N]: Missing LF on last line, file might have been truncated at position P.`), exit 1."""
+    [t.cfg:N]: Missing LF on last line, file might have been truncated at position P.`), exit 1.
+    Sluice words it in its own message style (`parsing [t.cfg:N] : missing LF on last line, ...`,
+    no final dot), with the same line and position."""
     text = simple_proxy(sluice, sluice.port("fe"), 9).rstrip("\n")
     (tmp_path / "t.cfg").write_text(text)
     out = sluice.run("-c", "-f", "t.cfg")
     assert out.returncode == 1
-    alert = next(line for line in out.stderr.splitlines() if "Missing LF" in line)
+    phrase = "Missing LF on last line" if binary_is_haproxy else "missing LF on last line"
+    alert = next(line for line in out.stderr.splitlines() if phrase in line)
     assert alert.startswith("[ALERT]") and f"t.cfg:{len(text.splitlines())}]" in alert
+    position = len(text.splitlines()[-1]) + 1  # 1-based, just past the last character
+    assert f"truncated at position {position}" in alert
+
+
+@pytest.mark.parametrize("lines,haproxy_phrase,sluice_phrase", [
+    (".iff 1", "unknown directive '.iff'", "unknown directive '.iff'"),
+    ("frontend fe\n    bind 127.0.0.1:0", "invalid port '0'", "invalid port '0'"),
+    ("frontend fe\n    bind [::1]80", "missing port specification in '[::1]80'",
+     "expected ':' after ']' in '[::1]80'"),
+    ("backend be\n    balance roundrobin(x)", "balance only supports",
+     "algorithm 'roundrobin' takes no argument"),
+], ids=["unknown-directive", "bind-port-0", "bind-junk-after-bracket", "balance-argument"])
+def test_check_rejects_at_file_line(sluice, lines, haproxy_phrase, sluice_phrase,
+                                    binary_is_haproxy):
+    """HAProxy: each of these lines is an [ALERT] at its file:line and `-c` exits 1: an unknown
+    `.` directive, port 0 on a bind (it would listen on a port the kernel picks), text between
+    `]` and `:`, an argument to an algorithm that takes none. Sluice words some of them its own
+    way."""
+    text = f"{sluice.base()}{lines}\n"
+    out = sluice.check(text, name="t.cfg")
+    assert out.returncode == 1
+    phrase = haproxy_phrase if binary_is_haproxy else sluice_phrase
+    alert = next(line for line in out.stderr.splitlines() if phrase in line)
+    assert alert.startswith("[ALERT]") and f"t.cfg:{len(text.splitlines())}]" in alert
+
+
+def test_check_listen_without_client_timeout_warns(sluice, backends, binary_is_haproxy):
+    """HAProxy: a `listen` section without `timeout client` is valid but warned about (`missing
+    timeouts for proxy 'l'`); `-c` prints `Warnings were found.` and exits 0. Sluice's warning
+    names the section as `listen 'l'` and the timeout missing."""
+    text = f"""global
+    nbthread 1
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout server 30s
+listen l
+    bind 127.0.0.1:{sluice.port('fe')}
+    server s1 127.0.0.1:{backends.dead_port()}
+"""
+    out = sluice.check(text, name="t.cfg")
+    assert out.returncode == 0, out.stderr
+    phrase = "missing timeouts for proxy 'l'" if binary_is_haproxy \
+        else "missing timeouts for listen 'l'"
+    warning = next(line for line in out.stderr.splitlines() if phrase in line)
+    assert warning.startswith("[WARNING]")
+    if not binary_is_haproxy:
+        assert f"t.cfg:{line_of(text, 'listen l')}]" in warning and "timeout client" in warning
+    assert out.stdout == "Warnings were found.\nConfiguration file is valid\n"
+
+
+def test_start_without_listener_exits(sluice, backends):
+    """HAProxy: started (not `-c`) with nothing to listen on, the process alerts `No enabled
+    listener found (check for 'bind' directives) ! Exiting.` and exits 1."""
+    text = f"""{sluice.base()}
+backend be
+    server s1 127.0.0.1:{backends.dead_port()}
+"""
+    px = sluice.start(text, expect_fail=True)
+    assert px.popen.returncode == 1
+    alert = next(line for line in px.stderr_text().splitlines() if "No enabled listener" in line)
+    assert alert.startswith("[ALERT]")
 
 
 def test_check_missing_file(sluice):
@@ -377,16 +446,22 @@ def test_else_branch_chooses_bind(sluice, backends):
     assert echo_once(sluice.port("c")) == b"ping"
 
 
-@pytest.mark.parametrize("text,message", [
-    (".if defined(HOME)\n", "non-terminated '.if' block"),
-    (".endif\n", "lone '.endif' with no matching '.if'"),
+@pytest.mark.parametrize("text,haproxy_message,sluice_message", [
+    (".if defined(HOME)\n    maxconn 10\n", "non-terminated '.if' block",
+     "missing '.endif' at end of file"),
+    (".endif\n", "lone '.endif' with no matching '.if'", "lone '.endif' with no matching '.if'"),
 ], ids=["unterminated-if", "lone-endif"])
-def test_unbalanced_conditional_block(sluice, text, message):
-    """HAProxy: an unbalanced `.if`/`.endif` is an [ALERT] with file:line, exit 1."""
-    out = sluice.check(f"{sluice.base()}{text}", name="t.cfg")
+def test_unbalanced_conditional_block(sluice, text, haproxy_message, sluice_message,
+                                      binary_is_haproxy):
+    """HAProxy: an unbalanced `.if`/`.endif` is an [ALERT] at file:line, exit 1: a lone `.endif`
+    at its own line, a `.if` left open at the last line of the file. Sluice words the open `.if`
+    as a missing `.endif`, at the same line."""
+    text = f"{sluice.base()}{text}"
+    out = sluice.check(text, name="t.cfg")
     assert out.returncode == 1
+    message = haproxy_message if binary_is_haproxy else sluice_message
     alert = next(line for line in out.stderr.splitlines() if message in line)
-    assert alert.startswith("[ALERT]") and "t.cfg:" in alert
+    assert alert.startswith("[ALERT]") and f"t.cfg:{len(text.splitlines())}]" in alert
 
 
 def test_environment_variables_in_bind(sluice, backends):
@@ -455,18 +530,27 @@ def test_time_units_rejected(sluice, backends, value, message):
 
 @pytest.mark.parametrize("value,ok", [("100k", True), ("1m", True), ("1g", True),
                                       ("100x", False)], ids=["k", "m", "g", "bad-unit"])
-def test_size_units(sluice, value, ok):
-    """HAProxy: sizes take k/m/g suffixes (stick-table `size`); another suffix is an [ALERT]
-    (`stick-table: unexpected character 'x' in argument of 'size'.`), exit 1."""
-    text = f"""{sluice.base()}
+def test_size_units(sluice, backends, value, ok, binary_is_haproxy):
+    """HAProxy: sizes take k/m/g suffixes (stick-table `size`); another suffix is an [ALERT] at
+    file:line (`stick-table: unexpected character 'x' in argument of 'size'.`), exit 1.
+    Sluice has no stick tables yet (roadmap item 9): the same values go to `tune.bufsize`, which
+    HAProxy 2.6 cannot take with a suffix (see test_bufsize_size_units)."""
+    if binary_is_haproxy:
+        text = f"""{sluice.base()}
 frontend fe
     bind 127.0.0.1:{sluice.port('fe')}
     stick-table type ip size {value}
 """
-    out = sluice.check(text)
+        keyword = "stick-table"
+    else:
+        text = simple_proxy(sluice, sluice.port("fe"), backends.dead_port()).replace(
+            "global\n", f"global\n    tune.bufsize {value}\n", 1)
+        keyword = "tune.bufsize"
+    out = sluice.check(text, name="t.cfg")
     assert out.returncode == (0 if ok else 1), out.stderr
     if not ok:
-        assert "unexpected character 'x'" in out.stderr
+        alert = next(line for line in out.stderr.splitlines() if "unexpected character 'x'" in line)
+        assert alert.startswith("[ALERT]") and f"t.cfg:{line_of(text, keyword)}]" in alert
 
 
 def test_bufsize_size_units(sluice, backends, binary_is_haproxy):

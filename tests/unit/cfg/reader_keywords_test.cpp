@@ -1,6 +1,8 @@
 // The config reader, keyword level in proxy sections: keyword lookup (unknown, misplaced,
 // negated, arity), keywords that later issues bring (pending), obsolete keywords accepted with a
 // warning, and the values of proxy keywords. Every diagnostic is checked on its `file:line` text.
+#include "sluice/cfg/reader.hpp"
+
 #include <gtest/gtest.h>
 
 #include "reader_test_support.hpp"
@@ -84,9 +86,6 @@ TEST(ReaderKeywords, BackendOnlyKeywordInFrontendIsIgnoredWithWarning) {
 }
 
 TEST(ReaderKeywords, ServerInFrontendIsAnAlertAsInHaproxy) {
-    GTEST_SKIP() << "BUG: src/cfg/reader.cpp:296-299 only warns for `server` in a frontend; "
-                    "HAProxy 2.6 alerts \"'server' not allowed because frontend 'f' has no "
-                    "backend capability\", so a config HAProxy refuses passes `-c` here";
     const Parsed p = parse("frontend f\n  server s 1.2.3.4:80\n");
     EXPECT_EQ(p.diag.count(Level::Alert), 1u);
 }
@@ -161,11 +160,25 @@ TEST(ReaderKeywords, NoClearsAFlag) {
     EXPECT_FALSE(p.global().daemon);
     EXPECT_TRUE(p.defaults(0).tcpka_client);
     EXPECT_TRUE(p.defaults(0).tcpka_server);
-    EXPECT_TRUE(p.defaults(0).splice_auto);
+    EXPECT_EQ(p.defaults(0).splice_auto, true);
     EXPECT_TRUE(p.proxy(0).tcpka_client);  // set again after `no option tcpka`
     EXPECT_FALSE(p.proxy(0).tcpka_server);
-    EXPECT_FALSE(p.proxy(0).splice_auto);
-    EXPECT_TRUE(p.proxy(0).nolinger);  // inherited
+    EXPECT_EQ(p.proxy(0).splice_auto, false);  // set, to false: `no` is remembered
+    EXPECT_TRUE(p.proxy(0).nolinger);          // inherited
+}
+
+TEST(ReaderKeywords, SpliceAutoUnsetIsKeptApartFromOff) {
+    // Unset means sluice's default (on in mode tcp, see ProxyConf::splice_auto); only an explicit
+    // `no option splice-auto` turns it off, and a proxy inherits either from its defaults.
+    const Parsed p = parse(
+        "defaults\n  mode tcp\nbackend plain\nbackend off\n  no option splice-auto\n"
+        "defaults\n  no option splice-auto\nbackend inherits_off\nbackend on_again\n"
+        "  option splice-auto\n");
+    EXPECT_EQ(p.messages(), Lines{});
+    EXPECT_EQ(p.proxy(0).splice_auto, std::nullopt);
+    EXPECT_EQ(p.proxy(1).splice_auto, false);
+    EXPECT_EQ(p.proxy(2).splice_auto, false);
+    EXPECT_EQ(p.proxy(3).splice_auto, true);
 }
 
 TEST(ReaderKeywords, ArityErrorsSayHowManyArgumentsWereExpected) {

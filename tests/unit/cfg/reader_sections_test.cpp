@@ -3,6 +3,8 @@
 // applies them, and the message format. Keyword-level tests are in reader_keywords_test.cpp,
 // reader_global_test.cpp and reader_bind_server_test.cpp; proxy::build's own checks in
 // tests/unit/proxy/build_test.cpp.
+#include "sluice/cfg/reader.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>

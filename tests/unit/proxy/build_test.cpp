@@ -341,9 +341,6 @@ TEST(BuildBinds, InheritedFdTwiceIsAnAlert) {
 }
 
 TEST(BuildBinds, InheritedFdConflictNamesTheFd) {
-    GTEST_SKIP() << "BUG: src/proxy/build.cpp:243 names e.address.to_string(), which is '?' for "
-                    "an inherited fd (no address), so the alert reads \"bind '?' conflicts\"; "
-                    "name \"fd@N\" there (e.inherited_fd >= 0 ? e.text : e.address.to_string())";
     const Built b = build_text(with_base("listen l\n  bind fd@3\n  bind fd@3\n"));
     EXPECT_EQ(b.messages(), (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:9] : listen 'l': "
                                    "bind 'fd@3' conflicts with the bind at t.cfg:8 (same "
