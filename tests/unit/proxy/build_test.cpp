@@ -315,8 +315,8 @@ TEST(BuildBinds, RangeOverlappingAnotherBindIsAnAlertPerPort) {
 
 TEST(BuildBinds, WideRangesAreCheckedEndpointByEndpoint) {
     // Two ranges of thousands of ports overlapping on two of them: one alert per shared port.
-    const Built b = build_text(with_base(
-        "listen l\n  bind 127.0.0.1:10000-19999\n  bind 127.0.0.1:19998-29999\n"));
+    const Built b = build_text(
+        with_base("listen l\n  bind 127.0.0.1:10000-19999\n  bind 127.0.0.1:19998-29999\n"));
     EXPECT_EQ(b.config, nullptr);
     EXPECT_EQ(b.messages(), (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:9] : listen 'l': "
                                    "bind '127.0.0.1:19998' conflicts with the bind at t.cfg:8 "
