@@ -316,6 +316,28 @@ def test_soft_stop_finishes_transfer_then_exits(sluice, backends, wait_for):
     assert px.wait_exit(10) == 0, px.stderr_text()
 
 
+def test_hard_stop_after_bounds_soft_stop(sluice, backends):
+    """HAProxy: `hard-stop-after 1s` ends a soft stop (SIGUSR1) about 1 s later even while a
+    connection is still open; the process exits 0 and the client sees its connection end."""
+    echo = backends.echo()
+    config = f"""{sluice.base(nbthread=2, extra_global="hard-stop-after 1s")}
+frontend fe
+    bind 127.0.0.1:{sluice.port('fe')}
+    default_backend be
+backend be
+    server s1 127.0.0.1:{echo.port}
+"""
+    px = sluice.start(config)
+    with sluice.connect("fe") as c:
+        assert roundtrip(c, b"still here") == b"still here"
+        stopped_at = time.monotonic()
+        px.signal(signal.SIGUSR1)
+        assert px.wait_exit(10) == 0, px.stderr_text()
+        elapsed = time.monotonic() - stopped_at
+        assert recv_all(c) == b""  # the open connection was closed with the process
+    assert 0.9 <= elapsed <= 3.0, f"exited {elapsed:.2f}s after SIGUSR1"
+
+
 def test_client_timeout_closes_idle_connection(sluice, backends):
     """HAProxy: `timeout client 1s` closes a connection idle on both sides after about 1 s."""
     echo = backends.echo()
