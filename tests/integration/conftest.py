@@ -375,13 +375,15 @@ class Sluice:
                 merged[k] = v
         return merged
 
-    def start(self, config_text, args=(), expect_fail=False, env=None, listening=None):
+    def start(self, config_text, args=(), expect_fail=False, env=None, listening=None,
+              pass_fds=()):
         """Run `BIN -db -f FILE [args]` and return its Proc once every bind listens.
 
         `listening` overrides what to wait for (ports and unix paths) when the bind lines cannot
         be read literally. With `expect_fail`, wait for the process to exit instead. If start-up
-        reports the address in use, retry once on fresh ports."""
-        proc = self._spawn(config_text, args, expect_fail, env)
+        reports the address in use, retry once on fresh ports. `pass_fds` are inherited by the
+        process (for `bind fd@N`)."""
+        proc = self._spawn(config_text, args, expect_fail, env, pass_fds)
         if expect_fail:
             proc.wait_exit(START_DEADLINE)
             return proc
@@ -391,19 +393,19 @@ class Sluice:
             pytest.fail(self._startup_failure(proc))
         proc.reported = True  # a lost race for a port, not a daemon fault
         config_text, listening = self._move_ports(config_text, listening)
-        proc = self._spawn(config_text, args, expect_fail, env)
+        proc = self._spawn(config_text, args, expect_fail, env, pass_fds)
         if not self._wait_listening(proc, config_text, listening):
             pytest.fail(self._startup_failure(proc))
         return proc
 
-    def _spawn(self, config_text, args, expect_fail, env):
+    def _spawn(self, config_text, args, expect_fail, env, pass_fds=()):
         path = self.write_config(config_text)
         n = self._configs
         out_path, err_path = self.tmp_path / f"stdout-{n}.txt", self.tmp_path / f"stderr-{n}.txt"
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             popen = subprocess.Popen([self.binary, "-db", "-f", path, *args],
                                      stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                     env=self._env(env), cwd=self.tmp_path)
+                                     env=self._env(env), cwd=self.tmp_path, pass_fds=pass_fds)
         proc = Proc(popen, out_path, err_path, path, expect_fail)
         self._procs.append(proc)
         return proc

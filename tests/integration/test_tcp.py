@@ -5,6 +5,7 @@ Unless a test says otherwise, what it pins is HAProxy 2.6's behaviour, which Slu
 """
 
 import hashlib
+import os
 import selectors
 import signal
 import socket
@@ -314,6 +315,29 @@ def test_soft_stop_finishes_transfer_then_exits(sluice, backends, wait_for):
         assert px.alive()
         assert hash_stream(c, already=head) == (32 * MB, source.payload.sha256)
     assert px.wait_exit(10) == 0, px.stderr_text()
+
+
+def test_bind_inherited_fd(sluice, backends):
+    """HAProxy: `bind fd@N` serves on a listening socket inherited from the parent process,
+    which is how a seamless reload hands listeners over."""
+    echo = backends.echo()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        port = listener.getsockname()[1]
+        fd = listener.fileno()
+        os.set_inheritable(fd, True)
+        config = f"""{sluice.base()}
+frontend fe
+    bind fd@{fd}
+    default_backend be
+backend be
+    server s1 127.0.0.1:{echo.port}
+"""
+        sluice.start(config, pass_fds=(fd,), listening=[port])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+            assert roundtrip(c, b"through an inherited socket") == b"through an inherited socket"
+    assert echo.connections == 1
 
 
 def test_hard_stop_after_bounds_soft_stop(sluice, backends):
