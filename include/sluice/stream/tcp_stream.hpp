@@ -8,6 +8,7 @@
 #include <ev.h>
 
 #include "sluice/core/buffer.hpp"
+#include "sluice/core/thread_cache.hpp"
 #include "sluice/proxy/runtime.hpp"
 #include "sluice/stream/worker.hpp"
 
@@ -19,6 +20,14 @@ class TcpStream {
     // are already counted for it.
     TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd);
     void start();
+
+    // From the thread's cache of stream-sized blocks: no malloc per connection once warm.
+    static void* operator new(std::size_t size) {
+        return core::ThreadCache<TcpStream>::allocate(size);
+    }
+    static void operator delete(void* p, std::size_t size) {
+        core::ThreadCache<TcpStream>::deallocate(p, size);
+    }
 
   private:
     enum class Phase { Picking, Queued, Connecting, RetryWait, Forwarding, Closed };
