@@ -33,15 +33,6 @@ bool is_ident_char(char c) {
     return is_ident_start(c) || is_digit(c);
 }
 
-std::string join(std::span<const std::string> words) {
-    std::string out;
-    for (std::size_t i = 0; i < words.size(); ++i) {
-        if (i) out += ' ';
-        out += words[i];
-    }
-    return out;
-}
-
 using Args = std::span<const std::string>;
 
 bool pred_defined(Args a, const ConditionEnv& env) {
@@ -371,7 +362,7 @@ constexpr MessageDirective kMessageDirectives[] = {
 }  // namespace
 
 util::Result<bool> evaluate_condition(std::span<const std::string> words, const ConditionEnv& env) {
-    const std::string text = join(words);
+    const std::string text = join_words(words);
     // HAProxy 2.6 treats "" as false but rejects " " (two empty words joined); an expression
     // of blanks only is false here, as nothing more likely was meant.
     bool blank = true;
@@ -388,15 +379,6 @@ int compare_versions(std::string_view a, std::string_view b) {
         if (pa.part[i] != pb.part[i]) return pa.part[i] < pb.part[i] ? -1 : 1;
     }
     return 0;
-}
-
-bool ConditionalStack::is_directive(std::span<const std::string> words) {
-    if (words.empty()) return false;
-    const std::string& w = words[0];
-    if (w == ".if" || w == ".elif" || w == ".else" || w == ".endif") return true;
-    for (const MessageDirective& m : kMessageDirectives)
-        if (w == m.name) return true;
-    return false;
 }
 
 bool ConditionalStack::active() const {
@@ -469,7 +451,7 @@ util::Result<DirectiveOutcome> ConditionalStack::apply(std::span<const std::stri
         if (!active()) return DirectiveOutcome{};
         if (rest.empty()) return util::error(fmt::format("'{}' needs a message", name));
         // HAProxy 2.6 wants one (quoted) word; joining the words accepts more, refuses nothing.
-        return DirectiveOutcome{.level = m.level, .message = join(rest)};
+        return DirectiveOutcome{.level = m.level, .message = join_words(rest)};
     }
 
     // HAProxy 2.6 ignores unknown directives in skipped blocks, like any other skipped line.

@@ -123,13 +123,6 @@ const Keyword* Registry::find(std::span<const std::string> words, SectionKind ki
     return find(std::string_view(words[0]), kind);
 }
 
-std::vector<std::string_view> Registry::names_in(SectionKind kind) const {
-    std::vector<std::string_view> names;
-    for (const Keyword* kw : keywords_)
-        if (any(kw->in, capabilities(kind))) names.push_back(kw->name);
-    return names;
-}
-
 std::vector<const Keyword*> Registry::all() const {
     return keywords_;
 }

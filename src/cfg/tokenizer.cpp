@@ -324,4 +324,13 @@ util::Result<Tokenized> tokenize_line(std::string_view line, const EnvLookup& en
     return Tokenizer(line, env).run();
 }
 
+std::string join_words(std::span<const std::string> words) {
+    std::string out;
+    for (std::size_t i = 0; i < words.size(); ++i) {
+        if (i) out += ' ';
+        out += words[i];
+    }
+    return out;
+}
+
 }  // namespace sluice::cfg

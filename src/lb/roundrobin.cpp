@@ -39,15 +39,14 @@ RoundRobin::RoundRobin(proxy::Backend& backend) {
         active_.push_back(active[i]);
 }
 
-proxy::Pick RoundRobin::pick_from(const std::vector<proxy::Server*>& schedule,
-                                  std::atomic<std::uint64_t>& pos, const proxy::Server* avoid) {
+proxy::Pick RoundRobin::pick_active(const proxy::Server* avoid) {
     proxy::Pick result;
-    const std::size_t n = schedule.size();
+    const std::size_t n = active_.size();
     if (n == 0) return result;
-    const std::uint64_t start = pos.fetch_add(1, std::memory_order_relaxed);
+    const std::uint64_t start = position_.fetch_add(1, std::memory_order_relaxed);
     proxy::Server* fallback = nullptr;  // `avoid`, if nothing else is usable
     for (std::size_t i = 0; i < n; ++i) {
-        proxy::Server* s = schedule[(start + i) % n];
+        proxy::Server* s = active_[(start + i) % n];
         if (!s->usable()) continue;
         if (s == avoid) {
             if (!fallback) fallback = s;
@@ -56,7 +55,7 @@ proxy::Pick RoundRobin::pick_from(const std::vector<proxy::Server*>& schedule,
         if (s->try_reserve()) {
             // Move the shared position past the entries skipped, so that a down server's turns
             // are spread over the others instead of all going to its successor.
-            if (i > 0) pos.fetch_add(i, std::memory_order_relaxed);
+            if (i > 0) position_.fetch_add(i, std::memory_order_relaxed);
             return {s, false};
         }
         result.all_full = true;
@@ -69,7 +68,7 @@ proxy::Pick RoundRobin::pick_from(const std::vector<proxy::Server*>& schedule,
 }
 
 proxy::Pick RoundRobin::pick(const proxy::Server* avoid) {
-    proxy::Pick p = pick_from(active_, position_, avoid);
+    proxy::Pick p = pick_active(avoid);
     if (p.server || p.all_full) return p;
     // No active server usable: the first usable backup takes everything (HAProxy without
     // `option allbackups`).

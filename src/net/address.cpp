@@ -58,6 +58,23 @@ bool numeric_ip(std::string_view host, int family, Address& out) {
     return false;
 }
 
+// A host name to its first address of `family` (AF_UNSPEC: any), with the system resolver.
+util::Status resolve(std::string_view host, int family, Address& out) {
+    addrinfo hints{};
+    hints.ai_family = family;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    const std::string name(host);
+    const int rc = getaddrinfo(name.c_str(), nullptr, &hints, &res);
+    if (rc != 0 || !res)
+        return util::error(
+            fmt::format("could not resolve address '{}': {}", host, gai_strerror(rc)));
+    std::memcpy(&out.storage, res->ai_addr, res->ai_addrlen);
+    out.length = res->ai_addrlen;
+    freeaddrinfo(res);
+    return util::ok();
+}
+
 struct HostPort {
     std::string_view host;
     std::string_view port;  // empty when absent
@@ -155,16 +172,7 @@ util::Result<std::vector<Endpoint>> parse_one_bind(std::string_view text) {
     Address base;
     if (!numeric_ip(hp.host, family, base)) {
         // A host name in a bind line: resolve it once, as HAProxy does.
-        addrinfo hints{};
-        hints.ai_family = family;
-        hints.ai_socktype = SOCK_STREAM;
-        addrinfo* res = nullptr;
-        const std::string host(hp.host);
-        if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || !res)
-            return util::error(fmt::format("cannot resolve '{}'", hp.host));
-        std::memcpy(&base.storage, res->ai_addr, res->ai_addrlen);
-        base.length = res->ai_addrlen;
-        freeaddrinfo(res);
+        if (auto r = resolve(hp.host, family, base); !r) return util::error(r.error());
     }
     for (unsigned port = low; port <= high; ++port) {
         Endpoint e;
@@ -251,18 +259,7 @@ util::Result<ServerAddress> parse_server_address(std::string_view text) {
     HostPort hp = *split;
     if (hp.host.empty()) return util::error(fmt::format("missing address in '{}'", text));
     if (!numeric_ip(hp.host, family, out.address)) {
-        addrinfo hints{};
-        hints.ai_family = family;
-        hints.ai_socktype = SOCK_STREAM;
-        addrinfo* res = nullptr;
-        const std::string host(hp.host);
-        const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
-        if (rc != 0 || !res)
-            return util::error(
-                fmt::format("could not resolve address '{}': {}", hp.host, gai_strerror(rc)));
-        std::memcpy(&out.address.storage, res->ai_addr, res->ai_addrlen);
-        out.address.length = res->ai_addrlen;
-        freeaddrinfo(res);
+        if (auto r = resolve(hp.host, family, out.address); !r) return util::error(r.error());
     }
     if (!hp.port.empty()) {
         std::string_view p = hp.port;

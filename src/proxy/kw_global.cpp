@@ -143,15 +143,6 @@ Status parse_gid(Args args, Ctx& ctx, GlobalConf& g) {
     return parse_id(args, ctx, g.gid);
 }
 
-Status parse_description(Args args, Ctx&, GlobalConf& g) {
-    g.description.clear();
-    for (const std::string& w : args) {
-        if (!g.description.empty()) g.description += ' ';
-        g.description += w;
-    }
-    return Status::Ok;
-}
-
 constexpr In G = In::Global;
 
 constexpr cfg::Keyword kGlobalKeywords[] = {
@@ -192,10 +183,7 @@ constexpr cfg::Keyword kGlobalKeywords[] = {
     cfg::uint<&GlobalConf::ulimit_n, true>("ulimit-n", G),
     cfg::duration<&GlobalConf::hard_stop_after, true>("hard-stop-after", G),
     cfg::string<&GlobalConf::node, true>("node", G),
-    {.name = "description",
-     .in = G,
-     .arity = cfg::at_least(1),
-     .parse = cfg::on_global<GlobalConf, parse_description>},
+    cfg::text<&GlobalConf::description, true>("description", G),
 };
 const cfg::Registrar kRegistered{kGlobalKeywords};
 

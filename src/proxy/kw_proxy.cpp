@@ -86,15 +86,6 @@ Status parse_enabled(Args, Ctx&, ProxyConf& px) {
     return Status::Ok;
 }
 
-Status parse_description(Args args, Ctx&, ProxyConf& px) {
-    px.description.clear();
-    for (const std::string& w : args) {
-        if (!px.description.empty()) px.description += ' ';
-        px.description += w;
-    }
-    return Status::Ok;
-}
-
 constexpr In P = cfg::kAnyProxy;
 constexpr In FE = cfg::kFrontendSide;
 constexpr In BE = cfg::kBackendSide;
@@ -186,10 +177,7 @@ constexpr cfg::Keyword kProxyKeywords[] = {
      .in = P,
      .arity = cfg::exactly(0),
      .parse = cfg::on_part<ProxyConf, parse_enabled>},
-    {.name = "description",
-     .in = In::Frontend | In::Backend,
-     .arity = cfg::at_least(1),
-     .parse = cfg::on_part<ProxyConf, parse_description>},
+    cfg::text<&ProxyConf::description>("description", In::Frontend | In::Backend),
 };
 const cfg::Registrar kRegistered{kProxyKeywords};
 

@@ -161,9 +161,14 @@ void Worker::stream_closed(proxy::Frontend& fe, QueueLink& link) {
     link.prev->next = link.next;
     link.next->prev = link.prev;
     link.prev = link.next = nullptr;
-    fe.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
-    engine_.config().cur_conns.fetch_sub(1, std::memory_order_acq_rel);
-    if (engine_.any_paused().exchange(false, std::memory_order_seq_cst)) {
+    // seq_cst: the slot freed here and the flag read below pair with pause()'s flag store and
+    // room check, so either this close sees the flag or the pausing thread sees the room.
+    fe.cur_conns.fetch_sub(1, std::memory_order_seq_cst);
+    engine_.config().cur_conns.fetch_sub(1, std::memory_order_seq_cst);
+    // Usually nothing is paused: a plain load leaves the shared flag's cache line unwritten,
+    // instead of a locked exchange on it at every close.
+    if (engine_.any_paused().load(std::memory_order_seq_cst) &&
+        engine_.any_paused().exchange(false, std::memory_order_seq_cst)) {
         Engine* engine = &engine_;
         engine_.runtime().post_all(
             [engine](core::Loop& l) { engine->worker(l.index()).resume_paused(); });

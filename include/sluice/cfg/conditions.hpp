@@ -14,9 +14,9 @@
 namespace sluice::cfg {
 
 struct ConditionEnv {
-    EnvLookup env;                                          // for defined(NAME)
-    std::function<bool(std::string_view)> has_feature;      // for feature(NAME): -vv list
-    std::string_view version;                               // e.g. "2.6.12" for version_*()
+    EnvLookup env;                                      // for defined(NAME)
+    std::function<bool(std::string_view)> has_feature;  // for feature(NAME): -vv list
+    std::string_view version;                           // e.g. "2.6.12" for version_*()
 };
 
 // Evaluates a condition given as the words after `.if`/`.elif` (already tokenized, so variables
@@ -42,10 +42,7 @@ struct DirectiveOutcome {
 
 // Tracks nesting of conditional blocks while lines are read in order.
 class ConditionalStack {
-public:
-    // True when `words[0]` starts with '.' and is one of the directives above.
-    static bool is_directive(std::span<const std::string> words);
-
+  public:
     // Applies a directive line. Errors: .elif/.else/.endif without .if, .elif after .else,
     // a condition that does not evaluate, an unknown directive such as ".iff", a message
     // directive without text. Conditions inside a skipped block are not evaluated (they may be
@@ -58,7 +55,7 @@ public:
     // Depth of open .if blocks; non-zero at end of file is an error for the caller to report.
     std::size_t depth() const { return frames_.size(); }
 
-private:
+  private:
     struct Frame {
         bool parent_active;  // whether the block around this .if is read at all
         bool taken;          // some branch of this .if was already true

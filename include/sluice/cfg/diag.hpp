@@ -27,7 +27,7 @@ struct Message {
 std::string format_message(const Message& m);
 
 class Diagnostics {
-public:
+  public:
     void add(Message m) { messages_.push_back(std::move(m)); }
     void alert(Location where, std::string text, std::string context = {});
     void warning(Location where, std::string text, std::string context = {});
@@ -40,7 +40,7 @@ public:
     // Writes the messages at or above `min_level` to `out`, in the order they were found.
     void print(std::FILE* out, Level min_level = Level::Notice) const;
 
-private:
+  private:
     std::vector<Message> messages_;
 };
 

@@ -22,8 +22,8 @@ struct Section {
 
 struct Document {
     Parts global;
-    std::vector<Section> defaults;  // every defaults section, in order
-    std::vector<Section> proxies;   // frontend, backend and listen sections, in order
+    std::vector<Section> defaults;   // every defaults section, in order
+    std::vector<Section> proxies;    // frontend, backend and listen sections, in order
     std::vector<std::string> files;  // the files read, in order
 };
 

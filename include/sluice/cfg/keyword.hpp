@@ -17,6 +17,7 @@
 
 #include "sluice/cfg/diag.hpp"
 #include "sluice/cfg/parts.hpp"
+#include "sluice/cfg/tokenizer.hpp"
 #include "sluice/util/result.hpp"
 #include "sluice/util/units.hpp"
 
@@ -198,6 +199,11 @@ Status string_slot(Args args, Ctx& ctx) {
     target<Member, Global>(ctx) = args[0];
     return Status::Ok;
 }
+template <auto Member, bool Global>
+Status text_slot(Args args, Ctx& ctx) {
+    target<Member, Global>(ctx) = join_words(args);
+    return Status::Ok;
+}
 }  // namespace detail
 
 // Slot keywords: a plain value written into one field of a module's part, no code needed.
@@ -227,6 +233,12 @@ constexpr Keyword flag(std::string_view name, In in) {
             .parse = detail::flag_slot<Member, Global>,
             .negatable = true};
 }
+// Free text: every remaining word, joined with spaces (`description`).
+template <auto Member, bool Global = false>
+constexpr Keyword text(std::string_view name, In in) {
+    return {
+        .name = name, .in = in, .arity = at_least(1), .parse = detail::text_slot<Member, Global>};
+}
 template <auto Member, bool Global = false>
 constexpr Keyword string(std::string_view name, In in) {
     return {
@@ -250,8 +262,6 @@ class Registry {
     // belongs); nullptr when the name is unknown.
     const Keyword* find(std::span<const std::string> words, SectionKind kind) const;
     const Keyword* find(std::string_view name, SectionKind kind) const;
-    // Names usable in a section of this kind, for suggestions.
-    std::vector<std::string_view> names_in(SectionKind kind) const;
     std::vector<const Keyword*> all() const;
 
   private:

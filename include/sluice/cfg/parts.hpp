@@ -20,7 +20,7 @@ std::size_t part_slot() {
 }  // namespace detail
 
 class Parts {
-public:
+  public:
     Parts() = default;
     Parts(const Parts& other) { *this = other; }
     Parts& operator=(const Parts& other);
@@ -53,7 +53,7 @@ public:
         return kDefault;
     }
 
-private:
+  private:
     // shared_ptr<void> only for its type-erased deleter; copies are deep (see operator=).
     struct Slot {
         std::shared_ptr<void> object;

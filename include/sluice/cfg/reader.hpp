@@ -13,7 +13,7 @@
 namespace sluice::cfg {
 
 class Reader {
-public:
+  public:
     Reader(Document& doc, Diagnostics& diag, ConditionEnv cond);
 
     // A file, or a directory whose *.cfg files are read in lexical order (HAProxy's -f DIR).
@@ -21,7 +21,7 @@ public:
     // Text already in memory, reported as `name` (tests, fuzzing).
     void read_text(std::string_view name, std::string_view text);
 
-private:
+  private:
     void read_line(const Location& where, std::string_view line);
     void begin_section(const Location& where, SectionKind kind, Args args);
     void dispatch(const Location& where, std::span<const std::string> words);

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,5 +45,9 @@ struct Tokenized {
 // The error message names the problem and the 1-based column, e.g.
 // "unmatched double quote at column 12".
 util::Result<Tokenized> tokenize_line(std::string_view line, const EnvLookup& env);
+
+// Words joined with single spaces: the text of a free-form argument ("description a b c"),
+// a condition, or a message directive.
+std::string join_words(std::span<const std::string> words);
 
 }  // namespace sluice::cfg

@@ -22,8 +22,7 @@ class RoundRobin final : public proxy::Balancer {
     proxy::Pick pick(const proxy::Server* avoid) override;
 
   private:
-    proxy::Pick pick_from(const std::vector<proxy::Server*>& schedule,
-                          std::atomic<std::uint64_t>& pos, const proxy::Server* avoid);
+    proxy::Pick pick_active(const proxy::Server* avoid);
 
     std::vector<proxy::Server*> active_;   // schedule over non-backup servers
     std::vector<proxy::Server*> backups_;  // in declaration order: the first usable one serves

@@ -38,9 +38,6 @@ struct Server {
         return admin.load(std::memory_order_acquire) == AdminState::Ready &&
                up.load(std::memory_order_acquire) && options.weight > 0;
     }
-    bool has_free_slot() const {
-        return options.maxconn == 0 || cur_conns.load(std::memory_order_relaxed) < options.maxconn;
-    }
     // Takes a connection slot if maxconn allows; release() gives it back.
     bool try_reserve();
     void release() { cur_conns.fetch_sub(1, std::memory_order_acq_rel); }

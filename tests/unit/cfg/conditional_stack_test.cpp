@@ -256,16 +256,5 @@ TEST_F(Stack, UnclosedIfLeavesDepth) {
     EXPECT_EQ(stack.depth(), 2u);  // the caller reports a missing .endif at end of file
 }
 
-TEST(IsDirective, KnownNamesOnly) {
-    for (const char* name :
-         {".if", ".elif", ".else", ".endif", ".diag", ".notice", ".warning", ".alert"})
-        EXPECT_TRUE(ConditionalStack::is_directive(Words{name, "x"})) << name;
-    EXPECT_FALSE(ConditionalStack::is_directive(Words{".iff"}));
-    EXPECT_FALSE(ConditionalStack::is_directive(Words{".IF"}));
-    EXPECT_FALSE(ConditionalStack::is_directive(Words{"mode", "http"}));
-    EXPECT_FALSE(ConditionalStack::is_directive(Words{}));
-    EXPECT_FALSE(ConditionalStack::is_directive(Words{""}));
-}
-
 }  // namespace
 }  // namespace sluice::cfg

@@ -370,21 +370,6 @@ TEST(RegistryLookup, KeywordOnlyAllowedElsewhereIsStillFound) {
     EXPECT_FALSE(any(kw->in, In::Backend));
 }
 
-TEST(RegistryLookup, NamesInSectionFollowCapabilities) {
-    const auto has = [](const std::vector<std::string_view>& names, std::string_view n) {
-        return std::find(names.begin(), names.end(), n) != names.end();
-    };
-    const auto global = Registry::instance().names_in(SectionKind::Global);
-    const auto backend = Registry::instance().names_in(SectionKind::Backend);
-    const auto listen = Registry::instance().names_in(SectionKind::Listen);
-    EXPECT_TRUE(has(global, "nbthread"));
-    EXPECT_FALSE(has(global, "bind"));
-    EXPECT_TRUE(has(backend, "server"));
-    EXPECT_FALSE(has(backend, "bind"));
-    EXPECT_TRUE(has(listen, "bind"));
-    EXPECT_TRUE(has(listen, "server"));
-}
-
 constexpr Keyword kGlobalOnly[] = {
     {.name = "limit", .in = In::Global, .arity = exactly(1), .parse = nullptr}};
 constexpr Keyword kFrontendOnly[] = {
