@@ -699,8 +699,11 @@ class Backend:
         """Close the listener and every connection: the port then refuses connections."""
         if not self._stopping:
             self._stopping = True
+            # The loop may already have seen _stopping (woken by a closing connection) and
+            # exited: the wake socket is ours to close, after the join, so this never races.
             self._wake_w.send(b"x")
             self._thread.join(10)
+            self._wake_w.close()
 
     # --- the loop ---
 
@@ -724,7 +727,6 @@ class Backend:
             for key in list(sel.get_map().values()):
                 key.fileobj.close()
             sel.close()
-            self._wake_w.close()
 
     def _accept(self):
         while True:
