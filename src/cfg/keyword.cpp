@@ -19,6 +19,8 @@ std::string_view section_name(SectionKind kind) {
             return "backend";
         case SectionKind::Listen:
             return "listen";
+        case SectionKind::HttpErrors:
+            return "http-errors";
     }
     return "?";
 }
@@ -35,6 +37,8 @@ In capabilities(SectionKind kind) {
             return In::Backend;
         case SectionKind::Listen:
             return In::Frontend | In::Backend;
+        case SectionKind::HttpErrors:
+            return In::HttpErrors;
     }
     return In::None;
 }
@@ -102,7 +106,9 @@ const Keyword* Registry::find(std::string_view name, SectionKind kind) const {
     // When no keyword of that name fits the section, prefer one of the same family (a proxy
     // keyword for a proxy section), so the message says "ignored: no backend capability"
     // rather than "global only", whatever order the modules registered in.
-    const In family = kind == SectionKind::Global ? In::Global : kAnyProxy;
+    const In family = kind == SectionKind::Global ? In::Global
+                      : is_named_section(kind)    ? capabilities(kind)
+                                                  : kAnyProxy;
     const Keyword* same_family = nullptr;
     const Keyword* elsewhere = nullptr;
     for (const Keyword* kw : keywords_) {

@@ -8,7 +8,6 @@
 namespace sluice::cfg {
 namespace {
 
-constexpr std::string_view kHttp = "HTTP mode (issue #4)";
 constexpr std::string_view kRules = "ACLs, rules and content switching (issue #5)";
 constexpr std::string_view kChecks = "balancing algorithms, queues and health checks (issue #6)";
 constexpr std::string_view kStats = "the runtime API and stats (issue #7)";
@@ -57,21 +56,7 @@ constexpr Keyword kPending[] = {
     pending("tune.h2.initial-window-size", G, kH2),
     pending("tune.comp.maxlevel", G, kComp),
     // proxies: HTTP
-    pending("option httpclose", P, kHttp),
-    pending("option http-server-close", P, kHttp),
-    pending("option http-keep-alive", P, kHttp),
-    pending("option forwardfor", P, kHttp),
-    pending("option originalto", P, kHttp),
-    pending("option accept-invalid-http-request", FE, kHttp),
-    pending("option accept-invalid-http-response", BE, kHttp),
-    pending("option http-buffer-request", P, kHttp),
-    pending("option http-pretend-keepalive", P, kHttp),
-    pending("http-reuse", BE, kHttp),
-    pending("timeout http-request", P, kHttp),
-    pending("timeout http-keep-alive", P, kHttp),
-    pending("errorfile", P, kHttp),
-    pending("errorfiles", P, kHttp),
-    pending("http-error", P, kHttp),
+    pending("option http-buffer-request", P, kRules),
     pending("monitor-uri", FE, kStats),
     // proxies: rules and switching
     pending("acl", FE | BE, kRules),
@@ -123,7 +108,6 @@ constexpr Keyword kPending[] = {
     pending("option persist", BE, kStick),
     pending("compression", P, kComp),
     pending("filter", FE | BE, kComp),
-    pending("http-send-name-header", BE, kHttp),
 };
 const Registrar kPendingRegistered{kPending};
 
@@ -177,8 +161,6 @@ constexpr Option kPendingOptions[] = {
     {.of = OptionOf::Server, .name = "resolvers", .args = 1, .pending = kDns},
     {.of = OptionOf::Server, .name = "init-addr", .args = 1, .pending = kDns},
     {.of = OptionOf::Server, .name = "proto", .args = 1, .pending = kH2},
-    {.of = OptionOf::Server, .name = "pool-max-conn", .args = 1, .pending = kHttp},
-    {.of = OptionOf::Server, .name = "pool-purge-delay", .args = 1, .pending = kHttp},
 };
 const OptionRegistrar kPendingOptionsRegistered{kPendingOptions};
 

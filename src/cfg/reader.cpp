@@ -1,6 +1,7 @@
 // Reading config files: lines -> words -> conditional blocks -> sections -> keywords.
-// Owns the section grammar (global, defaults, frontend, backend, listen) and defaults
-// inheritance; what a keyword means belongs to the module that registered it.
+// Owns the section grammar (global, defaults, frontend, backend, listen, and the named sections
+// such as http-errors) and defaults inheritance; what a keyword means belongs to the module that
+// registered it.
 #include "sluice/cfg/reader.hpp"
 
 #include <dirent.h>
@@ -26,7 +27,7 @@ struct SectionWord {
 constexpr SectionWord kSections[] = {
     {"global", SectionKind::Global},     {"defaults", SectionKind::Defaults},
     {"frontend", SectionKind::Frontend}, {"backend", SectionKind::Backend},
-    {"listen", SectionKind::Listen},
+    {"listen", SectionKind::Listen},     {"http-errors", SectionKind::HttpErrors},
 };
 
 // Sections HAProxy 2.6 has that we do not read yet: the header is an alert and the body is
@@ -41,12 +42,12 @@ constexpr UnsupportedSection kUnsupportedSections[] = {
     {"resolvers", "DNS resolvers (roadmap item 12)"},
     {"mailers", "health-check mail alerts (issue #6)"},
     {"program", "master-worker mode (roadmap item 8)"},
-    {"http-errors", "HTTP error pages (issue #4)"},
     {"ring", "logging (issue #8)"},
     {"cache", "the HTTP cache (roadmap item 11)"},
     {"fcgi-app", "FastCGI (not planned yet)"},
 };
 
+// HAProxy's rule for proxy names, which it applies to the named sections too.
 bool valid_proxy_name_char(char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
            c == ':';
@@ -61,6 +62,12 @@ bool is_cfg_file(const std::string& name) {
 std::string Section::label() const {
     if (name.empty()) return std::string(section_name(kind));
     return fmt::format("{} '{}'", section_name(kind), name);
+}
+
+const Section* NamedSections::find(SectionKind kind, std::string_view name) const {
+    for (const Section& s : sections)
+        if (s.kind == kind && s.name == name) return &s;
+    return nullptr;
 }
 
 Reader::Reader(Document& doc, Diagnostics& diag, ConditionEnv cond)
@@ -185,6 +192,10 @@ void Reader::read_line(const Location& where, std::string_view line) {
 }
 
 void Reader::begin_section(const Location& where, SectionKind kind, Args args) {
+    if (is_named_section(kind)) {
+        begin_named_section(where, kind, args);
+        return;
+    }
     if (kind == SectionKind::Global) {
         // Several global sections merge into one, as in HAProxy.
         if (!args.empty())
@@ -253,6 +264,37 @@ void Reader::begin_section(const Location& where, SectionKind kind, Args args) {
     }
 }
 
+// A named section has a name and nothing else: no defaults, no `from`. A second section of the
+// same kind and name is an alert (HAProxy's rule for http-errors, peers, userlist, ...); it is
+// still read, so that its lines are checked, but lookups find the first one.
+void Reader::begin_named_section(const Location& where, SectionKind kind, Args args) {
+    const std::string_view label = section_name(kind);
+    NamedSections& named = doc_.global.get<NamedSections>();
+    Section section{.kind = kind, .name = {}, .where = where, .defaults_name = {}, .parts = {}};
+    if (args.empty()) {
+        diag_.alert(where, fmt::format("'{}' needs a name", label));
+        section.name = fmt::format("<unnamed@{}>", where.line);
+    } else {
+        section.name = args[0];
+        for (char c : section.name) {
+            if (!valid_proxy_name_char(c)) {
+                diag_.alert(where, fmt::format("character '{}' is not permitted in {} name '{}'", c,
+                                               label, section.name));
+                break;
+            }
+        }
+        if (const Section* first = named.find(kind, section.name))
+            diag_.alert(where, fmt::format("{} section '{}' is already declared at {}:{}", label,
+                                           section.name, first->where.file, first->where.line));
+        // HAProxy 2.6 ignores them silently; a warning costs nothing and catches a typo.
+        if (args.size() > 1)
+            diag_.warning(where, fmt::format("ignoring '{}' after the {} name", args[1], label));
+    }
+    named.sections.push_back(std::move(section));
+    index_ = named.sections.size() - 1;
+    current_ = Current::Named;
+}
+
 void Reader::dispatch(const Location& where, std::span<const std::string> words) {
     if (current_ == Current::Unsupported) return;  // alerted once at the section header
     if (current_ == Current::None) {
@@ -263,6 +305,7 @@ void Reader::dispatch(const Location& where, std::span<const std::string> words)
     SectionKind kind = SectionKind::Global;
     if (current_ == Current::Defaults) section = &doc_.defaults[index_];
     if (current_ == Current::Proxy) section = &doc_.proxies[index_];
+    if (current_ == Current::Named) section = &doc_.global.get<NamedSections>().sections[index_];
     if (section) kind = section->kind;
     const std::string context = section ? section->label() : std::string("global");
     Parts& parts = section ? section->parts : doc_.global;

@@ -63,13 +63,6 @@ inline char lower(char c) {
     return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
-
 std::string_view trim_ows(std::string_view s) {
     while (!s.empty() && is_ws(s.front()))
         s.remove_prefix(1);
@@ -477,6 +470,13 @@ St Reader::fields(HeaderList& out) {
 }
 
 }  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (lower(a[i]) != lower(b[i])) return false;
+    return true;
+}
 
 const Header* HeaderList::find(std::string_view name) const {
     for (std::size_t i = 0; i < count_; ++i)

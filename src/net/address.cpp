@@ -280,3 +280,67 @@ util::Result<ServerAddress> parse_server_address(std::string_view text) {
 }
 
 }  // namespace sluice::net
+
+namespace sluice::net {
+
+util::Result<Network> parse_network(std::string_view text) {
+    Network n;
+    const std::size_t slash = text.find('/');
+    const std::string host(text.substr(0, slash));
+    const unsigned max_bits = host.find(':') != std::string::npos ? 128 : 32;
+    n.family = max_bits == 128 ? AF_INET6 : AF_INET;
+    if (inet_pton(n.family, host.c_str(), n.bytes) != 1)
+        return util::error(fmt::format("invalid network address '{}'", text));
+    n.prefix = max_bits;
+    if (slash != std::string_view::npos) {
+        const std::string mask(text.substr(slash + 1));
+        unsigned bits = 0;
+        auto [end, ec] = std::from_chars(mask.data(), mask.data() + mask.size(), bits);
+        const bool numeric = ec == std::errc() && end == mask.data() + mask.size();
+        if (numeric && bits <= max_bits) {
+            n.prefix = bits;
+        } else if (!numeric && n.family == AF_INET) {
+            // A dotted mask: it must be contiguous ones.
+            in_addr m{};
+            if (inet_pton(AF_INET, mask.c_str(), &m) != 1)
+                return util::error(fmt::format("invalid network mask in '{}'", text));
+            const std::uint32_t v = ntohl(m.s_addr);
+            const unsigned ones = static_cast<unsigned>(__builtin_popcount(v));
+            if (ones != 32 && v != (~0u << (32 - ones)))
+                return util::error(fmt::format("non-contiguous network mask in '{}'", text));
+            n.prefix = ones;
+        } else {
+            return util::error(fmt::format("invalid network prefix in '{}'", text));
+        }
+    }
+    return n;
+}
+
+bool Network::contains(const Address& a) const {
+    const std::uint8_t* ip = nullptr;
+    std::uint8_t mapped[4];
+    if (a.family() == AF_INET && family == AF_INET) {
+        ip = reinterpret_cast<const std::uint8_t*>(
+            &reinterpret_cast<const sockaddr_in*>(&a.storage)->sin_addr);
+    } else if (a.family() == AF_INET6 && family == AF_INET6) {
+        ip = reinterpret_cast<const std::uint8_t*>(
+            &reinterpret_cast<const sockaddr_in6*>(&a.storage)->sin6_addr);
+    } else if (a.family() == AF_INET6 && family == AF_INET) {
+        // An IPv4-mapped IPv6 client (a dual-stack bind) matches IPv4 networks.
+        const auto* b = reinterpret_cast<const std::uint8_t*>(
+            &reinterpret_cast<const sockaddr_in6*>(&a.storage)->sin6_addr);
+        static constexpr std::uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (std::memcmp(b, kPrefix, 12) != 0) return false;
+        std::memcpy(mapped, b + 12, 4);
+        ip = mapped;
+    } else {
+        return false;
+    }
+    const unsigned full = prefix / 8, rest = prefix % 8;
+    if (std::memcmp(ip, bytes, full) != 0) return false;
+    if (rest == 0) return true;
+    const std::uint8_t mask = static_cast<std::uint8_t>(0xff << (8 - rest));
+    return (ip[full] & mask) == (bytes[full] & mask);
+}
+
+}  // namespace sluice::net

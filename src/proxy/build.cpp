@@ -149,6 +149,17 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
         be->timeout_server_fin = or_zero(px.timeout_server_fin);
         // HAProxy: without `timeout queue`, a queued connection waits as long as `timeout connect`.
         be->timeout_queue = px.timeout_queue ? *px.timeout_queue : be->timeout_connect;
+        if (px.mode == Mode::Http) {
+            be->http_reuse = px.http_reuse;
+            be->accept_invalid_response = px.accept_invalid_response;
+            be->server_close = px.http_conn_mode == HttpConnMode::ServerClose ||
+                               px.http_conn_mode == HttpConnMode::Close;
+            be->pretend_keepalive = px.http_pretend_keepalive;
+            if (px.forwardfor.enabled) be->forwardfor = &px.forwardfor;
+            if (px.originalto.enabled) be->originalto = &px.originalto;
+            be->error_pages =
+                http::build_error_pages(s.parts, c.doc.global, diag, c.global.bufsize);
+        }
         std::map<std::string, const ServerLine*> server_names;
         for (const ServerLine& line : px.servers) {
             auto [it, inserted] = server_names.emplace(line.name, &line);
@@ -166,6 +177,7 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
             srv->address = line.address;
             srv->options = line.options.read<ServerOptions>();
             srv->index = static_cast<std::uint32_t>(be->servers.size());
+            srv->uid = c.server_count++;
             srv->backend = be.get();
             if (srv->options.disabled) srv->admin.store(AdminState::Maint);
             be->servers.push_back(std::move(srv));
@@ -194,6 +206,28 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
         fe->maxconn = px.maxconn ? px.maxconn : opt.proxy_maxconn ? opt.proxy_maxconn : c.maxconn;
         fe->timeout_client = or_zero(px.timeout_client);
         fe->timeout_client_fin = or_zero(px.timeout_client_fin);
+        if (px.mode == Mode::Http) {
+            fe->http = true;
+            // HAProxy: without `timeout http-request` the client timeout bounds a request's
+            // head; without `timeout http-keep-alive`, the http-request one bounds the wait for
+            // the next request.
+            fe->timeout_http_request =
+                px.timeout_http_request ? *px.timeout_http_request : fe->timeout_client;
+            fe->timeout_http_keep_alive =
+                px.timeout_http_keep_alive ? *px.timeout_http_keep_alive : fe->timeout_http_request;
+            fe->client_close = px.http_conn_mode == HttpConnMode::Close;
+            fe->server_close = px.http_conn_mode == HttpConnMode::ServerClose ||
+                               px.http_conn_mode == HttpConnMode::Close;
+            fe->accept_invalid_request = px.accept_invalid_request;
+            if (px.forwardfor.enabled) fe->forwardfor = &px.forwardfor;
+            if (px.originalto.enabled) fe->originalto = &px.originalto;
+            // A listen section's pages were built (and checked) with its backend side.
+            auto own = backends.find(s.name);
+            fe->error_pages =
+                s.kind == SectionKind::Listen && own != backends.end()
+                    ? own->second->error_pages
+                    : http::build_error_pages(s.parts, c.doc.global, diag, c.global.bufsize);
+        }
         if (!px.timeout_client)
             diag.warning(s.where, fmt::format("missing timeouts for {}: set 'timeout client', or "
                                               "idle clients are kept for ever",

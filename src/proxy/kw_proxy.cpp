@@ -18,7 +18,7 @@ Status parse_mode(Args args, Ctx& ctx, ProxyConf& px) {
     if (args[0] == "tcp") {
         px.mode = Mode::Tcp;
     } else if (args[0] == "http") {
-        return ctx.alert("'http' is not implemented yet; it comes with HTTP mode (issue #4)");
+        px.mode = Mode::Http;
     } else if (args[0] == "health") {
         return ctx.alert(
             "'health' was removed in HAProxy 2.4; use 'monitor-uri' in mode http or "

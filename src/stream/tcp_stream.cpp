@@ -29,8 +29,6 @@ double seconds(util::Duration d) {
 
 TcpStream::TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd)
     : worker_(worker), fe_(fe), be_(fe.backend) {
-    queue_link.owner = this;
-    worker_link.owner = this;
     client_.fd = client_fd;
     ev_io_init(&client_.io, on_client_io, client_fd, 0);
     client_.io.data = this;

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 
+#include "sluice/stream/http_stream.hpp"
+#include "sluice/stream/idle_pool.hpp"
 #include "sluice/stream/tcp_stream.hpp"
 
 namespace sluice::stream {
@@ -16,7 +18,10 @@ constexpr int kAcceptBatch = 64;
 constexpr double kFdLimitPause = 0.1;
 }  // namespace
 
-Worker::Worker(Engine& engine, core::Loop& loop) : engine_(engine), loop_(loop) {
+Worker::Worker(Engine& engine, core::Loop& loop)
+    : engine_(engine),
+      loop_(loop),
+      idle_pool_(std::make_unique<IdlePool>(loop, engine.config().server_count)) {
     queue_heads_.resize(engine.config().backends.size());
     for (QueueLink& head : queue_heads_)
         head.prev = head.next = &head;
@@ -62,6 +67,13 @@ void Worker::stop_listeners() {
         ev_io_stop(loop_.raw(), &lw->io);
     ev_timer_stop(loop_.raw(), &fd_limit_timer_);
     engine_.listener_stopped();
+    // Idle keep-alive connections close now; streams with work in flight finish it first.
+    idle_pool_->close_all();
+    for (QueueLink* link = streams_head_.next; link != &streams_head_;) {
+        QueueLink* next = link->next;
+        link->owner->soft_stop();  // may free the stream, and unlink it
+        link = next;
+    }
 }
 
 bool Worker::has_room(const proxy::Frontend& fe) const {
@@ -102,8 +114,13 @@ void Worker::accept_from(ListenWatcher& lw) {
             }
             return;  // EAGAIN: another thread took it, or nothing left
         }
-        auto* stream = new TcpStream(*this, fe, fd);
-        stream->start();
+        if (fe.http) {
+            auto* stream = new HttpStream(*this, fe, fd);
+            stream->start();
+        } else {
+            auto* stream = new TcpStream(*this, fe, fd);
+            stream->start();
+        }
     }
 }
 
@@ -213,7 +230,7 @@ void Worker::drain_queue(std::uint32_t backend_index) {
     // Oldest first; stop at the first that still finds every server full.
     while (head.next != &head) {
         QueueLink* link = head.next;
-        TcpStream* stream = link->owner;
+        Stream* stream = link->owner;
         dequeue(be, *link);
         if (stream->woken_from_queue()) break;  // queued again: no slot left
     }

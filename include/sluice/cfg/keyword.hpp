@@ -23,11 +23,23 @@
 
 namespace sluice::cfg {
 
-enum class SectionKind : std::uint8_t { Global, Defaults, Frontend, Backend, Listen };
+// HttpErrors and the kinds after it are named sections that are neither global nor proxies:
+// they live in cfg::NamedSections (document.hpp), and proxies refer to them by name.
+enum class SectionKind : std::uint8_t { Global, Defaults, Frontend, Backend, Listen, HttpErrors };
 std::string_view section_name(SectionKind kind);  // "global", "defaults", ...
+constexpr bool is_named_section(SectionKind kind) {
+    return kind == SectionKind::HttpErrors;
+}
 
 // Where a keyword may appear. A `listen` section has both Frontend and Backend capabilities.
-enum class In : std::uint8_t { None = 0, Global = 1, Defaults = 2, Frontend = 4, Backend = 8 };
+enum class In : std::uint8_t {
+    None = 0,
+    Global = 1,
+    Defaults = 2,
+    Frontend = 4,
+    Backend = 8,
+    HttpErrors = 16,
+};
 constexpr In operator|(In a, In b) {
     return static_cast<In>(static_cast<std::uint8_t>(a) | static_cast<std::uint8_t>(b));
 }

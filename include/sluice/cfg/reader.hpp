@@ -24,14 +24,16 @@ class Reader {
   private:
     void read_line(const Location& where, std::string_view line);
     void begin_section(const Location& where, SectionKind kind, Args args);
+    void begin_named_section(const Location& where, SectionKind kind, Args args);
     void dispatch(const Location& where, std::span<const std::string> words);
 
     Document& doc_;
     Diagnostics& diag_;
     ConditionEnv cond_;
     ConditionalStack conds_;
-    enum class Current { None, Global, Defaults, Proxy, Unsupported } current_ = Current::None;
-    std::size_t index_ = 0;  // into doc_.defaults or doc_.proxies
+    enum class Current { None, Global, Defaults, Proxy, Named, Unsupported };
+    Current current_ = Current::None;
+    std::size_t index_ = 0;  // into doc_.defaults, doc_.proxies or the NamedSections
 };
 
 // The version and features `.if` and `-cc` see: this build's -vv.

@@ -18,6 +18,9 @@
 
 namespace sluice::http {
 
+// ASCII case-insensitive equality, as field names and most tokens compare.
+bool iequals(std::string_view a, std::string_view b);
+
 // HAProxy's default tune.http.maxhdr is 101 and counts the start line, so a head may carry 100
 // header fields; the 101st is refused (checked against haproxy 2.6.12, both directions).
 inline constexpr std::size_t kMaxHeaders = 100;

@@ -46,4 +46,14 @@ struct ServerAddress {
 };
 util::Result<ServerAddress> parse_server_address(std::string_view text);
 
+// An IPv4 or IPv6 network in CIDR form ("10.0.0.0/8", "::1", "192.168.1.1/255.255.255.0"), as
+// `option forwardfor except` takes it. A bare address is a host network.
+struct Network {
+    int family = AF_INET;
+    std::uint8_t bytes[16]{};
+    unsigned prefix = 0;  // bits
+    bool contains(const Address& a) const;
+};
+util::Result<Network> parse_network(std::string_view text);
+
 }  // namespace sluice::net

@@ -50,12 +50,30 @@ struct BindLine {
     cfg::Parts options;
 };
 
+// `option httpclose` / `http-server-close` / `http-keep-alive`: the last one in a section wins;
+// across a frontend and its backend the stronger closing wins (see http_conn_mode()).
+enum class HttpConnMode : std::uint8_t { Unset, KeepAlive, ServerClose, Close };
+enum class HttpReuse : std::uint8_t { Never, Safe, Aggressive, Always };
+
+// `option forwardfor` / `option originalto`: a header carrying an address, unless the client
+// is in `except`.
+struct AddressHeader {
+    bool enabled = false;
+    std::string header;  // the default name when `header` is not given
+    std::optional<net::Network> except;
+    bool if_none = false;  // forwardfor only: keep the client's header when it sent one
+};
+
 // The options of a `server` line this module owns (others keep theirs in ServerLine::options).
 struct ServerOptions {
     std::uint32_t weight = 1;
     std::uint32_t maxconn = 0;  // 0: no limit
     bool disabled = false;
     bool backup = false;
+    // Idle connections kept for reuse (HAProxy: -1 unlimited, 0 none), and how long one may
+    // stay idle before it is closed.
+    std::int32_t pool_max_conn = -1;
+    util::Duration pool_purge_delay = std::chrono::seconds(5);
 };
 
 struct ServerLine {
@@ -96,6 +114,16 @@ struct ProxyConf {
     };
     std::vector<UseBackend> use_backends;
     std::string description;
+
+    // mode http
+    HttpConnMode http_conn_mode = HttpConnMode::Unset;
+    bool http_pretend_keepalive = false;
+    std::optional<util::Duration> timeout_http_request, timeout_http_keep_alive;
+    AddressHeader forwardfor{false, "X-Forwarded-For", std::nullopt, false};
+    AddressHeader originalto{false, "X-Original-To", std::nullopt, false};
+    bool accept_invalid_request = false, accept_invalid_response = false;
+    HttpReuse http_reuse = HttpReuse::Safe;
+    std::string send_name_header;  // `http-send-name-header [NAME]`
 };
 
 }  // namespace sluice::proxy

@@ -11,6 +11,7 @@
 
 #include "sluice/cfg/diag.hpp"
 #include "sluice/cfg/document.hpp"
+#include "sluice/http/error_pages.hpp"
 #include "sluice/net/bind_options.hpp"
 #include "sluice/net/socket.hpp"
 #include "sluice/proxy/conf.hpp"
@@ -18,6 +19,19 @@
 namespace sluice::proxy {
 
 struct Backend;
+
+// Failures counted where HAProxy's stats count them (econ, eresp, cli_abrt, srv_abrt, ereq),
+// for the stats issue to show. Rare events: plain relaxed atomics.
+struct ErrorCounters {
+    std::atomic<std::uint64_t> failed_connects{0};   // econ
+    std::atomic<std::uint64_t> failed_responses{0};  // eresp: bad, missing or cut responses
+    std::atomic<std::uint64_t> client_aborts{0};     // cli_abrt
+    std::atomic<std::uint64_t> server_aborts{0};     // srv_abrt
+    std::atomic<std::uint64_t> failed_requests{0};   // ereq (frontends)
+    void count(std::atomic<std::uint64_t> ErrorCounters::*which) {
+        (this->*which).fetch_add(1, std::memory_order_relaxed);
+    }
+};
 
 enum class AdminState : std::uint8_t { Ready, Maint };
 
@@ -27,12 +41,15 @@ struct Server {
     net::ServerAddress address;
     ServerOptions options;
     std::uint32_t index = 0;  // in its backend
+    std::uint32_t uid = 0;    // among every server of the config (per-thread tables)
     Backend* backend = nullptr;
 
     // Written by any thread (relaxed counters, acquire/release for admin state).
     std::atomic<std::uint32_t> cur_conns{0};
     std::atomic<AdminState> admin{AdminState::Ready};
     std::atomic<bool> up{true};  // operational state; health checks (issue #6) will drive it
+    std::atomic<std::uint32_t> idle_conns{0};  // kept for reuse, all threads (pool-max-conn)
+    ErrorCounters errors;
 
     bool usable() const {
         return admin.load(std::memory_order_acquire) == AdminState::Ready &&
@@ -71,6 +88,16 @@ struct Backend {
         timeout_queue{0};
 
     std::atomic<std::uint32_t> queued{0};  // streams waiting for a server slot, all threads
+    ErrorCounters errors;
+
+    // mode http, resolved from the config.
+    HttpReuse http_reuse = HttpReuse::Safe;
+    bool accept_invalid_response = false;
+    bool server_close = false;  // this backend closes server connections after a response
+    bool pretend_keepalive = false;
+    const AddressHeader* forwardfor = nullptr;  // when enabled here
+    const AddressHeader* originalto = nullptr;
+    std::shared_ptr<const http::ErrorPages> error_pages;
 };
 
 struct Listener {
@@ -91,7 +118,18 @@ struct Frontend {
     std::vector<Listener> listeners;
     util::Duration timeout_client{0}, timeout_client_fin{0};
 
+    // mode http, resolved from the config.
+    bool http = false;
+    util::Duration timeout_http_request{0}, timeout_http_keep_alive{0};
+    bool client_close = false;  // option httpclose on the frontend: close after each response
+    bool server_close = false;  // http-server-close or httpclose here
+    bool accept_invalid_request = false;
+    const AddressHeader* forwardfor = nullptr;
+    const AddressHeader* originalto = nullptr;
+    std::shared_ptr<const http::ErrorPages> error_pages;
+
     std::atomic<std::uint32_t> cur_conns{0};
+    ErrorCounters errors;
 };
 
 struct Config {
@@ -103,6 +141,7 @@ struct Config {
     bool splice_allowed = true;              // false with -dS
     std::vector<std::unique_ptr<Frontend>> frontends;
     std::vector<std::unique_ptr<Backend>> backends;
+    std::uint32_t server_count = 0;  // Server::uid runs from 0 to this
 
     std::atomic<std::uint32_t> cur_conns{0};  // all frontends, all threads
 };

@@ -14,7 +14,7 @@
 
 namespace sluice::stream {
 
-class TcpStream {
+class TcpStream final : public Stream {
   public:
     // Takes ownership of `client_fd` (accepted, non-blocking). The frontend and global slots
     // are already counted for it.
@@ -80,13 +80,8 @@ class TcpStream {
     void close();
 
   public:
-    QueueLink queue_link;   // in the worker's queue while Queued
-    QueueLink worker_link;  // in the worker's list of open streams
-    // Closes and frees the stream outside its loop (process shutdown, loops stopped).
-    void abandon();
-    // A server slot may be free: try again. True when the stream had to queue again.
-    // The stream may be gone after the call if it returns false.
-    bool woken_from_queue();
+    void abandon() override;
+    bool woken_from_queue() override;
 
   private:
     Worker& worker_;

@@ -12,19 +12,12 @@
 
 #include "sluice/core/loop.hpp"
 #include "sluice/proxy/runtime.hpp"
+#include "sluice/stream/stream.hpp"
 
 namespace sluice::stream {
 
 class Engine;
-class TcpStream;
-
-// Intrusive FIFO of streams waiting for a server of one backend (no allocation per wait).
-struct QueueLink {
-    QueueLink* prev = nullptr;
-    QueueLink* next = nullptr;
-    TcpStream* owner = nullptr;
-    bool linked() const { return prev != nullptr; }
-};
+class IdlePool;
 
 class Worker {
   public:
@@ -51,6 +44,8 @@ class Worker {
     void enqueue(proxy::Backend& be, QueueLink& link);
     void dequeue(proxy::Backend& be, QueueLink& link);
     void drain_queue(std::uint32_t backend_index);
+    // This thread's idle server connections (http-reuse).
+    IdlePool& idle_pool() { return *idle_pool_; }
 
   private:
     struct ListenWatcher {
@@ -74,6 +69,7 @@ class Worker {
     bool stopping_ = false;
     bool shutting_down_ = false;
     QueueLink streams_head_;  // every open stream of this thread; circular sentinel
+    std::unique_ptr<IdlePool> idle_pool_;
 };
 
 // The process-wide side of the data path: the config, the workers, soft and hard stop.

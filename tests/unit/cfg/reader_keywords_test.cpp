@@ -220,8 +220,8 @@ TEST(ReaderPending, PendingKeywordsAlertNamingWhatBringsThem) {
          "balancing algorithms, queues and health checks (issue #6)"},
         {"defaults", "log global", "log", "logging (issue #8)"},
         {"defaults", "option httplog", "option httplog", "logging (issue #8)"},
-        {"defaults", "option forwardfor", "option forwardfor", "HTTP mode (issue #4)"},
-        {"defaults", "timeout http-request 5s", "timeout http-request", "HTTP mode (issue #4)"},
+        {"defaults", "option http-buffer-request", "option http-buffer-request",
+         "ACLs, rules and content switching (issue #5)"},
         {"defaults", "compression algo gzip", "compression",
          "compression and cache (roadmap item 11)"},
         {"frontend f", "acl local src 127.0.0.1", "acl",
@@ -265,20 +265,18 @@ TEST(ReaderPending, PendingKeywordStillChecksItsSection) {
 }
 
 TEST(ReaderPending, NegatedPendingKeywordSaysItIsNotImplemented) {
-    // `no option http-server-close` is negatable in HAProxy 2.6: what matters first is that
-    // the keyword is not implemented yet, not whether `no` applies.
-    EXPECT_EQ(
-        messages("defaults\n  no option http-server-close\n"),
-        (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:2] : defaults : 'option "
-               "http-server-close' : not implemented yet; it comes with HTTP mode (issue #4)"}));
+    // `no option http-buffer-request` is valid in HAProxy 2.6: what matters first is that the
+    // keyword is not implemented yet, not whether `no` applies.
+    EXPECT_EQ(messages("defaults\n  no option http-buffer-request\n"),
+              (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:2] : defaults : 'option "
+                     "http-buffer-request' : not implemented yet; it comes with ACLs, rules and "
+                     "content switching (issue #5)"}));
 }
 
-TEST(ReaderPending, ModeHttpIsPendingAndOtherModesAreRejected) {
+TEST(ReaderPending, ModeHttpIsAcceptedAndOtherModesAreRejected) {
     const Parsed p = parse("defaults\n  mode http\n  mode health\n  mode udp\n  mode tcp\n");
     EXPECT_EQ(p.messages(),
-              (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:2] : defaults : 'mode' : 'http' "
-                     "is not implemented yet; it comes with HTTP mode (issue #4)",
-                     "[ALERT]    (PID) : config : parsing [t.cfg:3] : defaults : 'mode' : 'health' "
+              (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:3] : defaults : 'mode' : 'health' "
                      "was removed in HAProxy 2.4; use 'monitor-uri' in mode http or a 'tcp-request "
                      "connection' rule",
                      "[ALERT]    (PID) : config : parsing [t.cfg:4] : defaults : 'mode' : expects "
@@ -542,6 +540,93 @@ TEST(ReaderProxy, DisabledEnabledAndDescription) {
     EXPECT_TRUE(p.proxy(0).disabled);
     EXPECT_FALSE(p.proxy(1).disabled);
     EXPECT_EQ(p.proxy(1).description, "my front");
+}
+
+}  // namespace
+}  // namespace sluice::cfg
+
+namespace sluice::cfg {
+namespace {
+
+using namespace reader_test;  // NOLINT(google-build-using-namespace): test helpers only
+
+// --- mode http keywords ------------------------------------------------------------------------
+
+TEST(ReaderHttp, ConnectionModesLastOneWinsAndNoCancelsOnlyItself) {
+    const Parsed p = parse(
+        "defaults\n  option httpclose\n  option http-server-close\n"
+        "frontend f\n  no option httpclose\n"
+        "backend b\n  no option http-server-close\n"
+        "listen l\n  option httpclose\n  option http-keep-alive\n");
+    EXPECT_TRUE(p.messages().empty());
+    EXPECT_EQ(p.defaults(0).http_conn_mode, proxy::HttpConnMode::ServerClose);
+    // `no option httpclose` does not cancel the inherited http-server-close.
+    EXPECT_EQ(p.proxy(0).http_conn_mode, proxy::HttpConnMode::ServerClose);
+    EXPECT_EQ(p.proxy(1).http_conn_mode, proxy::HttpConnMode::Unset);
+    EXPECT_EQ(p.proxy(2).http_conn_mode, proxy::HttpConnMode::KeepAlive);
+}
+
+TEST(ReaderHttp, ForwardforAndOriginaltoTakeTheirWordsInAnyOrder) {
+    const Parsed p = parse(
+        "defaults\n  option forwardfor if-none header X-Real-IP except 10.0.0.0/8\n"
+        "  option originalto header X-Dst\n"
+        "frontend f\n  no option forwardfor\n  no option originalto\n");
+    EXPECT_TRUE(p.messages().empty());
+    const proxy::ProxyConf& d = p.defaults(0);
+    EXPECT_TRUE(d.forwardfor.enabled);
+    EXPECT_TRUE(d.forwardfor.if_none);
+    EXPECT_EQ(d.forwardfor.header, "X-Real-IP");
+    ASSERT_TRUE(d.forwardfor.except.has_value());
+    EXPECT_EQ(d.forwardfor.except->prefix, 8u);
+    EXPECT_TRUE(d.originalto.enabled);
+    EXPECT_EQ(d.originalto.header, "X-Dst");
+    EXPECT_FALSE(p.proxy(0).forwardfor.enabled);
+    EXPECT_FALSE(p.proxy(0).originalto.enabled);
+    EXPECT_EQ(parse("defaults\n  option forwardfor\n").defaults(0).forwardfor.header,
+              "X-Forwarded-For");
+}
+
+TEST(ReaderHttp, BadHttpKeywordArgumentsAreAlertsNamingThem) {
+    EXPECT_EQ(messages("defaults\n  option forwardfor except 10.0.0.0/33\n"
+                       "  option originalto if-none\n  http-reuse sometimes\n"
+                       "backend b\n  http-send-name-header\n"
+                       "  server s 127.0.0.1:1 pool-max-conn x pool-purge-delay 5q\n"),
+              (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:2] : defaults : 'option "
+                     "forwardfor' : 'except': invalid network prefix in '10.0.0.0/33'",
+                     "[ALERT]    (PID) : config : parsing [t.cfg:3] : defaults : 'option "
+                     "originalto' : unexpected 'if-none'; expects 'except' or 'header'",
+                     "[ALERT]    (PID) : config : parsing [t.cfg:4] : defaults : 'http-reuse' : "
+                     "expects 'never', 'safe', 'aggressive' or 'always', got 'sometimes'",
+                     "[ALERT]    (PID) : config : parsing [t.cfg:6] : backend 'b' : "
+                     "'http-send-name-header' : expects a header name",
+                     "[ALERT]    (PID) : config : parsing [t.cfg:7] : backend 'b' : "
+                     "'pool-max-conn' : expects -1 (no limit) or a number of connections, got "
+                     "'x'",
+                     "[ALERT]    (PID) : config : parsing [t.cfg:7] : backend 'b' : "
+                     "'pool-purge-delay' : unexpected character 'q': unknown unit 'q' (expected "
+                     "us, ms, s, m, h or d)"}));
+}
+
+TEST(ReaderHttp, ReuseTimeoutsAndServerPoolOptions) {
+    const Parsed p = parse(
+        "defaults\n  timeout http-request 5s\n  timeout http-keep-alive 2s\n"
+        "  http-reuse always\n  option accept-invalid-http-request\n"
+        "backend b\n  http-reuse never\n  http-send-name-header X-Server\n"
+        "  option http-pretend-keepalive\n  option accept-invalid-http-response\n"
+        "  server s 127.0.0.1:1 pool-max-conn 10 pool-purge-delay 2s\n");
+    EXPECT_TRUE(p.messages().empty());
+    EXPECT_EQ(p.defaults(0).timeout_http_request, seconds(5));
+    EXPECT_EQ(p.defaults(0).timeout_http_keep_alive, seconds(2));
+    EXPECT_EQ(p.defaults(0).http_reuse, proxy::HttpReuse::Always);
+    const proxy::ProxyConf& b = p.proxy(0);
+    EXPECT_EQ(b.http_reuse, proxy::HttpReuse::Never);
+    EXPECT_EQ(b.send_name_header, "X-Server");
+    EXPECT_TRUE(b.http_pretend_keepalive);
+    EXPECT_TRUE(b.accept_invalid_request);  // inherited
+    EXPECT_TRUE(b.accept_invalid_response);
+    const proxy::ServerOptions& so = b.servers.at(0).options.read<proxy::ServerOptions>();
+    EXPECT_EQ(so.pool_max_conn, 10);
+    EXPECT_EQ(so.pool_purge_delay, seconds(2));
 }
 
 }  // namespace

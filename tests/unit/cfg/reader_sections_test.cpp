@@ -136,7 +136,6 @@ TEST(ReaderSections, UnsupportedSectionsAlertOnceAndSkipTheirBody) {
         {"resolvers", "DNS resolvers (roadmap item 12)"},
         {"mailers", "health-check mail alerts (issue #6)"},
         {"program", "master-worker mode (roadmap item 8)"},
-        {"http-errors", "HTTP error pages (issue #4)"},
         {"ring", "logging (issue #8)"},
         {"cache", "the HTTP cache (roadmap item 11)"},
         {"fcgi-app", "FastCGI (not planned yet)"},

@@ -348,5 +348,39 @@ TEST(AddressValue, SetPortAndRoundTrips) {
     EXPECT_EQ(Address{}.port(), 0);
 }
 
+// --- networks (option forwardfor except) ---
+
+TEST(Network, CidrDottedMaskAndHostForms) {
+    auto addr = [](std::string_view text) { return server_ok(text).address; };
+    auto net = [](std::string_view text) {
+        auto n = parse_network(text);
+        EXPECT_TRUE(n) << text;
+        return *n;
+    };
+    EXPECT_TRUE(net("10.0.0.0/8").contains(addr("10.1.2.3:80")));
+    EXPECT_FALSE(net("10.0.0.0/8").contains(addr("11.1.2.3:80")));
+    EXPECT_TRUE(net("192.168.1.0/255.255.255.0").contains(addr("192.168.1.77:1")));
+    EXPECT_FALSE(net("192.168.1.0/255.255.255.0").contains(addr("192.168.2.77:1")));
+    EXPECT_TRUE(net("127.0.0.1").contains(addr("127.0.0.1:5")));
+    EXPECT_FALSE(net("127.0.0.1").contains(addr("127.0.0.2:5")));
+    EXPECT_TRUE(net("10.0.0.0/0").contains(addr("1.2.3.4:5")));
+    EXPECT_TRUE(net("10.0.0.0/12").contains(addr("10.15.255.255:5")));
+    EXPECT_FALSE(net("10.0.0.0/12").contains(addr("10.16.0.0:5")));
+    EXPECT_TRUE(net("::1").contains(addr("[::1]:80")));
+    EXPECT_TRUE(net("2001:db8::/32").contains(addr("[2001:db8:1::5]:80")));
+    EXPECT_FALSE(net("2001:db8::/32").contains(addr("[2001:db9::5]:80")));
+    // An IPv4 client seen through a dual-stack socket matches IPv4 networks.
+    EXPECT_TRUE(net("127.0.0.0/8").contains(addr("[::ffff:127.0.0.9]:80")));
+    EXPECT_FALSE(net("::1").contains(addr("127.0.0.1:80")));
+}
+
+TEST(Network, BadNetworksAreErrorsNamingThem) {
+    EXPECT_EQ(parse_network("10.0.0/8").error(), "invalid network address '10.0.0/8'");
+    EXPECT_EQ(parse_network("10.0.0.0/33").error(), "invalid network prefix in '10.0.0.0/33'");
+    EXPECT_EQ(parse_network("10.0.0.0/255.0.255.0").error(),
+              "non-contiguous network mask in '10.0.0.0/255.0.255.0'");
+    EXPECT_EQ(parse_network("::/129").error(), "invalid network prefix in '::/129'");
+}
+
 }  // namespace
 }  // namespace sluice::net

@@ -1,0 +1,165 @@
+// A mode-http stream over HTTP/1.x on both sides: one client connection, and for each request a
+// server connection (new, or reused from the thread's idle pool). Per transaction:
+//   wait for a request head (timeout http-request / http-keep-alive) -> parse, check framing
+//   -> pick a server (queue, connect, retries) -> forward the request head rewritten and its
+//   body, and parse the response head(s) -> forward the response body -> keep both connections
+//   for the next request, or close them; an Upgrade or CONNECT switches to a tunnel.
+// Errors the proxy answers itself (400, 408, 502, 503, 504) use the proxy's error pages.
+// Bodies stream through the two connections' buffers: a side is not read while the buffer its
+// bytes go to is full. A stream lives on its Worker's thread and deletes itself when closed.
+#pragma once
+
+#include <ev.h>
+
+#include "sluice/core/buffer.hpp"
+#include "sluice/core/thread_cache.hpp"
+#include "sluice/http/h1_chunked.hpp"
+#include "sluice/http/h1_parse.hpp"
+#include "sluice/proxy/runtime.hpp"
+#include "sluice/stream/stream.hpp"
+#include "sluice/stream/worker.hpp"
+
+namespace sluice::stream {
+
+// Why a stream or transaction ended, as HAProxy's two-letter termination state: who ended it
+// (C client, S server, P proxy, c/s client/server timeout, '-' normal) and in which phase (R
+// request, Q queue, C connect, H response headers, D data, '-' normal). Kept for the logs.
+struct TerminationState {
+    char cause = '-';
+    char phase = '-';
+    void set(char c, char p) {
+        if (cause == '-') {
+            cause = c;
+            phase = p;
+        }
+    }
+};
+
+class HttpStream final : public Stream {
+  public:
+    // Takes ownership of `client_fd` (accepted, non-blocking); its slots are already counted.
+    HttpStream(Worker& worker, proxy::Frontend& fe, int client_fd);
+    void start();
+
+    static void* operator new(std::size_t size) {
+        return core::ThreadCache<HttpStream>::allocate(size);
+    }
+    static void operator delete(void* p, std::size_t size) {
+        core::ThreadCache<HttpStream>::deallocate(p, size);
+    }
+
+    void abandon() override;
+    bool woken_from_queue() override;
+    void soft_stop() override;
+
+  private:
+    enum class Phase : std::uint8_t {
+        WaitRequest,  // reading a request head, or idle between two requests
+        Queued,       // every server is full: waiting in the backend's queue
+        Connecting,
+        RetryWait,  // pause before trying a refused server again
+        Exchange,   // request and response in flight
+        Tunnel,     // after 101 / CONNECT 2xx: bytes both ways
+        Closing,    // our last bytes go out, then we wait for the client's FIN (bounded)
+        Closed,
+    };
+    struct Side {
+        int fd = -1;
+        ev_io io;
+        int events = 0;
+        bool read_closed = false;
+        bool write_shut = false;
+        ev_tstamp last_activity = 0;
+        core::Buffer in;   // read from this side's socket, not yet forwarded
+        core::Buffer out;  // heads and pages we wrote for this side, sent before any body bytes
+    };
+    // The body of the message crossing from one side's `in` to the other side.
+    struct Body {
+        http::BodyKind kind = http::BodyKind::None;
+        std::uint64_t left = 0;  // ContentLength: bytes not yet seen
+        http::ChunkedDecoder chunks{};
+        std::size_t ready = 0;  // bytes at the front of `in` checked and ready to send
+        bool done = true;       // every byte of the body has been seen
+    };
+
+    ~HttpStream();
+    static void on_client_io(struct ev_loop*, ev_io* w, int revents);
+    static void on_server_io(struct ev_loop*, ev_io* w, int revents);
+    static void on_timer(struct ev_loop*, ev_timer* w, int revents);
+    void finish_callback();
+
+    // Request side.
+    void progress();
+    bool step();
+    bool exchange_step();
+    bool parse_request();
+    bool emit_request_head(const http::RequestHead& head, const http::Framing& framing);
+    void finish_request_head();
+
+    // Server side.
+    void pick_and_connect(const proxy::Server* avoid);
+    bool reuse_idle(proxy::Server& srv);
+    void connect_to(proxy::Server& srv);
+    void on_connected();
+    void connect_failed(bool timed_out);
+    void retry_now();
+    void release_server_slot();
+    void drop_server_connection();
+
+    // Response side.
+    bool parse_response();
+    bool emit_response_head(const http::ResponseHead& head, const http::Framing& framing);
+    void end_transaction();
+    void count_response_failure();
+    void start_tunnel();
+
+    // I/O.
+    enum class ReadResult { Data, Full, WouldBlock, Eof, NoRoom, Error };
+    ReadResult read_into(Side& side);
+    bool scan_body(Body& body, core::Buffer& in, bool accept_invalid);
+    bool send_to(Side& to, Side& from, Body& body);
+    void handle_io(Side& side, int revents);
+    void update_interest();
+    void set_interest(Side& side, int events);
+
+    // Endings.
+    void fail(std::uint16_t status, char cause, char phase);
+    void close_gracefully();
+    ev_tstamp deadline() const;
+    void on_deadline();
+    void arm_timer();
+    void close();
+
+    std::string_view client_ip_text();
+
+    Worker& worker_;
+    proxy::Frontend& fe_;
+    proxy::Backend* be_;
+    proxy::Server* server_ = nullptr;       // the server of the transaction, slot reserved
+    proxy::Server* conn_server_ = nullptr;  // where server_side_.fd leads (may outlive server_)
+    Phase phase_ = Phase::WaitRequest;
+    Side client_, server_side_;
+    Body req_, resp_;
+    ev_timer timer_;
+    ev_tstamp phase_started_ = 0;
+    ev_tstamp request_started_ = 0;  // first byte of the request (accept for the first one)
+    std::uint32_t attempts_ = 0;
+    std::uint32_t requests_ = 0;       // on this client connection, the current one included
+    std::uint32_t conn_requests_ = 0;  // carried by the current server connection
+    std::size_t head_scanned_ = 0;     // resumption point of an incomplete head
+    TerminationState term_;
+    http::Version req_version_ = http::Version::Http11;
+    bool req_is_head_ = false;
+    bool req_is_connect_ = false;
+    bool req_upgrade_ = false;
+    bool req_must_close_ = false;
+    bool req_head_open_ = false;     // the head in server_side_.out still lacks its last lines
+    bool server_keep_ = false;       // we asked the server to keep the connection
+    bool client_keep_ = false;       // the client connection carries another request after this
+    bool response_started_ = false;  // a final response head went to the client
+    bool soft_stopping_ = false;
+    bool closed_ = false;
+    char client_ip_[48] = {};  // cached text of the client address (forwardfor)
+};
+
+}  // namespace sluice::stream

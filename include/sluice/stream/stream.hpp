@@ -1,0 +1,44 @@
+// What a Worker knows of a stream, whatever its mode: the links that put it in the worker's
+// lists, and the few events the worker sends it. TcpStream (mode tcp) and HttpStream (mode http)
+// implement it.
+#pragma once
+
+namespace sluice::stream {
+
+class Stream;
+
+// Intrusive list link (no allocation per wait): a stream is in its worker's list of open
+// streams for life, and in a backend's queue while it waits for a server slot.
+struct QueueLink {
+    QueueLink* prev = nullptr;
+    QueueLink* next = nullptr;
+    Stream* owner = nullptr;
+    bool linked() const { return prev != nullptr; }
+};
+
+class Stream {
+  public:
+    Stream(const Stream&) = delete;
+    Stream& operator=(const Stream&) = delete;
+
+    QueueLink queue_link;   // in the worker's queue while waiting for a server slot
+    QueueLink worker_link;  // in the worker's list of open streams
+
+    // Closes and frees the stream outside its loop (process shutdown, loops stopped).
+    virtual void abandon() = 0;
+    // A server slot may be free: try again. True when the stream had to queue again. The
+    // stream may be gone after the call if it returns false.
+    virtual bool woken_from_queue() = 0;
+    // The process stops softly: finish what is in flight, take nothing new (an idle keep-alive
+    // connection closes now). The stream may be gone after the call.
+    virtual void soft_stop() {}
+
+  protected:
+    Stream() {
+        queue_link.owner = this;
+        worker_link.owner = this;
+    }
+    ~Stream() = default;
+};
+
+}  // namespace sluice::stream

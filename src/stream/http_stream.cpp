@@ -1,0 +1,641 @@
+// mode http over HTTP/1.x (see http_stream.hpp): the transaction's state machine. Reading,
+// sending, timers and endings are in http_stream_io.cpp.
+#include "sluice/stream/http_stream.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "sluice/http/error_pages.hpp"
+#include "sluice/http/h1_emit.hpp"
+#include "sluice/net/socket.hpp"
+#include "sluice/stream/idle_pool.hpp"
+
+namespace sluice::stream {
+
+HttpStream::HttpStream(Worker& worker, proxy::Frontend& fe, int client_fd)
+    : worker_(worker), fe_(fe), be_(fe.backend) {
+    client_.fd = client_fd;
+    ev_io_init(&client_.io, on_client_io, client_fd, 0);
+    client_.io.data = this;
+    ev_io_init(&server_side_.io, on_server_io, -1, 0);
+    server_side_.io.data = this;
+    ev_init(&timer_, on_timer);
+    timer_.data = this;
+    if (fe.conf->tcpka_client) net::set_keepalive(client_fd);
+    if (fe.conf->nolinger) net::set_nolinger(client_fd);
+    worker_.stream_opened(worker_link);
+}
+
+HttpStream::~HttpStream() = default;
+
+void HttpStream::start() {
+    request_started_ = client_.last_activity = worker_.loop().now();
+    phase_ = Phase::WaitRequest;
+    update_interest();
+    arm_timer();
+}
+
+void HttpStream::finish_callback() {
+    if (closed_) delete this;
+}
+
+// Moves the transaction as far as the bytes at hand allow. Called after every I/O event; each
+// round is one step of the phase in force, and a step that changes the phase earns another.
+void HttpStream::progress() {
+    for (int round = 0; round < 16 && !closed_; ++round) {
+        const Phase before = phase_;
+        const bool moved = step();
+        if (closed_) return;
+        if (!moved && phase_ == before) break;
+    }
+    if (!closed_) {
+        update_interest();
+        arm_timer();
+    }
+}
+
+// One step; true when it changed something that may let another step go further.
+bool HttpStream::step() {
+    switch (phase_) {
+        case Phase::WaitRequest:
+            return parse_request();
+        case Phase::Exchange:
+            return exchange_step();
+        case Phase::Tunnel: {
+            req_.ready = client_.in.size();
+            resp_.ready = server_side_.in.size();
+            if (!send_to(server_side_, client_, req_)) return false;
+            if (!send_to(client_, server_side_, resp_)) return false;
+            // Half-closes cross the tunnel as in mode tcp.
+            for (auto [from, to] :
+                 {std::pair{&client_, &server_side_}, std::pair{&server_side_, &client_}}) {
+                if (from->read_closed && from->in.empty() && !to->write_shut) {
+                    ::shutdown(to->fd, SHUT_WR);
+                    to->write_shut = true;
+                }
+            }
+            if (client_.write_shut && server_side_.write_shut) close();
+            return false;
+        }
+        case Phase::Closing:
+            if (!send_to(client_, server_side_, resp_)) return false;
+            if (client_.out.empty() && !client_.write_shut) {
+                ::shutdown(client_.fd, SHUT_WR);
+                client_.write_shut = true;
+                phase_started_ = worker_.loop().now();
+            }
+            // What the client still sends is dropped; its FIN (or the bound) ends the stream.
+            client_.in.consume(client_.in.size());
+            client_.in.release();
+            if (client_.write_shut && client_.read_closed) close();
+            return false;
+        default:
+            return false;  // waiting for a server: its events drive the stream
+    }
+}
+
+bool HttpStream::exchange_step() {
+    if (!req_.done && !scan_body(req_, client_.in, fe_.accept_invalid_request)) {
+        // A bad chunk in the request body.
+        fe_.errors.count(&proxy::ErrorCounters::failed_requests);
+        fail(400, 'P', 'D');
+        return true;
+    }
+    if (!req_.done && client_.read_closed && req_.ready == 0 && client_.in.size() == 0) {
+        // The client left in the middle of its request body.
+        fe_.errors.count(&proxy::ErrorCounters::client_aborts);
+        be_->errors.count(&proxy::ErrorCounters::client_aborts);
+        term_.set('C', 'D');
+        close();
+        return false;
+    }
+    if (!req_head_open_ && !send_to(server_side_, client_, req_)) return true;
+    if (!response_started_) {
+        if (!parse_response()) return phase_ != Phase::Exchange;
+        if (phase_ != Phase::Exchange) return true;  // a tunnel
+    }
+    if (!resp_.done && !scan_body(resp_, server_side_.in, be_->accept_invalid_response)) {
+        // The response broke mid-body: the client connection is cut, as HAProxy does.
+        count_response_failure();
+        term_.set('S', 'D');
+        close();
+        return false;
+    }
+    if (!resp_.done && server_side_.read_closed) {
+        if (resp_.kind == http::BodyKind::UntilClose) {
+            resp_.done = true;
+            resp_.ready = server_side_.in.size();
+        } else if (resp_.ready == 0 || resp_.ready == server_side_.in.size()) {
+            // The server left mid-body: what it sent goes out, then the client is cut.
+            if (!send_to(client_, server_side_, resp_)) return false;
+            be_->errors.count(&proxy::ErrorCounters::server_aborts);
+            if (conn_server_) conn_server_->errors.count(&proxy::ErrorCounters::server_aborts);
+            term_.set('S', 'D');
+            if (client_.out.empty() && resp_.ready == 0) close();
+            return false;
+        }
+    }
+    if (!send_to(client_, server_side_, resp_)) return true;
+    if (resp_.done && resp_.ready == 0 && client_.out.empty()) {
+        end_transaction();
+        return true;
+    }
+    return false;
+}
+
+void HttpStream::count_response_failure() {
+    be_->errors.count(&proxy::ErrorCounters::failed_responses);
+    if (conn_server_) conn_server_->errors.count(&proxy::ErrorCounters::failed_responses);
+}
+
+// ---- Request --------------------------------------------------------------------------------
+
+// Parses a request head from the client's buffer. True when the transaction moved on (the
+// caller loops), false when more bytes are needed or the stream answered an error.
+bool HttpStream::parse_request() {
+    if (client_.in.empty()) {
+        if (client_.read_closed) {
+            // The client left between requests (or before its first): a normal end.
+            if (requests_ == 0) term_.set('C', 'R');
+            close();
+        }
+        return false;
+    }
+    if (soft_stopping_ && requests_ > 0 && head_scanned_ == 0) {
+        close();
+        return false;
+    }
+    http::RequestHead head;
+    const http::ParseOptions opts{.accept_invalid = fe_.accept_invalid_request};
+    const http::HeadResult r =
+        http::parse_request_head(client_.in.readable(), head_scanned_, head, opts);
+    const std::size_t limit = worker_.config().global.bufsize - worker_.config().global.maxrewrite;
+    if (std::holds_alternative<http::Incomplete>(r)) {
+        head_scanned_ = client_.in.size();
+        if (client_.in.size() >= limit) {
+            fe_.errors.count(&proxy::ErrorCounters::failed_requests);
+            fail(400, 'P', 'R');  // a head larger than HAProxy allows
+        } else if (client_.read_closed) {
+            fe_.errors.count(&proxy::ErrorCounters::failed_requests);
+            fail(400, 'C', 'R');  // HAProxy answers a truncated head with 400 too
+        }
+        return false;
+    }
+    head_scanned_ = 0;
+    if (std::holds_alternative<http::Invalid>(r)) {
+        fe_.errors.count(&proxy::ErrorCounters::failed_requests);
+        fail(400, 'P', 'R');
+        return false;
+    }
+    const std::size_t head_len = std::get<http::Done>(r).consumed;
+    if (head_len > limit) {
+        fe_.errors.count(&proxy::ErrorCounters::failed_requests);
+        fail(400, 'P', 'R');
+        return false;
+    }
+    const http::Framing framing = http::analyze_request_framing(head);
+    if (framing.kind == http::BodyKind::Invalid) {
+        fe_.errors.count(&proxy::ErrorCounters::failed_requests);
+        fail(framing.error == http::FramingError::UnsupportedTransferCoding ? 501 : 400, 'P', 'R');
+        return false;
+    }
+    ++requests_;
+    req_version_ = head.version;
+    req_is_head_ = head.method == "HEAD";
+    req_is_connect_ = head.method == "CONNECT";
+    req_upgrade_ = framing.conn_upgrade && framing.has_upgrade;
+    req_must_close_ = framing.must_close;
+    client_keep_ = !fe_.client_close && http::keeps_alive(head.version, framing);
+    req_ = Body{};
+    req_.kind = framing.kind;
+    req_.left = framing.content_length;
+    req_.done = framing.kind == http::BodyKind::None ||
+                (framing.kind == http::BodyKind::ContentLength && framing.content_length == 0);
+    resp_ = Body{};
+    response_started_ = false;
+    attempts_ = 0;
+    if (!be_) {
+        // A frontend without a backend has nowhere to send it: HAProxy answers 503.
+        client_.in.consume(head_len);
+        fail(503, 'P', 'R');
+        return false;
+    }
+    if (!emit_request_head(head, framing)) {
+        fail(400, 'P', 'R');  // the rewritten head does not fit in a buffer
+        return false;
+    }
+    client_.in.consume(head_len);  // the views in `head` die here
+    phase_ = Phase::Exchange;      // provisional: pick_and_connect sets the real phase
+    pick_and_connect(nullptr);
+    return !closed_;
+}
+
+// Writes the request head for the server into its out buffer, without the final empty line:
+// the server-dependent lines (http-send-name-header) come once a connection is made.
+bool HttpStream::emit_request_head(const http::RequestHead& head, const http::Framing& framing) {
+    if (!server_side_.out.holds_memory())
+        server_side_.out = core::Buffer::take(worker_.loop().buffers());
+    if (!server_side_.out.holds_memory()) return false;
+    const bool close_server = fe_.server_close || be_->server_close;
+    server_keep_ = !close_server;
+    const proxy::AddressHeader* xff = be_->forwardfor ? be_->forwardfor : fe_.forwardfor;
+    const proxy::AddressHeader* xot = be_->originalto ? be_->originalto : fe_.originalto;
+    const std::string& name_header = be_->conf->send_name_header;
+
+    http::HeadWriter w(server_side_.out.writable());
+    w.request_line(head);
+    bool has_xff = false;
+    for (const http::Header& h : head.headers.all()) {
+        if (http::iequals(h.name, "connection")) {
+            // Tunnels need the client's Connection (it names `upgrade`); otherwise hop-by-hop
+            // connection handling is ours, rewritten below.
+            if (!req_upgrade_) continue;
+        } else if (framing.drop_content_length && http::iequals(h.name, "content-length")) {
+            continue;
+        } else if (!name_header.empty() && http::iequals(h.name, name_header)) {
+            continue;
+        }
+        if (xff && xff->if_none && http::iequals(h.name, xff->header)) has_xff = true;
+        w.field(h.name, h.value);
+    }
+    if (!req_upgrade_ && !req_is_connect_) {
+        if (!server_keep_ && !be_->pretend_keepalive) {
+            if (head.version == http::Version::Http11) w.field("Connection", "close");
+        } else if (head.version != http::Version::Http11) {
+            w.field("Connection", "keep-alive");
+        }
+    }
+    net::Address peer;
+    socklen_t len = sizeof peer.storage;
+    const bool need_peer = (xff && !has_xff) || xot;
+    if (need_peer &&
+        ::getpeername(client_.fd, reinterpret_cast<sockaddr*>(&peer.storage), &len) == 0) {
+        peer.length = len;
+        if (xff && !has_xff && (peer.family() == AF_INET || peer.family() == AF_INET6) &&
+            !(xff->except && xff->except->contains(peer)))
+            w.field(xff->header, client_ip_text());
+        net::Address local;
+        if (xot && net::local_address(client_.fd, local) &&
+            (local.family() == AF_INET || local.family() == AF_INET6) &&
+            !(xot->except && xot->except->contains(peer))) {
+            char text[INET6_ADDRSTRLEN] = {};
+            const void* raw =
+                local.family() == AF_INET
+                    ? static_cast<const void*>(
+                          &reinterpret_cast<const sockaddr_in*>(&local.storage)->sin_addr)
+                    : static_cast<const void*>(
+                          &reinterpret_cast<const sockaddr_in6*>(&local.storage)->sin6_addr);
+            if (::inet_ntop(local.family(), raw, text, sizeof text)) w.field(xot->header, text);
+        }
+    }
+    if (w.overflow()) return false;
+    server_side_.out.commit(w.size());
+    req_head_open_ = true;
+    return true;
+}
+
+// Completes the head in the server's out buffer once the connection is made.
+void HttpStream::finish_request_head() {
+    if (!req_head_open_) return;
+    req_head_open_ = false;
+    http::HeadWriter w(server_side_.out.writable());
+    const std::string& name_header = be_->conf->send_name_header;
+    if (!name_header.empty() && server_) w.field(name_header, server_->name);
+    w.end();
+    if (w.overflow()) {
+        fail(400, 'P', 'R');
+        return;
+    }
+    server_side_.out.commit(w.size());
+}
+
+std::string_view HttpStream::client_ip_text() {
+    if (client_ip_[0] == 0) {
+        net::Address peer;
+        socklen_t len = sizeof peer.storage;
+        if (::getpeername(client_.fd, reinterpret_cast<sockaddr*>(&peer.storage), &len) != 0)
+            return {};
+        const void* raw =
+            peer.family() == AF_INET
+                ? static_cast<const void*>(
+                      &reinterpret_cast<const sockaddr_in*>(&peer.storage)->sin_addr)
+                : static_cast<const void*>(
+                      &reinterpret_cast<const sockaddr_in6*>(&peer.storage)->sin6_addr);
+        if (!::inet_ntop(peer.family(), raw, client_ip_, sizeof client_ip_)) return {};
+    }
+    return client_ip_;
+}
+
+// ---- Server ---------------------------------------------------------------------------------
+
+void HttpStream::pick_and_connect(const proxy::Server* avoid) {
+    proxy::Pick pick = be_->balancer->pick(avoid);
+    if (pick.server) {
+        server_ = pick.server;
+        if (reuse_idle(*pick.server)) return;
+        connect_to(*pick.server);
+        return;
+    }
+    if (pick.all_full) {
+        phase_ = Phase::Queued;
+        phase_started_ = worker_.loop().now();
+        worker_.enqueue(*be_, queue_link);
+        update_interest();
+        arm_timer();
+        return;
+    }
+    // No usable server: HAProxy's 503.
+    fail(503, 's', 'C');
+}
+
+// Uses an idle connection to `srv` if http-reuse allows one for this request.
+bool HttpStream::reuse_idle(proxy::Server& srv) {
+    if (server_side_.fd >= 0) {
+        // The connection kept from the previous request (http-reuse never), if it goes to the
+        // same server and the server has not closed it meanwhile (nothing watched it).
+        char byte;
+        const ssize_t n = ::recv(server_side_.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (conn_server_ == &srv && n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            on_connected();
+            return true;
+        }
+        drop_server_connection();
+    }
+    const bool first = requests_ == 1;
+    bool proven_only = false;
+    switch (be_->http_reuse) {
+        case proxy::HttpReuse::Never:
+            return false;
+        case proxy::HttpReuse::Safe:
+            if (first) return false;
+            break;
+        case proxy::HttpReuse::Aggressive:
+            proven_only = first;
+            break;
+        case proxy::HttpReuse::Always:
+            break;
+    }
+    bool proven = false;
+    const int fd = worker_.idle_pool().take(srv, proven_only, proven);
+    if (fd < 0) return false;
+    server_side_.fd = fd;
+    conn_server_ = &srv;
+    conn_requests_ = proven ? 2 : 1;
+    ev_io_set(&server_side_.io, fd, 0);
+    server_side_.events = 0;
+    server_side_.read_closed = server_side_.write_shut = false;
+    on_connected();
+    return true;
+}
+
+void HttpStream::connect_to(proxy::Server& srv) {
+    server_ = &srv;
+    phase_ = Phase::Connecting;
+    phase_started_ = worker_.loop().now();
+    net::Address to = srv.address.address;
+    if (!srv.address.has_port) {
+        net::Address local;
+        if (net::local_address(client_.fd, local))
+            to.set_port(static_cast<std::uint16_t>(local.port() + srv.address.port_offset));
+    }
+    auto fd = net::start_connect(to);
+    if (!fd) {
+        connect_failed(false);
+        return;
+    }
+    server_side_.fd = *fd;
+    conn_server_ = &srv;
+    conn_requests_ = 0;
+    server_side_.read_closed = server_side_.write_shut = false;
+    net::tune_stream_socket(*fd, be_->conf->tcpka_server);
+    ev_io_set(&server_side_.io, *fd, 0);
+    server_side_.events = 0;
+    update_interest();
+    arm_timer();
+}
+
+void HttpStream::on_connected() {
+    phase_ = Phase::Exchange;
+    ++conn_requests_;
+    server_side_.last_activity = worker_.loop().now();
+    finish_request_head();
+    // The caller runs progress(): the request goes out from there.
+}
+
+void HttpStream::connect_failed(bool timed_out) {
+    be_->errors.count(&proxy::ErrorCounters::failed_connects);
+    if (server_) server_->errors.count(&proxy::ErrorCounters::failed_connects);
+    drop_server_connection();
+    proxy::Server* failed = server_;
+    release_server_slot();
+    ++attempts_;
+    const proxy::ProxyConf& px = *be_->conf;
+    if (attempts_ > px.retries) {
+        fail(503, timed_out ? 's' : 'S', 'C');
+        return;
+    }
+    const int r = static_cast<int>(attempts_);
+    const int p = px.redispatch;
+    const bool redispatch =
+        (p > 0 && r % p == 0) || (p < 0 && r == static_cast<int>(px.retries) + p + 1);
+    if (redispatch) {
+        pick_and_connect(failed);
+        return;
+    }
+    server_ = failed;
+    if (timed_out) {
+        retry_now();
+        return;
+    }
+    phase_ = Phase::RetryWait;
+    phase_started_ = worker_.loop().now();
+    update_interest();
+    arm_timer();
+}
+
+void HttpStream::retry_now() {
+    proxy::Server* srv = server_;
+    server_ = nullptr;
+    if (srv && srv->usable() && srv->try_reserve()) {
+        server_ = srv;
+        connect_to(*srv);
+        return;
+    }
+    pick_and_connect(nullptr);
+}
+
+bool HttpStream::woken_from_queue() {
+    pick_and_connect(nullptr);
+    const bool requeued = queue_link.linked();
+    finish_callback();
+    return requeued;
+}
+
+void HttpStream::release_server_slot() {
+    if (!server_) return;
+    proxy::Server* s = server_;
+    server_ = nullptr;
+    s->release();
+    worker_.server_released(*s->backend);
+}
+
+void HttpStream::drop_server_connection() {
+    if (server_side_.fd < 0) return;
+    set_interest(server_side_, 0);
+    ::close(server_side_.fd);
+    server_side_.fd = -1;
+    conn_server_ = nullptr;
+    server_side_.in.release();
+    server_side_.read_closed = server_side_.write_shut = false;
+}
+
+// ---- Response -------------------------------------------------------------------------------
+
+// Parses response heads (1xx ones are forwarded and the next awaited). True once the final
+// head went to the client; false when more bytes are needed or the stream failed.
+bool HttpStream::parse_response() {
+    while (!response_started_) {
+        if (server_side_.in.empty()) {
+            if (server_side_.read_closed) {
+                // Closed before a response: HAProxy's 502 (termination SH).
+                count_response_failure();
+                fail(502, 'S', 'H');
+            }
+            return false;
+        }
+        http::ResponseHead head;
+        const http::ParseOptions opts{.accept_invalid = be_->accept_invalid_response};
+        const http::HeadResult r =
+            http::parse_response_head(server_side_.in.readable(), head_scanned_, head, opts);
+        const std::size_t limit =
+            worker_.config().global.bufsize - worker_.config().global.maxrewrite;
+        if (std::holds_alternative<http::Incomplete>(r)) {
+            head_scanned_ = server_side_.in.size();
+            if (server_side_.in.size() >= limit || server_side_.read_closed) {
+                count_response_failure();
+                fail(502, 'S', 'H');
+            }
+            return false;
+        }
+        head_scanned_ = 0;
+        const auto* done = std::get_if<http::Done>(&r);
+        http::Framing framing;
+        if (done)
+            framing = http::analyze_response_framing(head, req_is_head_      ? "HEAD"
+                                                           : req_is_connect_ ? "CONNECT"
+                                                                             : "GET");
+        if (!done || done->consumed > limit || framing.kind == http::BodyKind::Invalid) {
+            count_response_failure();
+            fail(502, 'P', 'H');
+            return false;
+        }
+        const bool interim = head.status < 200 && head.status != 101;
+        if (!interim) {
+            resp_ = Body{};
+            resp_.kind = framing.kind;
+            resp_.left = framing.content_length;
+            resp_.done =
+                framing.kind == http::BodyKind::None ||
+                (framing.kind == http::BodyKind::ContentLength && framing.content_length == 0);
+            // The server connection may serve another request only if both ends said so.
+            server_keep_ = server_keep_ && http::keeps_alive(head.version, framing) &&
+                           framing.kind != http::BodyKind::UntilClose &&
+                           framing.kind != http::BodyKind::Tunnel;
+            if (framing.kind == http::BodyKind::UntilClose || req_must_close_ || soft_stopping_)
+                client_keep_ = false;
+        }
+        if (!emit_response_head(head, framing)) {
+            count_response_failure();
+            fail(502, 'P', 'H');
+            return false;
+        }
+        server_side_.in.consume(done->consumed);
+        if (interim) continue;
+        response_started_ = true;
+        if (framing.kind == http::BodyKind::Tunnel) start_tunnel();
+    }
+    return true;
+}
+
+bool HttpStream::emit_response_head(const http::ResponseHead& head, const http::Framing& framing) {
+    if (!client_.out.holds_memory()) client_.out = core::Buffer::take(worker_.loop().buffers());
+    if (!client_.out.holds_memory()) return false;
+    const bool tunnel = framing.kind == http::BodyKind::Tunnel;
+    const bool interim = head.status < 200 && head.status != 101;
+    http::HeadWriter w(client_.out.writable());
+    w.status_line(head);
+    for (const http::Header& h : head.headers.all()) {
+        if (http::iequals(h.name, "connection") && !tunnel) continue;
+        if (framing.drop_content_length && http::iequals(h.name, "content-length")) continue;
+        w.field(h.name, h.value);
+    }
+    if (!tunnel && !interim) {
+        if (!client_keep_) {
+            w.field("Connection", "close");  // HAProxy says so to HTTP/1.0 clients too
+        } else if (req_version_ != http::Version::Http11) {
+            w.field("Connection", "keep-alive");
+        }
+    }
+    w.end();
+    if (w.overflow()) return false;
+    client_.out.commit(w.size());
+    return true;
+}
+
+void HttpStream::start_tunnel() {
+    phase_ = Phase::Tunnel;
+    req_.kind = resp_.kind = http::BodyKind::Tunnel;
+    req_.done = resp_.done = false;
+    server_keep_ = client_keep_ = false;
+}
+
+// The response reached the client whole: keep or close each connection, and wait for the
+// next request.
+void HttpStream::end_transaction() {
+    const bool request_complete = req_.done && req_.ready == 0 && server_side_.out.empty();
+    const bool server_reusable = server_keep_ && request_complete && server_side_.in.empty() &&
+                                 !server_side_.read_closed && server_side_.fd >= 0;
+    proxy::Server* srv = conn_server_;
+    release_server_slot();
+    if (server_reusable && srv) {
+        set_interest(server_side_, 0);
+        if (be_->http_reuse == proxy::HttpReuse::Never) {
+            // Private to this client connection: kept attached for its next request.
+        } else {
+            worker_.idle_pool().give(*srv, server_side_.fd, conn_requests_ >= 2);
+            server_side_.fd = -1;
+            conn_server_ = nullptr;
+        }
+        server_side_.in.release();
+        server_side_.out.release();
+    } else {
+        drop_server_connection();
+        server_side_.out.release();
+    }
+    if (!client_keep_ || !request_complete || soft_stopping_ ||
+        (client_.read_closed && client_.in.empty())) {
+        close_gracefully();
+        return;
+    }
+    phase_ = Phase::WaitRequest;
+    request_started_ = client_.last_activity = worker_.loop().now();
+    req_ = Body{};
+    resp_ = Body{};
+    response_started_ = false;
+    client_.out.release_if_empty();
+    client_.in.release_if_empty();
+}
+
+void HttpStream::soft_stop() {
+    soft_stopping_ = true;
+    // Idle between requests: nothing is lost by closing now.
+    if (phase_ == Phase::WaitRequest && client_.in.empty() && requests_ > 0) close();
+    finish_callback();
+}
+
+}  // namespace sluice::stream

@@ -1,0 +1,430 @@
+// mode http (see http_stream.hpp): event callbacks, reading and sending with back-pressure,
+// body framing checks, timeouts, and the ways a stream ends.
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "sluice/http/error_pages.hpp"
+#include "sluice/net/socket.hpp"
+#include "sluice/stream/http_stream.hpp"
+
+namespace sluice::stream {
+namespace {
+
+// Reads per readiness event on one side before letting other connections run.
+constexpr int kMaxReadsPerEvent = 4;
+// How long a closing client gets to send its FIN after our last byte, at most.
+constexpr double kLingerSeconds = 1.0;
+
+double seconds(util::Duration d) {
+    return std::chrono::duration<double>(d).count();
+}
+
+}  // namespace
+
+void HttpStream::on_client_io(struct ev_loop*, ev_io* w, int revents) {
+    auto* self = static_cast<HttpStream*>(w->data);
+    self->handle_io(self->client_, revents);
+    self->finish_callback();
+}
+
+void HttpStream::on_server_io(struct ev_loop*, ev_io* w, int revents) {
+    auto* self = static_cast<HttpStream*>(w->data);
+    if (self->phase_ == Phase::Connecting) {
+        if (net::connect_result(self->server_side_.fd) != 0) {
+            self->connect_failed(false);
+            if (!self->closed_) self->progress();
+            self->finish_callback();
+            return;
+        }
+        self->on_connected();
+        revents &= ~EV_WRITE;  // the writability was the connect completing
+    }
+    self->handle_io(self->server_side_, revents);
+    self->finish_callback();
+}
+
+void HttpStream::handle_io(Side& side, int revents) {
+    if (closed_) return;
+    if (revents & EV_READ) {
+        for (int i = 0; i < kMaxReadsPerEvent; ++i) {
+            const bool was_empty = side.in.empty();
+            const ReadResult r = read_into(side);
+            if (r == ReadResult::Error) {
+                if (&side == &client_) {
+                    fe_.errors.count(&proxy::ErrorCounters::client_aborts);
+                    term_.set('C', phase_ == Phase::WaitRequest ? 'R' : 'D');
+                    close();
+                    return;
+                }
+                side.read_closed = true;  // a reset server: handled as a close below
+                break;
+            }
+            const bool got = r == ReadResult::Data || r == ReadResult::Full;
+            if (got && &side == &client_ && was_empty && phase_ == Phase::WaitRequest &&
+                requests_ > 0)
+                request_started_ = worker_.loop().now();  // http-request counts from here
+            if (r != ReadResult::Full) break;
+            // The read filled the room: more is likely queued. Forward, then read again if
+            // the stream still wants this side.
+            progress();
+            if (closed_) return;
+            if (side.fd < 0 || !(side.events & EV_READ)) return;
+        }
+    }
+    progress();
+}
+
+HttpStream::ReadResult HttpStream::read_into(Side& side) {
+    if (side.read_closed || side.fd < 0) return ReadResult::Eof;
+    if (!side.in.holds_memory()) {
+        side.in = core::Buffer::take(worker_.loop().buffers());
+        if (!side.in.holds_memory()) return ReadResult::NoRoom;
+    }
+    std::span<std::byte> room = side.in.writable();
+    if (room.empty()) return ReadResult::NoRoom;
+    const ssize_t n = ::recv(side.fd, room.data(), room.size(), 0);
+    if (n > 0) {
+        side.in.commit(static_cast<std::size_t>(n));
+        side.last_activity = worker_.loop().now();
+        return static_cast<std::size_t>(n) == room.size() ? ReadResult::Full : ReadResult::Data;
+    }
+    if (n == 0) {
+        side.read_closed = true;
+        side.in.release_if_empty();
+        return ReadResult::Eof;
+    }
+    side.in.release_if_empty();
+    if (errno == EAGAIN || errno == EINTR) return ReadResult::WouldBlock;
+    return ReadResult::Error;
+}
+
+// Checks the body bytes that arrived past `ready` and makes them ready to send. False on a
+// framing error (a bad chunk).
+bool HttpStream::scan_body(Body& body, core::Buffer& in, bool accept_invalid) {
+    switch (body.kind) {
+        case http::BodyKind::None:
+        case http::BodyKind::Invalid:
+            body.done = true;
+            return true;
+        case http::BodyKind::ContentLength: {
+            const std::uint64_t take = std::min<std::uint64_t>(in.size() - body.ready, body.left);
+            body.ready += static_cast<std::size_t>(take);
+            body.left -= take;
+            if (body.left == 0) body.done = true;
+            return true;
+        }
+        case http::BodyKind::Chunked: {
+            const http::ParseOptions opts{.accept_invalid = accept_invalid};
+            while (!body.done && body.ready < in.size()) {
+                const http::ChunkStep st =
+                    http::decode_chunked(body.chunks, in.readable().subspan(body.ready), opts);
+                if (st.event == http::ChunkEvent::Invalid) return false;
+                body.ready += st.consumed;
+                if (st.event == http::ChunkEvent::Done) body.done = true;
+                if (st.event == http::ChunkEvent::NeedMore && st.consumed == 0) break;
+            }
+            return true;
+        }
+        case http::BodyKind::UntilClose:
+        case http::BodyKind::Tunnel:
+            body.ready = in.size();
+            return true;
+    }
+    return true;
+}
+
+// Sends `to.out`, then the ready body bytes of `from.in`, in one system call. False when the
+// stream failed or closed on a write error.
+bool HttpStream::send_to(Side& to, Side& from, Body& body) {
+    if (to.fd < 0 || to.write_shut) return true;
+    if (&to == &server_side_ && (phase_ != Phase::Exchange && phase_ != Phase::Tunnel)) return true;
+    for (;;) {
+        iovec iov[2];
+        int n = 0;
+        std::span<const std::byte> out = to.out.readable();
+        if (!out.empty()) iov[n++] = {const_cast<std::byte*>(out.data()), out.size()};
+        const std::size_t body_bytes = std::min(body.ready, from.in.size());
+        if (body_bytes > 0)
+            iov[n++] = {const_cast<std::byte*>(from.in.readable().data()), body_bytes};
+        if (n == 0) break;
+        msghdr msg{};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = static_cast<std::size_t>(n);
+        const ssize_t w = ::sendmsg(to.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EINTR) break;
+            if (&to == &client_) {
+                fe_.errors.count(&proxy::ErrorCounters::client_aborts);
+                term_.set('C', 'D');
+                close();
+            } else if (!response_started_ && phase_ == Phase::Exchange) {
+                count_response_failure();
+                fail(502, 'S', 'H');
+            } else {
+                be_->errors.count(&proxy::ErrorCounters::server_aborts);
+                term_.set('S', 'D');
+                close();
+            }
+            return false;
+        }
+        to.last_activity = worker_.loop().now();
+        std::size_t k = static_cast<std::size_t>(w);
+        const std::size_t from_out = std::min(k, out.size());
+        to.out.consume(from_out);
+        k -= from_out;
+        from.in.consume(k);
+        body.ready -= k;
+        if (static_cast<std::size_t>(w) < out.size() + body_bytes) break;  // socket full
+    }
+    to.out.release_if_empty();
+    from.in.release_if_empty();
+    return true;
+}
+
+void HttpStream::update_interest() {
+    if (closed_) return;
+    int c = 0, s = 0;
+    const bool exchanging = phase_ == Phase::Exchange || phase_ == Phase::Tunnel;
+    if (!client_.read_closed && !client_.in.full()) c |= EV_READ;
+    if (!client_.write_shut && (!client_.out.empty() || (exchanging && resp_.ready > 0)))
+        c |= EV_WRITE;
+    if (server_side_.fd >= 0) {
+        if (phase_ == Phase::Connecting) {
+            s = EV_WRITE;
+        } else if (exchanging) {
+            if (!server_side_.read_closed && !server_side_.in.full()) s |= EV_READ;
+            if (!req_head_open_ && !server_side_.write_shut &&
+                (!server_side_.out.empty() || req_.ready > 0))
+                s |= EV_WRITE;
+        }
+        set_interest(server_side_, s);
+    }
+    set_interest(client_, c);
+}
+
+void HttpStream::set_interest(Side& side, int events) {
+    if (side.events == events) return;
+    ev_io_stop(worker_.loop().raw(), &side.io);
+    ev_io_modify(&side.io, events);
+    if (events) ev_io_start(worker_.loop().raw(), &side.io);
+    side.events = events;
+}
+
+// Answers `status` with the proxy's page and closes the client connection after it; or, once a
+// response has begun, cuts the connection.
+void HttpStream::fail(std::uint16_t status, char cause, char phase) {
+    term_.set(cause, phase);
+    if (queue_link.linked()) worker_.dequeue(*be_, queue_link);
+    drop_server_connection();
+    release_server_slot();
+    server_side_.out.release();
+    if (response_started_) {
+        close();
+        return;
+    }
+    const http::ErrorPage* page =
+        fe_.error_pages ? http::find_error_page(status, *fe_.error_pages,
+                                                be_ ? be_->error_pages.get() : nullptr)
+                        : http::default_error_page(status);
+    if (!page) page = http::default_error_page(500);
+    resp_ = Body{};
+    if (!client_.out.holds_memory()) client_.out = core::Buffer::take(worker_.loop().buffers());
+    client_.out.consume(client_.out.size());
+    std::span<std::byte> room = client_.out.writable();
+    // An empty page (`errorfile 408 /dev/null`) sends nothing: the connection just closes.
+    constexpr std::string_view kClose = "connection: close\r\n\r\n";
+    const std::size_t body = req_is_head_ ? 0 : page->body.size();
+    const std::size_t total = page->head.size() + kClose.size() + body;
+    if (!page->head.empty() && room.size() >= total) {
+        std::byte* p = room.data();
+        std::memcpy(p, page->head.data(), page->head.size());
+        std::memcpy(p + page->head.size(), kClose.data(), kClose.size());
+        std::memcpy(p + page->head.size() + kClose.size(), page->body.data(), body);
+        client_.out.commit(total);
+    }
+    response_started_ = true;
+    client_keep_ = false;
+    close_gracefully();
+}
+
+// Our last bytes go out, then a FIN; the client's own FIN (or a short bound) ends the stream,
+// so that a client still sending does not get a reset that would destroy the response.
+void HttpStream::close_gracefully() {
+    if (queue_link.linked()) worker_.dequeue(*be_, queue_link);
+    drop_server_connection();
+    release_server_slot();
+    server_side_.out.release();
+    phase_ = Phase::Closing;
+    phase_started_ = worker_.loop().now();
+}
+
+ev_tstamp HttpStream::deadline() const {
+    auto at = [](ev_tstamp from, util::Duration d) -> ev_tstamp {
+        return d.count() > 0 ? from + seconds(d) : 0;
+    };
+    auto earliest = [](ev_tstamp a, ev_tstamp b) {
+        if (a == 0) return b;
+        if (b == 0) return a;
+        return std::min(a, b);
+    };
+    switch (phase_) {
+        case Phase::WaitRequest:
+            if (client_.in.empty() && requests_ > 0)
+                return at(request_started_, fe_.timeout_http_keep_alive);
+            return at(request_started_, fe_.timeout_http_request);
+        case Phase::Queued:
+            return at(phase_started_, be_->timeout_queue);
+        case Phase::Connecting:
+            return at(phase_started_, be_->timeout_connect);
+        case Phase::RetryWait: {
+            const util::Duration pause =
+                be_->timeout_connect.count() > 0
+                    ? std::min<util::Duration>(be_->timeout_connect, std::chrono::seconds(1))
+                    : std::chrono::seconds(1);
+            return phase_started_ + seconds(pause);
+        }
+        case Phase::Exchange: {
+            ev_tstamp t = 0;
+            // The client side counts while we wait on it: its request body, or its reading.
+            if (!req_.done || !client_.out.empty() || resp_.ready > 0)
+                t = earliest(t, at(client_.last_activity, fe_.timeout_client));
+            if (!resp_.done || !server_side_.out.empty() || req_.ready > 0)
+                t = earliest(t, at(server_side_.last_activity, be_->timeout_server));
+            return t;
+        }
+        case Phase::Tunnel:
+            if (be_->timeout_tunnel.count() > 0)
+                return std::max(client_.last_activity, server_side_.last_activity) +
+                       seconds(be_->timeout_tunnel);
+            return earliest(at(client_.last_activity, fe_.timeout_client),
+                            at(server_side_.last_activity, be_->timeout_server));
+        case Phase::Closing: {
+            const double bound = fe_.timeout_client.count() > 0
+                                     ? std::min(kLingerSeconds, seconds(fe_.timeout_client))
+                                     : kLingerSeconds;
+            return phase_started_ + bound;
+        }
+        case Phase::Closed:
+            return 0;
+    }
+    return 0;
+}
+
+void HttpStream::arm_timer() {
+    struct ev_loop* raw = worker_.loop().raw();
+    const ev_tstamp when = deadline();
+    if (when == 0) {
+        ev_timer_stop(raw, &timer_);
+        return;
+    }
+    // Only a deadline earlier than the armed one needs re-arming now; a later one is handled
+    // when the timer fires (libev's lazy pattern), which saves a heap update per event.
+    if (ev_is_active(&timer_) && ev_timer_remaining(raw, &timer_) + ev_now(raw) <= when + 0.0005)
+        return;
+    ev_timer_stop(raw, &timer_);
+    ev_timer_set(&timer_, std::max(0.0, when - ev_now(raw)), 0.);
+    ev_timer_start(raw, &timer_);
+}
+
+void HttpStream::on_timer(struct ev_loop* raw, ev_timer* w, int) {
+    auto* self = static_cast<HttpStream*>(w->data);
+    const ev_tstamp when = self->deadline();
+    if (when == 0) return;
+    if (when > ev_now(raw) + 0.0005) {
+        ev_timer_set(w, when - ev_now(raw), 0.);
+        ev_timer_start(raw, w);
+        return;
+    }
+    self->on_deadline();
+    if (!self->closed_) self->progress();
+    self->finish_callback();
+}
+
+void HttpStream::on_deadline() {
+    const ev_tstamp now = worker_.loop().now();
+    switch (phase_) {
+        case Phase::WaitRequest:
+            if (client_.in.empty() && requests_ > 0) {
+                close();  // idle keep-alive connection: closed without a word, as HAProxy
+            } else {
+                fe_.errors.count(&proxy::ErrorCounters::failed_requests);
+                fail(408, 'c', 'R');
+            }
+            return;
+        case Phase::Queued:
+            worker_.dequeue(*be_, queue_link);
+            fail(503, 's', 'Q');
+            return;
+        case Phase::Connecting:
+            connect_failed(true);
+            return;
+        case Phase::RetryWait:
+            retry_now();
+            return;
+        case Phase::Exchange: {
+            const bool server_late =
+                be_->timeout_server.count() > 0 &&
+                server_side_.last_activity + seconds(be_->timeout_server) <= now + 0.0005 &&
+                (!resp_.done || !server_side_.out.empty() || req_.ready > 0);
+            if (server_late) {
+                if (!response_started_) {
+                    count_response_failure();
+                    fail(504, 's', 'H');
+                } else {
+                    term_.set('s', 'D');
+                    close();
+                }
+                return;
+            }
+            if (!response_started_ && !req_.done) {
+                fe_.errors.count(&proxy::ErrorCounters::failed_requests);
+                fail(408, 'c', 'D');
+                return;
+            }
+            term_.set('c', 'D');
+            close();
+            return;
+        }
+        case Phase::Tunnel:
+            term_.set(be_->timeout_tunnel.count() > 0 ? 'c' : 's', 'D');
+            close();
+            return;
+        case Phase::Closing:
+        case Phase::Closed:
+            close();
+            return;
+    }
+}
+
+void HttpStream::abandon() {
+    close();
+    delete this;
+}
+
+void HttpStream::close() {
+    if (closed_) return;
+    closed_ = true;
+    struct ev_loop* raw = worker_.loop().raw();
+    ev_timer_stop(raw, &timer_);
+    if (queue_link.linked()) worker_.dequeue(*be_, queue_link);
+    for (Side* s : {&client_, &server_side_}) {
+        if (s->fd >= 0) {
+            ev_io_stop(raw, &s->io);
+            ::close(s->fd);
+            s->fd = -1;
+        }
+        s->in.release();
+        s->out.release();
+    }
+    phase_ = Phase::Closed;
+    release_server_slot();
+    worker_.stream_closed(fe_, worker_link);
+}
+
+}  // namespace sluice::stream
