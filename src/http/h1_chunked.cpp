@@ -106,8 +106,10 @@ ChunkStep decode_chunked(ChunkedDecoder& d, std::span<const std::byte> in,
                     d.state = ChunkState::Extension;
                 } else if (c == '\r') {
                     d.state = ChunkState::SizeLf;
-                } else if (c == '\n') {
+                } else if (c == '\n' && !opts.strict_crlf) {
                     size_line_done();  // a bare LF ends the line, as in heads
+                } else if (c == '\n') {
+                    return fail(ChunkError::MissingCrlf, p - 1);
                 } else {
                     return fail(ChunkError::BadSize, p - 1);
                 }
@@ -118,6 +120,7 @@ ChunkStep decode_chunked(ChunkedDecoder& d, std::span<const std::byte> in,
                     if (!extension_byte_ok(*p, opts.accept_invalid))
                         return fail(ChunkError::BadExtension, p);
                 if (p == e) break;
+                if (*p == '\n' && opts.strict_crlf) return fail(ChunkError::MissingCrlf, p);
                 if (*p++ == '\r')
                     d.state = ChunkState::SizeLf;
                 else
@@ -145,7 +148,7 @@ ChunkStep decode_chunked(ChunkedDecoder& d, std::span<const std::byte> in,
                 // HAProxy 2.6 accepts a bare LF after the payload too.
                 if (*p == '\r') {
                     d.state = ChunkState::DataLf;
-                } else if (*p == '\n') {
+                } else if (*p == '\n' && !opts.strict_crlf) {
                     d.state = ChunkState::SizeStart;
                 } else {
                     return fail(ChunkError::MissingCrlf, p);

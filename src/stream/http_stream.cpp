@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 #include "sluice/http/error_pages.hpp"
@@ -116,7 +117,13 @@ bool HttpStream::exchange_step() {
     }
     if (!req_head_open_ && !send_to(server_side_, client_, req_)) return true;
     if (!response_started_) {
-        if (!parse_response()) return phase_ != Phase::Exchange;
+        if (!parse_response()) {
+            // Interim responses (100 Continue) go out while the final one is awaited.
+            if (phase_ == Phase::Exchange && !client_.out.empty() &&
+                !send_to(client_, server_side_, resp_))
+                return true;
+            return phase_ != Phase::Exchange;
+        }
         if (phase_ != Phase::Exchange) return true;  // a tunnel
     }
     if (!resp_.done && !scan_body(resp_, server_side_.in, be_->accept_invalid_response)) {
@@ -152,6 +159,42 @@ void HttpStream::count_response_failure() {
     be_->errors.count(&proxy::ErrorCounters::failed_responses);
     if (conn_server_) conn_server_->errors.count(&proxy::ErrorCounters::failed_responses);
 }
+
+namespace {
+
+// A WebSocket upgrade (`Upgrade: websocket`) must carry its key (RFC 6455 4.1), as HAProxy
+// checks; other upgrades have nothing to check here.
+bool valid_websocket_request(const http::RequestHead& head) {
+    const http::Header* upgrade = head.headers.find("upgrade");
+    if (!upgrade || !http::iequals(upgrade->value, "websocket")) return true;
+    const http::Header* key = head.headers.find("sec-websocket-key");
+    return key && !key->value.empty();
+}
+
+// One Host at most, and in an absolute-form request the same authority as the target's: two
+// names for one request are how a request reaches a different virtual host than checked
+// (HAProxy answers 400 to both, even with accept-invalid-http-request).
+bool valid_host(const http::RequestHead& head, bool accept_invalid) {
+    const http::Header* host = nullptr;
+    for (const http::Header& h : head.headers.all()) {
+        if (!http::iequals(h.name, "host")) continue;
+        if (host) return false;
+        host = &h;
+    }
+    // accept-invalid-http-request lets a differing authority through, as in HAProxy.
+    if (head.target_form != http::TargetForm::Absolute || !host || accept_invalid) return true;
+    std::string_view t = head.target;
+    const std::size_t scheme_end = t.find("://");
+    if (scheme_end == std::string_view::npos) return true;
+    t.remove_prefix(scheme_end + 3);
+    const std::size_t end = t.find_first_of("/?#");
+    std::string_view authority = t.substr(0, end);
+    if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos)
+        authority.remove_prefix(at + 1);
+    return http::iequals(authority, host->value);
+}
+
+}  // namespace
 
 // ---- Request --------------------------------------------------------------------------------
 
@@ -201,7 +244,17 @@ bool HttpStream::parse_request() {
     const http::Framing framing = http::analyze_request_framing(head);
     if (framing.kind == http::BodyKind::Invalid) {
         fe_.errors.count(&proxy::ErrorCounters::failed_requests);
-        fail(framing.error == http::FramingError::UnsupportedTransferCoding ? 501 : 400, 'P', 'R');
+        fail(framing.error == http::FramingError::UnsupportedTransferCoding ? 422 : 400, 'P', 'R');
+        return false;
+    }
+    if (!valid_host(head, fe_.accept_invalid_request)) {
+        fe_.errors.count(&proxy::ErrorCounters::failed_requests);
+        fail(400, 'P', 'R');
+        return false;
+    }
+    if (framing.conn_upgrade && framing.has_upgrade && !valid_websocket_request(head)) {
+        fe_.errors.count(&proxy::ErrorCounters::failed_requests);
+        fail(400, 'P', 'R');  // HAProxy: a WebSocket upgrade needs its key
         return false;
     }
     ++requests_;
@@ -231,6 +284,12 @@ bool HttpStream::parse_request() {
     }
     client_.in.consume(head_len);  // the views in `head` die here
     phase_ = Phase::Exchange;      // provisional: pick_and_connect sets the real phase
+    // Body bytes that came with the head are checked before any server is bothered.
+    if (!req_.done && !scan_body(req_, client_.in, fe_.accept_invalid_request)) {
+        fe_.errors.count(&proxy::ErrorCounters::failed_requests);
+        fail(400, 'P', 'R');
+        return false;
+    }
     pick_and_connect(nullptr);
     return !closed_;
 }
@@ -242,20 +301,41 @@ bool HttpStream::emit_request_head(const http::RequestHead& head, const http::Fr
         server_side_.out = core::Buffer::take(worker_.loop().buffers());
     if (!server_side_.out.holds_memory()) return false;
     const bool close_server = fe_.server_close || be_->server_close;
-    server_keep_ = !close_server;
+    // A message that must close (CL with TE, chunked in HTTP/1.0) ends the server connection
+    // too, but HAProxy says nothing of it to the server.
+    server_keep_ = !close_server && !framing.must_close;
     const proxy::AddressHeader* xff = be_->forwardfor ? be_->forwardfor : fe_.forwardfor;
     const proxy::AddressHeader* xot = be_->originalto ? be_->originalto : fe_.originalto;
     const std::string& name_header = be_->conf->send_name_header;
 
+    std::string_view ours;
+    if (!req_upgrade_ && !req_is_connect_) {
+        if (close_server && !be_->pretend_keepalive) {
+            if (head.version == http::Version::Http11) ours = "close";
+        } else if (server_keep_ && head.version != http::Version::Http11) {
+            ours = "keep-alive";
+        }
+    }
     http::HeadWriter w(server_side_.out.writable());
     w.request_line(head);
     bool has_xff = false;
+    bool connection_done = false;
+    bool content_length_done = false;
     for (const http::Header& h : head.headers.all()) {
         if (http::iequals(h.name, "connection")) {
-            // Tunnels need the client's Connection (it names `upgrade`); otherwise hop-by-hop
-            // connection handling is ours, rewritten below.
-            if (!req_upgrade_) continue;
-        } else if (framing.drop_content_length && http::iequals(h.name, "content-length")) {
+            // Rewritten in place of the first one: close/keep-alive are ours to say.
+            if (!connection_done) w.connection_field(head.headers, ours);
+            connection_done = true;
+            continue;
+        } else if (http::iequals(h.name, "content-length")) {
+            // Equal duplicates ("5" twice, "2, 2") go out as one, as HAProxy sends them.
+            if (framing.drop_content_length || content_length_done) continue;
+            content_length_done = true;
+            char digits[24];
+            const auto [end, ec] =
+                std::to_chars(digits, digits + sizeof digits, framing.content_length);
+            (void)ec;
+            w.field(h.name, std::string_view(digits, static_cast<std::size_t>(end - digits)));
             continue;
         } else if (!name_header.empty() && http::iequals(h.name, name_header)) {
             continue;
@@ -263,13 +343,7 @@ bool HttpStream::emit_request_head(const http::RequestHead& head, const http::Fr
         if (xff && xff->if_none && http::iequals(h.name, xff->header)) has_xff = true;
         w.field(h.name, h.value);
     }
-    if (!req_upgrade_ && !req_is_connect_) {
-        if (!server_keep_ && !be_->pretend_keepalive) {
-            if (head.version == http::Version::Http11) w.field("Connection", "close");
-        } else if (head.version != http::Version::Http11) {
-            w.field("Connection", "keep-alive");
-        }
-    }
+    if (!connection_done && !ours.empty()) w.field("Connection", ours);
     net::Address peer;
     socklen_t len = sizeof peer.storage;
     const bool need_peer = (xff && !has_xff) || xot;
@@ -534,6 +608,18 @@ bool HttpStream::parse_response() {
             fail(502, 'P', 'H');
             return false;
         }
+        if (framing.kind == http::BodyKind::UntilClose && head.headers.find("transfer-encoding")) {
+            // A coding whose end cannot be seen (`Transfer-Encoding: gzip` alone): HAProxy's 502.
+            count_response_failure();
+            fail(502, 'P', 'H');
+            return false;
+        }
+        if (head.status == 101 && !req_upgrade_) {
+            // Switching protocols nobody asked to switch: HAProxy's 502.
+            count_response_failure();
+            fail(502, 'P', 'H');
+            return false;
+        }
         const bool interim = head.status < 200 && head.status != 101;
         if (!interim) {
             resp_ = Body{};
@@ -556,6 +642,13 @@ bool HttpStream::parse_response() {
         }
         server_side_.in.consume(done->consumed);
         if (interim) continue;
+        if (!resp_.done && !scan_body(resp_, server_side_.in, be_->accept_invalid_response)) {
+            // A bad chunk in the same read as the head: nothing has gone out yet, so a 502.
+            client_.out.consume(client_.out.size());
+            count_response_failure();
+            fail(502, 'P', 'H');
+            return false;
+        }
         response_started_ = true;
         if (framing.kind == http::BodyKind::Tunnel) start_tunnel();
     }
@@ -567,20 +660,26 @@ bool HttpStream::emit_response_head(const http::ResponseHead& head, const http::
     if (!client_.out.holds_memory()) return false;
     const bool tunnel = framing.kind == http::BodyKind::Tunnel;
     const bool interim = head.status < 200 && head.status != 101;
+    std::string_view ours;
+    if (!tunnel && !interim) {
+        if (!client_keep_)
+            ours = "close";  // HAProxy says so to HTTP/1.0 clients too
+        else if (req_version_ != http::Version::Http11 || head.version != http::Version::Http11)
+            ours = "keep-alive";  // an HTTP/1.0 message keeps alive only when it says so
+    }
     http::HeadWriter w(client_.out.writable());
     w.status_line(head);
+    bool connection_done = false;
     for (const http::Header& h : head.headers.all()) {
-        if (http::iequals(h.name, "connection") && !tunnel) continue;
+        if (http::iequals(h.name, "connection")) {
+            if (!connection_done) w.connection_field(head.headers, ours);
+            connection_done = true;
+            continue;
+        }
         if (framing.drop_content_length && http::iequals(h.name, "content-length")) continue;
         w.field(h.name, h.value);
     }
-    if (!tunnel && !interim) {
-        if (!client_keep_) {
-            w.field("Connection", "close");  // HAProxy says so to HTTP/1.0 clients too
-        } else if (req_version_ != http::Version::Http11) {
-            w.field("Connection", "keep-alive");
-        }
-    }
+    if (!connection_done && !ours.empty()) w.field("Connection", ours);
     w.end();
     if (w.overflow()) return false;
     client_.out.commit(w.size());

@@ -120,7 +120,8 @@ bool HttpStream::scan_body(Body& body, core::Buffer& in, bool accept_invalid) {
             return true;
         }
         case http::BodyKind::Chunked: {
-            const http::ParseOptions opts{.accept_invalid = accept_invalid};
+            // The framing is forwarded as received: it must read the same at the next hop.
+            const http::ParseOptions opts{.accept_invalid = accept_invalid, .strict_crlf = true};
             while (!body.done && body.ready < in.size()) {
                 const http::ChunkStep st =
                     http::decode_chunked(body.chunks, in.readable().subspan(body.ready), opts);
@@ -216,14 +217,16 @@ void HttpStream::set_interest(Side& side, int events) {
     side.events = events;
 }
 
-// Answers `status` with the proxy's page and closes the client connection after it; or, once a
-// response has begun, cuts the connection.
+// Answers `status` with the proxy's page; or, once a response has begun, cuts the connection.
+// After 502, 503 and 504 HAProxy keeps a keep-alive client connection whose request was read
+// whole; after the others (a bad, late or incomplete request) it closes.
 void HttpStream::fail(std::uint16_t status, char cause, char phase) {
     term_.set(cause, phase);
     if (queue_link.linked()) worker_.dequeue(*be_, queue_link);
     drop_server_connection();
     release_server_slot();
     server_side_.out.release();
+    req_head_open_ = false;
     if (response_started_) {
         close();
         return;
@@ -233,22 +236,32 @@ void HttpStream::fail(std::uint16_t status, char cause, char phase) {
                                                 be_ ? be_->error_pages.get() : nullptr)
                         : http::default_error_page(status);
     if (!page) page = http::default_error_page(500);
+    const bool keep = (status == 502 || status == 503 || status == 504) && client_keep_ &&
+                      phase_ != Phase::WaitRequest && req_.done && !page->must_close &&
+                      !soft_stopping_;
     resp_ = Body{};
     if (!client_.out.holds_memory()) client_.out = core::Buffer::take(worker_.loop().buffers());
     client_.out.consume(client_.out.size());
     std::span<std::byte> room = client_.out.writable();
     // An empty page (`errorfile 408 /dev/null`) sends nothing: the connection just closes.
-    constexpr std::string_view kClose = "connection: close\r\n\r\n";
+    const std::string_view end = keep ? "\r\n" : "connection: close\r\n\r\n";
     const std::size_t body = req_is_head_ ? 0 : page->body.size();
-    const std::size_t total = page->head.size() + kClose.size() + body;
+    const std::size_t total = page->head.size() + end.size() + body;
     if (!page->head.empty() && room.size() >= total) {
         std::byte* p = room.data();
         std::memcpy(p, page->head.data(), page->head.size());
-        std::memcpy(p + page->head.size(), kClose.data(), kClose.size());
-        std::memcpy(p + page->head.size() + kClose.size(), page->body.data(), body);
+        std::memcpy(p + page->head.size(), end.data(), end.size());
+        std::memcpy(p + page->head.size() + end.size(), page->body.data(), body);
         client_.out.commit(total);
     }
     response_started_ = true;
+    if (keep && !page->head.empty()) {
+        // The request's unsent body bytes go; the page is this transaction's response.
+        client_.in.consume(std::min(req_.ready, client_.in.size()));
+        req_.ready = 0;
+        phase_ = Phase::Exchange;
+        return;
+    }
     client_keep_ = false;
     close_gracefully();
 }
@@ -294,7 +307,7 @@ ev_tstamp HttpStream::deadline() const {
             // The client side counts while we wait on it: its request body, or its reading.
             if (!req_.done || !client_.out.empty() || resp_.ready > 0)
                 t = earliest(t, at(client_.last_activity, fe_.timeout_client));
-            if (!resp_.done || !server_side_.out.empty() || req_.ready > 0)
+            if (!response_started_ || !resp_.done || !server_side_.out.empty() || req_.ready > 0)
                 t = earliest(t, at(server_side_.last_activity, be_->timeout_server));
             return t;
         }
@@ -371,7 +384,7 @@ void HttpStream::on_deadline() {
             const bool server_late =
                 be_->timeout_server.count() > 0 &&
                 server_side_.last_activity + seconds(be_->timeout_server) <= now + 0.0005 &&
-                (!resp_.done || !server_side_.out.empty() || req_.ready > 0);
+                (!response_started_ || !resp_.done || !server_side_.out.empty() || req_.ready > 0);
             if (server_late) {
                 if (!response_started_) {
                     count_response_failure();

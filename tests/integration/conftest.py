@@ -8,7 +8,10 @@ Only 127.0.0.1, ::1 and unix sockets ever receive traffic. Ports come from bindi
 here sleeps for a fixed time: `wait_for` polls a condition against a deadline.
 """
 
+import base64
 import hashlib
+import http.client
+import json
 import os
 import random
 import re
@@ -785,6 +788,441 @@ class Backend:
         self._open -= 1
 
 
+# --------------------------------------------------------------------------------------------
+# HTTP/1.1 test backend: one thread per connection, blocking sockets, standard library only
+
+
+class HttpRequest:
+    """One request as the HTTP backend received it. `headers` keeps the received order and case;
+    the body is hashed while it streams in and kept whole only up to BODY_KEPT bytes."""
+
+    BODY_KEPT = 1 << 20
+
+    def __init__(self, conn, seq, method, target, version, headers, raw_head):
+        self.conn, self.seq = conn, seq  # connection number (1-based), rank on that connection
+        self.method, self.target, self.version = method, target, version
+        self.headers = headers  # [(name, value)] as received
+        self.raw_head = raw_head
+        self.chunked = False
+        self.trailers = []
+        self.body_length = 0
+        self.body_sha256 = hashlib.sha256().hexdigest()
+        self.body = b""
+
+    @property
+    def path(self):
+        return self.target.split("?", 1)[0]
+
+    def header_all(self, name):
+        name = name.lower()
+        return [v for n, v in self.headers if n.lower() == name]
+
+    def header(self, name):
+        """The first value of header `name` (any case), or None."""
+        values = self.header_all(name)
+        return values[0] if values else None
+
+    def header_names(self, name):
+        """The names, as spelt on the wire, of every header called `name` in any case."""
+        return [n for n, _ in self.headers if n.lower() == name.lower()]
+
+    def summary(self):
+        return {"conn": self.conn, "seq": self.seq, "method": self.method,
+                "target": self.target, "version": self.version,
+                "headers": [list(h) for h in self.headers], "chunked": self.chunked,
+                "trailers": [list(t) for t in self.trailers],
+                "body_length": self.body_length, "body_sha256": self.body_sha256}
+
+    def __repr__(self):
+        return (f"<HttpRequest conn={self.conn} seq={self.seq} {self.method} {self.target} "
+                f"{self.version} headers={self.headers} body={self.body_length}>")
+
+
+class _BadMessage(Exception):
+    pass
+
+
+class _Reader:
+    """Buffered reads from a blocking socket."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = bytearray()
+
+    def fill(self):
+        data = self.sock.recv(1 << 18)
+        if not data:
+            raise EOFError
+        self.buf += data
+
+    def until(self, delim, limit):
+        start = 0
+        while True:
+            i = self.buf.find(delim, start)
+            if i >= 0:
+                out = bytes(self.buf[:i + len(delim)])
+                del self.buf[:i + len(delim)]
+                return out
+            if len(self.buf) > limit:
+                raise _BadMessage(f"no {delim!r} within {limit} bytes")
+            start = max(0, len(self.buf) - len(delim) + 1)
+            self.fill()
+
+    def exactly(self, n, sink):
+        """Pass exactly `n` bytes to `sink`, as they come."""
+        while n > 0:
+            if not self.buf:
+                self.fill()
+            take = bytes(self.buf[:n])
+            del self.buf[:len(take)]
+            sink(take)
+            n -= len(take)
+
+
+def websocket_accept(key):
+    """The Sec-WebSocket-Accept value answering Sec-WebSocket-Key `key` (RFC 6455)."""
+    digest = hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _parse_head(raw):
+    lines = raw[:-4].split(b"\r\n")
+    parts = lines[0].decode("latin-1").split(" ")
+    if len(parts) != 3:
+        raise _BadMessage(f"bad request line {lines[0]!r}")
+    headers = []
+    for line in lines[1:]:
+        name, sep, value = line.decode("latin-1").partition(":")
+        if not sep:
+            raise _BadMessage(f"bad header line {line!r}")
+        headers.append((name, value.strip(" \t")))
+    return parts, headers
+
+
+class HttpBackend:
+    """A loopback HTTP/1.1 server (`backends.http()`): it records every request (`.requests`,
+    in arrival order) and answers according to the request target:
+
+    - `/echo` and anything unknown: 200, a JSON summary of the request (HttpRequest.summary)
+    - `/size/N`: 200 with content-length N, body Payload(N, seed=N)
+    - `/chunked/N`: 200, the same N bytes chunked (chunk sizes vary from 1 byte to 300 kB)
+    - `/close/N`: 200 without content-length nor transfer-encoding, N bytes, then close
+    - `/status/N`: status N, body `status N\\n` (none for 1xx, 204, 304 and HEAD)
+    - `/hang`: no answer; waits for the peer to close
+    - `/slow-headers`: sends the status line and one header, then hangs like `/hang`
+    - `/delay/MS`: the `/echo` answer after MS milliseconds
+    - `/die-before-headers`: closes without answering
+    - `/die-mid-body`: content-length 1000000, sends 100000 bytes, closes
+    - `/garbage`: a line that is not HTTP, then close
+    - `/upgrade`: with an `Upgrade` header, 101 (with Sec-WebSocket-Accept when the request
+      has a Sec-WebSocket-Key) then echoes raw bytes until EOF; else 400
+    - method CONNECT: `HTTP/1.1 200 OK` with no body, then echoes raw bytes until EOF
+    - `/raw/NAME`: sends `.raw[NAME]` (bytes set by the test) as is, then closes
+
+    HEAD gets the headers of the matching GET (content-length included) and no body. A request
+    with `Expect: 100-continue` and a body gets `HTTP/1.1 100 Continue` before the body is read.
+    The connection is kept alive unless the request says otherwise (`Connection: close`, or
+    HTTP/1.0 without `Connection: keep-alive`), the target contains `close=1`, or the answer is
+    close-delimited. Every answer carries `X-Conn` and `X-Seq` (connection number, request rank
+    on it). Requests it cannot parse are listed in `.bad`, not raised."""
+
+    HEAD_LIMIT = 1 << 20
+    CHUNK_SIZES = (1, 10, 1000, 16384, 65536, 300000)
+
+    def __init__(self, name):
+        self.name = name
+        self.requests = []
+        self.bad = []  # (connection number, reason): what it could not parse
+        self.raw = {}
+        self.error = None
+        self.lock = threading.Lock()
+        self._accepted = 0
+        self._closed = 0
+        self._per_conn = {}
+        self._socks = {}
+        self._threads = []
+        self._stop = threading.Event()
+        self._listener = socket.socket()
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(1024)
+        self.port = self._listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._accept_loop, name=f"http-{name}",
+                                        daemon=True)
+        self._thread.start()
+
+    # --- what tests read ---
+
+    @property
+    def connections(self):
+        """Connections accepted so far."""
+        return self._accepted
+
+    @property
+    def closed_connections(self):
+        return self._closed
+
+    @property
+    def open_connections(self):
+        return self._accepted - self._closed
+
+    def requests_per_connection(self):
+        """Requests received on each connection, in accept order."""
+        with self.lock:
+            return [self._per_conn[c] for c in sorted(self._per_conn)]
+
+    def wait_requests(self, n, timeout=10.0):
+        wait_for(lambda: len(self.requests) >= n, timeout,
+                 f"{self.name} to receive {n} requests (has {len(self.requests)})")
+        return self.requests
+
+    def wait_connections(self, n, timeout=10.0):
+        wait_for(lambda: self._accepted >= n, timeout,
+                 f"{self.name} to accept {n} connections (has {self._accepted})")
+
+    def wait_closed(self, n, timeout=10.0):
+        wait_for(lambda: self._closed >= n, timeout,
+                 f"{self.name} to see {n} connections closed (has {self._closed})")
+
+    def stop(self):
+        """Close the listener and every connection."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._listener.close()
+        with self.lock:
+            socks = list(self._socks.values())
+        for s in socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self._thread.join(10)
+        for t in list(self._threads):
+            t.join(10)
+
+    # --- serving ---
+
+    def _accept_loop(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            with self.lock:
+                self._accepted += 1
+                number = self._accepted
+                self._per_conn[number] = 0
+                self._socks[number] = conn
+            t = threading.Thread(target=self._serve, args=(conn, number), daemon=True,
+                                 name=f"http-{self.name}-{number}")
+            self._threads.append(t)
+            t.start()
+
+    def _serve(self, conn, number):
+        conn.settimeout(120)
+        try:
+            self._serve_requests(conn, number)
+        except (OSError, EOFError):
+            pass
+        except _BadMessage as e:
+            with self.lock:
+                self.bad.append((number, str(e)))
+        except Exception as e:  # reported by Backends.close(): a test must not pass over it
+            self.error = e
+            raise
+        finally:
+            with self.lock:
+                self._socks.pop(number, None)
+            conn.close()
+            with self.lock:
+                self._closed += 1
+
+    def _serve_requests(self, conn, number):
+        reader = _Reader(conn)
+        seq = 0
+        while not self._stop.is_set():
+            try:
+                head = reader.until(b"\r\n\r\n", self.HEAD_LIMIT)
+            except EOFError:
+                if reader.buf:
+                    raise _BadMessage(f"EOF inside a request head: {bytes(reader.buf)!r}")
+                return
+            (method, target, version), headers = _parse_head(head)
+            seq += 1
+            req = HttpRequest(number, seq, method, target, version, headers, head)
+            self._read_body(conn, reader, req)
+            with self.lock:
+                self.requests.append(req)
+                self._per_conn[number] += 1
+            if not self._respond(conn, reader, req):
+                return
+
+    def _read_body(self, conn, reader, req):
+        te = ",".join(req.header_all("transfer-encoding")).lower()
+        cl = req.header_all("content-length")
+        has_body = "chunked" in te or (cl and cl[0] != "0")
+        if has_body and (req.header("expect") or "").lower() == "100-continue":
+            conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        h = hashlib.sha256()
+        kept = bytearray()
+
+        def sink(data):
+            h.update(data)
+            req.body_length += len(data)
+            if len(kept) < HttpRequest.BODY_KEPT:
+                kept.extend(data)
+
+        if "chunked" in te:
+            req.chunked = True
+            while True:
+                line = reader.until(b"\r\n", 4096)
+                size_text = line[:-2].split(b";", 1)[0].strip()
+                try:
+                    size = int(size_text, 16)
+                except ValueError:
+                    raise _BadMessage(f"bad chunk size line {line!r}") from None
+                if size == 0:
+                    break
+                reader.exactly(size, sink)
+                if reader.until(b"\r\n", 2) != b"\r\n":
+                    raise _BadMessage("chunk not followed by CRLF")
+            while True:
+                line = reader.until(b"\r\n", self.HEAD_LIMIT)
+                if line == b"\r\n":
+                    break
+                name, _, value = line[:-2].decode("latin-1").partition(":")
+                req.trailers.append((name, value.strip(" \t")))
+        elif cl:
+            reader.exactly(int(cl[0]), sink)
+        req.body_sha256 = h.hexdigest()
+        req.body = bytes(kept) if req.body_length <= HttpRequest.BODY_KEPT else None
+
+    def _keep_alive(self, req):
+        tokens = {t.strip().lower() for v in req.header_all("connection") for t in v.split(",")}
+        if "close" in tokens or "close=1" in req.target:
+            return False
+        return req.version == "HTTP/1.1" or "keep-alive" in tokens
+
+    def _send(self, conn, req, status, headers, body=b"", keep=True):
+        """Send a response head (adding X-Conn, X-Seq and Connection as needed) and `body`
+        unless the request is HEAD or the status has none. `body` may be an iterator of
+        chunks."""
+        reason = http.client.responses.get(status, "Whatever")
+        lines = [f"HTTP/1.1 {status} {reason}", *(f"{n}: {v}" for n, v in headers),
+                 f"X-Conn: {req.conn}", f"X-Seq: {req.seq}"]
+        if not keep:
+            lines.append("Connection: close")
+        elif req.version == "HTTP/1.0":
+            lines.append("Connection: keep-alive")
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        if req.method == "HEAD" or status in (204, 304) or status < 200:
+            return keep
+        if isinstance(body, (bytes, bytearray)):
+            conn.sendall(body)
+        else:
+            for chunk in body:
+                conn.sendall(chunk)
+        return keep
+
+    def _hang(self, conn, reader):
+        """Read (and drop) until the peer closes or the server stops."""
+        try:
+            while not self._stop.is_set():
+                reader.fill()
+                reader.buf.clear()
+        except (EOFError, OSError):
+            pass
+        return False
+
+    def _echo_raw(self, conn, reader):
+        if reader.buf:
+            conn.sendall(bytes(reader.buf))
+            reader.buf.clear()
+        while True:
+            data = conn.recv(1 << 18)
+            if not data:
+                return False
+            conn.sendall(data)
+
+    def _chunked(self, payload):
+        sizes = self.CHUNK_SIZES
+        i = 0
+        for block in payload.chunks():
+            view = memoryview(block)
+            while view:
+                n = sizes[i % len(sizes)]
+                i += 1
+                piece, view = view[:n], view[n:]
+                yield b"%x\r\n" % len(piece) + bytes(piece) + b"\r\n"
+        yield b"0\r\n\r\n"
+
+    def _respond(self, conn, reader, req):
+        keep = self._keep_alive(req)
+        path = req.path
+        parts = path.strip("/").split("/")
+        arg = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        if req.method == "CONNECT":
+            conn.sendall(b"HTTP/1.1 200 OK\r\n\r\n")
+            return self._echo_raw(conn, reader)
+        if parts[0] == "upgrade":
+            proto = req.header("upgrade")
+            if not proto:
+                return self._send(conn, req, 400, [("Content-Length", "0")], keep=keep)
+            lines = ["HTTP/1.1 101 Switching Protocols", f"Upgrade: {proto}",
+                     "Connection: Upgrade"]
+            key = req.header("sec-websocket-key")
+            if key is not None:
+                lines.append(f"Sec-WebSocket-Accept: {websocket_accept(key)}")
+            conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            return self._echo_raw(conn, reader)
+        if parts[0] == "size" and arg is not None:
+            p = Payload(arg, arg)
+            return self._send(conn, req, 200, [("Content-Type", "application/octet-stream"),
+                                               ("Content-Length", str(arg))],
+                              p.chunks(), keep)
+        if parts[0] == "chunked" and arg is not None:
+            return self._send(conn, req, 200, [("Content-Type", "application/octet-stream"),
+                                               ("Transfer-Encoding", "chunked")],
+                              self._chunked(Payload(arg, arg)), keep)
+        if parts[0] == "close" and arg is not None:
+            self._send(conn, req, 200, [("Content-Type", "application/octet-stream")],
+                       Payload(arg, arg).chunks(), keep=True)
+            return False
+        if parts[0] == "status" and arg is not None:
+            body = f"status {arg}\n".encode()
+            headers = [("Content-Type", "text/plain")]
+            if arg >= 200 and arg not in (204, 304):
+                headers.append(("Content-Length", str(len(body))))
+            return self._send(conn, req, arg, headers, body, keep)
+        if parts[0] == "hang":
+            return self._hang(conn, reader)
+        if parts[0] == "slow-headers":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n")
+            return self._hang(conn, reader)
+        if parts[0] == "die-before-headers":
+            return False
+        if parts[0] == "die-mid-body":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n" + b"x" * 100000)
+            return False
+        if parts[0] == "garbage":
+            conn.sendall(b"this is not an HTTP response\r\n\r\n")
+            return False
+        if parts[0] == "raw" and len(parts) > 1:
+            conn.sendall(self.raw[parts[1]])
+            return False
+        if parts[0] == "delay" and arg is not None:
+            if self._stop.wait(arg / 1000):
+                return False
+        body = json.dumps(req.summary()).encode()
+        return self._send(conn, req, 200, [("Content-Type", "application/json"),
+                                           ("Content-Length", str(len(body)))], body, keep)
+
+
 class Backends:
     """The `backends` fixture: loopback servers stopped at teardown."""
 
@@ -816,6 +1254,13 @@ class Backends:
         """Sends `name\\n` on connect and closes: the client learns which server it reached."""
         return self._add(name, _Named)
 
+    def http(self, name=None):
+        """An HTTP/1.1 server (see HttpBackend for what each request target does)."""
+        self._n += 1
+        server = HttpBackend(name or f"h{self._n}")
+        self._servers.append(server)
+        return server
+
     def payload(self, nbytes, seed):
         return Payload(nbytes, seed)
 
@@ -843,3 +1288,240 @@ def backends():
     errors = b.close()
     if errors:
         pytest.fail("\n".join(errors), pytrace=False)
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP client side: raw-socket helpers and curl, for the test_http*.py files
+
+
+class HttpClosed(EOFError):
+    """The connection ended before a complete response: `.data` holds what did arrive."""
+
+    def __init__(self, what, data=b""):
+        super().__init__(f"{what} ({len(data)} bytes received)")
+        self.data = data
+
+
+class HttpResponse:
+    def __init__(self, raw_head):
+        self.raw_head = raw_head
+        lines = raw_head[:-4].decode("latin-1").split("\r\n")
+        self.status_line = lines[0]
+        self.version, _, rest = self.status_line.partition(" ")
+        code, _, self.reason = rest.partition(" ")
+        self.status = int(code)
+        self.headers = []
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            self.headers.append((name, value.strip(" \t")))
+        self.interim = []  # 1xx responses received before this one
+        self.trailers = []
+        self.body = b""
+        self.body_length = 0
+        self.body_sha256 = hashlib.sha256().hexdigest()
+        self.framing = None  # "length", "chunked", "close" or None (no body)
+
+    def header_all(self, name):
+        name = name.lower()
+        return [v for n, v in self.headers if n.lower() == name]
+
+    def header(self, name):
+        values = self.header_all(name)
+        return values[0] if values else None
+
+    def header_names(self, name):
+        return [n for n, _ in self.headers if n.lower() == name.lower()]
+
+    def tokens(self, name):
+        """The comma-separated tokens of every `name` header, lowercased."""
+        return sorted(t.strip().lower() for v in self.header_all(name) for t in v.split(",")
+                      if t.strip())
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return f"<HttpResponse {self.status_line!r} {self.headers} body={self.body_length}>"
+
+
+class HttpClient:
+    """An HTTP/1.x client on one raw socket: send bytes or requests, read responses in order."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.reader = _Reader(sock)
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def request(self, method="GET", target="/echo", headers=(), body=b"", version="HTTP/1.1",
+                host="sluice.test"):
+        """Send one request; a content-length is added for a non-empty bytes body unless
+        `headers` sets content-length or transfer-encoding."""
+        self.send(build_request(method, target, headers, body, version, host))
+
+    def _fill(self, what):
+        try:
+            self.reader.fill()
+        except (EOFError, ConnectionResetError):
+            raise HttpClosed(what, bytes(self.reader.buf)) from None
+
+    def _until(self, delim, limit, what):
+        while True:
+            i = self.reader.buf.find(delim)
+            if i >= 0:
+                out = bytes(self.reader.buf[:i + len(delim)])
+                del self.reader.buf[:i + len(delim)]
+                return out
+            assert len(self.reader.buf) <= limit, f"no {delim!r} within {limit} bytes"
+            self._fill(what)
+
+    def response(self, method="GET", keep_body=True):
+        """Read one final response (1xx ones land in `.interim`). The body is hashed as it
+        arrives; kept in `.body` when `keep_body`."""
+        interim = []
+        while True:
+            resp = HttpResponse(self._until(b"\r\n\r\n", 1 << 20, "EOF before a response head"))
+            if 100 <= resp.status < 200 and resp.status != 101:
+                interim.append(resp)
+                continue
+            resp.interim = interim
+            break
+        h = hashlib.sha256()
+        kept = []
+
+        def take(data):
+            h.update(data)
+            resp.body_length += len(data)
+            if keep_body:
+                kept.append(data)
+
+        te = ",".join(resp.header_all("transfer-encoding")).lower()
+        cl = resp.header("content-length")
+        if method == "HEAD" or resp.status in (101, 204, 304) or \
+                (method == "CONNECT" and 200 <= resp.status < 300):
+            pass
+        elif "chunked" in te:
+            resp.framing = "chunked"
+            while True:
+                size = int(self._until(b"\r\n", 4096, "EOF in a chunk size")[:-2]
+                           .split(b";")[0], 16)
+                if size == 0:
+                    break
+                self._take(size, take)
+                assert self._until(b"\r\n", 2, "EOF after a chunk") == b"\r\n"
+            while True:
+                line = self._until(b"\r\n", 1 << 20, "EOF in trailers")
+                if line == b"\r\n":
+                    break
+                name, _, value = line[:-2].decode("latin-1").partition(":")
+                resp.trailers.append((name, value.strip()))
+        elif cl is not None:
+            resp.framing = "length"
+            self._take(int(cl), take)
+        else:
+            resp.framing = "close"
+            while True:
+                if self.reader.buf:
+                    take(bytes(self.reader.buf))
+                    self.reader.buf.clear()
+                try:
+                    self.reader.fill()
+                except (EOFError, ConnectionResetError):
+                    break
+        resp.body_sha256 = h.hexdigest()
+        resp.body = b"".join(kept)
+        return resp
+
+    def _take(self, n, take):
+        while n > 0:
+            if not self.reader.buf:
+                try:
+                    self.reader.fill()
+                except (EOFError, ConnectionResetError):
+                    raise HttpClosed(f"EOF with {n} body bytes missing") from None
+            piece = bytes(self.reader.buf[:n])
+            del self.reader.buf[:len(piece)]
+            take(piece)
+            n -= len(piece)
+
+    def roundtrip(self, *args, **kwargs):
+        self.request(*args, **kwargs)
+        return self.response(method=kwargs.get("method", args[0] if args else "GET"))
+
+    def wait_closed(self, timeout=5.0):
+        """Wait until the peer closes (EOF or reset) and return the bytes that came before,
+        buffered ones included. Fails if the connection is still open after `timeout`."""
+        got = bytearray(self.reader.buf)
+        self.reader.buf.clear()
+        deadline = time.monotonic() + timeout
+        old = self.sock.gettimeout()
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"connection still open after {timeout:g}s "
+                                         f"(received {bytes(got[:200])!r})")
+                self.sock.settimeout(left)
+                try:
+                    data = self.sock.recv(1 << 16)
+                except ConnectionResetError:
+                    return bytes(got)
+                except socket.timeout:
+                    continue
+                if not data:
+                    return bytes(got)
+                got += data
+        finally:
+            self.sock.settimeout(old)
+
+    def nothing_pending(self):
+        """True when no byte and no EOF are waiting right now."""
+        if self.reader.buf:
+            return False
+        old = self.sock.gettimeout()
+        self.sock.setblocking(False)
+        try:
+            self.sock.recv(1, socket.MSG_PEEK)
+            return False
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        finally:
+            self.sock.settimeout(old)
+
+
+def build_request(method="GET", target="/echo", headers=(), body=b"", version="HTTP/1.1",
+                  host="sluice.test"):
+    lines = [f"{method} {target} {version}"]
+    if host is not None:
+        lines.append(f"Host: {host}")
+    lines += [f"{n}: {v}" for n, v in headers]
+    names = {n.lower() for n, _ in headers}
+    if body and not names & {"content-length", "transfer-encoding"}:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def http_connect(port, timeout=10.0):
+    """An HttpClient connected to 127.0.0.1:`port`."""
+    return HttpClient(socket.create_connection(("127.0.0.1", port), timeout=timeout))
+
+
+def curl(*args, timeout=60):
+    """Run `curl -sS` (no proxy from the environment, no ~/.curlrc) with `args`; return the
+    CompletedProcess with bytes stdout and text stderr."""
+    out = subprocess.run(["curl", "-q", "-sS", "--noproxy", "*", "--max-time", str(timeout - 5),
+                          *args], capture_output=True, timeout=timeout)
+    out.stderr = out.stderr.decode(errors="replace")
+    return out

@@ -53,6 +53,11 @@ class HeadWriter {
     }
     void end() { raw("\r\n"); }
 
+    // One Connection field from the message's own: its tokens other than `close` and
+    // `keep-alive` (hop-by-hop names such as `upgrade` or `X-Foo` travel on, as HAProxy lets
+    // them), then `ours` when not empty. Nothing at all when both are empty.
+    void connection_field(const HeaderList& headers, std::string_view ours);
+
     std::size_t size() const { return used_; }
     bool overflow() const { return overflow_; }
 

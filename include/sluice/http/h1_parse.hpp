@@ -120,6 +120,10 @@ struct ParseOptions {
     bool accept_invalid = false;
     // tune.http.maxhdr minus the start line; values above kMaxHeaders act as kMaxHeaders.
     std::size_t max_headers = kMaxHeaders;
+    // Chunked framing only: lines must end in CRLF (HAProxy takes a bare LF, then re-encodes
+    // the chunks). A proxy that forwards chunk framing as received asks for this, so that the
+    // next hop cannot read the body differently.
+    bool strict_crlf = false;
 };
 
 // Parses one head at the start of `in`. On Done, `out` holds views into `in`; on Incomplete or
