@@ -224,6 +224,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ParseOptions opts;
     opts.accept_invalid = (control & 1) != 0;
     if (control & 2) opts.max_headers = control >> 4;  // exercise low limits too
+    opts.strict_crlf = (control & 4) != 0;
     Rng rng{control * 0x9E3779B97F4A7C15ULL + size};
 
     check_parser<RequestHead>(parse_req, in, opts, rng);

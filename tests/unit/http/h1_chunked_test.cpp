@@ -172,6 +172,15 @@ TEST(ChunkedDecode, WhitespaceAfterSizeAndBareLf) {
     expect_body("5\r\nhello\n0\r\n\n", "hello");
 }
 
+// A proxy forwarding chunk framing as received asks for CRLF everywhere (strict_crlf).
+TEST(ChunkedReject, BareLfUnderStrictCrlf) {
+    const ParseOptions strict{.strict_crlf = true};
+    expect_error("5\nhello\r\n0\r\n\r\n", ChunkError::MissingCrlf, 1, strict);
+    expect_error("5;x\nhello\r\n0\r\n\r\n", ChunkError::MissingCrlf, 3, strict);
+    expect_error("5\r\nhello\n0\r\n\r\n", ChunkError::MissingCrlf, 8, strict);
+    expect_body("5 \r\nhello\r\n0;e\r\n\r\n", "hello", "", strict);
+}
+
 TEST(ChunkedDecode, TrailersComeBackAsOneSpan) {
     const Outcome o = decode("5\r\nhello\r\n0\r\nX-T: v\r\nY: w\n\r\n");
     EXPECT_EQ(o.last, ChunkEvent::Done);
