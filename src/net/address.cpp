@@ -198,18 +198,18 @@ void Address::set_port(std::uint16_t port) {
     if (family() == AF_INET6) reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port = htons(port);
 }
 
+std::string_view Address::ip_text(char* buf, std::size_t size) const {
+    const void* ip = nullptr;
+    if (family() == AF_INET) ip = &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr;
+    if (family() == AF_INET6) ip = &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr;
+    if (!ip || !inet_ntop(family(), ip, buf, static_cast<socklen_t>(size))) return {};
+    return buf;
+}
+
 std::string Address::to_string() const {
     char buf[INET6_ADDRSTRLEN] = {};
-    if (family() == AF_INET) {
-        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, buf,
-                  sizeof buf);
-        return fmt::format("{}:{}", buf, port());
-    }
-    if (family() == AF_INET6) {
-        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, buf,
-                  sizeof buf);
-        return fmt::format("[{}]:{}", buf, port());
-    }
+    if (family() == AF_INET) return fmt::format("{}:{}", ip_text(buf, sizeof buf), port());
+    if (family() == AF_INET6) return fmt::format("[{}]:{}", ip_text(buf, sizeof buf), port());
     if (family() == AF_UNIX) {
         const auto* sun = reinterpret_cast<const sockaddr_un*>(&storage);
         if (sun->sun_path[0] == '\0')

@@ -170,4 +170,9 @@ bool local_address(int fd, Address& out) {
     return getsockname(fd, reinterpret_cast<sockaddr*>(&out.storage), &out.length) == 0;
 }
 
+bool peer_address(int fd, Address& out) {
+    out.length = sizeof out.storage;
+    return getpeername(fd, reinterpret_cast<sockaddr*>(&out.storage), &out.length) == 0;
+}
+
 }  // namespace sluice::net

@@ -2,7 +2,6 @@
 // sending, timers and endings are in http_stream_io.cpp.
 #include "sluice/stream/http_stream.hpp"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -344,27 +343,20 @@ bool HttpStream::emit_request_head(const http::RequestHead& head, const http::Fr
         w.field(h.name, h.value);
     }
     if (!connection_done && !ours.empty()) w.field("Connection", ours);
+    // One system call per request that needs the client's address; its text is kept.
     net::Address peer;
-    socklen_t len = sizeof peer.storage;
     const bool need_peer = (xff && !has_xff) || xot;
-    if (need_peer &&
-        ::getpeername(client_.fd, reinterpret_cast<sockaddr*>(&peer.storage), &len) == 0) {
-        peer.length = len;
-        if (xff && !has_xff && (peer.family() == AF_INET || peer.family() == AF_INET6) &&
-            !(xff->except && xff->except->contains(peer)))
-            w.field(xff->header, client_ip_text());
+    if (need_peer && net::peer_address(client_.fd, peer)) {
+        if (xff && !has_xff && !(xff->except && xff->except->contains(peer))) {
+            if (client_ip_[0] == 0) (void)peer.ip_text(client_ip_, sizeof client_ip_);
+            if (client_ip_[0] != 0) w.field(xff->header, client_ip_);
+        }
         net::Address local;
-        if (xot && net::local_address(client_.fd, local) &&
-            (local.family() == AF_INET || local.family() == AF_INET6) &&
-            !(xot->except && xot->except->contains(peer))) {
-            char text[INET6_ADDRSTRLEN] = {};
-            const void* raw =
-                local.family() == AF_INET
-                    ? static_cast<const void*>(
-                          &reinterpret_cast<const sockaddr_in*>(&local.storage)->sin_addr)
-                    : static_cast<const void*>(
-                          &reinterpret_cast<const sockaddr_in6*>(&local.storage)->sin6_addr);
-            if (::inet_ntop(local.family(), raw, text, sizeof text)) w.field(xot->header, text);
+        char text[INET6_ADDRSTRLEN] = {};
+        if (xot && !(xot->except && xot->except->contains(peer)) &&
+            net::local_address(client_.fd, local)) {
+            const std::string_view ip = local.ip_text(text, sizeof text);
+            if (!ip.empty()) w.field(xot->header, ip);
         }
     }
     if (w.overflow()) return false;
@@ -386,23 +378,6 @@ void HttpStream::finish_request_head() {
         return;
     }
     server_side_.out.commit(w.size());
-}
-
-std::string_view HttpStream::client_ip_text() {
-    if (client_ip_[0] == 0) {
-        net::Address peer;
-        socklen_t len = sizeof peer.storage;
-        if (::getpeername(client_.fd, reinterpret_cast<sockaddr*>(&peer.storage), &len) != 0)
-            return {};
-        const void* raw =
-            peer.family() == AF_INET
-                ? static_cast<const void*>(
-                      &reinterpret_cast<const sockaddr_in*>(&peer.storage)->sin_addr)
-                : static_cast<const void*>(
-                      &reinterpret_cast<const sockaddr_in6*>(&peer.storage)->sin6_addr);
-        if (!::inet_ntop(peer.family(), raw, client_ip_, sizeof client_ip_)) return {};
-    }
-    return client_ip_;
 }
 
 // ---- Server ---------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ struct Address {
     std::uint16_t port() const;
     void set_port(std::uint16_t port);
     std::string to_string() const;  // "127.0.0.1:80", "[::1]:80", "unix@/path", "abns@name"
+    // The IP alone ("127.0.0.1", "::1") into `buf`; empty for a non-IP address.
+    std::string_view ip_text(char* buf, std::size_t size) const;
 };
 
 // One thing to listen on: an address to bind, or a socket inherited from the parent (fd@N).

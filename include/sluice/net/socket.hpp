@@ -38,5 +38,7 @@ void set_nolinger(int fd);
 
 // The local address a connected socket was accepted on (the client's destination).
 bool local_address(int fd, Address& out);
+// The address of a connected socket's peer (the client).
+bool peer_address(int fd, Address& out);
 
 }  // namespace sluice::net

@@ -130,8 +130,6 @@ class HttpStream final : public Stream {
     void arm_timer();
     void close();
 
-    std::string_view client_ip_text();
-
     Worker& worker_;
     proxy::Frontend& fe_;
     proxy::Backend* be_;
