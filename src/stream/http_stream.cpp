@@ -435,7 +435,7 @@ bool HttpStream::reuse_idle(proxy::Server& srv) {
     server_side_.fd = fd;
     conn_server_ = &srv;
     conn_requests_ = proven ? 2 : 1;
-    ev_io_set(&server_side_.io, fd, 0);
+    core::io_rebind(server_side_.io, fd, 0);
     server_side_.events = 0;
     server_side_.read_closed = server_side_.write_shut = false;
     on_connected();

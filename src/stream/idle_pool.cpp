@@ -33,11 +33,7 @@ int IdlePool::take(proxy::Server& server, bool proven_only, bool& proven) {
             i = older;
             continue;
         }
-        // The server may have closed it since the last readiness check ran: a peek costs one
-        // system call and saves a request sent into a dead connection.
-        char byte;
-        const ssize_t n = ::recv(i->io.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (usable(*i)) {
             const int fd = i->io.fd;
             proven = i->proven;
             drop(*i, false);  // the socket is the caller's now
@@ -67,7 +63,9 @@ void IdlePool::give(proxy::Server& server, int fd, bool proven) {
     i->pool = this;
     i->server = &server;
     i->proven = proven;
-    ev_io_init(&i->io, on_readable, fd, EV_READ);
+    i->parked_at = loop_.now();
+    ev_init(&i->io, on_readable);
+    core::io_rebind(i->io, fd, EV_READ);
     i->io.data = i;
     ev_io_start(loop_.raw(), &i->io);
     // An idle connection alone must not keep a stopping loop alive.
@@ -84,6 +82,20 @@ void IdlePool::give(proxy::Server& server, int fd, bool proven) {
     list.newest = i;
     ++count_;
     server.idle_conns.fetch_add(1, std::memory_order_relaxed);
+}
+
+// The watcher reports what the kernel said at the last poll: readable there means closed or
+// unusable, even if its callback has not run yet. A server closes an idle connection at its
+// keep-alive timeout (seconds at the least), so one parked for a while may have been closed
+// since that poll: a peek (one system call) then saves sending a request into a dead
+// connection. One parked briefly is taken on the watcher's word, as HAProxy and nginx take
+// every one: the busy path pays no system call for the check.
+bool IdlePool::usable(Idle& i) const {
+    if (ev_is_pending(&i.io)) return false;
+    if (loop_.now() - i.parked_at < kTrustWatcherFor) return true;
+    char byte;
+    const ssize_t n = ::recv(i.io.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 // Readable while idle: the server closed it, reset it, or sent something unasked. In every

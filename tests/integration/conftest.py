@@ -923,7 +923,8 @@ class HttpBackend:
     with `Expect: 100-continue` and a body gets `HTTP/1.1 100 Continue` before the body is read.
     The connection is kept alive unless the request says otherwise (`Connection: close`, or
     HTTP/1.0 without `Connection: keep-alive`), the target contains `close=1`, or the answer is
-    close-delimited. Every answer carries `X-Conn` and `X-Seq` (connection number, request rank
+    close-delimited. With `drop=1` in the target the answer says keep-alive but the connection
+    is closed right after it, as a server whose keep-alive timeout ran out. Every answer carries `X-Conn` and `X-Seq` (connection number, request rank
     on it). Requests it cannot parse are listed in `.bad`, not raised."""
 
     HEAD_LIMIT = 1 << 20
@@ -1059,7 +1060,7 @@ class HttpBackend:
             with self.lock:
                 self.requests.append(req)
                 self._per_conn[number] += 1
-            if not self._respond(conn, reader, req):
+            if not self._respond(conn, reader, req) or "drop=1" in req.target:
                 return
 
     def _read_body(self, conn, reader, req):

@@ -252,6 +252,24 @@ def test_reuse_always_shares_idle_connection(sluice, backends):
     assert be.requests_per_connection() == [4]
 
 
+def test_reuse_skips_connection_server_closed(sluice, backends):
+    """An idle server connection that the server closes (its keep-alive timeout, silently) is
+    noticed and dropped from the pool: the next requests, from the same client and from a new
+    one, get new server connections and succeed instead of a 502."""
+    be = backends.http()
+    start_proxy(sluice, be, backend="http-reuse always")
+    with http_connect(sluice.port("fe")) as a:
+        assert a.roundtrip("GET", "/echo?drop=1").header("x-conn") == "1"
+        be.wait_closed(1)
+        resp = a.roundtrip("GET", "/echo?drop=1")
+        assert (resp.status, resp.header("x-conn")) == (200, "2")
+    be.wait_closed(2)
+    with http_connect(sluice.port("fe")) as b:
+        resp = b.roundtrip("GET", "/echo")
+        assert (resp.status, resp.header("x-conn")) == (200, "3")
+    assert be.requests_per_connection() == [1, 1, 1]
+
+
 def test_reuse_safe_first_request_new_connection(sluice, backends):
     """`http-reuse safe` (the default): the first request of a new client session never goes
     over an idle connection, even when one is left from an earlier client."""

@@ -63,6 +63,16 @@ class Loop {
     std::unique_ptr<Mailbox> mailbox_;
 };
 
+// Points `w` (stopped) at `fd` with `events` when `fd` is still the same open socket another
+// watcher of this loop registered: an idle server connection moving between a stream and the
+// idle pool. ev_io_set would make libev re-register the descriptor with the kernel on the next
+// start (one failing epoll_ctl per move, two per reused request); the registration is still
+// right, so only the watcher changes. A new or reopened descriptor needs ev_io_set.
+inline void io_rebind(ev_io& w, int fd, int events) {
+    ev_io_set(&w, fd, events);
+    w.events &= ~EV__IOFDSET;
+}
+
 struct RuntimeOptions {
     int threads = 1;
     std::size_t bufsize = 16384;

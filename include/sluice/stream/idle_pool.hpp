@@ -40,13 +40,16 @@ class IdlePool {
         proxy::Server* server;
         Idle* prev;  // in the server's list, newest last
         Idle* next;
+        ev_tstamp parked_at;
         bool proven;
     };
+    static constexpr ev_tstamp kTrustWatcherFor = 1.0;  // seconds; see usable()
     struct List {
         Idle* newest = nullptr;
     };
     static void on_readable(struct ev_loop*, ev_io* w, int);
     static void on_purge(struct ev_loop*, ev_timer* w, int);
+    bool usable(Idle& idle) const;
     void unlink(Idle& idle);
     void drop(Idle& idle, bool close_fd = true);  // unlink, stop watching, free
 
