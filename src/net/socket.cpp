@@ -165,6 +165,14 @@ void set_nolinger(int fd) {
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
 }
 
+Pending pending_input(int fd) {
+    char byte;
+    const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0) return Pending::Bytes;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Pending::Nothing;
+    return Pending::End;
+}
+
 bool local_address(int fd, Address& out) {
     out.length = sizeof out.storage;
     return getsockname(fd, reinterpret_cast<sockaddr*>(&out.storage), &out.length) == 0;

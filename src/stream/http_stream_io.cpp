@@ -192,7 +192,13 @@ void HttpStream::update_interest() {
     if (closed_) return;
     int c = 0, s = 0;
     const bool exchanging = phase_ == Phase::Exchange || phase_ == Phase::Tunnel;
-    if (!client_.read_closed && !client_.in.full()) c |= EV_READ;
+    // While a request read whole is served, a client not yet given to the poller stays out
+    // of it: a `Connection: close` exchange then never registers the client socket (HAProxy
+    // alike, which does not watch the client for reads during that time either). Once
+    // watched, it stays watched: taking it out and back costs a system call each time.
+    const bool serving = req_.done && (phase_ == Phase::Exchange || phase_ == Phase::Queued ||
+                                       phase_ == Phase::Connecting || phase_ == Phase::RetryWait);
+    if (!client_.read_closed && !client_.in.full() && (client_.watched || !serving)) c |= EV_READ;
     if (!client_.write_shut && (!client_.out.empty() || (exchanging && resp_.ready > 0)))
         c |= EV_WRITE;
     if (server_side_.fd >= 0) {
@@ -213,7 +219,10 @@ void HttpStream::set_interest(Side& side, int events) {
     if (side.events == events) return;
     ev_io_stop(worker_.loop().raw(), &side.io);
     ev_io_modify(&side.io, events);
-    if (events) ev_io_start(worker_.loop().raw(), &side.io);
+    if (events) {
+        ev_io_start(worker_.loop().raw(), &side.io);
+        side.watched = true;
+    }
     side.events = events;
 }
 
@@ -268,7 +277,8 @@ void HttpStream::fail(std::uint16_t status, char cause, char phase) {
 
 // Our last bytes go out, then a FIN; the client's own FIN (or a short bound) ends the stream,
 // so that a client still sending does not get a reset that would destroy the response.
-void HttpStream::close_gracefully() {
+void HttpStream::close_gracefully(bool client_done) {
+    client_done_ = client_done;
     if (queue_link.linked()) worker_.dequeue(*be_, queue_link);
     drop_server_connection();
     release_server_slot();

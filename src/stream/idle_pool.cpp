@@ -1,11 +1,11 @@
 // Idle server connections of one thread (see idle_pool.hpp).
 #include "sluice/stream/idle_pool.hpp"
 
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
+
+#include "sluice/net/socket.hpp"
 
 namespace sluice::stream {
 
@@ -93,9 +93,7 @@ void IdlePool::give(proxy::Server& server, int fd, bool proven) {
 bool IdlePool::usable(Idle& i) const {
     if (ev_is_pending(&i.io)) return false;
     if (loop_.now() - i.parked_at < kTrustWatcherFor) return true;
-    char byte;
-    const ssize_t n = ::recv(i.io.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    return net::pending_input(i.io.fd) == net::Pending::Nothing;
 }
 
 // Readable while idle: the server closed it, reset it, or sent something unasked. In every

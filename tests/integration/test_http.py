@@ -399,6 +399,26 @@ def test_httpclose_in_backend_only_closes_server_side(sluice, backends):
 # Pipelining
 
 
+def test_close_request_ends_with_fin(sluice, backends):
+    """After the response to a `Connection: close` request the client sees a clean end of
+    stream (FIN, not a reset), whether nothing followed the request or another request was
+    pipelined behind it; the pipelined one never reaches the server (HAProxy 2.6 alike)."""
+    be = backends.http()
+    start_proxy(sluice, be)
+    expected = b"".join(Payload(300000, 300000).chunks())
+    for extra in (b"", build_request("GET", "/echo?n=2")):
+        with http_connect(sluice.port("fe")) as c:
+            c.send(build_request("GET", "/size/300000", headers=[("Connection", "close")])
+                   + extra)
+            resp = c.response()
+            assert resp.tokens("connection") == ["close"]
+            assert resp.body == expected
+            assert not c.reader.buf
+            c.sock.settimeout(5)
+            assert c.sock.recv(1) == b""  # a reset raises ConnectionResetError
+    assert [r.target for r in be.requests] == ["/size/300000"] * 2
+
+
 def test_pipelined_requests(sluice, backends):
     """5 requests (GET, POST with a body, HEAD, GET, chunked POST) sent in one write: 5
     responses, in order, all over one server connection in that order."""

@@ -36,6 +36,10 @@ void set_keepalive(int fd);
 // Makes close() send a RST instead of a FIN (`option nolinger`).
 void set_nolinger(int fd);
 
+// What a connected socket has waiting to be read, told by one peek.
+enum class Pending { Nothing, Bytes, End };  // End: FIN or error
+Pending pending_input(int fd);
+
 // The local address a connected socket was accepted on (the client's destination).
 bool local_address(int fd, Address& out);
 // The address of a connected socket's peer (the client).

@@ -67,6 +67,7 @@ class HttpStream final : public Stream {
         int fd = -1;
         ev_io io;
         int events = 0;
+        bool watched = false;  // ever given to the poller (set_interest with events)
         bool read_closed = false;
         bool write_shut = false;
         ev_tstamp last_activity = 0;
@@ -124,7 +125,8 @@ class HttpStream final : public Stream {
 
     // Endings.
     void fail(std::uint16_t status, char cause, char phase);
-    void close_gracefully();
+    // `client_done`: the client's request was read whole, so it has nothing more to send.
+    void close_gracefully(bool client_done = false);
     ev_tstamp deadline() const;
     void on_deadline();
     void arm_timer();
@@ -156,6 +158,7 @@ class HttpStream final : public Stream {
     bool client_keep_ = false;       // the client connection carries another request after this
     bool response_started_ = false;  // a final response head went to the client
     bool soft_stopping_ = false;
+    bool client_done_ = false;  // Closing: no lingering needed unless the client sends more
     bool closed_ = false;
     char client_ip_[48] = {};  // cached text of the client address (forwardfor)
 };
