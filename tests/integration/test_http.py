@@ -776,6 +776,18 @@ def test_502_invalid_or_missing_response(sluice, backends, path):
     assert [r.path for r in be.requests] == [path, "/echo"]
 
 
+def test_request_pipelined_behind_a_502_is_served(sluice, backends):
+    """A request already pipelined behind one that ends in 502 is answered right after the
+    error page, without the client sending anything more (HAProxy 2.6 alike)."""
+    be = backends.http()
+    start_proxy(sluice, be)
+    with http_connect(sluice.port("fe")) as c:
+        c.send(build_request("GET", "/garbage") + build_request("GET", "/echo?n=2"))
+        assert_error_page(c.response(), "HTTP/1.1 502 Bad Gateway")
+        assert c.response().json()["target"] == "/echo?n=2"
+    assert [r.target for r in be.requests] == ["/garbage", "/echo?n=2"]
+
+
 def test_server_dies_mid_body_raw(sluice, backends):
     """The server closes after 100000 of 1000000 announced body bytes: the client gets the
     headers and those bytes, then its connection is closed (the response cannot be
