@@ -18,7 +18,7 @@
 namespace sluice::stream {
 
 HttpStream::HttpStream(Worker& worker, proxy::Frontend& fe, int client_fd)
-    : worker_(worker), fe_(fe), be_(fe.backend) {
+    : worker_(worker), fe_(fe), be_(fe.backend), attempt_(worker, fe.backend) {
     client_.fd = client_fd;
     ev_io_init(&client_.io, on_client_io, client_fd, 0);
     client_.io.data = this;
@@ -282,7 +282,7 @@ bool HttpStream::parse_request() {
                 (framing.kind == http::BodyKind::ContentLength && framing.content_length == 0);
     resp_ = Body{};
     response_started_ = false;
-    attempts_ = 0;
+    attempt_.reset();
     if (!be_) {
         // A frontend without a backend has nowhere to send it: HAProxy answers 503.
         client_.in.consume(head_len);
@@ -294,14 +294,14 @@ bool HttpStream::parse_request() {
         return false;
     }
     client_.in.consume(head_len);  // the views in `head` die here
-    phase_ = Phase::Exchange;      // provisional: pick_and_connect sets the real phase
+    phase_ = Phase::Exchange;      // provisional: connect_or_queue sets the real phase
     // Body bytes that came with the head are checked before any server is bothered.
     if (!req_.done && !scan_body(req_, client_.in, fe_.accept_invalid_request)) {
         fe_.errors.count(&proxy::ErrorCounters::failed_requests);
         fail(400, 'P', 'R');
         return false;
     }
-    pick_and_connect(nullptr);
+    connect_or_queue(attempt_.pick());
     return !closed_;
 }
 
@@ -383,7 +383,7 @@ void HttpStream::finish_request_head() {
     req_head_open_ = false;
     http::HeadWriter w(server_side_.out.writable());
     const std::string& name_header = be_->conf->send_name_header;
-    if (!name_header.empty() && server_) w.field(name_header, server_->name);
+    if (!name_header.empty() && attempt_.server()) w.field(name_header, attempt_.server()->name);
     w.end();
     if (w.overflow()) {
         fail(400, 'P', 'R');
@@ -394,12 +394,10 @@ void HttpStream::finish_request_head() {
 
 // ---- Server ---------------------------------------------------------------------------------
 
-void HttpStream::pick_and_connect(const proxy::Server* avoid) {
-    proxy::Pick pick = be_->balancer->pick(avoid);
+void HttpStream::connect_or_queue(const proxy::Pick& pick) {
     if (pick.server) {
-        server_ = pick.server;
         if (reuse_idle(*pick.server)) return;
-        connect_to(*pick.server);
+        connect();
         return;
     }
     if (pick.all_full) {
@@ -419,9 +417,7 @@ bool HttpStream::reuse_idle(proxy::Server& srv) {
     if (server_side_.fd >= 0) {
         // The connection kept from the previous request (http-reuse never), if it goes to the
         // same server and the server has not closed it meanwhile (nothing watched it).
-        char byte;
-        const ssize_t n = ::recv(server_side_.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (conn_server_ == &srv && n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (conn_server_ == &srv && net::pending_input(server_side_.fd) == net::Pending::Nothing) {
             on_connected();
             return true;
         }
@@ -454,26 +450,18 @@ bool HttpStream::reuse_idle(proxy::Server& srv) {
     return true;
 }
 
-void HttpStream::connect_to(proxy::Server& srv) {
-    server_ = &srv;
+void HttpStream::connect() {
     phase_ = Phase::Connecting;
     phase_started_ = worker_.loop().now();
-    net::Address to = srv.address.address;
-    if (!srv.address.has_port) {
-        net::Address local;
-        if (net::local_address(client_.fd, local))
-            to.set_port(static_cast<std::uint16_t>(local.port() + srv.address.port_offset));
-    }
-    auto fd = net::start_connect(to);
+    auto fd = attempt_.connect(client_.fd);
     if (!fd) {
         connect_failed(false);
         return;
     }
     server_side_.fd = *fd;
-    conn_server_ = &srv;
+    conn_server_ = attempt_.server();
     conn_requests_ = 0;
     server_side_.read_closed = server_side_.write_shut = false;
-    net::tune_stream_socket(*fd, be_->conf->tcpka_server);
     ev_io_set(&server_side_.io, *fd, 0);
     server_side_.events = 0;
     update_interest();
@@ -489,60 +477,28 @@ void HttpStream::on_connected() {
 }
 
 void HttpStream::connect_failed(bool timed_out) {
-    be_->errors.count(&proxy::ErrorCounters::failed_connects);
-    if (server_) server_->errors.count(&proxy::ErrorCounters::failed_connects);
     drop_server_connection();
-    proxy::Server* failed = server_;
-    release_server_slot();
-    ++attempts_;
-    const proxy::ProxyConf& px = *be_->conf;
-    if (attempts_ > px.retries) {
-        fail(503, timed_out ? 's' : 'S', 'C');
-        return;
+    switch (attempt_.failed(timed_out)) {
+        case ServerAttempt::Next::GiveUp:
+            fail(503, timed_out ? 's' : 'S', 'C');
+            return;
+        case ServerAttempt::Next::RetryNow:
+            connect_or_queue(attempt_.retry());
+            return;
+        case ServerAttempt::Next::RetryAfterPause:
+            phase_ = Phase::RetryWait;
+            phase_started_ = worker_.loop().now();
+            update_interest();
+            arm_timer();
+            return;
     }
-    const int r = static_cast<int>(attempts_);
-    const int p = px.redispatch;
-    const bool redispatch =
-        (p > 0 && r % p == 0) || (p < 0 && r == static_cast<int>(px.retries) + p + 1);
-    if (redispatch) {
-        pick_and_connect(failed);
-        return;
-    }
-    server_ = failed;
-    if (timed_out) {
-        retry_now();
-        return;
-    }
-    phase_ = Phase::RetryWait;
-    phase_started_ = worker_.loop().now();
-    update_interest();
-    arm_timer();
-}
-
-void HttpStream::retry_now() {
-    proxy::Server* srv = server_;
-    server_ = nullptr;
-    if (srv && srv->usable() && srv->try_reserve()) {
-        server_ = srv;
-        connect_to(*srv);
-        return;
-    }
-    pick_and_connect(nullptr);
 }
 
 bool HttpStream::woken_from_queue() {
-    pick_and_connect(nullptr);
+    connect_or_queue(attempt_.pick());
     const bool requeued = queue_link.linked();
     finish_callback();
     return requeued;
-}
-
-void HttpStream::release_server_slot() {
-    if (!server_) return;
-    proxy::Server* s = server_;
-    server_ = nullptr;
-    s->release();
-    worker_.server_released(*s->backend);
 }
 
 void HttpStream::drop_server_connection() {
@@ -687,7 +643,7 @@ void HttpStream::end_transaction() {
     const bool server_reusable = server_keep_ && request_complete && server_side_.in.empty() &&
                                  !server_side_.read_closed && server_side_.fd >= 0;
     proxy::Server* srv = conn_server_;
-    release_server_slot();
+    attempt_.release();
     if (server_reusable && srv) {
         set_interest(server_side_, 0);
         if (be_->http_reuse == proxy::HttpReuse::Never) {

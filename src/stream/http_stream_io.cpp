@@ -233,7 +233,7 @@ void HttpStream::fail(std::uint16_t status, char cause, char phase) {
     term_.set(cause, phase);
     if (queue_link.linked()) worker_.dequeue(*be_, queue_link);
     drop_server_connection();
-    release_server_slot();
+    attempt_.release();
     server_side_.out.release();
     req_head_open_ = false;
     if (response_started_) {
@@ -281,7 +281,7 @@ void HttpStream::close_gracefully(bool client_done) {
     client_done_ = client_done;
     if (queue_link.linked()) worker_.dequeue(*be_, queue_link);
     drop_server_connection();
-    release_server_slot();
+    attempt_.release();
     server_side_.out.release();
     phase_ = Phase::Closing;
     phase_started_ = worker_.loop().now();
@@ -305,13 +305,8 @@ ev_tstamp HttpStream::deadline() const {
             return at(phase_started_, be_->timeout_queue);
         case Phase::Connecting:
             return at(phase_started_, be_->timeout_connect);
-        case Phase::RetryWait: {
-            const util::Duration pause =
-                be_->timeout_connect.count() > 0
-                    ? std::min<util::Duration>(be_->timeout_connect, std::chrono::seconds(1))
-                    : std::chrono::seconds(1);
-            return phase_started_ + seconds(pause);
-        }
+        case Phase::RetryWait:
+            return phase_started_ + attempt_.retry_pause();
         case Phase::Exchange: {
             ev_tstamp t = 0;
             // The client side counts while we wait on it: its request body, or its reading.
@@ -388,7 +383,7 @@ void HttpStream::on_deadline() {
             connect_failed(true);
             return;
         case Phase::RetryWait:
-            retry_now();
+            connect_or_queue(attempt_.retry());
             return;
         case Phase::Exchange: {
             const bool server_late =
@@ -446,7 +441,7 @@ void HttpStream::close() {
         s->out.release();
     }
     phase_ = Phase::Closed;
-    release_server_slot();
+    attempt_.release();
     worker_.stream_closed(fe_, worker_link);
 }
 

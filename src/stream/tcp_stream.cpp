@@ -28,7 +28,7 @@ double seconds(util::Duration d) {
 }  // namespace
 
 TcpStream::TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd)
-    : worker_(worker), fe_(fe), be_(fe.backend) {
+    : worker_(worker), fe_(fe), be_(fe.backend), attempt_(worker, fe.backend) {
     client_.fd = client_fd;
     ev_io_init(&client_.io, on_client_io, client_fd, 0);
     client_.io.data = this;
@@ -61,7 +61,7 @@ void TcpStream::start() {
         finish_callback();
         return;
     }
-    pick_and_connect(nullptr);
+    connect_or_queue(attempt_.pick());
     finish_callback();
 }
 
@@ -71,10 +71,9 @@ void TcpStream::finish_callback() {
     if (closed_) delete this;
 }
 
-void TcpStream::pick_and_connect(const proxy::Server* avoid) {
-    proxy::Pick pick = be_->balancer->pick(avoid);
+void TcpStream::connect_or_queue(const proxy::Pick& pick) {
     if (pick.server) {
-        connect_to(*pick.server);
+        connect();
         return;
     }
     if (pick.all_full) {
@@ -90,30 +89,21 @@ void TcpStream::pick_and_connect(const proxy::Server* avoid) {
 
 bool TcpStream::woken_from_queue() {
     // The worker unlinked us; try again for any server.
-    pick_and_connect(nullptr);
+    connect_or_queue(attempt_.pick());
     const bool requeued = queue_link.linked();
     finish_callback();
     return requeued;
 }
 
-void TcpStream::connect_to(proxy::Server& srv) {
-    server_ = &srv;
+void TcpStream::connect() {
     phase_ = Phase::Connecting;
     phase_started_ = worker_.loop().now();
-    net::Address to = srv.address.address;
-    if (!srv.address.has_port) {
-        // No port on the server line: the port the client connected to, plus any offset.
-        net::Address local;
-        if (net::local_address(client_.fd, local))
-            to.set_port(static_cast<std::uint16_t>(local.port() + srv.address.port_offset));
-    }
-    auto fd = net::start_connect(to);
+    auto fd = attempt_.connect(client_.fd);
     if (!fd) {
         connect_failed(false);
         return;
     }
     server_side_.fd = *fd;
-    net::tune_stream_socket(*fd, be_->conf->tcpka_server);
     ev_io_set(&server_side_.io, *fd, 0);
     server_side_.events = 0;
     arm_timer();
@@ -135,53 +125,20 @@ void TcpStream::connect_failed(bool timed_out) {
         ::close(server_side_.fd);
         server_side_.fd = -1;
     }
-    const proxy::Server* failed = server_;
-    release_server();
-    ++attempts_;
-    const proxy::ProxyConf& px = *be_->conf;
-    if (attempts_ > px.retries) {
-        close();
-        return;
+    switch (attempt_.failed(timed_out)) {
+        case ServerAttempt::Next::GiveUp:
+            close();
+            return;
+        case ServerAttempt::Next::RetryNow:
+            connect_or_queue(attempt_.retry());
+            return;
+        case ServerAttempt::Next::RetryAfterPause:
+            phase_ = Phase::RetryWait;
+            phase_started_ = worker_.loop().now();
+            arm_timer();
+            update_interest();
+            return;
     }
-    // HAProxy's `option redispatch [P]`: P > 0 redispatches on every Pth retry, P < 0 on the
-    // |P|th retry before the last (-1: the last one).
-    const int r = static_cast<int>(attempts_);
-    const int p = px.redispatch;
-    const bool redispatch =
-        (p > 0 && r % p == 0) || (p < 0 && r == static_cast<int>(px.retries) + p + 1);
-    if (redispatch) {
-        pick_and_connect(failed);
-        return;
-    }
-    server_ = const_cast<proxy::Server*>(failed);
-    if (timed_out) {
-        retry_now();
-        return;
-    }
-    // A refused connection is retried after a pause (one second, or the connect timeout if
-    // shorter), so a restarting server is not hammered; timeouts already waited.
-    phase_ = Phase::RetryWait;
-    phase_started_ = worker_.loop().now();
-    arm_timer();
-    update_interest();
-}
-
-void TcpStream::retry_now() {
-    proxy::Server* srv = server_;
-    server_ = nullptr;
-    if (srv && srv->usable() && srv->try_reserve()) {
-        connect_to(*srv);
-        return;
-    }
-    pick_and_connect(nullptr);
-}
-
-void TcpStream::release_server() {
-    if (!server_) return;
-    proxy::Server* s = server_;
-    server_ = nullptr;
-    s->release();
-    worker_.server_released(*s->backend);
 }
 
 void TcpStream::on_client_io(struct ev_loop*, ev_io* w, int revents) {
@@ -404,13 +361,8 @@ ev_tstamp TcpStream::deadline() const {
             return at(phase_started_, be_->timeout_queue);
         case Phase::Connecting:
             return at(phase_started_, be_->timeout_connect);
-        case Phase::RetryWait: {
-            const util::Duration pause =
-                be_->timeout_connect.count() > 0
-                    ? std::min<util::Duration>(be_->timeout_connect, std::chrono::seconds(1))
-                    : std::chrono::seconds(1);
-            return phase_started_ + seconds(pause);
-        }
+        case Phase::RetryWait:
+            return phase_started_ + attempt_.retry_pause();
         case Phase::Forwarding: {
             if (be_->timeout_tunnel.count() > 0)
                 return std::max(client_.last_activity, server_side_.last_activity) +
@@ -462,7 +414,7 @@ void TcpStream::on_timer(struct ev_loop* raw, ev_timer* w, int) {
             self->connect_failed(true);
             break;
         case Phase::RetryWait:
-            self->retry_now();
+            self->connect_or_queue(self->attempt_.retry());
             break;
         default:
             self->close();
@@ -495,7 +447,7 @@ void TcpStream::close() {
         f->pipe_r = f->pipe_w = -1;
     }
     phase_ = Phase::Closed;
-    release_server();
+    attempt_.release();
     worker_.stream_closed(fe_, worker_link);
 }
 

@@ -746,6 +746,22 @@ def test_503_server_refuses(sluice, backends):
         assert resp.header("connection") is None
 
 
+def test_refused_request_redispatched(sluice, backends):
+    """`retries 1` + `option redispatch` under round robin over a refusing server and a live
+    one: every request is answered 200 by the live one, at once (a redispatch does not wait
+    the pause of a retry on the same server), each on its own client connection."""
+    live = backends.http()
+    sluice.start(http_config(sluice, [f"dead 127.0.0.1:{backends.dead_port()}",
+                                      f"live 127.0.0.1:{live.port}"],
+                             backend="balance roundrobin\nretries 1\noption redispatch"))
+    started = time.monotonic()
+    for i in range(6):
+        with http_connect(sluice.port("fe")) as c:
+            assert c.roundtrip("GET", f"/echo?i={i}").status == 200
+    assert time.monotonic() - started < 2.5
+    assert [r.target for r in live.requests] == [f"/echo?i={i}" for i in range(6)]
+
+
 @pytest.mark.parametrize("path", ["/hang", "/slow-headers"])
 def test_504_server_timeout(sluice, backends, path):
     """A server that accepts and never completes its response headers, `timeout server 1s`:

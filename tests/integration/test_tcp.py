@@ -9,6 +9,7 @@ import os
 import selectors
 import signal
 import socket
+import struct
 import threading
 import time
 
@@ -233,6 +234,37 @@ def test_server_maxconn_queues(sluice, backends):
         first.close()
         assert recv_exactly(second, 6) == b"second"
         assert echo.connections == 2
+
+
+def test_client_leaving_during_retry_pause_frees_its_slot_once(sluice, backends):
+    """HAProxy: a client that resets while its connection waits for a retry (the server refused
+    it) hands back nothing more than it held. With `maxconn 1` on the server, once the server
+    listens, the next client reaches it at once rather than finding it full forever (a slot
+    given back twice would wrap the server's connection count)."""
+    probe = backends.echo()
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))  # refuses until it listens
+    port = server.getsockname()[1]
+    try:
+        sluice.start(proxy_config(sluice, [f"s1 127.0.0.1:{port} maxconn 1"],
+                                  backend="    retries 3\n    timeout connect 5s\n"
+                                          "    timeout queue 3s")
+                     + BARRIER.format(port=sluice.port("probe"), echo=probe.port))
+        with sluice.connect("fe") as leaving:
+            leaving.sendall(b"x")
+            event_loop_barrier(sluice)  # refused once: waiting a second for the retry
+            leaving.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        event_loop_barrier(sluice)  # the reset was seen: that stream is gone
+        server.listen(8)
+        server.settimeout(5)
+        with sluice.connect("fe") as client:
+            client.sendall(b"hello")
+            conn, _ = server.accept()
+            with conn:
+                conn.settimeout(5)
+                assert recv_exactly(conn, 5) == b"hello"
+    finally:
+        server.close()
 
 
 def test_frontend_maxconn_holds_extra_client(sluice, backends):

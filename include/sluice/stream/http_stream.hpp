@@ -16,6 +16,7 @@
 #include "sluice/http/h1_chunked.hpp"
 #include "sluice/http/h1_parse.hpp"
 #include "sluice/proxy/runtime.hpp"
+#include "sluice/stream/server_attempt.hpp"
 #include "sluice/stream/stream.hpp"
 #include "sluice/stream/worker.hpp"
 
@@ -98,13 +99,11 @@ class HttpStream final : public Stream {
     void finish_request_head();
 
     // Server side.
-    void pick_and_connect(const proxy::Server* avoid);
+    void connect_or_queue(const proxy::Pick& pick);
     bool reuse_idle(proxy::Server& srv);
-    void connect_to(proxy::Server& srv);
+    void connect();  // to the server attempt_ holds
     void on_connected();
     void connect_failed(bool timed_out);
-    void retry_now();
-    void release_server_slot();
     void drop_server_connection();
 
     // Response side.
@@ -135,15 +134,14 @@ class HttpStream final : public Stream {
     Worker& worker_;
     proxy::Frontend& fe_;
     proxy::Backend* be_;
-    proxy::Server* server_ = nullptr;       // the server of the transaction, slot reserved
-    proxy::Server* conn_server_ = nullptr;  // where server_side_.fd leads (may outlive server_)
+    ServerAttempt attempt_;                 // the transaction's server (slot) and attempts
+    proxy::Server* conn_server_ = nullptr;  // where server_side_.fd leads (outlives the slot)
     Phase phase_ = Phase::WaitRequest;
     Side client_, server_side_;
     Body req_, resp_;
     ev_timer timer_;
     ev_tstamp phase_started_ = 0;
-    ev_tstamp request_started_ = 0;  // first byte of the request (accept for the first one)
-    std::uint32_t attempts_ = 0;
+    ev_tstamp request_started_ = 0;    // first byte of the request (accept for the first one)
     std::uint32_t requests_ = 0;       // on this client connection, the current one included
     std::uint32_t conn_requests_ = 0;  // carried by the current server connection
     std::size_t head_scanned_ = 0;     // resumption point of an incomplete head

@@ -10,6 +10,7 @@
 #include "sluice/core/buffer.hpp"
 #include "sluice/core/thread_cache.hpp"
 #include "sluice/proxy/runtime.hpp"
+#include "sluice/stream/server_attempt.hpp"
 #include "sluice/stream/worker.hpp"
 
 namespace sluice::stream {
@@ -58,12 +59,10 @@ class TcpStream final : public Stream {
     static void on_timer(struct ev_loop*, ev_timer* w, int revents);
     void finish_callback();
 
-    void pick_and_connect(const proxy::Server* avoid);
-    void connect_to(proxy::Server& srv);
+    void connect_or_queue(const proxy::Pick& pick);
+    void connect();  // to the server attempt_ holds
     void on_connected();
     void connect_failed(bool timed_out);
-    void retry_now();
-    void release_server();
 
     void handle(Side& side, int revents);
     void pump(Flow& f, Side& from, Side& to);
@@ -87,13 +86,12 @@ class TcpStream final : public Stream {
     Worker& worker_;
     proxy::Frontend& fe_;
     proxy::Backend* be_;
-    proxy::Server* server_ = nullptr;
+    ServerAttempt attempt_;
     Phase phase_ = Phase::Picking;
     Side client_, server_side_;
     Flow up_, down_;  // client -> server, server -> client
     ev_timer timer_;
     ev_tstamp phase_started_ = 0;
-    std::uint32_t attempts_ = 0;  // connection attempts that failed
     bool closed_ = false;
 };
 

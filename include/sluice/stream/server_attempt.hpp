@@ -1,0 +1,64 @@
+// How a stream gets a server, in mode tcp and mode http alike: the slot it holds on a server (its
+// maxconn), and its connection attempts under HAProxy's policy: `retries`, `option redispatch
+// [N]`, a pause after a refused connection, none after a timed-out one.
+#pragma once
+
+#include <ev.h>
+
+#include <cstdint>
+
+#include "sluice/proxy/runtime.hpp"
+#include "sluice/util/result.hpp"
+
+namespace sluice::stream {
+
+class Worker;
+
+class ServerAttempt {
+  public:
+    ServerAttempt(Worker& worker, proxy::Backend* be) : worker_(worker), be_(be) {}
+    ServerAttempt(const ServerAttempt&) = delete;
+    ServerAttempt& operator=(const ServerAttempt&) = delete;
+
+    // The server whose slot the stream holds, if any.
+    proxy::Server* server() const { return held_; }
+
+    // Asks the balancer for a server: the slot is then held.
+    proxy::Pick pick() { return pick_avoiding(nullptr); }
+    // Gives the slot back (a queued stream may take it). Safe to call when none is held.
+    void release();
+
+    // Starts a non-blocking connection to the held server for the client on `client_fd`
+    // (whose local port completes a server line without one), socket options set.
+    util::Result<int> connect(int client_fd) const;
+
+    enum class Next {
+        GiveUp,           // retries exhausted
+        RetryNow,         // retry() now (after a timeout, which already waited)
+        RetryAfterPause,  // retry() after retry_pause()
+    };
+    // The attempt on the held server failed (its socket is already closed): counts it, gives
+    // the slot back and says what comes next.
+    Next failed(bool timed_out);
+    // The server for the next attempt, its slot held: another one when it is time to
+    // redispatch, else the failed one again if it is usable and has room, else any.
+    proxy::Pick retry();
+    // How long a refused connection waits before its retry: a second, or the connect timeout
+    // when shorter, so that a restarting server is not hammered.
+    ev_tstamp retry_pause() const;
+
+    // A new transaction (mode http): its own count of attempts.
+    void reset() { attempts_ = 0; }
+
+  private:
+    proxy::Pick pick_avoiding(const proxy::Server* avoid);
+
+    Worker& worker_;
+    proxy::Backend* be_;
+    proxy::Server* held_ = nullptr;    // slot reserved
+    proxy::Server* failed_ = nullptr;  // no slot: only remembered for the retry
+    std::uint32_t attempts_ = 0;       // failed attempts
+    bool redispatch_ = false;          // the next attempt avoids failed_
+};
+
+}  // namespace sluice::stream

@@ -1,0 +1,79 @@
+// Server slots and connection attempts shared by both stream kinds (see server_attempt.hpp).
+#include "sluice/stream/server_attempt.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "sluice/net/socket.hpp"
+#include "sluice/stream/worker.hpp"
+
+namespace sluice::stream {
+
+proxy::Pick ServerAttempt::pick_avoiding(const proxy::Server* avoid) {
+    release();
+    proxy::Pick p = be_->balancer->pick(avoid);
+    held_ = p.server;
+    return p;
+}
+
+void ServerAttempt::release() {
+    if (!held_) return;
+    proxy::Server* s = held_;
+    held_ = nullptr;
+    s->release();
+    worker_.server_released(*s->backend);
+}
+
+util::Result<int> ServerAttempt::connect(int client_fd) const {
+    const proxy::Server& srv = *held_;
+    net::Address to = srv.address.address;
+    if (!srv.address.has_port) {
+        // No port on the server line: the port the client connected to, plus any offset.
+        net::Address local;
+        if (net::local_address(client_fd, local))
+            to.set_port(static_cast<std::uint16_t>(local.port() + srv.address.port_offset));
+    }
+    auto fd = net::start_connect(to);
+    if (fd) net::tune_stream_socket(*fd, be_->conf->tcpka_server);
+    return fd;
+}
+
+ServerAttempt::Next ServerAttempt::failed(bool timed_out) {
+    be_->errors.count(&proxy::ErrorCounters::failed_connects);
+    if (held_) held_->errors.count(&proxy::ErrorCounters::failed_connects);
+    failed_ = held_;
+    release();
+    ++attempts_;
+    const proxy::ProxyConf& px = *be_->conf;
+    if (attempts_ > px.retries) return Next::GiveUp;
+    // `option redispatch [P]`: P > 0 redispatches on every Pth retry, P < 0 on the |P|th retry
+    // before the last (-1: the last one). A redispatch does not wait.
+    const int r = static_cast<int>(attempts_);
+    const int p = px.redispatch;
+    redispatch_ = (p > 0 && r % p == 0) || (p < 0 && r == static_cast<int>(px.retries) + p + 1);
+    return timed_out || redispatch_ ? Next::RetryNow : Next::RetryAfterPause;
+}
+
+proxy::Pick ServerAttempt::retry() {
+    proxy::Server* s = failed_;
+    failed_ = nullptr;
+    if (redispatch_) {
+        redispatch_ = false;
+        return pick_avoiding(s);
+    }
+    if (s && s->usable() && s->try_reserve()) {
+        held_ = s;
+        return proxy::Pick{.server = s};
+    }
+    return pick();
+}
+
+ev_tstamp ServerAttempt::retry_pause() const {
+    const util::Duration pause =
+        be_->timeout_connect.count() > 0
+            ? std::min<util::Duration>(be_->timeout_connect, std::chrono::seconds(1))
+            : std::chrono::seconds(1);
+    return std::chrono::duration<double>(pause).count();
+}
+
+}  // namespace sluice::stream
