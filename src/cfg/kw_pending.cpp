@@ -59,13 +59,8 @@ constexpr Keyword kPending[] = {
     pending("option http-buffer-request", P, kRules),
     pending("monitor-uri", FE, kStats),
     // proxies: rules and switching
-    pending("acl", FE | BE, kRules),
-    pending("http-request", FE | BE, kRules),
-    pending("http-response", FE | BE, kRules),
-    pending("http-after-response", FE | BE, kRules),
     pending("tcp-request", FE | BE, kRules),
     pending("tcp-response", BE, kRules),
-    pending("redirect", FE | BE, kRules),
     pending("use-server", In::Backend, kRules),
     pending("unique-id-format", FE, kLog),
     pending("unique-id-header", FE, kLog),

@@ -142,6 +142,7 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
         be->name = s.name;
         be->where = s.where;
         be->conf = &px;
+        be->parts = &s.parts;
         be->index = static_cast<std::uint32_t>(c.backends.size());
         be->timeout_connect = or_zero(px.timeout_connect);
         be->timeout_server = or_zero(px.timeout_server);
@@ -202,6 +203,7 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
         fe->name = s.name;
         fe->where = s.where;
         fe->conf = &px;
+        fe->parts = &s.parts;
         fe->index = static_cast<std::uint32_t>(c.frontends.size());
         fe->maxconn = px.maxconn ? px.maxconn : opt.proxy_maxconn ? opt.proxy_maxconn : c.maxconn;
         fe->timeout_client = or_zero(px.timeout_client);
@@ -248,15 +250,17 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
                                        it->second->conf->mode == Mode::Tcp ? "tcp" : "http"));
             return it->second;
         };
-        // Unconditional use_backend rules come first: the first one decides (HAProxy order).
+        // use_backend rules in order, the first that applies decides; then default_backend.
         for (const ProxyConf::UseBackend& u : px.use_backends) {
-            Backend* b = resolve(u.name, u.where, "use_backend");
-            if (!fe->backend) fe->backend = b;
+            SwitchRule rule{.cond = u.cond.get(), .backend = nullptr, .dynamic = u.dynamic.get()};
+            if (!u.dynamic) {
+                rule.backend = resolve(u.name, u.where, "use_backend");
+                if (!rule.backend) continue;
+            }
+            fe->switching.push_back(rule);
         }
-        if (!px.default_backend.empty()) {
-            Backend* b = resolve(px.default_backend, px.default_backend_where, "default_backend");
-            if (!fe->backend) fe->backend = b;
-        }
+        if (!px.default_backend.empty())
+            fe->backend = resolve(px.default_backend, px.default_backend_where, "default_backend");
         if (s.kind == SectionKind::Listen && !fe->backend) fe->backend = backends[s.name];
         if (!fe->backend && px.use_backends.empty() && px.default_backend.empty())
             diag.warning(s.where, fmt::format("{} has no backend ('default_backend' or "

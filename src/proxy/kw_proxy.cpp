@@ -66,14 +66,25 @@ Status parse_default_backend(Args args, Ctx& ctx, ProxyConf& px) {
 }
 
 Status parse_use_backend(Args args, Ctx& ctx, ProxyConf& px) {
-    if (args.size() > 1) {
-        if (args[1] == "if" || args[1] == "unless")
-            return ctx.alert(
-                "conditions are not implemented yet; they come with ACLs, rules and "
-                "content switching (issue #5)");
-        return ctx.alert("unexpected '{}' after the backend name", args[1]);
+    constexpr sample::Use kAvailable = sample::Use::Internal | sample::Use::Conn | sample::Use::Req;
+    ProxyConf::UseBackend rule{.where = ctx.where(), .name = {}, .dynamic = {}, .cond = {}};
+    if (args[0].find("%[") != std::string::npos) {
+        auto f = sample::Format::parse(args[0], kAvailable);
+        if (!f) return ctx.alert("in dynamic backend name '{}': {}", args[0], f.error());
+        rule.dynamic = std::make_shared<const sample::Format>(std::move(*f));
+    } else {
+        rule.name = args[0];
     }
-    px.use_backends.push_back({ctx.where(), args[0]});
+    if (args.size() > 1) {
+        if (args[1] != "if" && args[1] != "unless")
+            return ctx.alert("unexpected '{}' after the backend name (expected 'if' or 'unless')",
+                             args[1]);
+        auto cond = sample::parse_condition(args.subspan(1),
+                                            ctx.parts().get<sample::AclConf>().table, kAvailable);
+        if (!cond) return ctx.alert("error detected while parsing switching rule : {}", cond.error());
+        rule.cond = std::make_shared<const sample::Condition>(std::move(*cond));
+    }
+    px.use_backends.push_back(std::move(rule));
     return Status::Ok;
 }
 

@@ -283,6 +283,13 @@ bool HttpStream::parse_request() {
     resp_ = Body{};
     response_started_ = false;
     attempt_.reset();
+    const rules::Outcome outcome = run_request_rules(head, client_.in.size());
+    attempt_.set_backend(be_);
+    if (outcome.verdict == rules::Verdict::Reply) {
+        client_.in.consume(head_len);  // the views in `head` die here
+        send_reply(outcome, !req_.done);
+        return true;
+    }
     if (!be_) {
         // A frontend without a backend has nowhere to send it: HAProxy answers 503.
         client_.in.consume(head_len);
@@ -577,6 +584,14 @@ bool HttpStream::parse_response() {
                            framing.kind != http::BodyKind::Tunnel;
             if (framing.kind == http::BodyKind::UntilClose || req_must_close_ || soft_stopping_)
                 client_keep_ = false;
+            const rules::Outcome outcome = run_response_rules(head);
+            if (outcome.verdict == rules::Verdict::Reply) {
+                // The server's response goes unread: its connection cannot be reused.
+                drop_server_connection();
+                attempt_.release();
+                send_reply(outcome, false);
+                return false;
+            }
         }
         if (!emit_response_head(head, framing)) {
             count_response_failure();

@@ -240,14 +240,23 @@ void HttpStream::fail(std::uint16_t status, char cause, char phase) {
         close();
         return;
     }
+    const http::ErrorPage* page = error_page(status);
+    const bool keep = (status == 502 || status == 503 || status == 504) && client_keep_ &&
+                      phase_ != Phase::WaitRequest && req_.done && !page->must_close &&
+                      !soft_stopping_;
+    send_page(*page, keep);
+}
+
+const http::ErrorPage* HttpStream::error_page(std::uint16_t status) const {
     const http::ErrorPage* page =
         fe_.error_pages ? http::find_error_page(status, *fe_.error_pages,
                                                 be_ ? be_->error_pages.get() : nullptr)
                         : http::default_error_page(status);
-    if (!page) page = http::default_error_page(500);
-    const bool keep = (status == 502 || status == 503 || status == 504) && client_keep_ &&
-                      phase_ != Phase::WaitRequest && req_.done && !page->must_close &&
-                      !soft_stopping_;
+    return page ? page : http::default_error_page(500);
+}
+
+void HttpStream::send_page(const http::ErrorPage& page_ref, bool keep) {
+    const http::ErrorPage* page = &page_ref;
     resp_ = Body{};
     if (!client_.out.holds_memory()) client_.out = core::Buffer::take(worker_.loop().buffers());
     client_.out.consume(client_.out.size());

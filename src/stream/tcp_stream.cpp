@@ -10,6 +10,8 @@
 #include <chrono>
 
 #include "sluice/net/socket.hpp"
+#include "sluice/sample/connection.hpp"
+#include "sluice/stream/switching.hpp"
 
 namespace sluice::stream {
 namespace {
@@ -55,6 +57,18 @@ TcpStream::~TcpStream() = default;
 
 void TcpStream::start() {
     client_.last_activity = worker_.loop().now();
+    if (!fe_.switching.empty()) {
+        // use_backend conditions on what a new connection offers: addresses, proxies.
+        sample::Arena& arena = worker_.arena();
+        arena.reset();
+        sample::Context ctx(arena);
+        sample::Connection conn{.fd = client_.fd, .src = nullptr, .dst = nullptr};
+        ctx.attach(&conn);
+        ctx.attach(&fe_);
+        ctx.attach(const_cast<proxy::Config*>(&worker_.config()));
+        be_ = choose_backend(fe_, worker_.config(), ctx);
+        attempt_.set_backend(be_);
+    }
     if (!be_) {
         // A frontend with no backend accepts and closes, as HAProxy does in TCP mode.
         close();

@@ -13,6 +13,9 @@
 
 namespace sluice::http {
 
+// The usual reason phrase of a status ("Found" for 302); "" for one without a common phrase.
+std::string_view default_reason(unsigned status);
+
 class HeadWriter {
   public:
     explicit HeadWriter(std::span<std::byte> room) : room_(room) {}

@@ -42,6 +42,13 @@ class HeaderList {
     const Header* find(std::string_view name) const;
 
     void clear() { count_ = 0; }
+    // Edits (rules): the order of the remaining fields is kept.
+    Header& at(std::size_t i) { return items_[i]; }
+    void erase(std::size_t i) {
+        for (std::size_t j = i + 1; j < count_; ++j)
+            items_[j - 1] = items_[j];
+        --count_;
+    }
     // False, and nothing stored, when the list is full.
     bool push(Header h) {
         if (count_ == kMaxHeaders) return false;

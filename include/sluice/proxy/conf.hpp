@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,8 @@
 #include "sluice/cfg/diag.hpp"
 #include "sluice/cfg/parts.hpp"
 #include "sluice/net/address.hpp"
+#include "sluice/sample/acl.hpp"
+#include "sluice/sample/format.hpp"
 #include "sluice/util/units.hpp"
 
 namespace sluice::proxy {
@@ -110,7 +113,9 @@ struct ProxyConf {
     cfg::Location default_backend_where;
     struct UseBackend {
         cfg::Location where;
-        std::string name;
+        std::string name;                                 // empty when dynamic
+        std::shared_ptr<const sample::Format> dynamic;   // use_backend %[expr]
+        std::shared_ptr<const sample::Condition> cond;   // null: always
     };
     std::vector<UseBackend> use_backends;
     std::string description;

@@ -79,6 +79,7 @@ struct Backend {
     std::string name;
     cfg::Location where;
     const ProxyConf* conf = nullptr;
+    const cfg::Parts* parts = nullptr;  // the section's settings of other modules (rules...)
     std::uint32_t index = 0;
     std::vector<std::unique_ptr<Server>> servers;
     std::unique_ptr<Balancer> balancer;  // set by lb::install()
@@ -108,13 +109,22 @@ struct Listener {
     net::ListenSocket socket;
 };
 
+// One `use_backend` rule, resolved: the first whose condition holds names the backend.
+struct SwitchRule {
+    const sample::Condition* cond = nullptr;  // null: always
+    Backend* backend = nullptr;               // static target
+    const sample::Format* dynamic = nullptr;  // or a name computed per request
+};
+
 struct Frontend {
     std::string name;
     cfg::Location where;
     const ProxyConf* conf = nullptr;
+    const cfg::Parts* parts = nullptr;  // the section's settings of other modules (rules...)
     std::uint32_t index = 0;
     std::uint32_t maxconn = 0;
-    Backend* backend = nullptr;  // where every connection goes (nullptr: closed at once)
+    Backend* backend = nullptr;  // default_backend (nullptr: closed at once)
+    std::vector<SwitchRule> switching;  // use_backend rules, in order
     std::vector<Listener> listeners;
     util::Duration timeout_client{0}, timeout_client_fin{0};
 
@@ -144,6 +154,12 @@ struct Config {
     std::uint32_t server_count = 0;  // Server::uid runs from 0 to this
 
     std::atomic<std::uint32_t> cur_conns{0};  // all frontends, all threads
+
+    Backend* find_backend(std::string_view name) const {
+        for (const auto& b : backends)
+            if (b->name == name) return b.get();
+        return nullptr;
+    }
 };
 
 // Command-line settings that override or complete the config.

@@ -16,9 +16,15 @@
 #include "sluice/http/h1_chunked.hpp"
 #include "sluice/http/h1_parse.hpp"
 #include "sluice/proxy/runtime.hpp"
+#include "sluice/rules/http_rules.hpp"
+#include "sluice/sample/vars.hpp"
 #include "sluice/stream/server_attempt.hpp"
 #include "sluice/stream/stream.hpp"
 #include "sluice/stream/worker.hpp"
+
+namespace sluice::sample {
+struct Connection;
+}
 
 namespace sluice::stream {
 
@@ -122,8 +128,27 @@ class HttpStream final : public Stream {
     void update_interest();
     void set_interest(Side& side, int events);
 
+    // Rules (http_stream_rules.cpp).
+    // The variables of the client connection (sess) and of its current transaction (txn,
+    // req, res), allocated the first time rules run on the connection.
+    struct Variables {
+        sample::VarStore sess, txn, req, res;
+        sample::Vars view{&sess, &txn, &req, &res};
+    };
+    Variables& variables();
+    void attach_common(sample::Context& ctx, sample::Connection& conn);
+    bool has_request_rules() const;
+    // Frontend rules, backend choice (sets be_), backend rules.
+    rules::Outcome run_request_rules(http::RequestHead& head, std::size_t buffered);
+    rules::Outcome run_response_rules(http::ResponseHead& head);
+    void send_reply(const rules::Outcome& outcome, bool request_has_body);
+
     // Endings.
     void fail(std::uint16_t status, char cause, char phase);
+    // The page for `status`: the backend's, the frontend's, or the built-in one.
+    const http::ErrorPage* error_page(std::uint16_t status) const;
+    // Answers with `page`; `keep`: the client connection carries on after it.
+    void send_page(const http::ErrorPage& page, bool keep);
     // `client_done`: the client's request was read whole, so it has nothing more to send.
     void close_gracefully(bool client_done = false);
     ev_tstamp deadline() const;
@@ -134,7 +159,8 @@ class HttpStream final : public Stream {
     Worker& worker_;
     proxy::Frontend& fe_;
     proxy::Backend* be_;
-    ServerAttempt attempt_;                 // the transaction's server (slot) and attempts
+    ServerAttempt attempt_;
+    std::unique_ptr<Variables> vars_;       // the transaction's server (slot) and attempts
     proxy::Server* conn_server_ = nullptr;  // where server_side_.fd leads (outlives the slot)
     Phase phase_ = Phase::WaitRequest;
     Side client_, server_side_;

@@ -20,6 +20,10 @@ class ServerAttempt {
     ServerAttempt(const ServerAttempt&) = delete;
     ServerAttempt& operator=(const ServerAttempt&) = delete;
 
+    // The backend of the next attempts (mode http chooses one per request); no slot may be
+    // held when it changes.
+    void set_backend(proxy::Backend* be) { be_ = be; }
+
     // The server whose slot the stream holds, if any.
     proxy::Server* server() const { return held_; }
 

@@ -12,6 +12,7 @@
 
 #include "sluice/core/loop.hpp"
 #include "sluice/proxy/runtime.hpp"
+#include "sluice/sample/sample.hpp"
 #include "sluice/stream/stream.hpp"
 
 namespace sluice::stream {
@@ -46,6 +47,8 @@ class Worker {
     void drain_queue(std::uint32_t backend_index);
     // This thread's idle server connections (http-reuse).
     IdlePool& idle_pool() { return *idle_pool_; }
+    // Scratch strings for rule evaluation on this thread (reset per message head).
+    sample::Arena& arena() { return arena_; }
 
   private:
     struct ListenWatcher {
@@ -70,6 +73,7 @@ class Worker {
     bool shutting_down_ = false;
     QueueLink streams_head_;  // every open stream of this thread; circular sentinel
     std::unique_ptr<IdlePool> idle_pool_;
+    sample::Arena arena_;
 };
 
 // The process-wide side of the data path: the config, the workers, soft and hard stop.

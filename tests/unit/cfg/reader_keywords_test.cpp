@@ -224,10 +224,6 @@ TEST(ReaderPending, PendingKeywordsAlertNamingWhatBringsThem) {
          "ACLs, rules and content switching (issue #5)"},
         {"defaults", "compression algo gzip", "compression",
          "compression and cache (roadmap item 11)"},
-        {"frontend f", "acl local src 127.0.0.1", "acl",
-         "ACLs, rules and content switching (issue #5)"},
-        {"frontend f", "http-request deny", "http-request",
-         "ACLs, rules and content switching (issue #5)"},
         {"frontend f", "tcp-request connection reject", "tcp-request",
          "ACLs, rules and content switching (issue #5)"},
         {"frontend f", "capture request header Host len 20", "capture", "logging (issue #8)"},
@@ -514,21 +510,23 @@ TEST(ReaderProxy, OptionRedispatch) {
     EXPECT_EQ(p.proxy(2).redispatch, 0);
 }
 
-TEST(ReaderProxy, UseBackendWithConditionOrExtraWordIsAnAlert) {
+TEST(ReaderProxy, UseBackendConditionsAndBadWords) {
     const Parsed p = parse(
         "frontend f\n  use_backend b if TRUE\n  use_backend b unless x\n  use_backend b c\n"
         "  use_backend ok\n  default_backend dflt\n");
-    EXPECT_EQ(p.messages(), (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:2] : frontend 'f' : "
-                                   "'use_backend' : conditions are not implemented yet; they come "
-                                   "with ACLs, rules and content switching (issue #5)",
-                                   "[ALERT]    (PID) : config : parsing [t.cfg:3] : frontend 'f' : "
-                                   "'use_backend' : conditions are not implemented yet; they come "
-                                   "with ACLs, rules and content switching (issue #5)",
-                                   "[ALERT]    (PID) : config : parsing [t.cfg:4] : frontend 'f' : "
-                                   "'use_backend' : unexpected 'c' after the backend name"}));
-    ASSERT_EQ(p.proxy(0).use_backends.size(), 1u);
-    EXPECT_EQ(p.proxy(0).use_backends[0].name, "ok");
-    EXPECT_EQ(p.proxy(0).use_backends[0].where.line, 5);
+    EXPECT_EQ(p.messages(),
+              (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:3] : frontend 'f' : "
+                     "'use_backend' : error detected while parsing switching rule : no such ACL : "
+                     "'x'",
+                     "[ALERT]    (PID) : config : parsing [t.cfg:4] : frontend 'f' : "
+                     "'use_backend' : unexpected 'c' after the backend name (expected 'if' or "
+                     "'unless')"}));
+    ASSERT_EQ(p.proxy(0).use_backends.size(), 2u);
+    EXPECT_EQ(p.proxy(0).use_backends[0].name, "b");
+    ASSERT_NE(p.proxy(0).use_backends[0].cond, nullptr);
+    EXPECT_EQ(p.proxy(0).use_backends[1].name, "ok");
+    EXPECT_EQ(p.proxy(0).use_backends[1].cond, nullptr);
+    EXPECT_EQ(p.proxy(0).use_backends[1].where.line, 5);
     EXPECT_EQ(p.proxy(0).default_backend, "dflt");
     EXPECT_EQ(p.proxy(0).default_backend_where.line, 6);
 }

@@ -236,8 +236,11 @@ TEST(BuildRoutes, UseBackendTakesPrecedenceOverDefaultBackend) {
                   "  use_backend second\nbackend dflt\nbackend first\nbackend second\n"));
     ASSERT_NE(b.config, nullptr);
     EXPECT_EQ(b.messages(), Lines{});
-    // Unconditional rules: the first use_backend decides, whatever the order of the lines.
-    EXPECT_EQ(b.frontend("f").backend, &b.backend("first"));
+    // Rules in order, the first that applies decides; default_backend is the fallback.
+    ASSERT_EQ(b.frontend("f").switching.size(), 2u);
+    EXPECT_EQ(b.frontend("f").switching[0].backend, &b.backend("first"));
+    EXPECT_EQ(b.frontend("f").switching[0].cond, nullptr);
+    EXPECT_EQ(b.frontend("f").backend, &b.backend("dflt"));
 }
 
 TEST(BuildRoutes, ModeMismatchIsAnAlert) {

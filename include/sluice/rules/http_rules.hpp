@@ -1,0 +1,104 @@
+// http-request / http-response / http-after-response rules: an action and an optional
+// condition per line, run in order on a parsed head. Actions edit the head in place (its views
+// then point into the transaction's Arena), set variables, or end the rule set with a verdict:
+// allow, deny, return, redirect. Each action registers its keyword in a table next to its code
+// (act_*.cpp); the rule keywords themselves are in kw_http_rules.cpp.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sluice/http/error_pages.hpp"
+#include "sluice/http/h1_parse.hpp"
+#include "sluice/sample/acl.hpp"
+#include "sluice/sample/format.hpp"
+
+namespace sluice::rules {
+
+enum class RuleSet : std::uint8_t { Request, Response, AfterResponse };
+
+// What running a rule set decided.
+enum class Verdict : std::uint8_t {
+    Continue,  // every rule ran (or none applied): go on
+    Allow,     // `allow`: stop this rule set, go on
+    Reply,     // answer with Outcome::reply (deny, return, redirect) and skip the server
+};
+
+// The response an action answers with: a complete head (status line and header lines, each
+// ending in CRLF, no Connection header, no final empty line) and a body, like an error page.
+struct Outcome {
+    Verdict verdict = Verdict::Continue;
+    std::uint16_t status = 0;
+    http::ErrorPage reply;  // empty head: use the proxy's error page for `status`
+    bool close = false;     // the connection closes after the reply (deny does, as HAProxy)
+};
+
+// What an action works on.
+struct RuleCtx {
+    sample::Context& samples;
+    http::RequestHead* req = nullptr;   // request rules: editable
+    http::ResponseHead* res = nullptr;  // response rules: editable
+    Outcome& outcome;
+    // Stable storage for edited values: the head's views may point here until it is sent (the
+    // stream resets the arena only once the head is out).
+    std::string_view keep(std::string_view value) {
+        std::string& s = samples.arena().take();
+        s.assign(value);
+        return s;
+    }
+};
+
+class Action {
+  public:
+    virtual ~Action() = default;
+    // Runs the action; false ends the rule set (the verdict is in ctx.outcome).
+    virtual bool run(RuleCtx& ctx) const = 0;
+};
+
+struct Rule {
+    std::unique_ptr<const Action> action;
+    std::shared_ptr<const sample::Condition> cond;
+    cfg::Location where;
+};
+
+// An action keyword's parser: the words after the action name, up to (not including) any
+// `if`/`unless`. `available` is what the rule set can read (for expressions and formats).
+struct ActionParse {
+    std::span<const std::string> args;
+    RuleSet set;
+    sample::Use available;
+};
+using ActionParseFn = util::Result<std::unique_ptr<const Action>> (*)(const ActionParse& p);
+
+struct ActionDef {
+    std::string_view name;
+    ActionParseFn parse = nullptr;
+    bool request = true, response = true, after_response = false;
+    // Set for an action of a later issue: an alert naming it instead of a half-done action.
+    std::string_view pending = {};
+};
+
+class ActionRegistrar {
+  public:
+    explicit ActionRegistrar(std::span<const ActionDef> actions);
+};
+const ActionDef* find_action(std::string_view name);
+std::string nearest_action(std::string_view name);
+
+// A proxy section's rules, in its cfg::Parts.
+struct HttpRulesConf {
+    std::vector<std::shared_ptr<const Rule>> request, response, after_response;
+};
+
+// Runs `rules` in order; the first action that ends the set decides.
+void run_rules(std::span<const std::shared_ptr<const Rule>> rules, RuleCtx& ctx);
+
+// Header edits shared by actions (and usable by other modules).
+void del_header(http::HeaderList& h, std::string_view name);
+bool add_header(http::HeaderList& h, std::string_view name, std::string_view value);
+
+}  // namespace sluice::rules

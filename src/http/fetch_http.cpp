@@ -1,0 +1,392 @@
+// HTTP sample fetches: method, path, url, query, headers, cookies, status, versions. They read
+// the heads the stream attached as an http::Txn. `hdr()` and `cook()` read the request in
+// request rules and the response in response rules, as in HAProxy.
+#include <charconv>
+
+#include "sluice/http/txn.hpp"
+#include "sluice/sample/registry.hpp"
+
+namespace sluice::http {
+
+std::string_view target_path(std::string_view target) {
+    std::size_t start = 0;
+    if (!target.empty() && target[0] != '/') {
+        // absolute-form: skip scheme://authority
+        const std::size_t scheme = target.find("://");
+        if (scheme == std::string_view::npos) return {};
+        start = target.find('/', scheme + 3);
+        if (start == std::string_view::npos) return {};
+    }
+    const std::size_t q = target.find('?', start);
+    return target.substr(start, q == std::string_view::npos ? target.size() - start : q - start);
+}
+
+std::string_view target_query(std::string_view target) {
+    const std::size_t q = target.find('?');
+    return q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+}
+
+namespace {
+
+using sample::Args;
+using sample::Context;
+using sample::Sample;
+using sample::Type;
+using sample::Use;
+
+const RequestHead* request(Context& ctx) {
+    const Txn* t = ctx.find<Txn>();
+    return t ? t->req : nullptr;
+}
+const ResponseHead* response(Context& ctx) {
+    const Txn* t = ctx.find<Txn>();
+    return t ? t->res : nullptr;
+}
+const HeaderList* headers(Context& ctx, bool res) {
+    if (res) {
+        const ResponseHead* r = response(ctx);
+        return r ? &r->headers : nullptr;
+    }
+    const RequestHead* r = request(ctx);
+    return r ? &r->headers : nullptr;
+}
+
+std::string_view trim(std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
+        v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
+        v.remove_suffix(1);
+    return v;
+}
+
+// Calls `each(value)` for every value of the fields named `name`; with `split`, values are the
+// comma-separated elements (hdr), else whole lines (fhdr). Stops when `each` returns false.
+template <class F>
+void for_each_value(const HeaderList& h, std::string_view name, bool split, F each) {
+    for (const Header& f : h.all()) {
+        if (!iequals(f.name, name)) continue;
+        if (!split) {
+            if (!each(f.value)) return;
+            continue;
+        }
+        std::string_view rest = f.value;
+        while (true) {
+            const std::size_t comma = rest.find(',');
+            if (!each(trim(rest.substr(0, comma)))) return;
+            if (comma == std::string_view::npos) break;
+            rest.remove_prefix(comma + 1);
+        }
+    }
+}
+
+// The occurrence `occ` of a header: 1 the first, -1 (default) the last, -2 the one before...
+bool header_value(const HeaderList& h, const Args& args, bool split, Sample& out) {
+    const std::string& name = args.list[0].text;
+    const std::int64_t occ = args.at(1) ? args.list[1].sint : -1;
+    std::size_t count = 0;
+    for_each_value(h, name, split, [&](std::string_view) { return ++count, true; });
+    if (count == 0 || occ == 0) return false;
+    std::int64_t want = occ > 0 ? occ : static_cast<std::int64_t>(count) + occ + 1;
+    if (want < 1 || want > static_cast<std::int64_t>(count)) return false;
+    std::int64_t i = 0;
+    bool found = false;
+    for_each_value(h, name, split, [&](std::string_view v) {
+        if (++i != want) return true;
+        out = Sample::string(v);
+        found = true;
+        return false;
+    });
+    return found;
+}
+
+template <bool Res, bool Split>
+bool fetch_hdr_fixed(const Args& args, Context& ctx, Sample& out) {
+    const HeaderList* h = headers(ctx, Res);
+    return h && header_value(*h, args, Split, out);
+}
+template <bool Split>
+bool fetch_hdr_ctx(const Args& args, Context& ctx, Sample& out) {
+    const HeaderList* h = headers(ctx, ctx.response);
+    return h && header_value(*h, args, Split, out);
+}
+
+std::int64_t count_values(const HeaderList& h, const Args& args, bool split) {
+    std::int64_t n = 0;
+    if (args.list.empty()) {
+        for (const Header& f : h.all()) {
+            if (!split) {
+                ++n;
+                continue;
+            }
+            for (char c : f.value)
+                n += c == ',';
+            ++n;
+        }
+        return n;
+    }
+    for_each_value(h, args.list[0].text, split, [&](std::string_view) { return ++n, true; });
+    return n;
+}
+template <bool Res, bool Split>
+bool fetch_hdr_cnt_fixed(const Args& args, Context& ctx, Sample& out) {
+    const HeaderList* h = headers(ctx, Res);
+    if (!h) return false;
+    out = Sample::integer(count_values(*h, args, Split));
+    return true;
+}
+bool fetch_hdr_cnt_ctx(const Args& args, Context& ctx, Sample& out) {
+    const HeaderList* h = headers(ctx, ctx.response);
+    if (!h) return false;
+    out = Sample::integer(count_values(*h, args, true));
+    return true;
+}
+
+template <bool Res>
+bool fetch_hdr_ip(const Args& args, Context& ctx, Sample& out) {
+    const HeaderList* h = headers(ctx, Res || ctx.response);
+    if (!h || !header_value(*h, args, true, out)) return false;
+    return sample::cast(out, Type::Addr, ctx.arena());
+}
+
+bool fetch_method(const Args&, Context& ctx, Sample& out) {
+    const RequestHead* r = request(ctx);
+    if (!r) return false;
+    out = Sample::string(r->method, Type::Meth);
+    return true;
+}
+bool fetch_url(const Args&, Context& ctx, Sample& out) {
+    const RequestHead* r = request(ctx);
+    if (!r) return false;
+    out = Sample::string(r->target);
+    return true;
+}
+bool fetch_path(const Args&, Context& ctx, Sample& out) {
+    const RequestHead* r = request(ctx);
+    if (!r || r->target_form == TargetForm::Authority || r->target_form == TargetForm::Asterisk)
+        return false;
+    out = Sample::string(target_path(r->target));
+    return true;
+}
+bool fetch_pathq(const Args&, Context& ctx, Sample& out) {
+    const RequestHead* r = request(ctx);
+    if (!r) return false;
+    const std::string_view path = target_path(r->target);
+    if (path.empty()) return false;
+    out = Sample::string(
+        std::string_view(path.data(), r->target.data() + r->target.size() - path.data()));
+    return true;
+}
+bool fetch_query(const Args&, Context& ctx, Sample& out) {
+    const RequestHead* r = request(ctx);
+    if (!r || r->target.find('?') == std::string_view::npos) return false;
+    out = Sample::string(target_query(r->target));
+    return true;
+}
+// base: the Host header's value followed by the path.
+bool fetch_base(const Args&, Context& ctx, Sample& out) {
+    const RequestHead* r = request(ctx);
+    if (!r) return false;
+    const Header* host = r->headers.find("host");
+    const std::string_view path = target_path(r->target);
+    std::string& buf = ctx.arena().take();
+    if (host) buf.assign(host->value);
+    buf.append(path);
+    if (buf.empty()) return false;
+    out = Sample::string(buf);
+    return true;
+}
+
+// url_param(name[,delim]): the value of the first `name=` parameter of the query string.
+bool fetch_url_param(const Args& args, Context& ctx, Sample& out) {
+    const RequestHead* r = request(ctx);
+    if (!r) return false;
+    std::string_view q = target_query(r->target);
+    const std::string& name = args.list[0].text;
+    const char delim = args.at(1) && !args.list[1].text.empty() ? args.list[1].text[0] : '&';
+    while (!q.empty()) {
+        const std::size_t end = q.find(delim);
+        const std::string_view param = q.substr(0, end);
+        const std::size_t eq = param.find('=');
+        if (param.substr(0, eq) == name) {
+            out = Sample::string(eq == std::string_view::npos ? std::string_view{}
+                                                              : param.substr(eq + 1));
+            return true;
+        }
+        if (end == std::string_view::npos) break;
+        q.remove_prefix(end + 1);
+    }
+    return false;
+}
+
+std::string_view version_number(std::string_view text) {
+    return text.starts_with("HTTP/") ? text.substr(5) : text;
+}
+bool fetch_req_ver(const Args&, Context& ctx, Sample& out) {
+    const RequestHead* r = request(ctx);
+    if (!r) return false;
+    out = Sample::string(r->version_text.empty() ? "0.9" : version_number(r->version_text));
+    return true;
+}
+bool fetch_res_ver(const Args&, Context& ctx, Sample& out) {
+    const ResponseHead* r = response(ctx);
+    if (!r) return false;
+    out = Sample::string(version_number(r->version_text));
+    return true;
+}
+bool fetch_status(const Args&, Context& ctx, Sample& out) {
+    const ResponseHead* r = response(ctx);
+    if (!r) return false;
+    out = Sample::integer(r->status);
+    return true;
+}
+bool fetch_proto_http(const Args&, Context& ctx, Sample& out) {
+    out = Sample::boolean(request(ctx) != nullptr);
+    return true;
+}
+bool fetch_req_len(const Args&, Context& ctx, Sample& out) {
+    const Txn* t = ctx.find<Txn>();
+    if (!t) return false;
+    out = Sample::integer(static_cast<std::int64_t>(t->req_len));
+    return true;
+}
+bool fetch_req_body(const Args&, Context& ctx, Sample& out) {
+    const Txn* t = ctx.find<Txn>();
+    if (!t || t->req_body.empty()) return false;
+    out = Sample::string(t->req_body, Type::Bin);
+    return true;
+}
+
+// Cookies: in a request, `Cookie: a=1; b=2`; in a response, each Set-Cookie's leading
+// `name=value`. The first cookie of that name counts (HAProxy: outside ACLs, the first).
+bool find_cookie(const HeaderList& h, bool res, std::string_view name, Sample& out) {
+    bool found = false;
+    for_each_value(h, res ? "set-cookie" : "cookie", false, [&](std::string_view line) {
+        while (!line.empty()) {
+            const std::size_t semi = line.find(';');
+            std::string_view pair = trim(line.substr(0, semi));
+            const std::size_t eq = pair.find('=');
+            if (eq != std::string_view::npos && trim(pair.substr(0, eq)) == name) {
+                out = Sample::string(trim(pair.substr(eq + 1)));
+                found = true;
+                return false;
+            }
+            if (res || semi == std::string_view::npos) break;  // Set-Cookie: only the first pair
+            line.remove_prefix(semi + 1);
+        }
+        return true;
+    });
+    return found;
+}
+template <bool Res>
+bool fetch_cook_fixed(const Args& args, Context& ctx, Sample& out) {
+    const HeaderList* h = headers(ctx, Res);
+    return h && find_cookie(*h, Res, args.list[0].text, out);
+}
+bool fetch_cook_ctx(const Args& args, Context& ctx, Sample& out) {
+    const HeaderList* h = headers(ctx, ctx.response);
+    return h && find_cookie(*h, ctx.response, args.list[0].text, out);
+}
+
+constexpr sample::ArgSpec kName{1, 1};
+constexpr sample::ArgSpec kNameOcc{1, 2, {sample::ArgKind::Str, sample::ArgKind::Sint}};
+constexpr sample::ArgSpec kOptName{0, 1};
+constexpr Use kReq = Use::Req;
+constexpr Use kRes = Use::Res;
+// hdr(), cook()...: the request in request rules, the response in response rules.
+constexpr Use kEither = Use::None;
+
+constexpr sample::Fetch kFetches[] = {
+    {.name = "method", .fn = fetch_method, .out = Type::Meth, .use = kReq},
+    {.name = "url", .fn = fetch_url, .out = Type::Str, .use = kReq},
+    {.name = "path", .fn = fetch_path, .out = Type::Str, .use = kReq},
+    {.name = "pathq", .fn = fetch_pathq, .out = Type::Str, .use = kReq},
+    {.name = "query", .fn = fetch_query, .out = Type::Str, .use = kReq},
+    {.name = "base", .fn = fetch_base, .out = Type::Str, .use = kReq},
+    {.name = "url_param", .fn = fetch_url_param, .args = {1, 2}, .out = Type::Str, .use = kReq},
+    {.name = "urlp", .fn = fetch_url_param, .args = {1, 2}, .out = Type::Str, .use = kReq},
+    {.name = "req.ver", .fn = fetch_req_ver, .out = Type::Str, .use = kReq},
+    {.name = "req_ver", .fn = fetch_req_ver, .out = Type::Str, .use = kReq},
+    {.name = "req.proto_http", .fn = fetch_proto_http, .out = Type::Bool, .use = kReq},
+    {.name = "req.len", .fn = fetch_req_len, .out = Type::Sint, .use = kReq},
+    {.name = "req.body", .fn = fetch_req_body, .out = Type::Bin, .use = kReq},
+    {.name = "hdr", .fn = fetch_hdr_ctx<true>, .args = kNameOcc, .out = Type::Str, .use = kEither},
+    {.name = "req.hdr",
+     .fn = fetch_hdr_fixed<false, true>,
+     .args = kNameOcc,
+     .out = Type::Str,
+     .use = kReq},
+    {.name = "req.fhdr",
+     .fn = fetch_hdr_fixed<false, false>,
+     .args = kNameOcc,
+     .out = Type::Str,
+     .use = kReq},
+    {.name = "res.hdr",
+     .fn = fetch_hdr_fixed<true, true>,
+     .args = kNameOcc,
+     .out = Type::Str,
+     .use = kRes},
+    {.name = "res.fhdr",
+     .fn = fetch_hdr_fixed<true, false>,
+     .args = kNameOcc,
+     .out = Type::Str,
+     .use = kRes},
+    {.name = "hdr_cnt",
+     .fn = fetch_hdr_cnt_ctx,
+     .args = kOptName,
+     .out = Type::Sint,
+     .use = kEither},
+    {.name = "req.hdr_cnt",
+     .fn = fetch_hdr_cnt_fixed<false, true>,
+     .args = kOptName,
+     .out = Type::Sint,
+     .use = kReq},
+    {.name = "req.fhdr_cnt",
+     .fn = fetch_hdr_cnt_fixed<false, false>,
+     .args = kOptName,
+     .out = Type::Sint,
+     .use = kReq},
+    {.name = "res.hdr_cnt",
+     .fn = fetch_hdr_cnt_fixed<true, true>,
+     .args = kOptName,
+     .out = Type::Sint,
+     .use = kRes},
+    {.name = "res.fhdr_cnt",
+     .fn = fetch_hdr_cnt_fixed<true, false>,
+     .args = kOptName,
+     .out = Type::Sint,
+     .use = kRes},
+    {.name = "hdr_ip",
+     .fn = fetch_hdr_ip<false>,
+     .args = kNameOcc,
+     .out = Type::Addr,
+     .use = kEither},
+    {.name = "req.hdr_ip",
+     .fn = fetch_hdr_ip<false>,
+     .args = kNameOcc,
+     .out = Type::Addr,
+     .use = kReq},
+    {.name = "res.hdr_ip",
+     .fn = fetch_hdr_ip<true>,
+     .args = kNameOcc,
+     .out = Type::Addr,
+     .use = kRes},
+    {.name = "cook", .fn = fetch_cook_ctx, .args = kName, .out = Type::Str, .use = kEither},
+    {.name = "req.cook",
+     .fn = fetch_cook_fixed<false>,
+     .args = kName,
+     .out = Type::Str,
+     .use = kReq},
+    {.name = "res.cook",
+     .fn = fetch_cook_fixed<true>,
+     .args = kName,
+     .out = Type::Str,
+     .use = kRes},
+    {.name = "scook", .fn = fetch_cook_fixed<true>, .args = kName, .out = Type::Str, .use = kRes},
+    {.name = "status", .fn = fetch_status, .out = Type::Sint, .use = kRes},
+    {.name = "res.ver", .fn = fetch_res_ver, .out = Type::Str, .use = kRes},
+    {.name = "resp_ver", .fn = fetch_res_ver, .out = Type::Str, .use = kRes},
+};
+const sample::FetchRegistrar kRegistered{kFetches};
+
+}  // namespace
+}  // namespace sluice::http

@@ -1,0 +1,133 @@
+// Sample fetches about the proxies and servers a stream goes through: fe_name, be_name,
+// srv_name, nbsrv, connslots, be_conn, fe_conn. The stream attaches its Frontend, its current
+// Backend (once chosen) and its Server (once connected) to the evaluation context, and the
+// Config for fetches naming another backend.
+#include <cstdint>
+
+#include "sluice/proxy/runtime.hpp"
+#include "sluice/sample/registry.hpp"
+
+namespace sluice::proxy {
+namespace {
+
+using sample::Args;
+using sample::Context;
+using sample::Sample;
+
+bool fetch_fe_name(const Args&, Context& ctx, Sample& out) {
+    const Frontend* fe = ctx.find<Frontend>();
+    if (!fe) return false;
+    out = Sample::string(fe->name);
+    return true;
+}
+bool fetch_be_name(const Args&, Context& ctx, Sample& out) {
+    const Backend* be = ctx.find<Backend>();
+    if (!be) return false;
+    out = Sample::string(be->name);
+    return true;
+}
+bool fetch_srv_name(const Args&, Context& ctx, Sample& out) {
+    const Server* s = ctx.find<Server>();
+    if (!s) return false;
+    out = Sample::string(s->name);
+    return true;
+}
+
+// The backend named by the first argument, else the stream's current one.
+const Backend* backend_arg(const Args& args, Context& ctx) {
+    const sample::Arg* name = args.at(0);
+    if (!name) return ctx.find<Backend>();
+    const Config* config = ctx.find<Config>();
+    if (!config) return nullptr;
+    for (const auto& b : config->backends)
+        if (b->name == name->text) return b.get();
+    return nullptr;
+}
+
+bool fetch_nbsrv(const Args& args, Context& ctx, Sample& out) {
+    const Backend* be = backend_arg(args, ctx);
+    if (!be) return false;
+    std::int64_t n = 0;
+    for (const auto& s : be->servers)
+        if (s->usable()) ++n;
+    out = Sample::integer(n);
+    return true;
+}
+
+bool fetch_be_conn(const Args& args, Context& ctx, Sample& out) {
+    const Backend* be = backend_arg(args, ctx);
+    if (!be) return false;
+    std::int64_t n = 0;
+    for (const auto& s : be->servers)
+        n += s->cur_conns.load(std::memory_order_relaxed);
+    out = Sample::integer(n);
+    return true;
+}
+
+// Free connection slots over the usable servers, queue included; -1 when a server has no
+// maxconn (HAProxy: the figure then means nothing).
+bool fetch_connslots(const Args& args, Context& ctx, Sample& out) {
+    const Backend* be = backend_arg(args, ctx);
+    if (!be) return false;
+    std::int64_t slots = 0;
+    for (const auto& s : be->servers) {
+        if (!s->usable()) continue;
+        if (s->options.maxconn == 0) {
+            out = Sample::integer(-1);
+            return true;
+        }
+        slots += static_cast<std::int64_t>(s->options.maxconn) -
+                 s->cur_conns.load(std::memory_order_relaxed);
+    }
+    slots -= be->queued.load(std::memory_order_relaxed);
+    out = Sample::integer(slots);
+    return true;
+}
+
+bool fetch_fe_conn(const Args& args, Context& ctx, Sample& out) {
+    const Frontend* fe = nullptr;
+    if (const sample::Arg* name = args.at(0)) {
+        if (const Config* config = ctx.find<Config>())
+            for (const auto& f : config->frontends)
+                if (f->name == name->text) fe = f.get();
+    } else {
+        fe = ctx.find<Frontend>();
+    }
+    if (!fe) return false;
+    out = Sample::integer(fe->cur_conns.load(std::memory_order_relaxed));
+    return true;
+}
+
+constexpr sample::ArgSpec kOptionalName{0, 1};
+using sample::Type;
+using sample::Use;
+
+constexpr sample::Fetch kFetches[] = {
+    {.name = "fe_name", .fn = fetch_fe_name, .out = Type::Str, .use = Use::Conn},
+    {.name = "be_name", .fn = fetch_be_name, .out = Type::Str, .use = Use::Conn},
+    {.name = "srv_name", .fn = fetch_srv_name, .out = Type::Str, .use = Use::Res},
+    {.name = "nbsrv",
+     .fn = fetch_nbsrv,
+     .args = kOptionalName,
+     .out = Type::Sint,
+     .use = Use::Internal},
+    {.name = "be_conn",
+     .fn = fetch_be_conn,
+     .args = kOptionalName,
+     .out = Type::Sint,
+     .use = Use::Internal},
+    {.name = "connslots",
+     .fn = fetch_connslots,
+     .args = kOptionalName,
+     .out = Type::Sint,
+     .use = Use::Internal},
+    {.name = "fe_conn",
+     .fn = fetch_fe_conn,
+     .args = kOptionalName,
+     .out = Type::Sint,
+     .use = Use::Internal},
+};
+const sample::FetchRegistrar kRegistered{kFetches};
+
+}  // namespace
+}  // namespace sluice::proxy

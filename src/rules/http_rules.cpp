@@ -1,0 +1,137 @@
+// Rule sets and the http-request / http-response / http-after-response keywords (see
+// http_rules.hpp).
+#include "sluice/rules/http_rules.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+
+#include "sluice/cfg/keyword.hpp"
+#include "sluice/http/h1_parse.hpp"
+#include "sluice/util/suggest.hpp"
+
+namespace sluice::rules {
+namespace {
+
+std::map<std::string_view, const ActionDef*>& actions() {
+    static std::map<std::string_view, const ActionDef*> m;
+    return m;
+}
+
+}  // namespace
+
+ActionRegistrar::ActionRegistrar(std::span<const ActionDef> items) {
+    for (const ActionDef& a : items) {
+        if (!actions().emplace(a.name, &a).second) {
+            std::fprintf(stderr, "sluice: action '%.*s' registered twice\n",
+                         static_cast<int>(a.name.size()), a.name.data());
+            std::abort();
+        }
+    }
+}
+
+const ActionDef* find_action(std::string_view name) {
+    auto it = actions().find(name);
+    return it == actions().end() ? nullptr : it->second;
+}
+
+std::string nearest_action(std::string_view name) {
+    std::vector<std::string_view> names;
+    for (const auto& [n, _] : actions())
+        names.push_back(n);
+    return std::string(util::nearest(name, names));
+}
+
+void run_rules(std::span<const std::shared_ptr<const Rule>> rules, RuleCtx& ctx) {
+    for (const auto& rule : rules) {
+        if (rule->cond && !rule->cond->eval(ctx.samples)) continue;
+        if (!rule->action->run(ctx)) return;
+    }
+}
+
+void del_header(http::HeaderList& h, std::string_view name) {
+    for (std::size_t i = h.size(); i-- > 0;)
+        if (http::iequals(h[i].name, name)) h.erase(i);
+}
+
+bool add_header(http::HeaderList& h, std::string_view name, std::string_view value) {
+    return h.push({name, value});
+}
+
+namespace {
+
+constexpr sample::Use kRequestData = sample::Use::Internal | sample::Use::Conn | sample::Use::Req;
+constexpr sample::Use kResponseData = sample::Use::Internal | sample::Use::Conn | sample::Use::Res;
+
+std::string_view set_label(RuleSet set) {
+    switch (set) {
+        case RuleSet::Request:
+            return "http-request";
+        case RuleSet::Response:
+            return "http-response";
+        case RuleSet::AfterResponse:
+            return "http-after-response";
+    }
+    return "?";
+}
+
+template <RuleSet Set>
+cfg::Status parse_rule(cfg::Args args, cfg::Ctx& ctx) {
+    // `set-var(txn.x)`: the action's name ends at '('.
+    const std::string& word = args[0];
+    const std::string_view name = std::string_view(word).substr(0, word.find('('));
+    const ActionDef* def = find_action(name);
+    if (!def) {
+        const std::string near = nearest_action(name);
+        return ctx.alert("unknown {} action '{}'{}", set_label(Set), name,
+                         near.empty() ? "" : fmt::format(" (did you mean '{}'?)", near));
+    }
+    if (!def->pending.empty())
+        return ctx.alert("'{} {}' is not implemented yet; it comes with {}", set_label(Set), name,
+                         def->pending);
+    const bool allowed = Set == RuleSet::Request    ? def->request
+                         : Set == RuleSet::Response ? def->response
+                                                    : def->after_response;
+    if (!allowed) return ctx.alert("'{}' is not a valid {} action", name, set_label(Set));
+    const std::size_t cond_at = sample::condition_start(args);
+    const sample::Use available = Set == RuleSet::Request ? kRequestData : kResponseData;
+    // The action sees its own word too (for `set-var(name)`), then its arguments.
+    auto action =
+        def->parse({.args = args.subspan(0, cond_at), .set = Set, .available = available});
+    if (!action) return ctx.alert("'{} {}': {}", set_label(Set), name, action.error());
+    auto rule = std::make_shared<Rule>();
+    rule->action = std::move(*action);
+    rule->where = ctx.where();
+    if (cond_at < args.size()) {
+        auto cond = sample::parse_condition(args.subspan(cond_at),
+                                            ctx.parts().get<sample::AclConf>().table, available);
+        if (!cond) return ctx.alert("'{} {}': {}", set_label(Set), name, cond.error());
+        rule->cond = std::make_shared<const sample::Condition>(std::move(*cond));
+    }
+    HttpRulesConf& conf = ctx.parts().get<HttpRulesConf>();
+    auto& list = Set == RuleSet::Request    ? conf.request
+                 : Set == RuleSet::Response ? conf.response
+                                            : conf.after_response;
+    list.push_back(std::move(rule));
+    return cfg::Status::Ok;
+}
+
+constexpr cfg::In kProxies = cfg::In::Frontend | cfg::In::Backend;
+constexpr cfg::Keyword kKeywords[] = {
+    {.name = "http-request",
+     .in = kProxies,
+     .arity = cfg::at_least(1),
+     .parse = parse_rule<RuleSet::Request>},
+    {.name = "http-response",
+     .in = kProxies,
+     .arity = cfg::at_least(1),
+     .parse = parse_rule<RuleSet::Response>},
+    {.name = "http-after-response",
+     .in = kProxies,
+     .arity = cfg::at_least(1),
+     .parse = parse_rule<RuleSet::AfterResponse>},
+};
+const cfg::Registrar kRegistered{kKeywords};
+
+}  // namespace
+}  // namespace sluice::rules

@@ -1,0 +1,120 @@
+// mode http: where rules meet the stream (see http_stream.hpp). http-request rules of the
+// frontend, then `use_backend` switching, then the backend's; http-response rules of the
+// backend, then the frontend's; answers that rules give instead of the server's.
+#include "sluice/http/txn.hpp"
+#include "sluice/rules/http_rules.hpp"
+#include "sluice/sample/connection.hpp"
+#include "sluice/sample/vars.hpp"
+#include "sluice/stream/http_stream.hpp"
+#include "sluice/stream/switching.hpp"
+
+namespace sluice::stream {
+
+namespace {
+
+const rules::HttpRulesConf* rules_of(const cfg::Parts* parts) {
+    return parts ? &parts->read<rules::HttpRulesConf>() : nullptr;
+}
+
+}  // namespace
+
+HttpStream::Variables& HttpStream::variables() {
+    if (!vars_) vars_ = std::make_unique<Variables>();
+    return *vars_;
+}
+
+void HttpStream::attach_common(sample::Context& ctx, sample::Connection& conn) {
+    conn.fd = client_.fd;
+    ctx.attach(&conn);
+    ctx.attach(&fe_);
+    ctx.attach(const_cast<proxy::Config*>(&worker_.config()));
+    ctx.attach(&variables().view);
+    if (be_) ctx.attach(be_);
+}
+
+bool HttpStream::has_request_rules() const {
+    if (!fe_.switching.empty()) return true;
+    const rules::HttpRulesConf* f = rules_of(fe_.parts);
+    if (f && !f->request.empty()) return true;
+    if (fe_.backend && fe_.backend->parts != fe_.parts) {
+        const rules::HttpRulesConf* b = rules_of(fe_.backend->parts);
+        if (b && !b->request.empty()) return true;
+    }
+    return false;
+}
+
+rules::Outcome HttpStream::run_request_rules(http::RequestHead& head, std::size_t buffered) {
+    rules::Outcome outcome;
+    be_ = fe_.backend;
+    if (!has_request_rules()) return outcome;
+    sample::Arena& arena = worker_.arena();
+    arena.reset();
+    sample::Context ctx(arena);
+    sample::Connection conn;
+    attach_common(ctx, conn);
+    Variables& vars = variables();
+    vars.txn.clear();
+    vars.req.clear();
+    vars.res.clear();
+    http::Txn txn{.req = &head, .res = nullptr, .req_len = buffered, .req_body = {}};
+    ctx.attach(&txn);
+    rules::RuleCtx rctx{.samples = ctx, .req = &head, .res = nullptr, .outcome = outcome};
+    if (const rules::HttpRulesConf* f = rules_of(fe_.parts)) {
+        rules::run_rules(f->request, rctx);
+        if (outcome.verdict == rules::Verdict::Reply) return outcome;
+    }
+    be_ = choose_backend(fe_, worker_.config(), ctx);
+    if (be_ && be_->parts != fe_.parts) {
+        ctx.attach(be_);
+        outcome.verdict = rules::Verdict::Continue;  // an allow ends the frontend's rules only
+        if (const rules::HttpRulesConf* b = rules_of(be_->parts))
+            rules::run_rules(b->request, rctx);
+    }
+    return outcome;
+}
+
+rules::Outcome HttpStream::run_response_rules(http::ResponseHead& head) {
+    rules::Outcome outcome;
+    const rules::HttpRulesConf* b = be_ ? rules_of(be_->parts) : nullptr;
+    const rules::HttpRulesConf* f = be_ && be_->parts == fe_.parts ? nullptr : rules_of(fe_.parts);
+    const bool any = (b && (!b->response.empty() || !b->after_response.empty())) ||
+                     (f && (!f->response.empty() || !f->after_response.empty()));
+    if (!any) return outcome;
+    sample::Arena& arena = worker_.arena();
+    arena.reset();
+    sample::Context ctx(arena);
+    ctx.response = true;
+    sample::Connection conn;
+    attach_common(ctx, conn);
+    if (attempt_.server()) ctx.attach(attempt_.server());
+    http::Txn txn{.req = nullptr, .res = &head, .req_len = 0, .req_body = {}};
+    ctx.attach(&txn);
+    rules::RuleCtx rctx{.samples = ctx, .req = nullptr, .res = &head, .outcome = outcome};
+    for (const rules::HttpRulesConf* set : {b, f}) {
+        if (!set) continue;
+        outcome.verdict = rules::Verdict::Continue;
+        rules::run_rules(set->response, rctx);
+        if (outcome.verdict == rules::Verdict::Reply) return outcome;
+    }
+    // http-after-response: on what goes to the client, server answers included.
+    for (const rules::HttpRulesConf* set : {b, f}) {
+        if (!set) continue;
+        outcome.verdict = rules::Verdict::Continue;
+        rules::run_rules(set->after_response, rctx);
+    }
+    outcome.verdict = rules::Verdict::Continue;
+    return outcome;
+}
+
+// Answers the transaction with what a rule decided, instead of a server's response.
+void HttpStream::send_reply(const rules::Outcome& outcome, bool request_has_body) {
+    term_.set('P', 'R');
+    const http::ErrorPage* page =
+        outcome.reply.head.empty() ? error_page(outcome.status) : &outcome.reply;
+    // A body still on its way would be read as the next request: close after the reply then.
+    const bool keep =
+        !outcome.close && client_keep_ && !request_has_body && !page->must_close && !soft_stopping_;
+    send_page(*page, keep);
+}
+
+}  // namespace sluice::stream

@@ -1,0 +1,24 @@
+// `use_backend` switching (see switching.hpp).
+#include "sluice/stream/switching.hpp"
+
+#include "sluice/sample/acl.hpp"
+#include "sluice/sample/format.hpp"
+
+namespace sluice::stream {
+
+proxy::Backend* choose_backend(const proxy::Frontend& fe, const proxy::Config& config,
+                               sample::Context& ctx) {
+    for (const proxy::SwitchRule& rule : fe.switching) {
+        if (rule.cond && !rule.cond->eval(ctx)) continue;
+        if (!rule.dynamic) return rule.backend;
+        std::string& name = ctx.arena().take();
+        rule.dynamic->render(ctx, name);
+        proxy::Backend* b = config.find_backend(name);
+        // HAProxy: a computed name that matches no backend (or one of another mode) falls
+        // through to the next rule.
+        if (b && b->conf->mode == fe.conf->mode) return b;
+    }
+    return fe.backend;
+}
+
+}  // namespace sluice::stream
