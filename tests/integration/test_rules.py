@@ -294,3 +294,21 @@ def test_bad_rules_fail_check_with_file_and_line(sluice, backends, binary_is_hap
         return
     assert result.returncode != 0
     assert message in out
+
+
+def test_pattern_file_and_map(sluice, backends, tmp_path):
+    """`src -f FILE` (networks, one per line, comments skipped) and `map_str` with a default:
+    the backend sees the mapped value of the path, or the default."""
+    (tmp_path / "nets.lst").write_text("# blocked\n10.0.0.0/8\n192.168.1.1\n")
+    (tmp_path / "allow.lst").write_text("127.0.0.0/8\n")
+    (tmp_path / "paths.map").write_text("/a alpha\n/b   beta\n")
+    s = routed(sluice, backends, f"""
+        acl blocked src -f {tmp_path}/nets.lst
+        http-request deny if blocked
+        http-request set-header X-Allowed yes if {{ src -f {tmp_path}/allow.lst }}
+        http-request set-header X-Map %[path,map_str({tmp_path}/paths.map,none)]
+    """)
+    for path in ("/a", "/b", "/c"):
+        assert get(sluice, path).status == 200
+    assert [r.header("x-map") for r in s["web"].requests] == ["alpha", "beta", "none"]
+    assert all(r.header("x-allowed") == "yes" for r in s["web"].requests)
