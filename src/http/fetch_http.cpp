@@ -257,26 +257,75 @@ bool fetch_req_body(const Args&, Context& ctx, Sample& out) {
 }
 
 // Cookies: in a request, `Cookie: a=1; b=2`; in a response, each Set-Cookie's leading
-// `name=value`. The first cookie of that name counts (HAProxy: outside ACLs, the first).
-bool find_cookie(const HeaderList& h, bool res, std::string_view name, Sample& out) {
-    bool found = false;
+// `name=value`. Calls `each(value)` for every cookie named `name` until it returns false.
+template <class F>
+void for_each_cookie(const HeaderList& h, bool res, std::string_view name, F each) {
     for_each_value(h, res ? "set-cookie" : "cookie", false, [&](std::string_view line) {
         while (!line.empty()) {
             const std::size_t semi = line.find(';');
             std::string_view pair = trim(line.substr(0, semi));
             const std::size_t eq = pair.find('=');
-            if (eq != std::string_view::npos && trim(pair.substr(0, eq)) == name) {
-                out = Sample::string(trim(pair.substr(eq + 1)));
-                found = true;
+            if (eq != std::string_view::npos && trim(pair.substr(0, eq)) == name &&
+                !each(trim(pair.substr(eq + 1))))
                 return false;
-            }
             if (res || semi == std::string_view::npos) break;  // Set-Cookie: only the first pair
             line.remove_prefix(semi + 1);
         }
         return true;
     });
+}
+// Outside ACLs the first cookie of that name counts, as in HAProxy.
+bool find_cookie(const HeaderList& h, bool res, std::string_view name, Sample& out) {
+    bool found = false;
+    for_each_cookie(h, res, name, [&](std::string_view v) {
+        out = Sample::string(v);
+        found = true;
+        return false;
+    });
     return found;
 }
+
+// The multi-valued forms, for ACLs: every value in turn.
+void visit_values(std::string_view v, sample::VisitFn visit, void* state, bool& go) {
+    Sample s = Sample::string(v);
+    go = visit(state, s);
+}
+template <bool Split>
+void each_hdr(const HeaderList* h, const Args& args, sample::VisitFn visit, void* state) {
+    if (!h) return;
+    bool go = true;
+    for_each_value(*h, args.list[0].text, Split, [&](std::string_view v) {
+        visit_values(v, visit, state, go);
+        return go;
+    });
+}
+template <bool Res, bool Split>
+void each_hdr_fixed(const Args& args, Context& ctx, sample::VisitFn visit, void* state) {
+    each_hdr<Split>(headers(ctx, Res), args, visit, state);
+}
+void each_hdr_ctx(const Args& args, Context& ctx, sample::VisitFn visit, void* state) {
+    each_hdr<true>(headers(ctx, ctx.response), args, visit, state);
+}
+template <bool Res>
+void each_cook(const HeaderList* h, const Args& args, sample::VisitFn visit, void* state) {
+    if (!h) return;
+    bool go = true;
+    for_each_cookie(*h, Res, args.list[0].text, [&](std::string_view v) {
+        visit_values(v, visit, state, go);
+        return go;
+    });
+}
+template <bool Res>
+void each_cook_fixed(const Args& args, Context& ctx, sample::VisitFn visit, void* state) {
+    each_cook<Res>(headers(ctx, Res), args, visit, state);
+}
+void each_cook_ctx(const Args& args, Context& ctx, sample::VisitFn visit, void* state) {
+    if (ctx.response)
+        each_cook<true>(headers(ctx, true), args, visit, state);
+    else
+        each_cook<false>(headers(ctx, false), args, visit, state);
+}
+
 template <bool Res>
 bool fetch_cook_fixed(const Args& args, Context& ctx, Sample& out) {
     const HeaderList* h = headers(ctx, Res);
@@ -309,27 +358,41 @@ constexpr sample::Fetch kFetches[] = {
     {.name = "req.proto_http", .fn = fetch_proto_http, .out = Type::Bool, .use = kReq},
     {.name = "req.len", .fn = fetch_req_len, .out = Type::Sint, .use = kReq},
     {.name = "req.body", .fn = fetch_req_body, .out = Type::Bin, .use = kReq},
-    {.name = "hdr", .fn = fetch_hdr_ctx<true>, .args = kNameOcc, .out = Type::Str, .use = kEither},
+    {.name = "hdr",
+     .fn = fetch_hdr_ctx<true>,
+     .args = kNameOcc,
+     .out = Type::Str,
+     .use = kEither,
+     .each = each_hdr_ctx,
+     .each_unless_arg = 1},
     {.name = "req.hdr",
      .fn = fetch_hdr_fixed<false, true>,
      .args = kNameOcc,
      .out = Type::Str,
-     .use = kReq},
+     .use = kReq,
+     .each = each_hdr_fixed<false, true>,
+     .each_unless_arg = 1},
     {.name = "req.fhdr",
      .fn = fetch_hdr_fixed<false, false>,
      .args = kNameOcc,
      .out = Type::Str,
-     .use = kReq},
+     .use = kReq,
+     .each = each_hdr_fixed<false, false>,
+     .each_unless_arg = 1},
     {.name = "res.hdr",
      .fn = fetch_hdr_fixed<true, true>,
      .args = kNameOcc,
      .out = Type::Str,
-     .use = kRes},
+     .use = kRes,
+     .each = each_hdr_fixed<true, true>,
+     .each_unless_arg = 1},
     {.name = "res.fhdr",
      .fn = fetch_hdr_fixed<true, false>,
      .args = kNameOcc,
      .out = Type::Str,
-     .use = kRes},
+     .use = kRes,
+     .each = each_hdr_fixed<true, false>,
+     .each_unless_arg = 1},
     {.name = "hdr_cnt",
      .fn = fetch_hdr_cnt_ctx,
      .args = kOptName,
@@ -370,18 +433,34 @@ constexpr sample::Fetch kFetches[] = {
      .args = kNameOcc,
      .out = Type::Addr,
      .use = kRes},
-    {.name = "cook", .fn = fetch_cook_ctx, .args = kName, .out = Type::Str, .use = kEither},
+    {.name = "cook",
+     .fn = fetch_cook_ctx,
+     .args = kName,
+     .out = Type::Str,
+     .use = kEither,
+     .each = each_cook_ctx,
+     .each_unless_arg = 1},
     {.name = "req.cook",
      .fn = fetch_cook_fixed<false>,
      .args = kName,
      .out = Type::Str,
-     .use = kReq},
+     .use = kReq,
+     .each = each_cook_fixed<false>,
+     .each_unless_arg = 1},
     {.name = "res.cook",
      .fn = fetch_cook_fixed<true>,
      .args = kName,
      .out = Type::Str,
-     .use = kRes},
-    {.name = "scook", .fn = fetch_cook_fixed<true>, .args = kName, .out = Type::Str, .use = kRes},
+     .use = kRes,
+     .each = each_cook_fixed<true>,
+     .each_unless_arg = 1},
+    {.name = "scook",
+     .fn = fetch_cook_fixed<true>,
+     .args = kName,
+     .out = Type::Str,
+     .use = kRes,
+     .each = each_cook_fixed<true>,
+     .each_unless_arg = 1},
     {.name = "status", .fn = fetch_status, .out = Type::Sint, .use = kRes},
     {.name = "res.ver", .fn = fetch_res_ver, .out = Type::Str, .use = kRes},
     {.name = "resp_ver", .fn = fetch_res_ver, .out = Type::Str, .use = kRes},

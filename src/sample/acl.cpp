@@ -132,13 +132,39 @@ util::Result<AclLine> parse_acl_line(std::span<const std::string> words) {
     return line;
 }
 
-bool AclLine::match(Context& ctx) const {
-    Sample s;
-    if (!expr.eval(ctx, s)) return false;
-    const Match m = patterns.method();
+namespace {
+
+bool match_value(const AclLine& line, Context& ctx, Sample& s) {
+    if (!line.expr.convert(ctx, s)) return false;
+    const Match m = line.patterns.method();
     if (m == Match::Found) return true;
     if (!cast(s, match_input(m), ctx.arena())) return false;
-    return patterns.match(s);
+    return line.patterns.match(s);
+}
+
+}  // namespace
+
+bool AclLine::match(Context& ctx) const {
+    if (expr.multi_valued()) {
+        // Any value matching is a match (HAProxy: every occurrence of a header is tried).
+        struct State {
+            const AclLine* line;
+            Context* ctx;
+            bool matched = false;
+        } st{this, &ctx};
+        expr.fetch->each(
+            expr.fetch_args, ctx,
+            [](void* p, Sample& v) {
+                auto* s = static_cast<State*>(p);
+                s->matched = match_value(*s->line, *s->ctx, v);
+                return !s->matched;
+            },
+            &st);
+        return st.matched;
+    }
+    Sample s;
+    if (!expr.fetch->fn(expr.fetch_args, ctx, s)) return false;
+    return match_value(*this, ctx, s);
 }
 
 bool Acl::match(Context& ctx) const {

@@ -210,7 +210,10 @@ util::Result<Expr> parse_expr(std::string_view text, Use available) {
 }
 
 bool Expr::eval(Context& ctx, Sample& out) const {
-    if (!fetch->fn(fetch_args, ctx, out)) return false;
+    return fetch->fn(fetch_args, ctx, out) && convert(ctx, out);
+}
+
+bool Expr::convert(Context& ctx, Sample& out) const {
     for (const ConverterCall& c : converters) {
         if (!cast(out, c.converter->in, ctx.arena())) return false;
         if (!c.converter->fn(c.args, ctx, out)) return false;

@@ -312,3 +312,19 @@ def test_pattern_file_and_map(sluice, backends, tmp_path):
         assert get(sluice, path).status == 200
     assert [r.header("x-map") for r in s["web"].requests] == ["alpha", "beta", "none"]
     assert all(r.header("x-allowed") == "yes" for r in s["web"].requests)
+
+
+def test_acl_tries_every_header_value(sluice, backends):
+    """An ACL on `hdr(name)` matches when any value does: each comma-separated element of each
+    field line (`fhdr`: each whole line); `hdr(name,1)` looks at the first value only."""
+    s = routed(sluice, backends, """
+        use_backend api if { hdr(x-list) -m str beta }
+        use_backend admin if { req.fhdr(x-line) -m str "c, d" }
+    """)
+    assert get(sluice, "/1", headers=[("X-List", "alpha, beta")]).status == 200
+    assert get(sluice, "/2", headers=[("X-List", "alpha"), ("X-List", "gamma, beta")]).status == 200
+    assert get(sluice, "/3", headers=[("X-List", "alphabeta")]).status == 200
+    assert get(sluice, "/4", headers=[("X-Line", "a"), ("X-Line", "c, d")]).status == 200
+    assert [r.target for r in s["api"].requests] == ["/1", "/2"]
+    assert [r.target for r in s["admin"].requests] == ["/4"]
+    assert [r.target for r in s["web"].requests] == ["/3"]

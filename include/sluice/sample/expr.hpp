@@ -23,6 +23,12 @@ struct Expr {
 
     // The expression's value; false when the fetch or a converter had nothing.
     bool eval(Context& ctx, Sample& out) const;
+    // Applies the converters to a fetched value.
+    bool convert(Context& ctx, Sample& s) const;
+    // True when the fetch has several values to offer here (see Fetch::each).
+    bool multi_valued() const {
+        return fetch->each && fetch_args.list.size() <= fetch->each_unless_arg;
+    }
     // The type of what eval() produces.
     Type type() const;
 };

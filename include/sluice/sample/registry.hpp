@@ -59,6 +59,11 @@ using PrepareFn = util::Status (*)(Args& args);
 // Writes the sample into `out`; false when there is none (the header is absent, the
 // connection has no such address...): an ACL then does not match.
 using FetchFn = bool (*)(const Args& args, Context& ctx, Sample& out);
+// Multi-valued fetches (a header's values, a name's cookies): calls `visit(state, value)` for
+// each value in order until it returns false. ACLs match on any value, as in HAProxy.
+using VisitFn = bool (*)(void* state, Sample& value);
+using FetchEachFn = void (*)(const Args& args, Context& ctx, VisitFn visit, void* state);
+
 // Transforms `s` (already cast to the converter's input type) in place; false: no sample.
 using ConvertFn = bool (*)(const Args& args, Context& ctx, Sample& s);
 
@@ -77,6 +82,10 @@ struct Fetch {
     Type out = Type::Str;
     Use use = Use::Internal;
     PrepareFn prepare = nullptr;
+    // Set for multi-valued fetches; used when no argument at `each_unless_arg` picks a
+    // single occurrence (hdr(name,occ)).
+    FetchEachFn each = nullptr;
+    std::uint8_t each_unless_arg = kMaxArgs;
 };
 
 struct Converter {
