@@ -12,11 +12,7 @@ util::Result<Format> Format::parse(std::string_view text, Use available) {
     std::size_t i = 0;
     while (i < text.size()) {
         const char c = text[i];
-        if (c == '\\' && i + 1 < text.size()) {
-            literal.push_back(text[i + 1]);
-            i += 2;
-            continue;
-        }
+        // No backslash escapes: HAProxy's log-format keeps them as written.
         if (c != '%') {
             literal.push_back(c);
             ++i;

@@ -328,3 +328,11 @@ def test_acl_tries_every_header_value(sluice, backends):
     assert [r.target for r in s["api"].requests] == ["/1", "/2"]
     assert [r.target for r in s["admin"].requests] == ["/4"]
     assert [r.target for r in s["web"].requests] == ["/3"]
+
+
+def test_log_format_keeps_backslashes(sluice, backends):
+    """A log-format value has no backslash escapes: `'a\\b\\%[src]'` (single quotes: the config
+    reader keeps the backslashes) reaches the server as written, the sample expanded."""
+    s = routed(sluice, backends, r"http-request set-header X-B 'a\b\%[src]'")
+    get(sluice, "/")
+    assert s["web"].requests[0].header("x-b") == "a\\b\\127.0.0.1"
