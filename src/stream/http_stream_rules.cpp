@@ -101,6 +101,7 @@ rules::Outcome HttpStream::run_response_rules(http::ResponseHead& head) {
         if (!set) continue;
         outcome.verdict = rules::Verdict::Continue;
         rules::run_rules(set->after_response, rctx);
+        if (outcome.verdict == rules::Verdict::Reply) return outcome;  // a failed rewrite: 500
     }
     outcome.verdict = rules::Verdict::Continue;
     return outcome;
