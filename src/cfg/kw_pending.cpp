@@ -59,7 +59,6 @@ constexpr Keyword kPending[] = {
     pending("option http-buffer-request", P, kRules),
     pending("monitor-uri", FE, kStats),
     // proxies: rules and switching
-    pending("tcp-request", FE | BE, kRules),
     pending("tcp-response", BE, kRules),
     pending("use-server", In::Backend, kRules),
     pending("unique-id-format", FE, kLog),

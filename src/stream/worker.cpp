@@ -6,6 +6,9 @@
 
 #include <cerrno>
 
+#include "sluice/net/socket.hpp"
+#include "sluice/rules/tcp_rules.hpp"
+#include "sluice/sample/connection.hpp"
 #include "sluice/stream/http_stream.hpp"
 #include "sluice/stream/idle_pool.hpp"
 #include "sluice/stream/tcp_stream.hpp"
@@ -87,6 +90,18 @@ void Worker::on_listener_ready(struct ev_loop*, ev_io* w, int) {
     lw->worker->accept_from(*lw);
 }
 
+bool Worker::admitted(proxy::Frontend& fe, int fd) {
+    const rules::TcpRulesConf& conf = fe.parts->read<rules::TcpRulesConf>();
+    if (conf.empty()) return true;
+    arena_.reset();
+    sample::Context ctx(arena_);
+    sample::Connection conn{.fd = fd, .src = nullptr, .dst = nullptr};
+    ctx.attach(&conn);
+    ctx.attach(&fe);
+    ctx.attach(&engine_.config());
+    return rules::admit_connection(conf, ctx);
+}
+
 void Worker::accept_from(ListenWatcher& lw) {
     proxy::Config& c = engine_.config();
     proxy::Frontend& fe = *lw.frontend;
@@ -113,6 +128,14 @@ void Worker::accept_from(ListenWatcher& lw) {
                 ev_timer_start(loop_.raw(), &fd_limit_timer_);
             }
             return;  // EAGAIN: another thread took it, or nothing left
+        }
+        if (!admitted(fe, fd)) {
+            // tcp-request reject: reset (as HAProxy does) before anything is allocated for it.
+            net::set_nolinger(fd);
+            ::close(fd);
+            fe.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
+            c.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
+            continue;
         }
         if (fe.http) {
             auto* stream = new HttpStream(*this, fe, fd);

@@ -336,3 +336,39 @@ def test_log_format_keeps_backslashes(sluice, backends):
     s = routed(sluice, backends, r"http-request set-header X-B 'a\b\%[src]'")
     get(sluice, "/")
     assert s["web"].requests[0].header("x-b") == "a\\b\\127.0.0.1"
+
+
+# ---------------------------------------------------------------------------------------------
+# tcp-request
+
+
+@pytest.mark.parametrize("mode", ["http", "tcp"])
+def test_tcp_request_connection_reject(sluice, backends, mode):
+    """`tcp-request connection reject if COND` resets a matching client at once, without a
+    response and without reaching a server; `accept` before it lets a client through; a client
+    that matches neither goes on. In both modes."""
+    web = backends.http("web")
+    frontends = {
+        "rej": "tcp-request connection reject if { src 127.0.0.0/8 }",
+        "acc": "tcp-request connection accept if { src 127.0.0.1 }\n"
+               "tcp-request connection reject",
+        "pass": "tcp-request content reject if { src 10.0.0.0/8 }",
+    }
+    text = sluice.base(mode=mode)
+    for name, rules in frontends.items():
+        text += (f"frontend {name}\n    bind 127.0.0.1:{sluice.port(name)}\n{indent(rules)}"
+                 f"    default_backend web\n")
+    text += f"backend web\n    server web 127.0.0.1:{web.port}\n"
+    sluice.start(text)
+    # A rejected connection is reset at once: connecting or writing may already fail.
+    try:
+        with http_connect(sluice.port("rej")) as c:
+            c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert c.wait_closed() == b""
+    except ConnectionResetError:
+        pass
+    assert web.connections == 0
+    for name in ("acc", "pass"):
+        with http_connect(sluice.port(name)) as c:
+            assert c.roundtrip("GET", f"/{name}").status == 200
+    assert [r.target for r in web.requests] == ["/acc", "/pass"]

@@ -61,6 +61,8 @@ class Worker {
     static void on_listener_ready(struct ev_loop* raw, ev_io* w, int revents);
     static void on_fd_limit_timer(struct ev_loop* raw, ev_timer* w, int revents);
     void accept_from(ListenWatcher& lw);
+    // tcp-request rules on a just-accepted connection; false: reject it.
+    bool admitted(proxy::Frontend& fe, int fd);
     bool has_room(const proxy::Frontend& fe) const;
     void pause(ListenWatcher& lw);
 

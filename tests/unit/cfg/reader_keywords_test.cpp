@@ -224,8 +224,6 @@ TEST(ReaderPending, PendingKeywordsAlertNamingWhatBringsThem) {
          "ACLs, rules and content switching (issue #5)"},
         {"defaults", "compression algo gzip", "compression",
          "compression and cache (roadmap item 11)"},
-        {"frontend f", "tcp-request connection reject", "tcp-request",
-         "ACLs, rules and content switching (issue #5)"},
         {"frontend f", "capture request header Host len 20", "capture", "logging (issue #8)"},
         {"frontend f", "monitor-uri /ok", "monitor-uri", "the runtime API and stats (issue #7)"},
         {"backend b", "option httpchk GET /", "option httpchk",

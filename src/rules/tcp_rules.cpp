@@ -1,0 +1,75 @@
+// tcp-request rules (see tcp_rules.hpp) and the `tcp-request` keyword.
+#include "sluice/rules/tcp_rules.hpp"
+
+#include "sluice/cfg/keyword.hpp"
+
+namespace sluice::rules {
+
+bool admit_connection(const TcpRulesConf& conf, sample::Context& ctx) {
+    for (const auto* set : {&conf.connection, &conf.session, &conf.content}) {
+        for (const TcpRule& rule : *set) {
+            if (rule.cond && !rule.cond->eval(ctx)) continue;
+            if (rule.verb == TcpVerb::Reject) return false;
+            break;  // accept: the rest of this set is skipped
+        }
+    }
+    return true;
+}
+
+namespace {
+
+constexpr std::string_view kLater = "a later step of ACLs and rules (issue #5)";
+
+cfg::Status parse_tcp_request(cfg::Args args, cfg::Ctx& ctx) {
+    const std::string& when = args[0];
+    if (when == "inspect-delay")
+        return ctx.alert("'tcp-request inspect-delay' is not implemented yet; it comes with {}",
+                         kLater);
+    TcpRulesConf& conf = ctx.parts().get<TcpRulesConf>();
+    std::vector<TcpRule>* set = when == "connection" ? &conf.connection
+                                : when == "session"  ? &conf.session
+                                : when == "content"  ? &conf.content
+                                                     : nullptr;
+    if (!set)
+        return ctx.alert("expects 'inspect-delay', 'connection', 'session' or 'content', got '{}'",
+                         when);
+    if (args.size() < 2) return ctx.alert("'tcp-request {}' expects an action", when);
+    const std::string& action = args[1];
+    TcpRule rule;
+    if (action == "accept") {
+        rule.verb = TcpVerb::Accept;
+    } else if (action == "reject") {
+        rule.verb = TcpVerb::Reject;
+    } else if (action.starts_with("track-sc") || action.starts_with("sc-")) {
+        return ctx.alert("'tcp-request {} {}' comes with stick tables (roadmap item 9)", when,
+                         action);
+    } else if (action == "capture") {
+        return ctx.alert("'tcp-request {} capture' comes with logging (issue #8)", when);
+    } else {
+        return ctx.alert("'tcp-request {} {}' is not implemented yet; it comes with {}", when,
+                         action, kLater);
+    }
+    if (args.size() > 2) {
+        if (args[2] != "if" && args[2] != "unless")
+            return ctx.alert("unexpected '{}' after '{}' (expected 'if' or 'unless')", args[2],
+                             action);
+        constexpr sample::Use kAvailable = sample::Use::Internal | sample::Use::Conn;
+        auto cond = sample::parse_condition(args.subspan(2),
+                                            ctx.parts().get<sample::AclConf>().table, kAvailable);
+        if (!cond) return ctx.alert("'tcp-request {} {}': {}", when, action, cond.error());
+        rule.cond = std::make_shared<const sample::Condition>(std::move(*cond));
+    }
+    set->push_back(std::move(rule));
+    return cfg::Status::Ok;
+}
+
+constexpr cfg::Keyword kKeywords[] = {
+    {.name = "tcp-request",
+     .in = cfg::In::Frontend | cfg::In::Backend,
+     .arity = cfg::at_least(1),
+     .parse = parse_tcp_request},
+};
+const cfg::Registrar kRegistered{kKeywords};
+
+}  // namespace
+}  // namespace sluice::rules
