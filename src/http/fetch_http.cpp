@@ -82,10 +82,11 @@ void for_each_value(const HeaderList& h, std::string_view name, bool split, F ea
 // The occurrence `occ` of a header: 1 the first, -1 (default) the last, -2 the one before...
 bool header_value(const HeaderList& h, const Args& args, bool split, Sample& out) {
     const std::string& name = args.list[0].text;
-    const std::int64_t occ = args.at(1) ? args.list[1].sint : -1;
+    // Outside ACLs an occurrence of 0 means the last one, as the default does (HAProxy).
+    const std::int64_t occ = args.at(1) && args.list[1].sint != 0 ? args.list[1].sint : -1;
     std::size_t count = 0;
     for_each_value(h, name, split, [&](std::string_view) { return ++count, true; });
-    if (count == 0 || occ == 0) return false;
+    if (count == 0) return false;
     std::int64_t want = occ > 0 ? occ : static_cast<std::int64_t>(count) + occ + 1;
     if (want < 1 || want > static_cast<std::int64_t>(count)) return false;
     std::int64_t i = 0;
@@ -141,11 +142,19 @@ bool fetch_hdr_cnt_ctx(const Args& args, Context& ctx, Sample& out) {
     return true;
 }
 
+// A header value as an address: IPv4 with an optional ":port" (HAProxy reads it so), or IPv6.
+bool to_address(Sample& s, Context& ctx) {
+    std::string_view v = s.str;
+    const std::size_t colon = v.find(':');
+    if (colon != std::string_view::npos && v.find(':', colon + 1) == std::string_view::npos)
+        s.str = v.substr(0, colon);
+    return sample::cast(s, Type::Addr, ctx.arena());
+}
+
 template <bool Res>
 bool fetch_hdr_ip(const Args& args, Context& ctx, Sample& out) {
     const HeaderList* h = headers(ctx, Res || ctx.response);
-    if (!h || !header_value(*h, args, true, out)) return false;
-    return sample::cast(out, Type::Addr, ctx.arena());
+    return h && header_value(*h, args, true, out) && to_address(out, ctx);
 }
 
 bool fetch_method(const Args&, Context& ctx, Sample& out) {
@@ -164,7 +173,9 @@ bool fetch_path(const Args&, Context& ctx, Sample& out) {
     const RequestHead* r = request(ctx);
     if (!r || r->target_form == TargetForm::Authority || r->target_form == TargetForm::Asterisk)
         return false;
-    out = Sample::string(target_path(r->target));
+    const std::string_view path = target_path(r->target);
+    if (path.empty()) return false;  // `http://host` alone has no path (HAProxy: no sample)
+    out = Sample::string(path);
     return true;
 }
 bool fetch_pathq(const Args&, Context& ctx, Sample& out) {
@@ -200,22 +211,28 @@ bool fetch_base(const Args&, Context& ctx, Sample& out) {
 bool fetch_url_param(const Args& args, Context& ctx, Sample& out) {
     const RequestHead* r = request(ctx);
     if (!r) return false;
-    std::string_view q = target_query(r->target);
+    // As HAProxy: the list starts after the first '?' (or the first custom delimiter, '?'
+    // then being an ordinary byte); '&', ';' and the delimiter separate parameters; a name
+    // counts only followed by '='.
     const std::string& name = args.list[0].text;
-    const char delim = args.at(1) && !args.list[1].text.empty() ? args.list[1].text[0] : '&';
-    while (!q.empty()) {
-        const std::size_t end = q.find(delim);
+    const char delim = args.at(1) && !args.list[1].text.empty() ? args.list[1].text[0] : '?';
+    std::string_view q = r->target;
+    const std::size_t start = q.find(delim);
+    if (start == std::string_view::npos) return false;
+    q.remove_prefix(start + 1);
+    auto separator = [delim](char c) { return c == '&' || c == ';' || c == delim; };
+    while (true) {
+        std::size_t end = 0;
+        while (end < q.size() && !separator(q[end]))
+            ++end;
         const std::string_view param = q.substr(0, end);
-        const std::size_t eq = param.find('=');
-        if (param.substr(0, eq) == name) {
-            out = Sample::string(eq == std::string_view::npos ? std::string_view{}
-                                                              : param.substr(eq + 1));
+        if (param.size() > name.size() && param.starts_with(name) && param[name.size()] == '=') {
+            out = Sample::string(param.substr(name.size() + 1));
             return true;
         }
-        if (end == std::string_view::npos) break;
+        if (end >= q.size()) return false;
         q.remove_prefix(end + 1);
     }
-    return false;
 }
 
 std::string_view version_number(std::string_view text) {
@@ -274,13 +291,13 @@ void for_each_cookie(const HeaderList& h, bool res, std::string_view name, F eac
         return true;
     });
 }
-// Outside ACLs the first cookie of that name counts, as in HAProxy.
+// Outside ACLs the last cookie of that name counts, as in HAProxy.
 bool find_cookie(const HeaderList& h, bool res, std::string_view name, Sample& out) {
     bool found = false;
     for_each_cookie(h, res, name, [&](std::string_view v) {
         out = Sample::string(v);
         found = true;
-        return false;
+        return true;
     });
     return found;
 }
@@ -305,6 +322,18 @@ void each_hdr_fixed(const Args& args, Context& ctx, sample::VisitFn visit, void*
 }
 void each_hdr_ctx(const Args& args, Context& ctx, sample::VisitFn visit, void* state) {
     each_hdr<true>(headers(ctx, ctx.response), args, visit, state);
+}
+// hdr_ip in ACLs: every value that reads as an address.
+template <bool Res>
+void each_hdr_ip(const Args& args, Context& ctx, sample::VisitFn visit, void* state) {
+    const HeaderList* h = headers(ctx, Res || ctx.response);
+    if (!h) return;
+    bool go = true;
+    for_each_value(*h, args.list[0].text, true, [&](std::string_view v) {
+        Sample s = Sample::string(v);
+        if (to_address(s, ctx)) go = visit(state, s);
+        return go;
+    });
 }
 template <bool Res>
 void each_cook(const HeaderList* h, const Args& args, sample::VisitFn visit, void* state) {
@@ -422,17 +451,23 @@ constexpr sample::Fetch kFetches[] = {
      .fn = fetch_hdr_ip<false>,
      .args = kNameOcc,
      .out = Type::Addr,
-     .use = kEither},
+     .use = kEither,
+     .each = each_hdr_ip<false>,
+     .each_unless_arg = 1},
     {.name = "req.hdr_ip",
      .fn = fetch_hdr_ip<false>,
      .args = kNameOcc,
      .out = Type::Addr,
-     .use = kReq},
+     .use = kReq,
+     .each = each_hdr_ip<false>,
+     .each_unless_arg = 1},
     {.name = "res.hdr_ip",
      .fn = fetch_hdr_ip<true>,
      .args = kNameOcc,
      .out = Type::Addr,
-     .use = kRes},
+     .use = kRes,
+     .each = each_hdr_ip<true>,
+     .each_unless_arg = 1},
     {.name = "cook",
      .fn = fetch_cook_ctx,
      .args = kName,

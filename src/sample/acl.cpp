@@ -106,7 +106,9 @@ util::Result<AclLine> parse_acl_line(std::span<const std::string> words) {
             }
             // -u ID: HAProxy's unique id of the pattern list, for the runtime API: accepted.
         } else {
-            break;  // a negative integer pattern, or a pattern starting with '-'
+            // HAProxy too: a pattern starting with '-' (a negative number) follows `--`.
+            return util::error(fmt::format(
+                "'{}' is not a valid ACL option (a pattern starting with '-' goes after '--')", w));
         }
     }
     if (derived && method_flag && *derived != *method_flag) {
@@ -255,7 +257,7 @@ util::Result<Condition> parse_condition(std::span<const std::string> words, cons
     std::size_t i = 1;
     while (i < words.size()) {
         std::string_view w = words[i];
-        if (w == "||" || w == "or") {
+        if (w == "||" || (w.size() == 2 && (w[0] | 0x20) == 'o' && (w[1] | 0x20) == 'r')) {
             if (group.empty())
                 return util::error(fmt::format("missing condition term before '{}'", w));
             c.any_of.push_back(std::move(group));
@@ -264,13 +266,18 @@ util::Result<Condition> parse_condition(std::span<const std::string> words, cons
             continue;
         }
         Condition::Term term;
-        if (w == "!") {
-            term.negate = true;
-            if (++i >= words.size()) return util::error("missing ACL after '!'");
-            w = words[i];
-        } else if (w.size() > 1 && w[0] == '!') {
-            term.negate = true;
-            w.remove_prefix(1);
+        // Each '!' flips the term, whether attached or a word of its own (`! !a`, `!!a`).
+        while (true) {
+            if (w == "!") {
+                term.negate = !term.negate;
+                if (++i >= words.size()) return util::error("missing ACL after '!'");
+                w = words[i];
+            } else if (w.size() > 1 && w[0] == '!') {
+                term.negate = !term.negate;
+                w.remove_prefix(1);
+            } else {
+                break;
+            }
         }
         if (w == "{") {
             const std::size_t open = i;

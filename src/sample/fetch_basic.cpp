@@ -41,11 +41,13 @@ bool fetch_meth(const Args& args, Context&, Sample& out) {
     return true;
 }
 
+template <Type Family>
 util::Status prepare_ip(Args& args) {
     Sample s = Sample::string(args.list[0].text);
     Arena arena;
-    if (!cast(s, Type::Addr, arena))
-        return util::error("'" + args.list[0].text + "' is not an IPv4 or IPv6 address");
+    if (!cast(s, Type::Addr, arena) || s.type != Family)
+        return util::error("'" + args.list[0].text + "' is not an " +
+                           (Family == Type::Ipv4 ? "IPv4" : "IPv6") + " address");
     args.prepared = std::make_shared<const Sample>(s);
     return util::ok();
 }
@@ -153,8 +155,16 @@ constexpr Fetch kFetches[] = {
     {.name = "int", .fn = fetch_int, .args = kOneInt, .out = Type::Sint},
     {.name = "bool", .fn = fetch_bool, .args = kOneInt, .out = Type::Bool},
     {.name = "meth", .fn = fetch_meth, .args = kOneStr, .out = Type::Meth},
-    {.name = "ipv4", .fn = fetch_ip, .args = kOneStr, .out = Type::Ipv4, .prepare = prepare_ip},
-    {.name = "ipv6", .fn = fetch_ip, .args = kOneStr, .out = Type::Ipv6, .prepare = prepare_ip},
+    {.name = "ipv4",
+     .fn = fetch_ip,
+     .args = kOneStr,
+     .out = Type::Ipv4,
+     .prepare = prepare_ip<Type::Ipv4>},
+    {.name = "ipv6",
+     .fn = fetch_ip,
+     .args = kOneStr,
+     .out = Type::Ipv6,
+     .prepare = prepare_ip<Type::Ipv6>},
     {.name = "env", .fn = fetch_env, .args = kOneStr, .out = Type::Str},
     {.name = "date",
      .fn = fetch_date,

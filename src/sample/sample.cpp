@@ -103,7 +103,8 @@ bool castable(Type from, Type to) {
     switch (to) {
         case Type::Bool:
         case Type::Sint:
-            return from == Type::Bool || from == Type::Sint || from == Type::Str;
+            return from == Type::Bool || from == Type::Sint || from == Type::Str ||
+                   (to == Type::Sint && from == Type::Ipv4);
         case Type::Addr:
             return is_ip(from) || from == Type::Str;
         case Type::Ipv4:
@@ -128,6 +129,13 @@ bool cast(Sample& s, Type to, Arena& arena) {
             if (s.type == Type::Bool || s.type == Type::Sint) {
                 if (to == Type::Bool) s.sint = s.sint != 0;
                 s.type = to;
+                return true;
+            }
+            if (s.type == Type::Ipv4 && to == Type::Sint) {
+                // HAProxy reads an IPv4 address as its 32-bit number (host order).
+                std::uint32_t n;
+                std::memcpy(&n, s.ip.data(), 4);
+                s = Sample::integer(ntohl(n));
                 return true;
             }
             if (s.type == Type::Str) {
@@ -173,6 +181,17 @@ bool cast(Sample& s, Type to, Arena& arena) {
         case Type::Str:
         case Type::Bin:
             if (is_bytes(s.type)) {
+                s.type = to;
+                return true;
+            }
+            if ((s.type == Type::Bool || s.type == Type::Sint) && to == Type::Bin) {
+                // An integer's binary form is its 8 bytes, big-endian (HAProxy).
+                std::string& buf = arena.take();
+                buf.resize(8);
+                const auto v = static_cast<std::uint64_t>(s.sint);
+                for (int i = 0; i < 8; ++i)
+                    buf[static_cast<std::size_t>(i)] = static_cast<char>(v >> (56 - 8 * i));
+                s.str = buf;
                 s.type = to;
                 return true;
             }
