@@ -57,7 +57,6 @@ constexpr Keyword kPending[] = {
     pending("tune.comp.maxlevel", G, kComp),
     // proxies: HTTP
     pending("option http-buffer-request", P, kRules),
-    pending("monitor-uri", FE, kStats),
     // proxies: rules and switching
     pending("tcp-response", BE, kRules),
     pending("use-server", In::Backend, kRules),

@@ -34,6 +34,7 @@ void HttpStream::attach_common(sample::Context& ctx, sample::Connection& conn) {
 
 bool HttpStream::has_request_rules() const {
     if (!fe_.switching.empty()) return true;
+    if (fe_.parts && !fe_.parts->read<rules::MonitorConf>().uri.empty()) return true;
     const rules::HttpRulesConf* f = rules_of(fe_.parts);
     if (f && !f->request.empty()) return true;
     if (fe_.backend && fe_.backend->parts != fe_.parts) {
@@ -41,6 +42,29 @@ bool HttpStream::has_request_rules() const {
         if (b && !b->request.empty()) return true;
     }
     return false;
+}
+
+// monitor-uri: answered before any rule, 200 or (a `monitor fail` condition holds) 503, with
+// the frontend's pages for them.
+bool HttpStream::monitor_request(const http::RequestHead& head, sample::Context& ctx,
+                                 rules::Outcome& outcome) {
+    const rules::MonitorConf& m = fe_.parts->read<rules::MonitorConf>();
+    if (m.uri.empty()) return false;
+    // A URI starting with '/' is compared with the path and query of the request (its target
+    // without scheme://authority), as haproxy 2.6 does; another with the whole target.
+    std::string_view target = head.target;
+    if (m.uri[0] == '/') {
+        const std::string_view path = http::target_path(head.target);
+        if (!path.empty())
+            target = head.target.substr(static_cast<std::size_t>(path.data() - head.target.data()));
+    }
+    if (target != m.uri) return false;
+    bool failing = false;
+    for (const auto& cond : m.fail)
+        failing = failing || cond->eval(ctx);
+    outcome.verdict = rules::Verdict::Reply;
+    outcome.status = failing ? 503 : 200;
+    return true;
 }
 
 rules::Outcome HttpStream::run_request_rules(http::RequestHead& head, std::size_t buffered) {
@@ -59,6 +83,7 @@ rules::Outcome HttpStream::run_request_rules(http::RequestHead& head, std::size_
     http::Txn txn{.req = &head, .res = nullptr, .req_len = buffered, .req_body = {}};
     ctx.attach(&txn);
     rules::RuleCtx rctx{.samples = ctx, .req = &head, .res = nullptr, .outcome = outcome};
+    if (monitor_request(head, ctx, outcome)) return outcome;
     if (const rules::HttpRulesConf* f = rules_of(fe_.parts)) {
         rules::run_rules(f->request, rctx);
         if (outcome.verdict == rules::Verdict::Reply) return outcome;

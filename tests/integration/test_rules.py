@@ -372,3 +372,24 @@ def test_tcp_request_connection_reject(sluice, backends, mode):
         with http_connect(sluice.port(name)) as c:
             assert c.roundtrip("GET", f"/{name}").status == 200
     assert [r.target for r in web.requests] == ["/acc", "/pass"]
+
+
+# ---------------------------------------------------------------------------------------------
+# monitor-uri
+
+
+def test_monitor_uri_and_monitor_fail(sluice, backends):
+    """`monitor-uri` is answered by the proxy itself (200) before any rule (the deny below does
+    not apply) and never reaches a server; `monitor fail if COND` turns it into a 503. The URI
+    must match exactly: with a query string the request is an ordinary one (denied here)."""
+    s = routed(sluice, backends, """
+        monitor-uri /health
+        monitor fail if { req.hdr(x-fail) -m found }
+        http-request deny if { path /health }
+    """)
+    ok = get(sluice, "/health")
+    assert ok.status_line == "HTTP/1.1 200 OK"
+    assert get(sluice, "/health?x=1").status == 403
+    assert get(sluice, "/health", headers=[("X-Fail", "1")]).status == 503
+    assert get(sluice, "/other").status == 200
+    assert [r.target for r in s["web"].requests] == ["/other"]

@@ -94,6 +94,12 @@ struct HttpRulesConf {
     std::vector<std::shared_ptr<const Rule>> request, response, after_response;
 };
 
+// `monitor-uri` and `monitor fail`, in a frontend's cfg::Parts.
+struct MonitorConf {
+    std::string uri;  // empty: none
+    std::vector<std::shared_ptr<const sample::Condition>> fail;
+};
+
 // Runs `rules` in order; the first action that ends the set decides.
 void run_rules(std::span<const std::shared_ptr<const Rule>> rules, RuleCtx& ctx);
 

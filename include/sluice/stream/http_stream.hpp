@@ -141,6 +141,8 @@ class HttpStream final : public Stream {
     // Frontend rules, backend choice (sets be_), backend rules.
     rules::Outcome run_request_rules(http::RequestHead& head, std::size_t buffered);
     rules::Outcome run_response_rules(http::ResponseHead& head);
+    bool monitor_request(const http::RequestHead& head, sample::Context& ctx,
+                         rules::Outcome& outcome);
     void send_reply(const rules::Outcome& outcome, bool request_has_body);
 
     // Endings.

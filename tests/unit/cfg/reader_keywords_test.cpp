@@ -225,7 +225,6 @@ TEST(ReaderPending, PendingKeywordsAlertNamingWhatBringsThem) {
         {"defaults", "compression algo gzip", "compression",
          "compression and cache (roadmap item 11)"},
         {"frontend f", "capture request header Host len 20", "capture", "logging (issue #8)"},
-        {"frontend f", "monitor-uri /ok", "monitor-uri", "the runtime API and stats (issue #7)"},
         {"backend b", "option httpchk GET /", "option httpchk",
          "balancing algorithms, queues and health checks (issue #6)"},
         {"backend b", "http-check expect status 200", "http-check",

@@ -88,6 +88,7 @@ const Names kKeywords = {
     "maxconn",
     "maxconn",
     "mode",
+    "monitor",
     "monitor-uri",
     "mworker-max-reloads",
     "nbproc",
