@@ -81,7 +81,8 @@ Status parse_use_backend(Args args, Ctx& ctx, ProxyConf& px) {
                              args[1]);
         auto cond = sample::parse_condition(args.subspan(1),
                                             ctx.parts().get<sample::AclConf>().table, kAvailable);
-        if (!cond) return ctx.alert("error detected while parsing switching rule : {}", cond.error());
+        if (!cond)
+            return ctx.alert("error detected while parsing switching rule : {}", cond.error());
         rule.cond = std::make_shared<const sample::Condition>(std::move(*cond));
     }
     px.use_backends.push_back(std::move(rule));

@@ -113,9 +113,9 @@ struct ProxyConf {
     cfg::Location default_backend_where;
     struct UseBackend {
         cfg::Location where;
-        std::string name;                                 // empty when dynamic
-        std::shared_ptr<const sample::Format> dynamic;   // use_backend %[expr]
-        std::shared_ptr<const sample::Condition> cond;   // null: always
+        std::string name;                               // empty when dynamic
+        std::shared_ptr<const sample::Format> dynamic;  // use_backend %[expr]
+        std::shared_ptr<const sample::Condition> cond;  // null: always
     };
     std::vector<UseBackend> use_backends;
     std::string description;

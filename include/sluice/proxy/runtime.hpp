@@ -123,7 +123,7 @@ struct Frontend {
     const cfg::Parts* parts = nullptr;  // the section's settings of other modules (rules...)
     std::uint32_t index = 0;
     std::uint32_t maxconn = 0;
-    Backend* backend = nullptr;  // default_backend (nullptr: closed at once)
+    Backend* backend = nullptr;         // default_backend (nullptr: closed at once)
     std::vector<SwitchRule> switching;  // use_backend rules, in order
     std::vector<Listener> listeners;
     util::Duration timeout_client{0}, timeout_client_fin{0};
