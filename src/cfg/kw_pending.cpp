@@ -55,8 +55,6 @@ constexpr Keyword kPending[] = {
     pending("tune.h2.max-concurrent-streams", G, kH2),
     pending("tune.h2.initial-window-size", G, kH2),
     pending("tune.comp.maxlevel", G, kComp),
-    // proxies: HTTP
-    pending("option http-buffer-request", P, kRules),
     // proxies: rules and switching
     pending("tcp-response", BE, kRules),
     pending("use-server", In::Backend, kRules),

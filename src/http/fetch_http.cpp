@@ -1,8 +1,12 @@
 // HTTP sample fetches: method, path, url, query, headers, cookies, status, versions. They read
 // the heads the stream attached as an http::Txn. `hdr()` and `cook()` read the request in
 // request rules and the response in response rules, as in HAProxy.
+#include <algorithm>
 #include <charconv>
+#include <limits>
+#include <optional>
 
+#include "sluice/http/h1_chunked.hpp"
 #include "sluice/http/txn.hpp"
 #include "sluice/sample/registry.hpp"
 
@@ -266,11 +270,74 @@ bool fetch_req_len(const Args&, Context& ctx, Sample& out) {
     out = Sample::integer(static_cast<std::int64_t>(t->req_len));
     return true;
 }
-bool fetch_req_body(const Args&, Context& ctx, Sample& out) {
+// The buffered request body as the body fetches read it: without chunk framing.
+std::optional<std::string_view> request_body(Context& ctx) {
     const Txn* t = ctx.find<Txn>();
-    if (!t || t->req_body.empty()) return false;
-    out = Sample::string(t->req_body, Type::Bin);
+    if (!t || !t->req) return std::nullopt;
+    if (!t->req_body_chunked || t->req_body.empty()) return t->req_body;
+    std::string& out = ctx.arena().take();
+    const auto* raw = reinterpret_cast<const std::byte*>(t->req_body.data());
+    const std::span<const std::byte> in(raw, t->req_body.size());
+    ChunkedDecoder dec{};
+    for (std::size_t at = 0; at < in.size();) {
+        const ChunkStep st = decode_chunked(dec, in.subspan(at));
+        if (st.event == ChunkEvent::Payload)
+            out.append(reinterpret_cast<const char*>(st.data.data()), st.data.size());
+        at += st.consumed;
+        if (st.event != ChunkEvent::Payload) break;
+    }
+    return out;
+}
+bool fetch_req_body(const Args&, Context& ctx, Sample& out) {
+    const auto body = request_body(ctx);
+    if (!body || body->empty()) return false;
+    out = Sample::string(*body, Type::Bin);
     return true;
+}
+bool fetch_req_body_len(const Args&, Context& ctx, Sample& out) {
+    const auto body = request_body(ctx);
+    if (!body) return false;
+    out = Sample::integer(static_cast<std::int64_t>(body->size()));
+    return true;
+}
+// The advertised length: Content-Length, or what is buffered of a chunked body.
+bool fetch_req_body_size(const Args&, Context& ctx, Sample& out) {
+    const Txn* t = ctx.find<Txn>();
+    const auto body = request_body(ctx);
+    if (!body) return false;
+    std::int64_t size = static_cast<std::int64_t>(body->size());
+    if (!t->req->headers.find("transfer-encoding")) {
+        if (const Header* cl = t->req->headers.find("content-length")) {
+            std::uint64_t v = 0;
+            const std::string_view s = cl->value;
+            const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+            if (ec == std::errc() &&
+                v <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+                size = static_cast<std::int64_t>(v);
+        }
+    }
+    out = Sample::integer(size);
+    return true;
+}
+// req.body_param([name]): a url-encoded body's first `name=` parameter (any with no name).
+bool fetch_req_body_param(const Args& args, Context& ctx, Sample& out) {
+    const auto whole = request_body(ctx);
+    if (!whole || whole->empty()) return false;
+    const std::string_view name = args.at(0) ? std::string_view(args.list[0].text) : "";
+    std::string_view body = *whole;
+    while (!body.empty()) {
+        const std::size_t end = std::min(body.find('&'), body.size());
+        const std::string_view param = body.substr(0, end);
+        const std::size_t eq = param.find('=');
+        if (name.empty() ? eq != std::string_view::npos
+                         : param.size() > name.size() && param.starts_with(name) &&
+                               param[name.size()] == '=') {
+            out = Sample::string(param.substr(eq + 1));
+            return true;
+        }
+        body.remove_prefix(std::min(end + 1, body.size()));
+    }
+    return false;
 }
 
 // Cookies: in a request, `Cookie: a=1; b=2`; in a response, each Set-Cookie's leading
@@ -387,6 +454,13 @@ constexpr sample::Fetch kFetches[] = {
     {.name = "req.proto_http", .fn = fetch_proto_http, .out = Type::Bool, .use = kReq},
     {.name = "req.len", .fn = fetch_req_len, .out = Type::Sint, .use = kReq},
     {.name = "req.body", .fn = fetch_req_body, .out = Type::Bin, .use = kReq},
+    {.name = "req.body_len", .fn = fetch_req_body_len, .out = Type::Sint, .use = kReq},
+    {.name = "req.body_size", .fn = fetch_req_body_size, .out = Type::Sint, .use = kReq},
+    {.name = "req.body_param",
+     .fn = fetch_req_body_param,
+     .args = kOptName,
+     .out = Type::Str,
+     .use = kReq},
     {.name = "hdr",
      .fn = fetch_hdr_ctx<true>,
      .args = kNameOcc,

@@ -165,6 +165,22 @@ void set_nolinger(int fd) {
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
 }
 
+void prepare_silent_drop(int fd) {
+    // TCP_REPAIR (needs CAP_NET_ADMIN) makes the close send nothing at all. Without it, the
+    // reset that the close sends is kept from going beyond the next hop (a hop limit of 1),
+    // as HAProxy does: the client's side of the connection stays open until it gives up.
+    int one = 1;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &one, sizeof one) == 0) return;
+    set_nolinger(fd);
+    sockaddr_storage local{};
+    socklen_t len = sizeof local;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) return;
+    if (local.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &one, sizeof one);
+    else if (local.ss_family == AF_INET)
+        setsockopt(fd, IPPROTO_IP, IP_TTL, &one, sizeof one);
+}
+
 Pending pending_input(int fd) {
     char byte;
     const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);

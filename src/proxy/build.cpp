@@ -152,6 +152,9 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
         be->timeout_queue = px.timeout_queue ? *px.timeout_queue : be->timeout_connect;
         if (px.mode == Mode::Http) {
             be->http_reuse = px.http_reuse;
+            // HAProxy: without `timeout tarpit`, a tarpit lasts as long as `timeout connect`.
+            be->timeout_tarpit = px.timeout_tarpit ? *px.timeout_tarpit : be->timeout_connect;
+            be->buffer_request = px.http_buffer_request;
             be->accept_invalid_response = px.accept_invalid_response;
             be->server_close = px.http_conn_mode == HttpConnMode::ServerClose ||
                                px.http_conn_mode == HttpConnMode::Close;
@@ -217,6 +220,13 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
                 px.timeout_http_request ? *px.timeout_http_request : fe->timeout_client;
             fe->timeout_http_keep_alive =
                 px.timeout_http_keep_alive ? *px.timeout_http_keep_alive : fe->timeout_http_request;
+            // The fallback to `timeout connect` is a backend side's (HAProxy 2.6 has no connect
+            // timeout on a frontend): a frontend without `timeout tarpit` answers at once.
+            fe->timeout_tarpit = px.timeout_tarpit ? *px.timeout_tarpit
+                                 : s.kind == SectionKind::Listen && px.timeout_connect
+                                     ? *px.timeout_connect
+                                     : util::Duration{0};
+            fe->buffer_request = px.http_buffer_request;
             fe->client_close = px.http_conn_mode == HttpConnMode::Close;
             fe->server_close = px.http_conn_mode == HttpConnMode::ServerClose ||
                                px.http_conn_mode == HttpConnMode::Close;

@@ -125,6 +125,8 @@ constexpr cfg::Keyword kHttpKeywords[] = {
     cfg::flag<&ProxyConf::http_pretend_keepalive>("option http-pretend-keepalive", BE),
     cfg::duration<&ProxyConf::timeout_http_request>("timeout http-request", P),
     cfg::duration<&ProxyConf::timeout_http_keep_alive>("timeout http-keep-alive", P),
+    cfg::duration<&ProxyConf::timeout_tarpit>("timeout tarpit", P),
+    cfg::flag<&ProxyConf::http_buffer_request>("option http-buffer-request", P),
     {.name = "option forwardfor",
      .in = P,
      .arity = cfg::between(0, 5),

@@ -147,10 +147,12 @@ void build_reply(RuleCtx& ctx, const ReplySpec& spec, Outcome& o) {
 
 class Reply final : public Action {
   public:
-    Reply(ReplySpec spec, bool close) : spec_(std::move(spec)), close_(close) {}
+    Reply(ReplySpec spec, bool close, bool tarpit = false)
+        : spec_(std::move(spec)), close_(close), tarpit_(tarpit) {}
     bool run(RuleCtx& ctx) const override {
         ctx.outcome.verdict = Verdict::Reply;
         ctx.outcome.close = close_;
+        ctx.outcome.tarpit = tarpit_;
         build_reply(ctx, spec_, ctx.outcome);
         return false;
     }
@@ -158,7 +160,37 @@ class Reply final : public Action {
   private:
     ReplySpec spec_;
     bool close_;
+    bool tarpit_;
 };
+
+// reject and silent-drop: the connection ends, nothing is answered.
+class Drop final : public Action {
+  public:
+    explicit Drop(bool silent) : silent_(silent) {}
+    bool run(RuleCtx& ctx) const override {
+        ctx.outcome.verdict = Verdict::Drop;
+        ctx.outcome.silent = silent_;
+        return false;
+    }
+
+  private:
+    bool silent_;
+};
+
+template <bool Silent>
+Result<std::unique_ptr<const Action>> parse_drop(const ActionParse& p) {
+    if (p.args.size() != 1) return util::error(fmt::format("unexpected '{}'", p.args[1]));
+    return std::unique_ptr<const Action>(new Drop(Silent));
+}
+
+// tarpit: the deny reply (500 unless deny_status says otherwise), after `timeout tarpit`, so
+// that an abusive client waits instead of retrying at once. As in HAProxy 2.6, a keep-alive
+// connection carries on after it.
+Result<std::unique_ptr<const Action>> parse_tarpit(const ActionParse& p) {
+    auto spec = parse_reply(p.args, "deny_status", 500, p.available);
+    if (!spec) return util::error(spec.error());
+    return std::unique_ptr<const Action>(new Reply(std::move(*spec), false, true));
+}
 
 Result<std::unique_ptr<const Action>> parse_deny(const ActionParse& p) {
     // A denied response becomes a 502, as in HAProxy.
@@ -324,7 +356,7 @@ constexpr ActionDef kActions[] = {
     {.name = "deny", .parse = parse_deny},
     {.name = "return", .parse = parse_return, .response = false},
     {.name = "redirect", .parse = parse_redirect},
-    {.name = "tarpit", .pending = kLater},
+    {.name = "tarpit", .parse = parse_tarpit, .response = false},
     {.name = "auth", .pending = kLater},
     {.name = "normalize-uri", .pending = kLater},
     {.name = "early-hint", .pending = kLater},
@@ -340,8 +372,8 @@ constexpr ActionDef kActions[] = {
     {.name = "track-sc2", .pending = kStick},
     {.name = "sc-inc-gpc0", .pending = kStick},
     {.name = "sc-set-gpt0", .pending = kStick},
-    {.name = "silent-drop", .pending = kLater},
-    {.name = "reject", .pending = kLater},
+    {.name = "silent-drop", .parse = parse_drop<true>, .after_response = false},
+    {.name = "reject", .parse = parse_drop<false>, .response = false},
     {.name = "wait-for-body", .pending = kLater},
     {.name = "wait-for-handshake", .pending = "TLS (roadmap item 7)"},
     {.name = "use-service", .pending = kLater},

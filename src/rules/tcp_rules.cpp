@@ -5,15 +5,15 @@
 
 namespace sluice::rules {
 
-bool admit_connection(const TcpRulesConf& conf, sample::Context& ctx) {
+TcpVerb admit_connection(const TcpRulesConf& conf, sample::Context& ctx) {
     for (const auto* set : {&conf.connection, &conf.session, &conf.content}) {
         for (const TcpRule& rule : *set) {
             if (rule.cond && !rule.cond->eval(ctx)) continue;
-            if (rule.verb == TcpVerb::Reject) return false;
+            if (rule.verb != TcpVerb::Accept) return rule.verb;
             break;  // accept: the rest of this set is skipped
         }
     }
-    return true;
+    return TcpVerb::Accept;
 }
 
 namespace {
@@ -40,6 +40,8 @@ cfg::Status parse_tcp_request(cfg::Args args, cfg::Ctx& ctx) {
         rule.verb = TcpVerb::Accept;
     } else if (action == "reject") {
         rule.verb = TcpVerb::Reject;
+    } else if (action == "silent-drop") {
+        rule.verb = TcpVerb::SilentDrop;
     } else if (action.starts_with("track-sc") || action.starts_with("sc-")) {
         return ctx.alert("'tcp-request {} {}' comes with stick tables (roadmap item 9)", when,
                          action);

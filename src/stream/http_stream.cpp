@@ -268,6 +268,11 @@ bool HttpStream::parse_request() {
         fail(400, 'P', 'R');  // HAProxy: a WebSocket upgrade needs its key
         return false;
     }
+    const bool buffering = wants_buffered_body(fe_.backend);
+    if (buffering && !body_buffered(head_len, framing)) {
+        answer_expect_continue(head);
+        return false;  // parsed again, whole, once more of the body is in
+    }
     ++requests_;
     req_version_ = head.version;
     req_is_head_ = head.method == "HEAD";
@@ -283,12 +288,38 @@ bool HttpStream::parse_request() {
     resp_ = Body{};
     response_started_ = false;
     attempt_.reset();
-    const rules::Outcome outcome = run_request_rules(head, client_.in.size());
+    const rules::Outcome outcome =
+        run_request_rules(head, client_.in.size(), client_.in.readable().subspan(head_len));
+    if (!buffering && !rules::ends_transaction(outcome.verdict) && wants_buffered_body(be_) &&
+        !body_buffered(head_len, framing)) {
+        // The backend the rules chose waits for the body: the whole request is parsed, and its
+        // rules run, again once the body is in.
+        --requests_;
+        answer_expect_continue(head);
+        return false;
+    }
     attempt_.set_backend(be_);
     if (outcome.verdict == rules::Verdict::Reply) {
-        client_.in.consume(head_len);  // the views in `head` die here
+        // A body read whole with the head goes with it: the connection can carry on.
+        const auto body_len = whole_body_length(client_.in.readable().subspan(head_len), framing);
+        client_.in.consume(head_len + body_len.value_or(0));  // the views in `head` die here
+        if (body_len) req_.done = true;
+        continue_sent_ = false;
+        if (outcome.tarpit) {
+            start_tarpit(outcome, decided_in_backend_ ? be_->timeout_tarpit : fe_.timeout_tarpit);
+            return false;
+        }
         send_reply(outcome, !req_.done);
         return true;
+    }
+    if (outcome.verdict == rules::Verdict::Drop) {
+        drop_client(outcome.silent);
+        return false;
+    }
+    if (continue_sent_) {
+        // We said 100 Continue already: the server must not be asked again.
+        rules::del_header(head.headers, "expect");
+        continue_sent_ = false;
     }
     if (!be_) {
         // A frontend without a backend has nowhere to send it: HAProxy answers 503.
@@ -310,6 +341,67 @@ bool HttpStream::parse_request() {
     }
     connect_or_queue(attempt_.pick());
     return !closed_;
+}
+
+bool HttpStream::wants_buffered_body(const proxy::Backend* be) const {
+    return fe_.buffer_request || (be && be->buffer_request);
+}
+
+bool HttpStream::body_buffered(std::size_t head_len, const http::Framing& framing) const {
+    if (client_.in.full() || client_.read_closed) return true;
+    const std::span<const std::byte> body = client_.in.readable().subspan(head_len);
+    if (framing.kind == http::BodyKind::Chunked) {
+        http::ChunkedDecoder dec{};
+        const http::ParseOptions opts{.accept_invalid = fe_.accept_invalid_request};
+        // A bad chunk is for the forwarding path to refuse; waiting longer changes nothing.
+        return whole_body_length(body, framing).has_value() ||
+               http::decode_chunked(dec, body, opts).event == http::ChunkEvent::Invalid;
+    }
+    return whole_body_length(body, framing).has_value();
+}
+
+// How many of `body`'s bytes are the message body, when all of it is there.
+std::optional<std::size_t> HttpStream::whole_body_length(std::span<const std::byte> body,
+                                                         const http::Framing& framing) const {
+    switch (framing.kind) {
+        case http::BodyKind::None:
+            return 0;
+        case http::BodyKind::ContentLength:
+            if (body.size() < framing.content_length) return std::nullopt;
+            return static_cast<std::size_t>(framing.content_length);
+        case http::BodyKind::Chunked: {
+            http::ChunkedDecoder dec{};
+            const http::ParseOptions opts{.accept_invalid = fe_.accept_invalid_request,
+                                          .strict_crlf = true};
+            std::size_t at = 0;
+            while (at < body.size()) {
+                const http::ChunkStep st = http::decode_chunked(dec, body.subspan(at), opts);
+                if (st.event == http::ChunkEvent::Invalid) return std::nullopt;
+                at += st.consumed;
+                if (st.event == http::ChunkEvent::Done) return at;
+                if (st.event == http::ChunkEvent::NeedMore) break;
+            }
+            return std::nullopt;
+        }
+        default:
+            return std::nullopt;
+    }
+}
+
+// A client that sent `Expect: 100-continue` waits for our go before sending the body we wait
+// for: we give it, as HAProxy does, and the server is not asked again.
+void HttpStream::answer_expect_continue(http::RequestHead& head) {
+    if (continue_sent_ || head.version != http::Version::Http11) return;
+    const http::Header* expect = head.headers.find("expect");
+    if (!expect || !http::iequals(expect->value, "100-continue")) return;
+    if (!client_.out.holds_memory()) client_.out = core::Buffer::take(worker_.loop().buffers());
+    constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    std::span<std::byte> room = client_.out.writable();
+    if (room.size() < kContinue.size()) return;
+    std::memcpy(room.data(), kContinue.data(), kContinue.size());
+    client_.out.commit(kContinue.size());
+    continue_sent_ = true;
+    send_to(client_, server_side_, resp_);
 }
 
 // Writes the request head for the server into its out buffer, without the final empty line:
@@ -585,6 +677,12 @@ bool HttpStream::parse_response() {
             if (framing.kind == http::BodyKind::UntilClose || req_must_close_ || soft_stopping_)
                 client_keep_ = false;
             const rules::Outcome outcome = run_response_rules(head);
+            if (outcome.verdict == rules::Verdict::Drop) {
+                drop_server_connection();
+                attempt_.release();
+                drop_client(outcome.silent);
+                return false;
+            }
             if (outcome.verdict == rules::Verdict::Reply) {
                 // The server's response goes unread: its connection cannot be reused.
                 drop_server_connection();

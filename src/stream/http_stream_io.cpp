@@ -331,6 +331,8 @@ ev_tstamp HttpStream::deadline() const {
                        seconds(be_->timeout_tunnel);
             return earliest(at(client_.last_activity, fe_.timeout_client),
                             at(server_side_.last_activity, be_->timeout_server));
+        case Phase::Tarpit:
+            return tarpit_->until;
         case Phase::Closing: {
             const double bound = fe_.timeout_client.count() > 0
                                      ? std::min(kLingerSeconds, seconds(fe_.timeout_client))
@@ -422,6 +424,11 @@ void HttpStream::on_deadline() {
             term_.set(be_->timeout_tunnel.count() > 0 ? 'c' : 's', 'D');
             close();
             return;
+        case Phase::Tarpit: {
+            const std::unique_ptr<Tarpit> t = std::move(tarpit_);
+            send_reply(t->reply, !req_.done);
+            return;
+        }
         case Phase::Closing:
         case Phase::Closed:
             close();

@@ -1,7 +1,10 @@
 // mode http: where rules meet the stream (see http_stream.hpp). http-request rules of the
 // frontend, then `use_backend` switching, then the backend's; http-response rules of the
 // backend, then the frontend's; answers that rules give instead of the server's.
+#include <chrono>
+
 #include "sluice/http/txn.hpp"
+#include "sluice/net/socket.hpp"
 #include "sluice/rules/http_rules.hpp"
 #include "sluice/sample/connection.hpp"
 #include "sluice/sample/vars.hpp"
@@ -67,9 +70,11 @@ bool HttpStream::monitor_request(const http::RequestHead& head, sample::Context&
     return true;
 }
 
-rules::Outcome HttpStream::run_request_rules(http::RequestHead& head, std::size_t buffered) {
+rules::Outcome HttpStream::run_request_rules(http::RequestHead& head, std::size_t buffered,
+                                             std::span<const std::byte> body) {
     rules::Outcome outcome;
     be_ = fe_.backend;
+    decided_in_backend_ = false;
     if (!has_request_rules()) return outcome;
     sample::Arena& arena = worker_.arena();
     arena.reset();
@@ -80,18 +85,23 @@ rules::Outcome HttpStream::run_request_rules(http::RequestHead& head, std::size_
     vars.txn.clear();
     vars.req.clear();
     vars.res.clear();
-    http::Txn txn{.req = &head, .res = nullptr, .req_len = buffered, .req_body = {}};
+    http::Txn txn{.req = &head,
+                  .res = nullptr,
+                  .req_len = buffered,
+                  .req_body = {reinterpret_cast<const char*>(body.data()), body.size()},
+                  .req_body_chunked = req_.kind == http::BodyKind::Chunked};
     ctx.attach(&txn);
     rules::RuleCtx rctx{.samples = ctx, .req = &head, .res = nullptr, .outcome = outcome};
     if (monitor_request(head, ctx, outcome)) return outcome;
     if (const rules::HttpRulesConf* f = rules_of(fe_.parts)) {
         rules::run_rules(f->request, rctx);
-        if (outcome.verdict == rules::Verdict::Reply) return outcome;
+        if (rules::ends_transaction(outcome.verdict)) return outcome;
     }
     be_ = choose_backend(fe_, worker_.config(), ctx);
     if (be_ && be_->parts != fe_.parts) {
         ctx.attach(be_);
         outcome.verdict = rules::Verdict::Continue;  // an allow ends the frontend's rules only
+        decided_in_backend_ = true;
         if (const rules::HttpRulesConf* b = rules_of(be_->parts))
             rules::run_rules(b->request, rctx);
     }
@@ -119,14 +129,14 @@ rules::Outcome HttpStream::run_response_rules(http::ResponseHead& head) {
         if (!set) continue;
         outcome.verdict = rules::Verdict::Continue;
         rules::run_rules(set->response, rctx);
-        if (outcome.verdict == rules::Verdict::Reply) return outcome;
+        if (rules::ends_transaction(outcome.verdict)) return outcome;
     }
     // http-after-response: on what goes to the client, server answers included.
     for (const rules::HttpRulesConf* set : {b, f}) {
         if (!set) continue;
         outcome.verdict = rules::Verdict::Continue;
         rules::run_rules(set->after_response, rctx);
-        if (outcome.verdict == rules::Verdict::Reply) return outcome;  // a failed rewrite: 500
+        if (rules::ends_transaction(outcome.verdict)) return outcome;  // a failed rewrite: 500
     }
     outcome.verdict = rules::Verdict::Continue;
     return outcome;
@@ -141,6 +151,28 @@ void HttpStream::send_reply(const rules::Outcome& outcome, bool request_has_body
     const bool keep =
         !outcome.close && client_keep_ && !request_has_body && !page->must_close && !soft_stopping_;
     send_page(*page, keep);
+}
+
+// `http-request tarpit`: the reply waits for `delay`; meanwhile the client holds a connection
+// and learns nothing.
+void HttpStream::start_tarpit(const rules::Outcome& outcome, util::Duration delay) {
+    term_.set('P', 'T');
+    if (delay.count() <= 0) {
+        send_reply(outcome, !req_.done);
+        return;
+    }
+    tarpit_ = std::make_unique<Tarpit>(
+        Tarpit{.reply = outcome,
+               .until = worker_.loop().now() + std::chrono::duration<double>(delay).count()});
+    phase_ = Phase::Tarpit;
+    phase_started_ = worker_.loop().now();
+}
+
+// reject and silent-drop: the client connection ends without a response.
+void HttpStream::drop_client(bool silent) {
+    term_.set('P', 'R');
+    if (silent && client_.fd >= 0) net::prepare_silent_drop(client_.fd);
+    close();
 }
 
 }  // namespace sluice::stream

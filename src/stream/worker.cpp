@@ -90,9 +90,9 @@ void Worker::on_listener_ready(struct ev_loop*, ev_io* w, int) {
     lw->worker->accept_from(*lw);
 }
 
-bool Worker::admitted(proxy::Frontend& fe, int fd) {
+rules::TcpVerb Worker::admitted(proxy::Frontend& fe, int fd) {
     const rules::TcpRulesConf& conf = fe.parts->read<rules::TcpRulesConf>();
-    if (conf.empty()) return true;
+    if (conf.empty()) return rules::TcpVerb::Accept;
     arena_.reset();
     sample::Context ctx(arena_);
     sample::Connection conn{.fd = fd, .src = nullptr, .dst = nullptr};
@@ -129,9 +129,12 @@ void Worker::accept_from(ListenWatcher& lw) {
             }
             return;  // EAGAIN: another thread took it, or nothing left
         }
-        if (!admitted(fe, fd)) {
+        if (const rules::TcpVerb verb = admitted(fe, fd); verb != rules::TcpVerb::Accept) {
             // tcp-request reject: reset (as HAProxy does) before anything is allocated for it.
-            net::set_nolinger(fd);
+            if (verb == rules::TcpVerb::SilentDrop)
+                net::prepare_silent_drop(fd);
+            else
+                net::set_nolinger(fd);
             ::close(fd);
             fe.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
             c.cur_conns.fetch_sub(1, std::memory_order_acq_rel);

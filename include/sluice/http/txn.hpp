@@ -13,7 +13,11 @@ struct Txn {
     const RequestHead* req = nullptr;
     const ResponseHead* res = nullptr;  // once the response head is parsed
     std::size_t req_len = 0;            // request bytes buffered (head and body so far)
-    std::string_view req_body;          // the buffered body (option http-buffer-request)
+    // The request body bytes buffered with the head (all of them with option
+    // http-buffer-request), as received: `req_body_chunked` says they still hold chunk framing,
+    // which the body fetches remove.
+    std::string_view req_body;
+    bool req_body_chunked = false;
 };
 
 // The path of a request target: from its first '/' (after any scheme://authority) up to '?'.

@@ -35,6 +35,9 @@ void tune_stream_socket(int fd, bool keepalive);
 void set_keepalive(int fd);
 // Makes close() send a RST instead of a FIN (`option nolinger`).
 void set_nolinger(int fd);
+// Makes the coming close() of a client socket tell the client nothing (`silent-drop`): no FIN
+// and, where the system lets us, no reset either.
+void prepare_silent_drop(int fd);
 
 // What a connected socket has waiting to be read, told by one peek.
 enum class Pending { Nothing, Bytes, End };  // End: FIN or error

@@ -123,7 +123,8 @@ struct ProxyConf {
     // mode http
     HttpConnMode http_conn_mode = HttpConnMode::Unset;
     bool http_pretend_keepalive = false;
-    std::optional<util::Duration> timeout_http_request, timeout_http_keep_alive;
+    std::optional<util::Duration> timeout_http_request, timeout_http_keep_alive, timeout_tarpit;
+    bool http_buffer_request = false;  // wait for the request body before the rules run
     AddressHeader forwardfor{false, "X-Forwarded-For", std::nullopt, false};
     AddressHeader originalto{false, "X-Original-To", std::nullopt, false};
     bool accept_invalid_request = false, accept_invalid_response = false;

@@ -93,6 +93,8 @@ struct Backend {
 
     // mode http, resolved from the config.
     HttpReuse http_reuse = HttpReuse::Safe;
+    util::Duration timeout_tarpit{0};
+    bool buffer_request = false;  // option http-buffer-request
     bool accept_invalid_response = false;
     bool server_close = false;  // this backend closes server connections after a response
     bool pretend_keepalive = false;
@@ -130,9 +132,10 @@ struct Frontend {
 
     // mode http, resolved from the config.
     bool http = false;
-    util::Duration timeout_http_request{0}, timeout_http_keep_alive{0};
-    bool client_close = false;  // option httpclose on the frontend: close after each response
-    bool server_close = false;  // http-server-close or httpclose here
+    util::Duration timeout_http_request{0}, timeout_http_keep_alive{0}, timeout_tarpit{0};
+    bool buffer_request = false;  // option http-buffer-request
+    bool client_close = false;    // option httpclose on the frontend: close after each response
+    bool server_close = false;    // http-server-close or httpclose here
     bool accept_invalid_request = false;
     const AddressHeader* forwardfor = nullptr;
     const AddressHeader* originalto = nullptr;

@@ -26,7 +26,13 @@ enum class Verdict : std::uint8_t {
     Continue,  // every rule ran (or none applied): go on
     Allow,     // `allow`: stop this rule set, go on
     Reply,     // answer with Outcome::reply (deny, return, redirect) and skip the server
+    Drop,      // close the client connection without a word (reject, silent-drop)
 };
+
+// Whether a verdict ends the transaction instead of letting it go on to (or from) the server.
+constexpr bool ends_transaction(Verdict v) {
+    return v == Verdict::Reply || v == Verdict::Drop;
+}
 
 // The response an action answers with: a complete head (status line and header lines, each
 // ending in CRLF, no Connection header, no final empty line) and a body, like an error page.
@@ -35,6 +41,8 @@ struct Outcome {
     std::uint16_t status = 0;
     http::ErrorPage reply;  // empty head: use the proxy's error page for `status`
     bool close = false;     // the connection closes after the reply (deny does, as HAProxy)
+    bool tarpit = false;    // Reply: hold it for `timeout tarpit` first
+    bool silent = false;    // Drop: not even a reset reaches the client (silent-drop)
 };
 
 // What an action works on.

@@ -11,7 +11,9 @@
 
 namespace sluice::rules {
 
-enum class TcpVerb : std::uint8_t { Accept, Reject };
+// Reject resets the connection; SilentDrop closes it telling the client nothing (no FIN, and
+// no reset where the system allows), so that an attacker's connection stays open on its side.
+enum class TcpVerb : std::uint8_t { Accept, Reject, SilentDrop };
 
 struct TcpRule {
     TcpVerb verb = TcpVerb::Accept;
@@ -24,7 +26,8 @@ struct TcpRulesConf {
     bool empty() const { return connection.empty() && session.empty() && content.empty(); }
 };
 
-// Runs the rule sets in order; false when a `reject` applies. An `accept` ends its own set.
-bool admit_connection(const TcpRulesConf& conf, sample::Context& ctx);
+// Runs the rule sets in order; the verb that ends them (Accept when none refuses). An
+// `accept` ends its own set only.
+TcpVerb admit_connection(const TcpRulesConf& conf, sample::Context& ctx);
 
 }  // namespace sluice::rules

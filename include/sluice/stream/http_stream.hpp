@@ -11,6 +11,9 @@
 
 #include <ev.h>
 
+#include <optional>
+#include <span>
+
 #include "sluice/core/buffer.hpp"
 #include "sluice/core/thread_cache.hpp"
 #include "sluice/http/h1_chunked.hpp"
@@ -67,6 +70,7 @@ class HttpStream final : public Stream {
         RetryWait,  // pause before trying a refused server again
         Exchange,   // request and response in flight
         Tunnel,     // after 101 / CONNECT 2xx: bytes both ways
+        Tarpit,     // `http-request tarpit`: the reply waits for `timeout tarpit`
         Closing,    // our last bytes go out, then we wait for the client's FIN (bounded)
         Closed,
     };
@@ -101,6 +105,13 @@ class HttpStream final : public Stream {
     bool step();
     bool exchange_step();
     bool parse_request();
+    // option http-buffer-request: whether the body is all in the client's buffer, or can get
+    // no further (the buffer is full, the client stopped sending).
+    bool body_buffered(std::size_t head_len, const http::Framing& framing) const;
+    std::optional<std::size_t> whole_body_length(std::span<const std::byte> body,
+                                                 const http::Framing& framing) const;
+    bool wants_buffered_body(const proxy::Backend* be) const;
+    void answer_expect_continue(http::RequestHead& head);
     bool emit_request_head(const http::RequestHead& head, const http::Framing& framing);
     void finish_request_head();
 
@@ -139,11 +150,16 @@ class HttpStream final : public Stream {
     void attach_common(sample::Context& ctx, sample::Connection& conn);
     bool has_request_rules() const;
     // Frontend rules, backend choice (sets be_), backend rules.
-    rules::Outcome run_request_rules(http::RequestHead& head, std::size_t buffered);
+    // `body`: the request body bytes in the buffer (as received, maybe chunked), for req.body.
+    rules::Outcome run_request_rules(http::RequestHead& head, std::size_t buffered,
+                                     std::span<const std::byte> body);
     rules::Outcome run_response_rules(http::ResponseHead& head);
     bool monitor_request(const http::RequestHead& head, sample::Context& ctx,
                          rules::Outcome& outcome);
     void send_reply(const rules::Outcome& outcome, bool request_has_body);
+    // What a rule's verdict asks for, once the request head is consumed.
+    void start_tarpit(const rules::Outcome& outcome, util::Duration delay);
+    void drop_client(bool silent);
 
     // Endings.
     void fail(std::uint16_t status, char cause, char phase);
@@ -162,7 +178,12 @@ class HttpStream final : public Stream {
     proxy::Frontend& fe_;
     proxy::Backend* be_;
     ServerAttempt attempt_;
-    std::unique_ptr<Variables> vars_;       // the transaction's server (slot) and attempts
+    std::unique_ptr<Variables> vars_;  // the transaction's server (slot) and attempts
+    struct Tarpit {
+        rules::Outcome reply;
+        ev_tstamp until = 0;
+    };
+    std::unique_ptr<Tarpit> tarpit_;        // Phase::Tarpit only
     proxy::Server* conn_server_ = nullptr;  // where server_side_.fd leads (outlives the slot)
     Phase phase_ = Phase::WaitRequest;
     Side client_, server_side_;
@@ -179,10 +200,12 @@ class HttpStream final : public Stream {
     bool req_is_connect_ = false;
     bool req_upgrade_ = false;
     bool req_must_close_ = false;
-    bool req_head_open_ = false;     // the head in server_side_.out still lacks its last lines
-    bool server_keep_ = false;       // we asked the server to keep the connection
-    bool client_keep_ = false;       // the client connection carries another request after this
-    bool response_started_ = false;  // a final response head went to the client
+    bool req_head_open_ = false;       // the head in server_side_.out still lacks its last lines
+    bool continue_sent_ = false;       // we answered the request's Expect: 100-continue ourselves
+    bool decided_in_backend_ = false;  // the request rules' verdict came from the backend's
+    bool server_keep_ = false;         // we asked the server to keep the connection
+    bool client_keep_ = false;         // the client connection carries another request after this
+    bool response_started_ = false;    // a final response head went to the client
     bool soft_stopping_ = false;
     bool client_done_ = false;  // Closing: no lingering needed unless the client sends more
     bool closed_ = false;

@@ -12,6 +12,7 @@
 
 #include "sluice/core/loop.hpp"
 #include "sluice/proxy/runtime.hpp"
+#include "sluice/rules/tcp_rules.hpp"
 #include "sluice/sample/sample.hpp"
 #include "sluice/stream/stream.hpp"
 
@@ -62,7 +63,7 @@ class Worker {
     static void on_fd_limit_timer(struct ev_loop* raw, ev_timer* w, int revents);
     void accept_from(ListenWatcher& lw);
     // tcp-request rules on a just-accepted connection; false: reject it.
-    bool admitted(proxy::Frontend& fe, int fd);
+    rules::TcpVerb admitted(proxy::Frontend& fe, int fd);
     bool has_room(const proxy::Frontend& fe) const;
     void pause(ListenWatcher& lw);
 

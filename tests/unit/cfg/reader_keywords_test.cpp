@@ -220,7 +220,7 @@ TEST(ReaderPending, PendingKeywordsAlertNamingWhatBringsThem) {
          "balancing algorithms, queues and health checks (issue #6)"},
         {"defaults", "log global", "log", "logging (issue #8)"},
         {"defaults", "option httplog", "option httplog", "logging (issue #8)"},
-        {"defaults", "option http-buffer-request", "option http-buffer-request",
+        {"backend b", "tcp-response content accept", "tcp-response",
          "ACLs, rules and content switching (issue #5)"},
         {"defaults", "compression algo gzip", "compression",
          "compression and cache (roadmap item 11)"},
@@ -258,12 +258,11 @@ TEST(ReaderPending, PendingKeywordStillChecksItsSection) {
 }
 
 TEST(ReaderPending, NegatedPendingKeywordSaysItIsNotImplemented) {
-    // `no option http-buffer-request` is valid in HAProxy 2.6: what matters first is that the
-    // keyword is not implemented yet, not whether `no` applies.
-    EXPECT_EQ(messages("defaults\n  no option http-buffer-request\n"),
+    // `no option dontlognull` is valid in HAProxy 2.6: what matters first is that the keyword
+    // is not implemented yet, not whether `no` applies.
+    EXPECT_EQ(messages("defaults\n  no option dontlognull\n"),
               (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:2] : defaults : 'option "
-                     "http-buffer-request' : not implemented yet; it comes with ACLs, rules and "
-                     "content switching (issue #5)"}));
+                     "dontlognull' : not implemented yet; it comes with logging (issue #8)"}));
 }
 
 TEST(ReaderPending, ModeHttpIsAcceptedAndOtherModesAreRejected) {

@@ -168,6 +168,7 @@ const Names kKeywords = {
     "timeout server",
     "timeout server-fin",
     "timeout srvtimeout",
+    "timeout tarpit",
     "timeout tunnel",
     "tune.bufsize",
     "tune.comp.maxlevel",
