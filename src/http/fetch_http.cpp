@@ -8,6 +8,7 @@
 
 #include "sluice/http/h1_chunked.hpp"
 #include "sluice/http/txn.hpp"
+#include "sluice/sample/payload.hpp"
 #include "sluice/sample/registry.hpp"
 
 namespace sluice::http {
@@ -260,14 +261,36 @@ bool fetch_status(const Args&, Context& ctx, Sample& out) {
     out = Sample::integer(r->status);
     return true;
 }
+// In mode http, a parsed request; in mode tcp, whether the bytes received so far start with a
+// valid HTTP/1 request head (content rules wait while it is incomplete).
 bool fetch_proto_http(const Args&, Context& ctx, Sample& out) {
-    out = Sample::boolean(request(ctx) != nullptr);
+    if (request(ctx)) {
+        out = Sample::boolean(true);
+        return true;
+    }
+    const sample::Payload* p = ctx.find<sample::Payload>();
+    if (!p) {
+        out = Sample::boolean(false);
+        return true;
+    }
+    RequestHead head;
+    const HeadResult r = parse_request_head(p->req, 0, head, {});
+    if (std::holds_alternative<Incomplete>(r) && !p->final) {
+        ctx.may_change = true;
+        return false;
+    }
+    out = Sample::boolean(std::holds_alternative<Done>(r));
     return true;
 }
+// The request bytes buffered: the head and body so far in mode http, the payload in mode tcp.
 bool fetch_req_len(const Args&, Context& ctx, Sample& out) {
-    const Txn* t = ctx.find<Txn>();
-    if (!t) return false;
-    out = Sample::integer(static_cast<std::int64_t>(t->req_len));
+    if (const Txn* t = ctx.find<Txn>()) {
+        out = Sample::integer(static_cast<std::int64_t>(t->req_len));
+        return true;
+    }
+    const sample::Payload* p = ctx.find<sample::Payload>();
+    if (!p) return false;
+    out = Sample::integer(static_cast<std::int64_t>(p->req.size()));
     return true;
 }
 // The buffered request body as the body fetches read it: without chunk framing.
@@ -453,6 +476,7 @@ constexpr sample::Fetch kFetches[] = {
     {.name = "req_ver", .fn = fetch_req_ver, .out = Type::Str, .use = kReq},
     {.name = "req.proto_http", .fn = fetch_proto_http, .out = Type::Bool, .use = kReq},
     {.name = "req.len", .fn = fetch_req_len, .out = Type::Sint, .use = kReq},
+    {.name = "req_len", .fn = fetch_req_len, .out = Type::Sint, .use = kReq},
     {.name = "req.body", .fn = fetch_req_body, .out = Type::Bin, .use = kReq},
     {.name = "req.body_len", .fn = fetch_req_body_len, .out = Type::Sint, .use = kReq},
     {.name = "req.body_size", .fn = fetch_req_body_size, .out = Type::Sint, .use = kReq},

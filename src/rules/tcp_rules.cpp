@@ -6,7 +6,7 @@
 namespace sluice::rules {
 
 TcpVerb admit_connection(const TcpRulesConf& conf, sample::Context& ctx) {
-    for (const auto* set : {&conf.connection, &conf.session, &conf.content}) {
+    for (const auto* set : {&conf.connection, &conf.session}) {
         for (const TcpRule& rule : *set) {
             if (rule.cond && !rule.cond->eval(ctx)) continue;
             if (rule.verb != TcpVerb::Accept) return rule.verb;
@@ -16,16 +16,39 @@ TcpVerb admit_connection(const TcpRulesConf& conf, sample::Context& ctx) {
     return TcpVerb::Accept;
 }
 
+ContentVerdict run_content_rules(std::span<const TcpRule> rules, sample::Context& ctx, bool final) {
+    for (const TcpRule& rule : rules) {
+        ctx.may_change = false;
+        const bool hit = !rule.cond || rule.cond->eval(ctx);
+        // A condition that read a half-received message is no decision yet.
+        if (ctx.may_change && !final) return ContentVerdict::Wait;
+        if (!hit) continue;
+        switch (rule.verb) {
+            case TcpVerb::Accept:
+                return ContentVerdict::Accept;
+            case TcpVerb::Reject:
+                return ContentVerdict::Reject;
+            case TcpVerb::SilentDrop:
+                return ContentVerdict::SilentDrop;
+        }
+    }
+    return ContentVerdict::Accept;
+}
+
 namespace {
 
 constexpr std::string_view kLater = "a later step of ACLs and rules (issue #5)";
 
 cfg::Status parse_tcp_request(cfg::Args args, cfg::Ctx& ctx) {
     const std::string& when = args[0];
-    if (when == "inspect-delay")
-        return ctx.alert("'tcp-request inspect-delay' is not implemented yet; it comes with {}",
-                         kLater);
     TcpRulesConf& conf = ctx.parts().get<TcpRulesConf>();
+    if (when == "inspect-delay") {
+        if (args.size() != 2) return ctx.alert("'tcp-request inspect-delay' expects a delay");
+        auto d = util::parse_duration(args[1]);
+        if (!d) return ctx.alert("'tcp-request inspect-delay': {}", d.error());
+        conf.inspect_delay = *d;
+        return cfg::Status::Ok;
+    }
     std::vector<TcpRule>* set = when == "connection" ? &conf.connection
                                 : when == "session"  ? &conf.session
                                 : when == "content"  ? &conf.content
@@ -55,9 +78,12 @@ cfg::Status parse_tcp_request(cfg::Args args, cfg::Ctx& ctx) {
         if (args[2] != "if" && args[2] != "unless")
             return ctx.alert("unexpected '{}' after '{}' (expected 'if' or 'unless')", args[2],
                              action);
-        constexpr sample::Use kAvailable = sample::Use::Internal | sample::Use::Conn;
+        // Content rules read what the client sent; the others only the connection.
+        const sample::Use available =
+            set == &conf.content ? sample::Use::Internal | sample::Use::Conn | sample::Use::Req
+                                 : sample::Use::Internal | sample::Use::Conn;
         auto cond = sample::parse_condition(args.subspan(2),
-                                            ctx.parts().get<sample::AclConf>().table, kAvailable);
+                                            ctx.parts().get<sample::AclConf>().table, available);
         if (!cond) return ctx.alert("'tcp-request {} {}': {}", when, action, cond.error());
         rule.cond = std::make_shared<const sample::Condition>(std::move(*cond));
     }

@@ -268,8 +268,8 @@ bool HttpStream::parse_request() {
         fail(400, 'P', 'R');  // HAProxy: a WebSocket upgrade needs its key
         return false;
     }
-    const bool buffering = wants_buffered_body(fe_.backend);
-    if (buffering && !body_buffered(head_len, framing)) {
+    const std::span<const std::byte> body = client_.in.readable().subspan(head_len);
+    if (wants_buffered_body(fe_.backend) && !body_buffered(body, framing)) {
         answer_expect_continue(head);
         return false;  // parsed again, whole, once more of the body is in
     }
@@ -288,10 +288,8 @@ bool HttpStream::parse_request() {
     resp_ = Body{};
     response_started_ = false;
     attempt_.reset();
-    const rules::Outcome outcome =
-        run_request_rules(head, client_.in.size(), client_.in.readable().subspan(head_len));
-    if (!buffering && !rules::ends_transaction(outcome.verdict) && wants_buffered_body(be_) &&
-        !body_buffered(head_len, framing)) {
+    const rules::Outcome outcome = run_request_rules(head, client_.in.size(), body, framing);
+    if (outcome.verdict == rules::Verdict::WaitBody) {
         // The backend the rules chose waits for the body: the whole request is parsed, and its
         // rules run, again once the body is in.
         --requests_;
@@ -301,7 +299,7 @@ bool HttpStream::parse_request() {
     attempt_.set_backend(be_);
     if (outcome.verdict == rules::Verdict::Reply) {
         // A body read whole with the head goes with it: the connection can carry on.
-        const auto body_len = whole_body_length(client_.in.readable().subspan(head_len), framing);
+        const auto body_len = whole_body_length(body, framing);
         client_.in.consume(head_len + body_len.value_or(0));  // the views in `head` die here
         if (body_len) req_.done = true;
         continue_sent_ = false;
@@ -347,9 +345,9 @@ bool HttpStream::wants_buffered_body(const proxy::Backend* be) const {
     return fe_.buffer_request || (be && be->buffer_request);
 }
 
-bool HttpStream::body_buffered(std::size_t head_len, const http::Framing& framing) const {
+bool HttpStream::body_buffered(std::span<const std::byte> body,
+                               const http::Framing& framing) const {
     if (client_.in.full() || client_.read_closed) return true;
-    const std::span<const std::byte> body = client_.in.readable().subspan(head_len);
     if (framing.kind == http::BodyKind::Chunked) {
         http::ChunkedDecoder dec{};
         const http::ParseOptions opts{.accept_invalid = fe_.accept_invalid_request};

@@ -6,7 +6,9 @@
 #include "sluice/http/txn.hpp"
 #include "sluice/net/socket.hpp"
 #include "sluice/rules/http_rules.hpp"
+#include "sluice/rules/tcp_rules.hpp"
 #include "sluice/sample/connection.hpp"
+#include "sluice/sample/payload.hpp"
 #include "sluice/sample/vars.hpp"
 #include "sluice/stream/http_stream.hpp"
 #include "sluice/stream/switching.hpp"
@@ -17,6 +19,31 @@ namespace {
 
 const rules::HttpRulesConf* rules_of(const cfg::Parts* parts) {
     return parts ? &parts->read<rules::HttpRulesConf>() : nullptr;
+}
+
+bool has_content_rules(const cfg::Parts* parts) {
+    return parts && !parts->read<rules::TcpRulesConf>().content.empty();
+}
+
+// tcp-request content rules in mode http: run once per request, on the request received
+// whole (HAProxy runs them again for each request of a keep-alive connection). False when
+// they end the transaction (`outcome` says how).
+bool content_rules_pass(const cfg::Parts* parts, sample::Context& ctx, rules::Outcome& outcome) {
+    if (!has_content_rules(parts)) return true;
+    const auto& rules = parts->read<rules::TcpRulesConf>().content;
+    switch (rules::run_content_rules(rules, ctx, true)) {
+        case rules::ContentVerdict::Reject:
+            outcome.verdict = rules::Verdict::Drop;
+            return false;
+        case rules::ContentVerdict::SilentDrop:
+            outcome.verdict = rules::Verdict::Drop;
+            outcome.silent = true;
+            return false;
+        case rules::ContentVerdict::Accept:
+        case rules::ContentVerdict::Wait:  // cannot happen on a final payload
+            return true;
+    }
+    return true;
 }
 
 }  // namespace
@@ -37,6 +64,8 @@ void HttpStream::attach_common(sample::Context& ctx, sample::Connection& conn) {
 
 bool HttpStream::has_request_rules() const {
     if (!fe_.switching.empty()) return true;
+    if (has_content_rules(fe_.parts)) return true;
+    if (fe_.backend && has_content_rules(fe_.backend->parts)) return true;
     if (fe_.parts && !fe_.parts->read<rules::MonitorConf>().uri.empty()) return true;
     const rules::HttpRulesConf* f = rules_of(fe_.parts);
     if (f && !f->request.empty()) return true;
@@ -71,7 +100,8 @@ bool HttpStream::monitor_request(const http::RequestHead& head, sample::Context&
 }
 
 rules::Outcome HttpStream::run_request_rules(http::RequestHead& head, std::size_t buffered,
-                                             std::span<const std::byte> body) {
+                                             std::span<const std::byte> body,
+                                             const http::Framing& framing) {
     rules::Outcome outcome;
     be_ = fe_.backend;
     decided_in_backend_ = false;
@@ -91,17 +121,26 @@ rules::Outcome HttpStream::run_request_rules(http::RequestHead& head, std::size_
                   .req_body = {reinterpret_cast<const char*>(body.data()), body.size()},
                   .req_body_chunked = req_.kind == http::BodyKind::Chunked};
     ctx.attach(&txn);
+    sample::Payload payload{.req = client_.in.readable(), .res = {}, .final = true};
+    ctx.attach(&payload);
     rules::RuleCtx rctx{.samples = ctx, .req = &head, .res = nullptr, .outcome = outcome};
+    if (!content_rules_pass(fe_.parts, ctx, outcome)) return outcome;
     if (monitor_request(head, ctx, outcome)) return outcome;
     if (const rules::HttpRulesConf* f = rules_of(fe_.parts)) {
         rules::run_rules(f->request, rctx);
         if (rules::ends_transaction(outcome.verdict)) return outcome;
     }
     be_ = choose_backend(fe_, worker_.config(), ctx);
+    if (be_ && be_->buffer_request && !wants_buffered_body(fe_.backend) &&
+        !body_buffered(body, framing)) {
+        outcome.verdict = rules::Verdict::WaitBody;
+        return outcome;
+    }
     if (be_ && be_->parts != fe_.parts) {
         ctx.attach(be_);
         outcome.verdict = rules::Verdict::Continue;  // an allow ends the frontend's rules only
         decided_in_backend_ = true;
+        if (!content_rules_pass(be_->parts, ctx, outcome)) return outcome;
         if (const rules::HttpRulesConf* b = rules_of(be_->parts))
             rules::run_rules(b->request, rctx);
     }

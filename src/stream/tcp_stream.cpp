@@ -10,7 +10,9 @@
 #include <chrono>
 
 #include "sluice/net/socket.hpp"
+#include "sluice/rules/tcp_rules.hpp"
 #include "sluice/sample/connection.hpp"
+#include "sluice/sample/payload.hpp"
 #include "sluice/stream/switching.hpp"
 
 namespace sluice::stream {
@@ -57,26 +59,85 @@ TcpStream::~TcpStream() = default;
 
 void TcpStream::start() {
     client_.last_activity = worker_.loop().now();
-    if (!fe_.switching.empty()) {
-        // use_backend conditions on what a new connection offers: addresses, proxies.
-        sample::Arena& arena = worker_.arena();
+    if (needs_inspection()) {
+        inspect(false);
+    } else if (!be_) {
+        // A frontend with no backend accepts and closes, as HAProxy does in TCP mode.
+        close();
+    } else {
+        connect_or_queue(attempt_.pick());
+    }
+    finish_callback();
+}
+
+bool TcpStream::needs_inspection() const {
+    if (!fe_.switching.empty()) return true;
+    if (!fe_.parts->read<rules::TcpRulesConf>().content.empty()) return true;
+    return be_ && be_->parts != fe_.parts &&
+           !be_->parts->read<rules::TcpRulesConf>().content.empty();
+}
+
+const cfg::Parts& TcpStream::inspected_parts() const {
+    return inspect_stage_ == 0 ? *fe_.parts : *be_->parts;
+}
+
+// tcp-request content rules (the frontend's, then the chosen backend's) and use_backend, on
+// what the client has sent so far. While a rule needs bytes that are not there yet, the
+// stream waits in Phase::Inspecting, reading, up to that side's inspect-delay; `expired`: the
+// delay is over, so what is there is all the rules get.
+void TcpStream::inspect(bool expired) {
+    sample::Arena& arena = worker_.arena();
+    for (;;) {
+        const rules::TcpRulesConf& rc = inspected_parts().read<rules::TcpRulesConf>();
         arena.reset();
         sample::Context ctx(arena);
         sample::Connection conn{.fd = client_.fd, .src = nullptr, .dst = nullptr};
+        sample::Payload payload{.req = up_.buf.readable(),
+                                .res = {},
+                                .final = expired || rc.inspect_delay.count() == 0 ||
+                                         client_.read_closed || up_.buf.full()};
         ctx.attach(&conn);
         ctx.attach(&fe_);
         ctx.attach(const_cast<proxy::Config*>(&worker_.config()));
-        be_ = choose_backend(fe_, worker_.config(), ctx);
-        attempt_.set_backend(be_);
+        ctx.attach(&payload);
+        if (inspect_stage_ == 1) ctx.attach(be_);
+        switch (rules::run_content_rules(rc.content, ctx, payload.final)) {
+            case rules::ContentVerdict::Wait:
+                if (phase_ != Phase::Inspecting) {
+                    phase_ = Phase::Inspecting;
+                    phase_started_ = worker_.loop().now();
+                }
+                update_interest();
+                arm_timer();
+                return;
+            case rules::ContentVerdict::Reject:
+                // What the client sent was read: the close is a plain FIN, as in HAProxy.
+                close();
+                return;
+            case rules::ContentVerdict::SilentDrop:
+                net::prepare_silent_drop(client_.fd);
+                close();
+                return;
+            case rules::ContentVerdict::Accept:
+                break;
+        }
+        if (inspect_stage_ == 1) break;
+        if (!fe_.switching.empty()) {
+            be_ = choose_backend(fe_, worker_.config(), ctx);
+            attempt_.set_backend(be_);
+        }
+        if (!be_) {
+            close();  // no backend: accepted, then closed, as HAProxy does in TCP mode
+            return;
+        }
+        if (be_->parts == fe_.parts) break;  // a listen section: its rules just ran
+        // The backend's rules, with the backend's own delay counted from now.
+        inspect_stage_ = 1;
+        expired = false;
+        phase_ = Phase::Picking;
     }
-    if (!be_) {
-        // A frontend with no backend accepts and closes, as HAProxy does in TCP mode.
-        close();
-        finish_callback();
-        return;
-    }
+    phase_ = Phase::Picking;
     connect_or_queue(attempt_.pick());
-    finish_callback();
 }
 
 // Every libev callback ends here: a stream that closed itself is freed once nothing on the
@@ -238,6 +299,10 @@ void TcpStream::pump(Flow& f, Side& from, Side& to) {
         close();  // reset or error on `from`
         return;
     }
+    if (phase_ == Phase::Inspecting) {
+        inspect(false);  // more bytes, or the client's end: the rules may decide now
+        return;
+    }
     if (from.read_closed) propagate_shutdown(f, from, to);
 }
 
@@ -342,9 +407,9 @@ void TcpStream::update_interest() {
     const bool up_room = up_.splicing ? up_.in_pipe == 0 : !up_.buf.full();
     const bool down_room = down_.splicing ? down_.in_pipe == 0 : !down_.buf.full();
     const bool reading_client_ok =
-        forwarding ||
-        ((phase_ == Phase::Connecting || phase_ == Phase::Queued || phase_ == Phase::RetryWait) &&
-         !up_.splicing);
+        forwarding || ((phase_ == Phase::Inspecting || phase_ == Phase::Connecting ||
+                        phase_ == Phase::Queued || phase_ == Phase::RetryWait) &&
+                       !up_.splicing);
     if (!client_.read_closed && up_room && reading_client_ok) c |= EV_READ;
     if (down_.pending() > 0) c |= EV_WRITE;
     if (phase_ == Phase::Connecting) s |= EV_WRITE;
@@ -371,6 +436,13 @@ ev_tstamp TcpStream::deadline() const {
         return d.count() > 0 ? from + seconds(d) : 0;
     };
     switch (phase_) {
+        case Phase::Inspecting: {
+            const ev_tstamp end =
+                at(phase_started_, inspected_parts().read<rules::TcpRulesConf>().inspect_delay);
+            // The client's own timeout still applies while we wait for its bytes.
+            const ev_tstamp idle = at(client_.last_activity, fe_.timeout_client);
+            return end == 0 ? idle : idle == 0 ? end : std::min(end, idle);
+        }
         case Phase::Queued:
             return at(phase_started_, be_->timeout_queue);
         case Phase::Connecting:
@@ -420,6 +492,16 @@ void TcpStream::on_timer(struct ev_loop* raw, ev_timer* w, int) {
         return;
     }
     switch (self->phase_) {
+        case Phase::Inspecting: {
+            const ev_tstamp end =
+                self->phase_started_ +
+                seconds(self->inspected_parts().read<rules::TcpRulesConf>().inspect_delay);
+            if (end <= ev_now(raw) + 0.0005)
+                self->inspect(true);
+            else
+                self->close();  // the client went quiet for timeout client first
+            break;
+        }
         case Phase::Queued:
             self->worker_.dequeue(*self->be_, self->queue_link);
             self->close();  // HAProxy: queue timeout, the client connection is closed

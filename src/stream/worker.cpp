@@ -92,7 +92,7 @@ void Worker::on_listener_ready(struct ev_loop*, ev_io* w, int) {
 
 rules::TcpVerb Worker::admitted(proxy::Frontend& fe, int fd) {
     const rules::TcpRulesConf& conf = fe.parts->read<rules::TcpRulesConf>();
-    if (conf.empty()) return rules::TcpVerb::Accept;
+    if (conf.admits_all()) return rules::TcpVerb::Accept;
     arena_.reset();
     sample::Context ctx(arena_);
     sample::Connection conn{.fd = fd, .src = nullptr, .dst = nullptr};

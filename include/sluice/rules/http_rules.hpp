@@ -27,6 +27,7 @@ enum class Verdict : std::uint8_t {
     Allow,     // `allow`: stop this rule set, go on
     Reply,     // answer with Outcome::reply (deny, return, redirect) and skip the server
     Drop,      // close the client connection without a word (reject, silent-drop)
+    WaitBody,  // (stream) the request body must be in first: run the rules again then
 };
 
 // Whether a verdict ends the transaction instead of letting it go on to (or from) the server.

@@ -85,6 +85,9 @@ class Context {
     Arena& arena() { return arena_; }
     // Response rules: `hdr()` and friends read the response.
     bool response = false;
+    // Set by a fetch that found too few bytes in a Payload that is not final: the answer may
+    // change when more arrive, so content rules wait instead of deciding on it.
+    bool may_change = false;
 
   private:
     template <class T>

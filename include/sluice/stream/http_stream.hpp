@@ -107,7 +107,7 @@ class HttpStream final : public Stream {
     bool parse_request();
     // option http-buffer-request: whether the body is all in the client's buffer, or can get
     // no further (the buffer is full, the client stopped sending).
-    bool body_buffered(std::size_t head_len, const http::Framing& framing) const;
+    bool body_buffered(std::span<const std::byte> body, const http::Framing& framing) const;
     std::optional<std::size_t> whole_body_length(std::span<const std::byte> body,
                                                  const http::Framing& framing) const;
     bool wants_buffered_body(const proxy::Backend* be) const;
@@ -151,8 +151,10 @@ class HttpStream final : public Stream {
     bool has_request_rules() const;
     // Frontend rules, backend choice (sets be_), backend rules.
     // `body`: the request body bytes in the buffer (as received, maybe chunked), for req.body.
+    // WaitBody: the chosen backend waits for the body (option http-buffer-request), which is
+    // not all in yet.
     rules::Outcome run_request_rules(http::RequestHead& head, std::size_t buffered,
-                                     std::span<const std::byte> body);
+                                     std::span<const std::byte> body, const http::Framing& framing);
     rules::Outcome run_response_rules(http::ResponseHead& head);
     bool monitor_request(const http::RequestHead& head, sample::Context& ctx,
                          rules::Outcome& outcome);

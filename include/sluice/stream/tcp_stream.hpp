@@ -1,6 +1,8 @@
 // A mode-tcp stream: one client connection joined to one server connection, bytes forwarded
 // both ways with back-pressure and half-close propagation. Phases, in order:
-//   pick a server (or wait in the backend's queue) -> connect (retries, redispatch)
+//   inspect what the client sent (tcp-request content rules, use_backend; only while a rule
+//   waits for bytes within tcp-request inspect-delay)
+//   -> pick a server (or wait in the backend's queue) -> connect (retries, redispatch)
 //   -> forward (buffers, or splice when enabled) -> close.
 // Lives on its Worker's thread for life; deletes itself when closed.
 #pragma once
@@ -31,7 +33,7 @@ class TcpStream final : public Stream {
     }
 
   private:
-    enum class Phase { Picking, Queued, Connecting, RetryWait, Forwarding, Closed };
+    enum class Phase { Inspecting, Picking, Queued, Connecting, RetryWait, Forwarding, Closed };
 
     // One socket of the stream.
     struct Side {
@@ -59,6 +61,9 @@ class TcpStream final : public Stream {
     static void on_timer(struct ev_loop*, ev_timer* w, int revents);
     void finish_callback();
 
+    bool needs_inspection() const;
+    void inspect(bool expired);
+    const cfg::Parts& inspected_parts() const;
     void connect_or_queue(const proxy::Pick& pick);
     void connect();  // to the server attempt_ holds
     void on_connected();
@@ -92,6 +97,7 @@ class TcpStream final : public Stream {
     Flow up_, down_;  // client -> server, server -> client
     ev_timer timer_;
     ev_tstamp phase_started_ = 0;
+    std::uint8_t inspect_stage_ = 0;  // 0: the frontend's content rules, 1: the backend's
     bool closed_ = false;
 };
 

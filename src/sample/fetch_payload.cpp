@@ -1,0 +1,327 @@
+// Fetches on the raw bytes a connection has buffered (sample::Payload): `req.payload`,
+// `req.payload_lv`, `res.*` alike, and what a TLS ClientHello tells before any handshake is
+// made (`req.ssl_hello_type`, `req.ssl_ver`, `req.ssl_sni`, `req.ssl_alpn`, ...), for
+// `tcp-request content` rules and `use_backend` in mode tcp (SNI routing without decrypting).
+//
+// A fetch that finds too few bytes answers "none"; while more may still come (the payload is
+// not final) it also raises Context::may_change, so that a content rule waits instead of
+// deciding on a half-received message.
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <string>
+
+#include "sluice/sample/payload.hpp"
+#include "sluice/sample/registry.hpp"
+
+namespace sluice::sample {
+namespace {
+
+using Bytes = std::span<const std::byte>;
+
+std::string_view text(Bytes b) {
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+std::uint32_t byte_at(Bytes b, std::size_t i) {
+    return static_cast<std::uint32_t>(b[i]);
+}
+std::uint32_t be16(Bytes b, std::size_t i) {
+    return byte_at(b, i) << 8 | byte_at(b, i + 1);
+}
+
+bool too_short(Context& ctx, const Payload& p) {
+    if (!p.final) ctx.may_change = true;
+    return false;
+}
+
+template <bool Res>
+Bytes data_of(const Payload& p) {
+    return Res ? p.res : p.req;
+}
+
+// payload(offset,length): `length` bytes at `offset`; length 0: everything from `offset`.
+template <bool Res>
+bool fetch_payload(const Args& args, Context& ctx, Sample& out) {
+    const Payload* p = ctx.find<Payload>();
+    if (!p) return false;
+    const Bytes d = data_of<Res>(*p);
+    const auto offset = static_cast<std::size_t>(args.list[0].sint);
+    const auto length = static_cast<std::size_t>(args.list[1].sint);
+    if (d.size() < offset + length || (length == 0 && d.size() <= offset))
+        return too_short(ctx, *p);
+    out = Sample::string(text(length ? d.subspan(offset, length) : d.subspan(offset)), Type::Bin);
+    return true;
+}
+
+// payload_lv(offset1,length[,offset2]): a block whose size is the big-endian integer of
+// `length` bytes at `offset1`; it starts right after that field, or at `offset2` (from the
+// start of the buffer, or from the end of the length field when written with a sign).
+template <bool Res>
+bool fetch_payload_lv(const Args& args, Context& ctx, Sample& out) {
+    const Payload* p = ctx.find<Payload>();
+    if (!p) return false;
+    const Bytes d = data_of<Res>(*p);
+    const auto offset = static_cast<std::size_t>(args.list[0].sint);
+    const auto width = static_cast<std::size_t>(args.list[1].sint);
+    if (d.size() < offset + width) return too_short(ctx, *p);
+    std::uint64_t block = 0;
+    for (std::size_t i = 0; i < width; ++i)
+        block = block << 8 | byte_at(d, offset + i);
+    std::int64_t start = static_cast<std::int64_t>(offset + width);
+    if (const Arg* a = args.at(2)) {
+        const std::string& s = a->text;
+        const std::int64_t v = std::stoll(s);  // checked by prepare_payload_lv
+        start = s[0] == '+' || s[0] == '-' ? start + v : v;
+    }
+    if (start < 0) return false;
+    const auto from = static_cast<std::size_t>(start);
+    if (d.size() < from || d.size() - from < block) return too_short(ctx, *p);
+    out = Sample::string(text(d.subspan(from, static_cast<std::size_t>(block))), Type::Bin);
+    return true;
+}
+
+util::Status prepare_payload(Args& args) {
+    if (args.list[0].sint < 0 || args.list[1].sint < 0)
+        return util::error("offset and length must not be negative");
+    return util::ok();
+}
+
+util::Status prepare_payload_lv(Args& args) {
+    if (args.list[0].sint < 0) return util::error("offset must not be negative");
+    if (args.list[1].sint < 1 || args.list[1].sint > 4)
+        return util::error("the length field is 1 to 4 bytes long");
+    if (const Arg* a = args.at(2)) {
+        const std::string& s = a->text;
+        std::size_t i = s.empty() || (s[0] != '+' && s[0] != '-') ? 0 : 1;
+        if (i >= s.size() || s.find_first_not_of("0123456789", i) != std::string::npos)
+            return util::error(fmt::format("'{}' is not an offset", s));
+    }
+    return util::ok();
+}
+
+// ---- TLS ClientHello ------------------------------------------------------------------------
+
+// The first handshake message of a TLS record, when the buffer holds that record whole.
+struct Handshake {
+    std::uint8_t type = 0;
+    std::uint32_t record_version = 0;  // major << 16 | minor, as in the record header
+    Bytes body;
+};
+enum class Seen { Yes, NotYet, No };
+
+Seen tls_handshake(Bytes d, Handshake& hs) {
+    if (d.empty()) return Seen::NotYet;
+    if (byte_at(d, 0) != 0x16) return Seen::No;  // not a handshake record
+    if (d.size() < 5) return Seen::NotYet;
+    if (byte_at(d, 1) != 3) return Seen::No;  // SSLv3 and TLS records only
+    const std::size_t record = be16(d, 3);
+    if (record < 4) return Seen::No;
+    if (d.size() < 5 + record) return Seen::NotYet;
+    const std::size_t length = byte_at(d, 6) << 16 | be16(d, 7);
+    if (length + 4 > record) return Seen::No;  // a hello split over records is not inspected
+    hs.type = static_cast<std::uint8_t>(byte_at(d, 5));
+    hs.record_version = byte_at(d, 1) << 16 | byte_at(d, 2);
+    hs.body = d.subspan(9, length);
+    return Seen::Yes;
+}
+
+// Calls each(type, data) for every extension of a ClientHello body; false when malformed.
+template <class F>
+bool each_extension(Bytes b, F each) {
+    std::size_t p = 2 + 32;  // client_version, random
+    if (b.size() < p + 1) return false;
+    p += 1 + byte_at(b, p);  // session id
+    if (b.size() < p + 2) return false;
+    p += 2 + be16(b, p);  // cipher suites
+    if (b.size() < p + 1) return false;
+    p += 1 + byte_at(b, p);          // compression methods
+    if (b.size() == p) return true;  // no extensions at all
+    if (b.size() < p + 2) return false;
+    const std::size_t end = p + 2 + be16(b, p);
+    if (end > b.size()) return false;
+    for (p += 2; p + 4 <= end;) {
+        const std::uint32_t type = be16(b, p);
+        const std::size_t len = be16(b, p + 2);
+        p += 4;
+        if (p + len > end) return false;
+        if (!each(type, b.subspan(p, len))) return true;
+        p += len;
+    }
+    return true;
+}
+
+constexpr std::uint32_t kExtServerName = 0, kExtCurves = 10, kExtAlpn = 16, kExtTicket = 35;
+
+// The ClientHello of the request payload; false (with may_change when it can still come) when
+// there is none to read.
+bool client_hello(Context& ctx, Handshake& hs) {
+    const Payload* p = ctx.find<Payload>();
+    if (!p) return false;
+    switch (tls_handshake(p->req, hs)) {
+        case Seen::NotYet:
+            return too_short(ctx, *p);
+        case Seen::No:
+            return false;
+        case Seen::Yes:
+            return hs.type == 1;
+    }
+    return false;
+}
+
+bool fetch_ssl_hello_type(const Args&, Context& ctx, Sample& out) {
+    const Payload* p = ctx.find<Payload>();
+    if (!p) return false;
+    Handshake hs;
+    switch (tls_handshake(p->req, hs)) {
+        case Seen::NotYet:
+            return too_short(ctx, *p);
+        case Seen::No:
+            return false;
+        case Seen::Yes:
+            out = Sample::integer(hs.type);
+            return true;
+    }
+    return false;
+}
+
+// major * 65536 + minor of the record carrying the hello (TLS 1.0 says 3.1).
+bool fetch_ssl_ver(const Args&, Context& ctx, Sample& out) {
+    const Payload* p = ctx.find<Payload>();
+    if (!p) return false;
+    Handshake hs;
+    switch (tls_handshake(p->req, hs)) {
+        case Seen::NotYet:
+            return too_short(ctx, *p);
+        case Seen::No:
+            return false;
+        case Seen::Yes:
+            out = Sample::integer(hs.record_version);
+            return true;
+    }
+    return false;
+}
+
+bool fetch_ssl_sni(const Args&, Context& ctx, Sample& out) {
+    Handshake hs;
+    if (!client_hello(ctx, hs)) return false;
+    bool found = false;
+    each_extension(hs.body, [&](std::uint32_t type, Bytes ext) {
+        if (type != kExtServerName) return true;
+        // server_name_list: entries of name_type (0: host_name), length, name.
+        if (ext.size() < 2) return false;
+        for (std::size_t p = 2; p + 3 <= ext.size();) {
+            const std::size_t len = be16(ext, p + 1);
+            if (p + 3 + len > ext.size()) return false;
+            if (byte_at(ext, p) == 0 && len > 0) {
+                out = Sample::string(text(ext.subspan(p + 3, len)));
+                found = true;
+                return false;
+            }
+            p += 3 + len;
+        }
+        return false;
+    });
+    return found;
+}
+
+// The first protocol the client offers in its ALPN extension.
+bool fetch_ssl_alpn(const Args&, Context& ctx, Sample& out) {
+    Handshake hs;
+    if (!client_hello(ctx, hs)) return false;
+    bool found = false;
+    each_extension(hs.body, [&](std::uint32_t type, Bytes ext) {
+        if (type != kExtAlpn) return true;
+        if (ext.size() >= 3 && byte_at(ext, 2) > 0 && 3 + byte_at(ext, 2) <= ext.size()) {
+            out = Sample::string(text(ext.subspan(3, byte_at(ext, 2))));
+            found = true;
+        }
+        return false;
+    });
+    return found;
+}
+
+bool fetch_ssl_ec_ext(const Args&, Context& ctx, Sample& out) {
+    Handshake hs;
+    if (!client_hello(ctx, hs)) return false;
+    bool curves = false;
+    if (!each_extension(hs.body, [&](std::uint32_t type, Bytes) {
+            curves = curves || type == kExtCurves;
+            return !curves;
+        }))
+        return false;
+    out = Sample::boolean(curves);
+    return true;
+}
+
+// 0: no session ticket extension; 1: an empty one (the client supports tickets); 2: one with a
+// ticket in it (the client tries to resume).
+bool fetch_ssl_st_ext(const Args&, Context& ctx, Sample& out) {
+    Handshake hs;
+    if (!client_hello(ctx, hs)) return false;
+    int ticket = 0;
+    if (!each_extension(hs.body, [&](std::uint32_t type, Bytes ext) {
+            if (type != kExtTicket) return true;
+            ticket = ext.empty() ? 1 : 2;
+            return false;
+        }))
+        return false;
+    out = Sample::integer(ticket);
+    return true;
+}
+
+constexpr Use kReq = Use::Req;
+constexpr Use kRes = Use::Res;
+constexpr ArgSpec kOffsetLength{2, 2, {ArgKind::Sint, ArgKind::Sint}};
+constexpr ArgSpec kOffsetLengthOffset{2, 3, {ArgKind::Sint, ArgKind::Sint, ArgKind::Str}};
+
+constexpr Fetch kFetches[] = {
+    {.name = "req.payload",
+     .fn = fetch_payload<false>,
+     .args = kOffsetLength,
+     .out = Type::Bin,
+     .use = kReq,
+     .prepare = prepare_payload},
+    {.name = "payload",  // HAProxy's older name
+     .fn = fetch_payload<false>,
+     .args = kOffsetLength,
+     .out = Type::Bin,
+     .use = kReq,
+     .prepare = prepare_payload},
+    {.name = "req.payload_lv",
+     .fn = fetch_payload_lv<false>,
+     .args = kOffsetLengthOffset,
+     .out = Type::Bin,
+     .use = kReq,
+     .prepare = prepare_payload_lv},
+    {.name = "payload_lv",
+     .fn = fetch_payload_lv<false>,
+     .args = kOffsetLengthOffset,
+     .out = Type::Bin,
+     .use = kReq,
+     .prepare = prepare_payload_lv},
+    {.name = "res.payload",
+     .fn = fetch_payload<true>,
+     .args = kOffsetLength,
+     .out = Type::Bin,
+     .use = kRes,
+     .prepare = prepare_payload},
+    {.name = "res.payload_lv",
+     .fn = fetch_payload_lv<true>,
+     .args = kOffsetLengthOffset,
+     .out = Type::Bin,
+     .use = kRes,
+     .prepare = prepare_payload_lv},
+    {.name = "req.ssl_hello_type", .fn = fetch_ssl_hello_type, .out = Type::Sint, .use = kReq},
+    {.name = "req_ssl_hello_type", .fn = fetch_ssl_hello_type, .out = Type::Sint, .use = kReq},
+    {.name = "req.ssl_ver", .fn = fetch_ssl_ver, .out = Type::Sint, .use = kReq},
+    {.name = "req_ssl_ver", .fn = fetch_ssl_ver, .out = Type::Sint, .use = kReq},
+    {.name = "req.ssl_sni", .fn = fetch_ssl_sni, .out = Type::Str, .use = kReq},
+    {.name = "req_ssl_sni", .fn = fetch_ssl_sni, .out = Type::Str, .use = kReq},
+    {.name = "req.ssl_alpn", .fn = fetch_ssl_alpn, .out = Type::Str, .use = kReq},
+    {.name = "req.ssl_ec_ext", .fn = fetch_ssl_ec_ext, .out = Type::Bool, .use = kReq},
+    {.name = "req.ssl_st_ext", .fn = fetch_ssl_st_ext, .out = Type::Sint, .use = kReq},
+};
+const FetchRegistrar kRegistered{kFetches};
+
+}  // namespace
+}  // namespace sluice::sample
