@@ -326,7 +326,6 @@ constexpr ActionDef kActions[] = {
     {.name = "redirect", .parse = parse_redirect},
     {.name = "tarpit", .pending = kLater},
     {.name = "auth", .pending = kLater},
-    {.name = "normalize-uri", .pending = kLater},
     {.name = "early-hint", .pending = kLater},
     {.name = "set-nice", .pending = kLater},
     {.name = "set-log-level", .pending = kLog},
