@@ -46,8 +46,9 @@ std::size_t head_bytes(const http::RequestHead& r, std::string_view target) {
 }
 
 // haproxy rewrites a head inside one buffer: a target that makes the head outgrow it fails the
-// rewrite. Only fragment-encode grows a target. haproxy's own limit is a few dozen bytes lower
-// (its internal head format has more overhead than HTTP/1 text).
+// rewrite. Only fragment-encode grows a target much (path-strip-dotdot adds at most a slash).
+// haproxy's own limit is a few dozen bytes lower (its internal head format has more overhead
+// than HTTP/1 text).
 bool fits(RuleCtx& ctx, std::string_view target) {
     if (target.size() <= ctx.req->target.size()) return true;
     const proxy::Config* c = ctx.samples.find<proxy::Config>();
