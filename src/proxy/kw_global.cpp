@@ -147,6 +147,7 @@ constexpr In G = In::Global;
 
 constexpr cfg::Keyword kGlobalKeywords[] = {
     cfg::flag<&GlobalConf::daemon, true>("daemon", G),
+    cfg::flag<&GlobalConf::expose_experimental, true>("expose-experimental-directives", G),
     cfg::uint<&GlobalConf::maxconn, true>("maxconn", G),
     {.name = "nbthread",
      .in = G,

@@ -358,7 +358,6 @@ constexpr ActionDef kActions[] = {
     {.name = "redirect", .parse = parse_redirect},
     {.name = "tarpit", .parse = parse_tarpit, .response = false},
     {.name = "auth", .pending = kLater},
-    {.name = "normalize-uri", .pending = kLater},
     {.name = "early-hint", .pending = kLater},
     {.name = "set-nice", .pending = kLater},
     {.name = "set-log-level", .pending = kLog},

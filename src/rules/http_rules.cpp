@@ -8,6 +8,7 @@
 
 #include "sluice/cfg/keyword.hpp"
 #include "sluice/http/h1_parse.hpp"
+#include "sluice/proxy/conf.hpp"
 #include "sluice/util/suggest.hpp"
 
 namespace sluice::rules {
@@ -93,6 +94,11 @@ cfg::Status parse_rule(cfg::Args args, cfg::Ctx& ctx) {
                          : Set == RuleSet::Response ? def->response
                                                     : def->after_response;
     if (!allowed) return ctx.alert("'{}' is not a valid {} action", name, set_label(Set));
+    if (def->experimental && !ctx.global().get<proxy::GlobalConf>().expose_experimental)
+        return ctx.alert(
+            "'{} {}' is experimental (as in HAProxy 2.6): allow it with "
+            "'expose-experimental-directives' in the global section, before this line",
+            set_label(Set), name);
     const std::size_t cond_at = sample::condition_start(args);
     const sample::Use available = Set == RuleSet::Request ? kRequestData : kResponseData;
     // The action sees its own word too (for `set-var(name)`), then its arguments.

@@ -41,6 +41,8 @@ struct GlobalConf {
     std::uint32_t ulimit_n = 0;
     util::Duration hard_stop_after{0};
     std::string node, description;
+    // Lets experimental keywords and actions (normalize-uri) be used in the lines after it.
+    bool expose_experimental = false;
 };
 
 enum class Mode { Tcp, Http };

@@ -89,6 +89,9 @@ struct ActionDef {
     bool request = true, response = true, after_response = false;
     // Set for an action of a later issue: an alert naming it instead of a half-done action.
     std::string_view pending = {};
+    // Experimental in haproxy 2.6: refused unless the global section said
+    // `expose-experimental-directives` before the rule.
+    bool experimental = false;
 };
 
 class ActionRegistrar {

@@ -64,6 +64,7 @@ const Names kKeywords = {
     "error-log-format",
     "errorfile",
     "errorfiles",
+    "expose-experimental-directives",
     "filter",
     "gid",
     "group",
