@@ -247,11 +247,12 @@ void HttpStream::fail(std::uint16_t status, char cause, char phase) {
     send_page(*page, keep);
 }
 
-const http::ErrorPage* HttpStream::error_page(std::uint16_t status) const {
+const http::ErrorPage* HttpStream::error_page(std::uint16_t status, bool frontend_only) const {
+    const proxy::Backend* be = frontend_only ? nullptr : be_;
     const http::ErrorPage* page =
-        fe_.error_pages ? http::find_error_page(status, *fe_.error_pages,
-                                                be_ ? be_->error_pages.get() : nullptr)
-                        : http::default_error_page(status);
+        fe_.error_pages
+            ? http::find_error_page(status, *fe_.error_pages, be ? be->error_pages.get() : nullptr)
+            : http::default_error_page(status);
     return page ? page : http::default_error_page(500);
 }
 

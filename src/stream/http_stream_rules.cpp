@@ -83,10 +83,16 @@ rules::Outcome HttpStream::run_request_rules(http::RequestHead& head, std::size_
     http::Txn txn{.req = &head, .res = nullptr, .req_len = buffered, .req_body = {}};
     ctx.attach(&txn);
     rules::RuleCtx rctx{.samples = ctx, .req = &head, .res = nullptr, .outcome = outcome};
-    if (monitor_request(head, ctx, outcome)) return outcome;
+    if (monitor_request(head, ctx, outcome)) {
+        outcome.frontend = true;
+        return outcome;
+    }
     if (const rules::HttpRulesConf* f = rules_of(fe_.parts)) {
         rules::run_rules(f->request, rctx);
-        if (outcome.verdict == rules::Verdict::Reply) return outcome;
+        if (outcome.verdict == rules::Verdict::Reply) {
+            outcome.frontend = true;
+            return outcome;
+        }
     }
     be_ = choose_backend(fe_, worker_.config(), ctx);
     if (be_ && be_->parts != fe_.parts) {
@@ -136,7 +142,7 @@ rules::Outcome HttpStream::run_response_rules(http::ResponseHead& head) {
 void HttpStream::send_reply(const rules::Outcome& outcome, bool request_has_body) {
     term_.set('P', 'R');
     const http::ErrorPage* page =
-        outcome.reply.head.empty() ? error_page(outcome.status) : &outcome.reply;
+        outcome.reply.head.empty() ? error_page(outcome.status, outcome.frontend) : &outcome.reply;
     // A body still on its way would be read as the next request: close after the reply then.
     const bool keep =
         !outcome.close && client_keep_ && !request_has_body && !page->must_close && !soft_stopping_;

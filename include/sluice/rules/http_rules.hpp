@@ -35,6 +35,9 @@ struct Outcome {
     std::uint16_t status = 0;
     http::ErrorPage reply;  // empty head: use the proxy's error page for `status`
     bool close = false;     // the connection closes after the reply (deny does, as HAProxy)
+    // The frontend's request rules (or monitor-uri) decided, before any backend was chosen: the
+    // page for `status` is the frontend's, as in HAProxy, even if a default backend has one.
+    bool frontend = false;
 };
 
 // What an action works on.
