@@ -384,6 +384,7 @@ void Reader::dispatch(const Location& where, std::span<const std::string> words)
         return;
     }
     if (!kw->deprecation.empty()) (void)ctx.warning("{}", kw->deprecation);
+    const LateCheckScope late(doc_.late_checks, where, context, kw->name);
     if (!kw->alias_of.empty()) {
         const Keyword* target = registry.find(kw->alias_of, kind);
         if (!target) {

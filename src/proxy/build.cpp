@@ -1,6 +1,6 @@
 // From the parsed Document to running objects: post-parse checks in HAProxy's spirit (duplicate
-// names, missing backends, missing timeouts, bind conflicts) and derived settings (maxconn,
-// threads, CPU binding).
+// names, missing backends, missing timeouts, bind conflicts, the late checks of names lines
+// refer to) and derived settings (maxconn, threads, CPU binding).
 #include <sched.h>
 #include <sys/resource.h>
 
@@ -9,6 +9,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "sluice/cfg/late.hpp"
 #include "sluice/proxy/runtime.hpp"
 
 namespace sluice::proxy {
@@ -100,6 +101,7 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
     Config& c = *config;
     c.global = c.doc.global.read<GlobalConf>();
     const GlobalConf& g = c.global;
+    cfg::run_late_checks(c.doc, diag);
 
     if (g.nbthread)
         c.nbthread = g.nbthread;

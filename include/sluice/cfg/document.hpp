@@ -8,6 +8,7 @@
 
 #include "sluice/cfg/diag.hpp"
 #include "sluice/cfg/keyword.hpp"
+#include "sluice/cfg/late.hpp"
 #include "sluice/cfg/parts.hpp"
 
 namespace sluice::cfg {
@@ -33,10 +34,11 @@ struct NamedSections {
 };
 
 struct Document {
-    Parts global;                    // the global section's settings, and the NamedSections
-    std::vector<Section> defaults;   // every defaults section, in order
-    std::vector<Section> proxies;    // frontend, backend and listen sections, in order
-    std::vector<std::string> files;  // the files read, in order
+    Parts global;                        // the global section's settings, and the NamedSections
+    std::vector<Section> defaults;       // every defaults section, in order
+    std::vector<Section> proxies;        // frontend, backend and listen sections, in order
+    std::vector<std::string> files;      // the files read, in order
+    std::vector<LateCheck> late_checks;  // run by proxy::build, once everything is read
 };
 
 }  // namespace sluice::cfg
