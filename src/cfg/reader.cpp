@@ -28,6 +28,7 @@ constexpr SectionWord kSections[] = {
     {"global", SectionKind::Global},     {"defaults", SectionKind::Defaults},
     {"frontend", SectionKind::Frontend}, {"backend", SectionKind::Backend},
     {"listen", SectionKind::Listen},     {"http-errors", SectionKind::HttpErrors},
+    {"userlist", SectionKind::Userlist},
 };
 
 // Sections HAProxy 2.6 has that we do not read yet: the header is an alert and the body is
@@ -37,7 +38,6 @@ struct UnsupportedSection {
     std::string_view comes_with;
 };
 constexpr UnsupportedSection kUnsupportedSections[] = {
-    {"userlist", "HTTP authentication (roadmap item 3)"},
     {"peers", "stick tables and peers (roadmap item 9)"},
     {"resolvers", "DNS resolvers (roadmap item 12)"},
     {"mailers", "health-check mail alerts (issue #6)"},

@@ -22,7 +22,7 @@ struct Section {
     std::string label() const;  // "frontend fe", "defaults", "global"
 };
 
-// The named sections that are neither global nor proxies (http-errors; later userlist, peers,
+// The named sections that are neither global nor proxies (http-errors, userlist; later peers,
 // resolvers, ring): sets of settings that proxies refer to by name. They are kept in the
 // global Parts, not beside the proxies in the Document, because everything that resolves such
 // a reference already holds the global Parts: a keyword through ctx.global(), a module's build

@@ -25,10 +25,18 @@ namespace sluice::cfg {
 
 // HttpErrors and the kinds after it are named sections that are neither global nor proxies:
 // they live in cfg::NamedSections (document.hpp), and proxies refer to them by name.
-enum class SectionKind : std::uint8_t { Global, Defaults, Frontend, Backend, Listen, HttpErrors };
+enum class SectionKind : std::uint8_t {
+    Global,
+    Defaults,
+    Frontend,
+    Backend,
+    Listen,
+    HttpErrors,
+    Userlist,
+};
 std::string_view section_name(SectionKind kind);  // "global", "defaults", ...
 constexpr bool is_named_section(SectionKind kind) {
-    return kind == SectionKind::HttpErrors;
+    return kind >= SectionKind::HttpErrors;
 }
 
 // Where a keyword may appear. A `listen` section has both Frontend and Backend capabilities.
@@ -39,6 +47,7 @@ enum class In : std::uint8_t {
     Frontend = 4,
     Backend = 8,
     HttpErrors = 16,
+    Userlist = 32,
 };
 constexpr In operator|(In a, In b) {
     return static_cast<In>(static_cast<std::uint8_t>(a) | static_cast<std::uint8_t>(b));

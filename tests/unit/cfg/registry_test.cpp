@@ -67,6 +67,7 @@ const Names kKeywords = {
     "filter",
     "gid",
     "group",
+    "group",
     "hard-stop-after",
     "hash-balance-factor",
     "hash-type",
@@ -183,6 +184,7 @@ const Names kKeywords = {
     "unique-id-header",
     "use-server",
     "use_backend",
+    "user",
     "user",
 };
 
