@@ -334,7 +334,7 @@ void Reader::dispatch(const Location& where, std::span<const std::string> words)
         return;
     }
 
-    Ctx ctx(diag_, where, context, kind, parts, doc_.global);
+    Ctx ctx(diag_, where, context, kind, parts, doc_.global, section ? section->name : "");
     ctx.begin_keyword(kw->name, negated);
     const In caps = capabilities(kind);
     if (!any(kw->in, caps)) {

@@ -325,7 +325,6 @@ constexpr ActionDef kActions[] = {
     {.name = "return", .parse = parse_return, .response = false},
     {.name = "redirect", .parse = parse_redirect},
     {.name = "tarpit", .pending = kLater},
-    {.name = "auth", .pending = kLater},
     {.name = "normalize-uri", .pending = kLater},
     {.name = "early-hint", .pending = kLater},
     {.name = "set-nice", .pending = kLater},

@@ -146,6 +146,13 @@ void HttpStream::send_reply(const rules::Outcome& outcome, bool request_has_body
     // A body still on its way would be read as the next request: close after the reply then.
     const bool keep =
         !outcome.close && client_keep_ && !request_has_body && !page->must_close && !soft_stopping_;
+    if (!outcome.challenge.empty() && !page->head.empty()) {
+        // The arena lives until the next head is parsed; the page is copied out before that.
+        std::string& head = worker_.arena().take();
+        http::replace_field(page->head, outcome.challenge_header, outcome.challenge, head);
+        send_page(*page, keep, head);
+        return;
+    }
     send_page(*page, keep);
 }
 

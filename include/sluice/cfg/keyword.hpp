@@ -70,10 +70,11 @@ enum class [[nodiscard]] Status{Ok, Warning, Alert};
 class Ctx {
   public:
     Ctx(Diagnostics& diag, Location where, std::string context, SectionKind kind, Parts& parts,
-        Parts& global)
+        Parts& global, std::string name = {})
         : diag_(diag),
           where_(std::move(where)),
           context_(std::move(context)),
+          name_(std::move(name)),
           kind_(kind),
           parts_(parts),
           global_(global) {}
@@ -98,6 +99,7 @@ class Ctx {
     SectionKind section() const { return kind_; }
     const Location& where() const { return where_; }
     const std::string& context() const { return context_; }  // "frontend fe"
+    const std::string& name() const { return name_; }  // the section's name: "fe"; "" for global
     std::string_view keyword() const { return keyword_; }
     bool negated() const { return negated_; }  // the line started with "no "
 
@@ -112,6 +114,7 @@ class Ctx {
     Diagnostics& diag_;
     Location where_;
     std::string context_;
+    std::string name_;
     SectionKind kind_;
     Parts& parts_;
     Parts& global_;

@@ -38,6 +38,11 @@ struct Outcome {
     // The frontend's request rules (or monitor-uri) decided, before any backend was chosen: the
     // page for `status` is the frontend's, as in HAProxy, even if a default backend has one.
     bool frontend = false;
+    // With the proxy's page: its `challenge_header` fields replaced by one carrying
+    // `challenge` (http-request auth's `www-authenticate: Basic realm="..."`). Views into the
+    // action, which lives as long as the config.
+    std::string_view challenge_header;
+    std::string_view challenge;
 };
 
 // What an action works on.
@@ -74,6 +79,7 @@ struct ActionParse {
     std::span<const std::string> args;
     RuleSet set;
     sample::Use available;
+    std::string_view proxy = {};  // the name of the proxy section holding the rule
 };
 using ActionParseFn = util::Result<std::unique_ptr<const Action>> (*)(const ActionParse& p);
 
