@@ -21,6 +21,8 @@ std::string_view section_name(SectionKind kind) {
             return "listen";
         case SectionKind::HttpErrors:
             return "http-errors";
+        case SectionKind::Userlist:
+            return "userlist";
     }
     return "?";
 }
@@ -39,6 +41,8 @@ In capabilities(SectionKind kind) {
             return In::Frontend | In::Backend;
         case SectionKind::HttpErrors:
             return In::HttpErrors;
+        case SectionKind::Userlist:
+            return In::Userlist;
     }
     return In::None;
 }

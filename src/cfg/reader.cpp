@@ -28,6 +28,7 @@ constexpr SectionWord kSections[] = {
     {"global", SectionKind::Global},     {"defaults", SectionKind::Defaults},
     {"frontend", SectionKind::Frontend}, {"backend", SectionKind::Backend},
     {"listen", SectionKind::Listen},     {"http-errors", SectionKind::HttpErrors},
+    {"userlist", SectionKind::Userlist},
 };
 
 // Sections HAProxy 2.6 has that we do not read yet: the header is an alert and the body is
@@ -37,7 +38,6 @@ struct UnsupportedSection {
     std::string_view comes_with;
 };
 constexpr UnsupportedSection kUnsupportedSections[] = {
-    {"userlist", "HTTP authentication (roadmap item 3)"},
     {"peers", "stick tables and peers (roadmap item 9)"},
     {"resolvers", "DNS resolvers (roadmap item 12)"},
     {"mailers", "health-check mail alerts (issue #6)"},
@@ -334,7 +334,7 @@ void Reader::dispatch(const Location& where, std::span<const std::string> words)
         return;
     }
 
-    Ctx ctx(diag_, where, context, kind, parts, doc_.global);
+    Ctx ctx(diag_, where, context, kind, parts, doc_.global, section ? section->name : "");
     ctx.begin_keyword(kw->name, negated);
     const In caps = capabilities(kind);
     if (!any(kw->in, caps)) {
@@ -384,6 +384,7 @@ void Reader::dispatch(const Location& where, std::span<const std::string> words)
         return;
     }
     if (!kw->deprecation.empty()) (void)ctx.warning("{}", kw->deprecation);
+    const LateCheckScope late(doc_.late_checks, where, context, kw->name);
     if (!kw->alias_of.empty()) {
         const Keyword* target = registry.find(kw->alias_of, kind);
         if (!target) {

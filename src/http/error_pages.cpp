@@ -295,4 +295,19 @@ std::shared_ptr<const ErrorPages> build_error_pages(const cfg::Parts& proxy_part
     return pages;
 }
 
+void replace_field(std::string_view head, std::string_view name, std::string_view value,
+                   std::string& out) {
+    out.clear();
+    while (!head.empty()) {
+        const std::size_t eol = head.find("\r\n");
+        const std::size_t len = eol == std::string_view::npos ? head.size() : eol + 2;
+        const std::string_view line = head.substr(0, len);
+        head.remove_prefix(len);
+        const std::size_t colon = line.find(':');
+        const bool named = colon != std::string_view::npos && iequals(line.substr(0, colon), name);
+        if (!named) out.append(line);
+    }
+    out.append(name).append(": ").append(value).append("\r\n");
+}
+
 }  // namespace sluice::http

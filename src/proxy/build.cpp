@@ -1,6 +1,6 @@
 // From the parsed Document to running objects: post-parse checks in HAProxy's spirit (duplicate
-// names, missing backends, missing timeouts, bind conflicts) and derived settings (maxconn,
-// threads, CPU binding).
+// names, missing backends, missing timeouts, bind conflicts, userlists and the late checks of
+// names lines refer to) and derived settings (maxconn, threads, CPU binding).
 #include <sched.h>
 #include <sys/resource.h>
 
@@ -9,6 +9,8 @@
 #include <map>
 #include <unordered_map>
 
+#include "sluice/auth/userlist.hpp"
+#include "sluice/cfg/late.hpp"
 #include "sluice/proxy/runtime.hpp"
 
 namespace sluice::proxy {
@@ -100,6 +102,9 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
     Config& c = *config;
     c.global = c.doc.global.read<GlobalConf>();
     const GlobalConf& g = c.global;
+    // Userlists before the late checks: those bind the fetches naming a list to its Userlist.
+    (void)auth::build_userlists(c.doc.global, diag);
+    cfg::run_late_checks(c.doc, diag);
 
     if (g.nbthread)
         c.nbthread = g.nbthread;

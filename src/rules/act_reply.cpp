@@ -357,7 +357,6 @@ constexpr ActionDef kActions[] = {
     {.name = "return", .parse = parse_return, .response = false},
     {.name = "redirect", .parse = parse_redirect},
     {.name = "tarpit", .parse = parse_tarpit, .response = false},
-    {.name = "auth", .pending = kLater},
     {.name = "early-hint", .pending = kLater},
     {.name = "set-nice", .pending = kLater},
     {.name = "set-log-level", .pending = kLog},

@@ -102,8 +102,10 @@ cfg::Status parse_rule(cfg::Args args, cfg::Ctx& ctx) {
     const std::size_t cond_at = sample::condition_start(args);
     const sample::Use available = Set == RuleSet::Request ? kRequestData : kResponseData;
     // The action sees its own word too (for `set-var(name)`), then its arguments.
-    auto action =
-        def->parse({.args = args.subspan(0, cond_at), .set = Set, .available = available});
+    auto action = def->parse({.args = args.subspan(0, cond_at),
+                              .set = Set,
+                              .available = available,
+                              .proxy = ctx.name()});
     if (!action) return ctx.alert("'{} {}': {}", set_label(Set), name, action.error());
     auto rule = std::make_shared<Rule>();
     rule->action = std::move(*action);

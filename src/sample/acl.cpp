@@ -127,8 +127,14 @@ util::Result<AclLine> parse_acl_line(std::span<const std::string> words) {
     if (i < words.size() && (method == Match::Int || method == Match::Len) &&
         is_int_operator(words[i]))
         op = words[i++];
+    const std::size_t first_pattern = i;
     for (; i < words.size(); ++i) {
         auto st = line.patterns.add(words[i], op);
+        if (!st) return util::error(st.error());
+    }
+    if (line.expr.fetch->check_patterns) {
+        auto st =
+            line.expr.fetch->check_patterns(line.expr.fetch_args, words.subspan(first_pattern));
         if (!st) return util::error(st.error());
     }
     return line;

@@ -17,6 +17,7 @@
 
 #include "sluice/sample/registry.hpp"
 #include "sluice/sample/vars.hpp"
+#include "sluice/util/base64.hpp"
 
 namespace sluice::sample {
 namespace {
@@ -74,37 +75,9 @@ bool conv_base64(const Args&, Context& ctx, Sample& s) {
     return true;
 }
 
-int base64_value(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-// Strict, as HAProxy: whole 4-character groups, padding only at the very end, no blanks.
-bool base64_decode(std::string_view in, std::string& out) {
-    if (in.size() % 4) return false;
-    for (std::size_t i = 0; i < in.size(); i += 4) {
-        int pad = 0;
-        if (i + 4 == in.size() && in[i + 3] == '=') pad = in[i + 2] == '=' ? 2 : 1;
-        std::uint32_t v = 0;
-        for (std::size_t j = 0; j < 4; ++j) {
-            const int d = j >= 4 - static_cast<std::size_t>(pad) ? 0 : base64_value(in[i + j]);
-            if (d < 0) return false;
-            v = (v << 6) | static_cast<std::uint32_t>(d);
-        }
-        out.push_back(static_cast<char>(v >> 16));
-        if (pad < 2) out.push_back(static_cast<char>(v >> 8));
-        if (pad < 1) out.push_back(static_cast<char>(v));
-    }
-    return true;
-}
-
 bool conv_b64dec(const Args&, Context& ctx, Sample& s) {
     std::string& out = ctx.arena().take();
-    if (!base64_decode(s.str, out)) return false;
+    if (!util::base64_decode(s.str, out)) return false;
     s = Sample::string(out, Type::Bin);
     return true;
 }
@@ -338,7 +311,7 @@ util::Status prepare_hmac(Args& args) {
     const std::string& key = args.list[1].text;
     if (auto ref = parse_var_name(key)) {
         d->key_var = std::move(*ref);
-    } else if (!base64_decode(key, d->key)) {
+    } else if (!util::base64_decode(key, d->key)) {
         return util::error(fmt::format("key '{}' is neither base64 nor a variable name", key));
     }
     args.prepared = std::move(d);
@@ -352,7 +325,7 @@ bool conv_hmac(const Args& args, Context& ctx, Sample& s) {
         Sample v;
         if (!read_var(ctx, *d.key_var, v) || !cast(v, Type::Str, ctx.arena())) return false;
         std::string& decoded = ctx.arena().take();
-        if (!base64_decode(v.str, decoded)) return false;
+        if (!util::base64_decode(v.str, decoded)) return false;
         key = decoded;
     }
     std::string& out = ctx.arena().take();

@@ -247,16 +247,19 @@ void HttpStream::fail(std::uint16_t status, char cause, char phase) {
     send_page(*page, keep);
 }
 
-const http::ErrorPage* HttpStream::error_page(std::uint16_t status) const {
+const http::ErrorPage* HttpStream::error_page(std::uint16_t status, bool frontend_only) const {
+    const proxy::Backend* be = frontend_only ? nullptr : be_;
     const http::ErrorPage* page =
-        fe_.error_pages ? http::find_error_page(status, *fe_.error_pages,
-                                                be_ ? be_->error_pages.get() : nullptr)
-                        : http::default_error_page(status);
+        fe_.error_pages
+            ? http::find_error_page(status, *fe_.error_pages, be ? be->error_pages.get() : nullptr)
+            : http::default_error_page(status);
     return page ? page : http::default_error_page(500);
 }
 
-void HttpStream::send_page(const http::ErrorPage& page_ref, bool keep) {
+void HttpStream::send_page(const http::ErrorPage& page_ref, bool keep,
+                           std::string_view head_override) {
     const http::ErrorPage* page = &page_ref;
+    const std::string_view head = head_override.empty() ? page->head : head_override;
     resp_ = Body{};
     if (!client_.out.holds_memory()) client_.out = core::Buffer::take(worker_.loop().buffers());
     client_.out.consume(client_.out.size());
@@ -264,16 +267,16 @@ void HttpStream::send_page(const http::ErrorPage& page_ref, bool keep) {
     // An empty page (`errorfile 408 /dev/null`) sends nothing: the connection just closes.
     const std::string_view end = keep ? "\r\n" : "connection: close\r\n\r\n";
     const std::size_t body = req_is_head_ ? 0 : page->body.size();
-    const std::size_t total = page->head.size() + end.size() + body;
-    if (!page->head.empty() && room.size() >= total) {
+    const std::size_t total = head.size() + end.size() + body;
+    if (!head.empty() && room.size() >= total) {
         std::byte* p = room.data();
-        std::memcpy(p, page->head.data(), page->head.size());
-        std::memcpy(p + page->head.size(), end.data(), end.size());
-        std::memcpy(p + page->head.size() + end.size(), page->body.data(), body);
+        std::memcpy(p, head.data(), head.size());
+        std::memcpy(p + head.size(), end.data(), end.size());
+        std::memcpy(p + head.size() + end.size(), page->body.data(), body);
         client_.out.commit(total);
     }
     response_started_ = true;
-    if (keep && !page->head.empty()) {
+    if (keep && !head.empty()) {
         // The request's unsent body bytes go; the page is this transaction's response.
         client_.in.consume(std::min(req_.ready, client_.in.size()));
         req_.ready = 0;

@@ -125,10 +125,16 @@ rules::Outcome HttpStream::run_request_rules(http::RequestHead& head, std::size_
     ctx.attach(&payload);
     rules::RuleCtx rctx{.samples = ctx, .req = &head, .res = nullptr, .outcome = outcome};
     if (!content_rules_pass(fe_.parts, ctx, outcome)) return outcome;
-    if (monitor_request(head, ctx, outcome)) return outcome;
+    if (monitor_request(head, ctx, outcome)) {
+        outcome.frontend = true;
+        return outcome;
+    }
     if (const rules::HttpRulesConf* f = rules_of(fe_.parts)) {
         rules::run_rules(f->request, rctx);
-        if (rules::ends_transaction(outcome.verdict)) return outcome;
+        if (rules::ends_transaction(outcome.verdict)) {
+            outcome.frontend = true;
+            return outcome;
+        }
     }
     be_ = choose_backend(fe_, worker_.config(), ctx);
     if (be_ && be_->buffer_request && !wants_buffered_body(fe_.backend) &&
@@ -185,10 +191,17 @@ rules::Outcome HttpStream::run_response_rules(http::ResponseHead& head) {
 void HttpStream::send_reply(const rules::Outcome& outcome, bool request_has_body) {
     term_.set('P', 'R');
     const http::ErrorPage* page =
-        outcome.reply.head.empty() ? error_page(outcome.status) : &outcome.reply;
+        outcome.reply.head.empty() ? error_page(outcome.status, outcome.frontend) : &outcome.reply;
     // A body still on its way would be read as the next request: close after the reply then.
     const bool keep =
         !outcome.close && client_keep_ && !request_has_body && !page->must_close && !soft_stopping_;
+    if (!outcome.challenge.empty() && !page->head.empty()) {
+        // The arena lives until the next head is parsed; the page is copied out before that.
+        std::string& head = worker_.arena().take();
+        http::replace_field(page->head, outcome.challenge_header, outcome.challenge, head);
+        send_page(*page, keep, head);
+        return;
+    }
     send_page(*page, keep);
 }
 

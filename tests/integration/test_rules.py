@@ -146,6 +146,25 @@ def test_deny_status_and_custom_content(sluice, backends):
     assert not s["web"].requests
 
 
+def test_frontend_rules_answer_with_the_frontends_pages(sluice, backends):
+    """A reply decided by the frontend's rules uses the frontend's error page even when the
+    default backend has its own for that status (no backend is chosen yet); a backend rule's
+    reply uses the backend's."""
+    s = backends.http("web")
+    text = (f"{sluice.base(mode='http')}frontend fe\n    bind 127.0.0.1:{sluice.port('fe')}\n"
+            "    http-error status 403 content-type text/plain string fe403\n"
+            "    http-request deny if { path /fe }\n"
+            "    default_backend web\n"
+            "backend web\n"
+            "    http-error status 403 content-type text/plain string be403\n"
+            "    http-request deny if { path /be }\n"
+            f"    server web 127.0.0.1:{s.port}\n")
+    sluice.start(text)
+    assert get(sluice, "/fe").body == b"fe403"
+    assert get(sluice, "/be").body == b"be403"
+    assert not s.requests
+
+
 def test_return_and_keep_alive(sluice, backends):
     """`http-request return`: the given status, content and extra header; the client connection
     stays usable and the next request goes to the server."""

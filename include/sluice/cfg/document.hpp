@@ -8,6 +8,7 @@
 
 #include "sluice/cfg/diag.hpp"
 #include "sluice/cfg/keyword.hpp"
+#include "sluice/cfg/late.hpp"
 #include "sluice/cfg/parts.hpp"
 
 namespace sluice::cfg {
@@ -21,7 +22,7 @@ struct Section {
     std::string label() const;  // "frontend fe", "defaults", "global"
 };
 
-// The named sections that are neither global nor proxies (http-errors; later userlist, peers,
+// The named sections that are neither global nor proxies (http-errors, userlist; later peers,
 // resolvers, ring): sets of settings that proxies refer to by name. They are kept in the
 // global Parts, not beside the proxies in the Document, because everything that resolves such
 // a reference already holds the global Parts: a keyword through ctx.global(), a module's build
@@ -33,10 +34,11 @@ struct NamedSections {
 };
 
 struct Document {
-    Parts global;                    // the global section's settings, and the NamedSections
-    std::vector<Section> defaults;   // every defaults section, in order
-    std::vector<Section> proxies;    // frontend, backend and listen sections, in order
-    std::vector<std::string> files;  // the files read, in order
+    Parts global;                        // the global section's settings, and the NamedSections
+    std::vector<Section> defaults;       // every defaults section, in order
+    std::vector<Section> proxies;        // frontend, backend and listen sections, in order
+    std::vector<std::string> files;      // the files read, in order
+    std::vector<LateCheck> late_checks;  // run by proxy::build, once everything is read
 };
 
 }  // namespace sluice::cfg

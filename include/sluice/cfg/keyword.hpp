@@ -25,10 +25,18 @@ namespace sluice::cfg {
 
 // HttpErrors and the kinds after it are named sections that are neither global nor proxies:
 // they live in cfg::NamedSections (document.hpp), and proxies refer to them by name.
-enum class SectionKind : std::uint8_t { Global, Defaults, Frontend, Backend, Listen, HttpErrors };
+enum class SectionKind : std::uint8_t {
+    Global,
+    Defaults,
+    Frontend,
+    Backend,
+    Listen,
+    HttpErrors,
+    Userlist,
+};
 std::string_view section_name(SectionKind kind);  // "global", "defaults", ...
 constexpr bool is_named_section(SectionKind kind) {
-    return kind == SectionKind::HttpErrors;
+    return kind >= SectionKind::HttpErrors;
 }
 
 // Where a keyword may appear. A `listen` section has both Frontend and Backend capabilities.
@@ -39,6 +47,7 @@ enum class In : std::uint8_t {
     Frontend = 4,
     Backend = 8,
     HttpErrors = 16,
+    Userlist = 32,
 };
 constexpr In operator|(In a, In b) {
     return static_cast<In>(static_cast<std::uint8_t>(a) | static_cast<std::uint8_t>(b));
@@ -61,10 +70,11 @@ enum class [[nodiscard]] Status{Ok, Warning, Alert};
 class Ctx {
   public:
     Ctx(Diagnostics& diag, Location where, std::string context, SectionKind kind, Parts& parts,
-        Parts& global)
+        Parts& global, std::string name = {})
         : diag_(diag),
           where_(std::move(where)),
           context_(std::move(context)),
+          name_(std::move(name)),
           kind_(kind),
           parts_(parts),
           global_(global) {}
@@ -89,6 +99,7 @@ class Ctx {
     SectionKind section() const { return kind_; }
     const Location& where() const { return where_; }
     const std::string& context() const { return context_; }  // "frontend fe"
+    const std::string& name() const { return name_; }  // the section's name: "fe"; "" for global
     std::string_view keyword() const { return keyword_; }
     bool negated() const { return negated_; }  // the line started with "no "
 
@@ -103,6 +114,7 @@ class Ctx {
     Diagnostics& diag_;
     Location where_;
     std::string context_;
+    std::string name_;
     SectionKind kind_;
     Parts& parts_;
     Parts& global_;

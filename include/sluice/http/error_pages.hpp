@@ -124,6 +124,11 @@ struct ErrorPagesConf {
 util::Result<ErrorPage> error_page_from_response(std::uint16_t status, std::string_view raw,
                                                  std::string source);
 
+// `head` (a page's status line and header lines, each ending in CRLF) into `out`, with every
+// field called `name` (any case) left out and `name: value` appended.
+void replace_field(std::string_view head, std::string_view name, std::string_view value,
+                   std::string& out);
+
 // An `http-error` page from parts: HAProxy's status line for `status`, then `headers` in order,
 // content-length, and content-type when the body is not empty.
 ErrorPage make_error_page(std::uint16_t status, std::string_view content_type,

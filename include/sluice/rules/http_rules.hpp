@@ -44,6 +44,14 @@ struct Outcome {
     bool close = false;     // the connection closes after the reply (deny does, as HAProxy)
     bool tarpit = false;    // Reply: hold it for `timeout tarpit` first
     bool silent = false;    // Drop: not even a reset reaches the client (silent-drop)
+    // The frontend's request rules (or monitor-uri) decided, before any backend was chosen: the
+    // page for `status` is the frontend's, as in HAProxy, even if a default backend has one.
+    bool frontend = false;
+    // With the proxy's page: its `challenge_header` fields replaced by one carrying
+    // `challenge` (http-request auth's `www-authenticate: Basic realm="..."`). Views into the
+    // action, which lives as long as the config.
+    std::string_view challenge_header;
+    std::string_view challenge;
 };
 
 // What an action works on.
@@ -80,6 +88,7 @@ struct ActionParse {
     std::span<const std::string> args;
     RuleSet set;
     sample::Use available;
+    std::string_view proxy = {};  // the name of the proxy section holding the rule
 };
 using ActionParseFn = util::Result<std::unique_ptr<const Action>> (*)(const ActionParse& p);
 

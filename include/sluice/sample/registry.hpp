@@ -56,6 +56,11 @@ struct Args {
 // Returns an error message naming what is wrong.
 using PrepareFn = util::Status (*)(Args& args);
 
+// Optional hook run on an ACL line whose criterion is the fetch: checks the line's patterns (as
+// written, not those of `-f` files) against the fetch's arguments. http_auth_group() uses it so
+// that a pattern naming no group of its userlist is an error, as in HAProxy.
+using PatternCheckFn = util::Status (*)(const Args& args, std::span<const std::string> patterns);
+
 // Writes the sample into `out`; false when there is none (the header is absent, the
 // connection has no such address...): an ACL then does not match.
 using FetchFn = bool (*)(const Args& args, Context& ctx, Sample& out);
@@ -86,6 +91,7 @@ struct Fetch {
     // single occurrence (hdr(name,occ)).
     FetchEachFn each = nullptr;
     std::uint8_t each_unless_arg = kMaxArgs;
+    PatternCheckFn check_patterns = nullptr;
 };
 
 struct Converter {

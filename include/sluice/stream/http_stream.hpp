@@ -165,10 +165,12 @@ class HttpStream final : public Stream {
 
     // Endings.
     void fail(std::uint16_t status, char cause, char phase);
-    // The page for `status`: the backend's, the frontend's, or the built-in one.
-    const http::ErrorPage* error_page(std::uint16_t status) const;
+    // The page for `status`: the backend's own, else the frontend's, else the built-in one;
+    // `frontend_only` leaves the backend out.
+    const http::ErrorPage* error_page(std::uint16_t status, bool frontend_only = false) const;
     // Answers with `page`; `keep`: the client connection carries on after it.
-    void send_page(const http::ErrorPage& page, bool keep);
+    // `head` replaces the page's own when not empty (a page edited for this reply).
+    void send_page(const http::ErrorPage& page, bool keep, std::string_view head = {});
     // `client_done`: the client's request was read whole, so it has nothing more to send.
     void close_gracefully(bool client_done = false);
     ev_tstamp deadline() const;

@@ -131,7 +131,6 @@ TEST(ReaderSections, UnsupportedSectionsAlertOnceAndSkipTheirBody) {
         std::string_view comes_with;
     };
     const Case cases[] = {
-        {"userlist", "HTTP authentication (roadmap item 3)"},
         {"peers", "stick tables and peers (roadmap item 9)"},
         {"resolvers", "DNS resolvers (roadmap item 12)"},
         {"mailers", "health-check mail alerts (issue #6)"},

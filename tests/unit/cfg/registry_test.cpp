@@ -68,6 +68,7 @@ const Names kKeywords = {
     "filter",
     "gid",
     "group",
+    "group",
     "hard-stop-after",
     "hash-balance-factor",
     "hash-type",
@@ -185,6 +186,7 @@ const Names kKeywords = {
     "unique-id-header",
     "use-server",
     "use_backend",
+    "user",
     "user",
 };
 

@@ -259,6 +259,22 @@ TEST(MakeErrorPage, HaproxysReplyLayout) {
               "HTTP/1.1 502 Bad Gateway or Proxy Error\r\ncontent-length: 0\r\n");
 }
 
+TEST(ReplaceField, EveryFieldOfThatNameGoesAndOneIsAppended) {
+    // What http-request auth does to the proxy's 401 page (HAProxy 2.6 the same: the challenge
+    // comes last, whatever the page had).
+    std::string out;
+    replace_field(
+        "HTTP/1.1 401 Go Away\r\nWWW-Authenticate: Bearer\r\nx-a: 1\r\n"
+        "www-authenticate: Negotiate\r\ncontent-length: 5\r\n",
+        "www-authenticate", "Basic realm=\"r\"", out);
+    EXPECT_EQ(out,
+              "HTTP/1.1 401 Go Away\r\nx-a: 1\r\ncontent-length: 5\r\n"
+              "www-authenticate: Basic realm=\"r\"\r\n");
+    // A name that merely starts the same is another field.
+    replace_field("HTTP/1.1 401 X\r\nwww-authenticate-x: 1\r\n", "www-authenticate", "v", out);
+    EXPECT_EQ(out, "HTTP/1.1 401 X\r\nwww-authenticate-x: 1\r\nwww-authenticate: v\r\n");
+}
+
 // ---- errorfile ------------------------------------------------------------------------------
 
 TEST(Errorfile, ReplacesThatStatusOnly) {
