@@ -118,7 +118,6 @@ constexpr Option kPendingOptions[] = {
     {.of = OptionOf::Bind, .name = "strict-sni", .pending = kTls},
     {.of = OptionOf::Bind, .name = "no-tls-tickets", .pending = kTls},
     {.of = OptionOf::Bind, .name = "proto", .args = 1, .pending = kH2},
-    {.of = OptionOf::Bind, .name = "accept-proxy", .pending = kRules},
     {.of = OptionOf::Bind, .name = "level", .args = 1, .pending = kStats},
     {.of = OptionOf::Bind, .name = "expose-fd", .args = 1, .pending = kMaster},
     // server
@@ -147,8 +146,6 @@ constexpr Option kPendingOptions[] = {
     {.of = OptionOf::Server, .name = "crt", .args = 1, .pending = kTls},
     {.of = OptionOf::Server, .name = "alpn", .args = 1, .pending = kTls},
     {.of = OptionOf::Server, .name = "cookie", .args = 1, .pending = kStick},
-    {.of = OptionOf::Server, .name = "send-proxy", .pending = kRules},
-    {.of = OptionOf::Server, .name = "send-proxy-v2", .pending = kRules},
     {.of = OptionOf::Server, .name = "resolvers", .args = 1, .pending = kDns},
     {.of = OptionOf::Server, .name = "init-addr", .args = 1, .pending = kDns},
     {.of = OptionOf::Server, .name = "proto", .args = 1, .pending = kH2},

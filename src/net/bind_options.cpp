@@ -57,6 +57,7 @@ constexpr cfg::Option kBindOptions[] = {
     {.of = OptionOf::Bind, .name = "v6only", .parse = set_flag<&BindOptions::v6only>},
     {.of = OptionOf::Bind, .name = "defer-accept", .parse = set_flag<&BindOptions::defer_accept>},
     {.of = OptionOf::Bind, .name = "tfo", .parse = set_flag<&BindOptions::tfo>},
+    {.of = OptionOf::Bind, .name = "accept-proxy", .parse = set_flag<&BindOptions::accept_proxy>},
     {.of = OptionOf::Bind,
      .name = "interface",
      .args = 1,

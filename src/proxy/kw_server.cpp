@@ -74,6 +74,12 @@ Status set_non_backup(Args, Ctx& ctx) {
     return Status::Ok;
 }
 
+template <std::uint8_t Version>
+Status set_send_proxy(Args, Ctx& ctx) {
+    ctx.parts().get<ServerOptions>().send_proxy = Version;
+    return Status::Ok;
+}
+
 using cfg::OptionOf;
 constexpr cfg::Option kServerOptions[] = {
     {.of = OptionOf::Server, .name = "weight", .args = 1, .parse = set_weight},
@@ -82,6 +88,10 @@ constexpr cfg::Option kServerOptions[] = {
     {.of = OptionOf::Server, .name = "enabled", .parse = set_enabled},
     {.of = OptionOf::Server, .name = "backup", .parse = set_backup},
     {.of = OptionOf::Server, .name = "no-backup", .parse = set_non_backup},
+    {.of = OptionOf::Server, .name = "send-proxy", .parse = set_send_proxy<1>},
+    {.of = OptionOf::Server, .name = "send-proxy-v2", .parse = set_send_proxy<2>},
+    {.of = OptionOf::Server, .name = "no-send-proxy", .parse = set_send_proxy<0>},
+    {.of = OptionOf::Server, .name = "no-send-proxy-v2", .parse = set_send_proxy<0>},
 };
 const cfg::OptionRegistrar kOptionsRegistered{kServerOptions};
 

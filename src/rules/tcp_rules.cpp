@@ -5,13 +5,24 @@
 
 namespace sluice::rules {
 
-TcpVerb admit_connection(const TcpRulesConf& conf, sample::Context& ctx) {
-    for (const auto* set : {&conf.connection, &conf.session}) {
-        for (const TcpRule& rule : *set) {
-            if (rule.cond && !rule.cond->eval(ctx)) continue;
-            if (rule.verb != TcpVerb::Accept) return rule.verb;
-            break;  // accept: the rest of this set is skipped
+Admission admit_connection(const TcpRulesConf& conf, sample::Context& ctx) {
+    Admission a;
+    for (const TcpRule& rule : conf.connection) {
+        if (rule.cond && !rule.cond->eval(ctx)) continue;
+        if (rule.verb == TcpVerb::ExpectProxy) {
+            a.expect_proxy = true;
+            continue;
         }
+        a.verb = rule.verb;
+        break;
+    }
+    return a;
+}
+
+TcpVerb admit_session(const TcpRulesConf& conf, sample::Context& ctx) {
+    for (const TcpRule& rule : conf.session) {
+        if (rule.cond && !rule.cond->eval(ctx)) continue;
+        return rule.verb;
     }
     return TcpVerb::Accept;
 }
@@ -25,6 +36,7 @@ ContentVerdict run_content_rules(std::span<const TcpRule> rules, sample::Context
         if (!hit) continue;
         switch (rule.verb) {
             case TcpVerb::Accept:
+            case TcpVerb::ExpectProxy:  // connection rules only
                 return ContentVerdict::Accept;
             case TcpVerb::Reject:
                 return ContentVerdict::Reject;
@@ -65,6 +77,13 @@ cfg::Status parse_tcp_request(cfg::Args args, cfg::Ctx& ctx) {
         rule.verb = TcpVerb::Reject;
     } else if (action == "silent-drop") {
         rule.verb = TcpVerb::SilentDrop;
+    } else if (action == "expect-proxy") {
+        if (set != &conf.connection)
+            return ctx.alert("'expect-proxy' is a 'tcp-request connection' action");
+        if (args.size() < 3 || args[2] != "layer4")
+            return ctx.alert("'tcp-request connection expect-proxy' expects 'layer4'");
+        rule.verb = TcpVerb::ExpectProxy;
+        args = args.subspan(1);  // the condition, if any, follows 'layer4'
     } else if (action.starts_with("track-sc") || action.starts_with("sc-")) {
         return ctx.alert("'tcp-request {} {}' comes with stick tables (roadmap item 9)", when,
                          action);

@@ -17,8 +17,13 @@
 
 namespace sluice::stream {
 
-HttpStream::HttpStream(Worker& worker, proxy::Frontend& fe, int client_fd)
-    : worker_(worker), fe_(fe), be_(fe.backend), attempt_(worker, fe.backend) {
+HttpStream::HttpStream(Worker& worker, proxy::Frontend& fe, int client_fd,
+                       std::unique_ptr<ClientAddresses> addrs)
+    : worker_(worker),
+      fe_(fe),
+      be_(fe.backend),
+      attempt_(worker, fe.backend),
+      addrs_(std::move(addrs)) {
     client_.fd = client_fd;
     ev_io_init(&client_.io, on_client_io, client_fd, 0);
     client_.io.data = this;
@@ -455,15 +460,17 @@ bool HttpStream::emit_request_head(const http::RequestHead& head, const http::Fr
     // One system call per request that needs the client's address; its text is kept.
     net::Address peer;
     const bool need_peer = (xff && !has_xff) || xot;
-    if (need_peer && net::peer_address(client_.fd, peer)) {
+    if (need_peer && addrs_) peer = addrs_->src;
+    if (need_peer && (addrs_ || net::peer_address(client_.fd, peer))) {
         if (xff && !has_xff && !(xff->except && xff->except->contains(peer))) {
             if (client_ip_[0] == 0) (void)peer.ip_text(client_ip_, sizeof client_ip_);
             if (client_ip_[0] != 0) w.field(xff->header, client_ip_);
         }
         net::Address local;
         char text[INET6_ADDRSTRLEN] = {};
+        if (addrs_) local = addrs_->dst;
         if (xot && !(xot->except && xot->except->contains(peer)) &&
-            net::local_address(client_.fd, local)) {
+            (addrs_ || net::local_address(client_.fd, local))) {
             const std::string_view ip = local.ip_text(text, sizeof text);
             if (!ip.empty()) w.field(xot->header, ip);
         }
@@ -520,6 +527,8 @@ bool HttpStream::reuse_idle(proxy::Server& srv) {
         }
         drop_server_connection();
     }
+    // A connection that began with a PROXY header speaks for its own client only.
+    if (srv.options.send_proxy) return false;
     const bool first = requests_ == 1;
     bool proven_only = false;
     switch (be_->http_reuse) {
@@ -757,7 +766,7 @@ void HttpStream::end_transaction() {
     attempt_.release();
     if (server_reusable && srv) {
         set_interest(server_side_, 0);
-        if (be_->http_reuse == proxy::HttpReuse::Never) {
+        if (be_->http_reuse == proxy::HttpReuse::Never || srv->options.send_proxy) {
             // Private to this client connection: kept attached for its next request.
         } else {
             worker_.idle_pool().give(*srv, server_side_.fd, conn_requests_ >= 2);

@@ -36,7 +36,9 @@ void HttpStream::on_client_io(struct ev_loop*, ev_io* w, int revents) {
 void HttpStream::on_server_io(struct ev_loop*, ev_io* w, int revents) {
     auto* self = static_cast<HttpStream*>(w->data);
     if (self->phase_ == Phase::Connecting) {
-        if (net::connect_result(self->server_side_.fd) != 0) {
+        if (net::connect_result(self->server_side_.fd) != 0 ||
+            !self->attempt_.send_proxy_header(self->server_side_.fd, self->client_.fd,
+                                              self->addrs_.get())) {
             self->connect_failed(false);
             if (!self->closed_) self->progress();
             self->finish_callback();

@@ -55,6 +55,10 @@ HttpStream::Variables& HttpStream::variables() {
 
 void HttpStream::attach_common(sample::Context& ctx, sample::Connection& conn) {
     conn.fd = client_.fd;
+    if (addrs_) {
+        conn.src = &addrs_->src;
+        conn.dst = &addrs_->dst;
+    }
     ctx.attach(&conn);
     ctx.attach(&fe_);
     ctx.attach(const_cast<proxy::Config*>(&worker_.config()));

@@ -1,9 +1,13 @@
 // Server slots and connection attempts shared by both stream kinds (see server_attempt.hpp).
 #include "sluice/stream/server_attempt.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <array>
 #include <chrono>
 
+#include "sluice/net/proxy_protocol.hpp"
 #include "sluice/net/socket.hpp"
 #include "sluice/stream/worker.hpp"
 
@@ -36,6 +40,25 @@ util::Result<int> ServerAttempt::connect(int client_fd) const {
     auto fd = net::start_connect(to);
     if (fd) net::tune_stream_socket(*fd, be_->conf->tcpka_server);
     return fd;
+}
+
+bool ServerAttempt::send_proxy_header(int server_fd, int client_fd,
+                                      const ClientAddresses* addrs) const {
+    const std::uint8_t version = held_ ? held_->options.send_proxy : 0;
+    if (version == 0) return true;
+    net::Address src, dst;
+    if (addrs) {
+        src = addrs->src;
+        dst = addrs->dst;
+    } else if (!net::peer_address(client_fd, src) || !net::local_address(client_fd, dst)) {
+        src = dst = net::Address{};  // a header saying "unknown" rather than none
+    }
+    std::array<std::byte, 256> header;
+    const std::size_t n = net::write_proxy_header(version, src, dst, header);
+    // The socket of a connection that just completed has an empty send buffer: a header of a
+    // few dozen bytes goes out whole.
+    return ::send(server_fd, header.data(), n, MSG_NOSIGNAL | MSG_DONTWAIT) ==
+           static_cast<ssize_t>(n);
 }
 
 ServerAttempt::Next ServerAttempt::failed(bool timed_out) {

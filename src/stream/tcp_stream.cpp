@@ -31,8 +31,13 @@ double seconds(util::Duration d) {
 
 }  // namespace
 
-TcpStream::TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd)
-    : worker_(worker), fe_(fe), be_(fe.backend), attempt_(worker, fe.backend) {
+TcpStream::TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd,
+                     std::unique_ptr<ClientAddresses> addrs)
+    : worker_(worker),
+      fe_(fe),
+      be_(fe.backend),
+      attempt_(worker, fe.backend),
+      addrs_(std::move(addrs)) {
     client_.fd = client_fd;
     ev_io_init(&client_.io, on_client_io, client_fd, 0);
     client_.io.data = this;
@@ -91,7 +96,9 @@ void TcpStream::inspect(bool expired) {
         const rules::TcpRulesConf& rc = inspected_parts().read<rules::TcpRulesConf>();
         arena.reset();
         sample::Context ctx(arena);
-        sample::Connection conn{.fd = client_.fd, .src = nullptr, .dst = nullptr};
+        sample::Connection conn{.fd = client_.fd,
+                                .src = addrs_ ? &addrs_->src : nullptr,
+                                .dst = addrs_ ? &addrs_->dst : nullptr};
         sample::Payload payload{.req = up_.buf.readable(),
                                 .res = {},
                                 .final = expired || rc.inspect_delay.count() == 0 ||
@@ -186,6 +193,10 @@ void TcpStream::connect() {
 }
 
 void TcpStream::on_connected() {
+    if (!attempt_.send_proxy_header(server_side_.fd, client_.fd, addrs_.get())) {
+        connect_failed(false);
+        return;
+    }
     phase_ = Phase::Forwarding;
     server_side_.last_activity = client_.last_activity = worker_.loop().now();
     arm_timer();
@@ -228,6 +239,10 @@ void TcpStream::on_server_io(struct ev_loop*, ev_io* w, int revents) {
         const int err = net::connect_result(self->server_side_.fd);
         if (err == 0) {
             self->on_connected();
+            if (self->phase_ != Phase::Forwarding && !self->closed_) {
+                self->finish_callback();  // the PROXY header failed: retrying elsewhere
+                return;
+            }
         } else {
             self->connect_failed(false);
             self->finish_callback();

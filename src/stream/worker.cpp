@@ -11,6 +11,7 @@
 #include "sluice/sample/connection.hpp"
 #include "sluice/stream/http_stream.hpp"
 #include "sluice/stream/idle_pool.hpp"
+#include "sluice/stream/proxy_wait.hpp"
 #include "sluice/stream/tcp_stream.hpp"
 
 namespace sluice::stream {
@@ -90,9 +91,9 @@ void Worker::on_listener_ready(struct ev_loop*, ev_io* w, int) {
     lw->worker->accept_from(*lw);
 }
 
-rules::TcpVerb Worker::admitted(proxy::Frontend& fe, int fd) {
+rules::Admission Worker::admitted(proxy::Frontend& fe, int fd) {
     const rules::TcpRulesConf& conf = fe.parts->read<rules::TcpRulesConf>();
-    if (conf.admits_all()) return rules::TcpVerb::Accept;
+    if (conf.connection.empty()) return {};
     arena_.reset();
     sample::Context ctx(arena_);
     sample::Connection conn{.fd = fd, .src = nullptr, .dst = nullptr};
@@ -100,6 +101,47 @@ rules::TcpVerb Worker::admitted(proxy::Frontend& fe, int fd) {
     ctx.attach(&fe);
     ctx.attach(&engine_.config());
     return rules::admit_connection(conf, ctx);
+}
+
+namespace {
+
+// Closes a refused connection: a reset (as HAProxy does for reject), or nothing at all for
+// silent-drop.
+void refuse(int fd, rules::TcpVerb verb) {
+    if (verb == rules::TcpVerb::SilentDrop)
+        net::prepare_silent_drop(fd);
+    else
+        net::set_nolinger(fd);
+    ::close(fd);
+}
+
+}  // namespace
+
+void Worker::launch(proxy::Frontend& fe, int fd, std::unique_ptr<ClientAddresses> addrs) {
+    const rules::TcpRulesConf& conf = fe.parts->read<rules::TcpRulesConf>();
+    if (!conf.session.empty()) {
+        arena_.reset();
+        sample::Context ctx(arena_);
+        sample::Connection conn{
+            .fd = fd, .src = addrs ? &addrs->src : nullptr, .dst = addrs ? &addrs->dst : nullptr};
+        ctx.attach(&conn);
+        ctx.attach(&fe);
+        ctx.attach(&engine_.config());
+        if (const rules::TcpVerb verb = rules::admit_session(conf, ctx);
+            verb != rules::TcpVerb::Accept) {
+            refuse(fd, verb);
+            fe.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
+            engine_.config().cur_conns.fetch_sub(1, std::memory_order_acq_rel);
+            return;
+        }
+    }
+    if (fe.http) {
+        auto* stream = new HttpStream(*this, fe, fd, std::move(addrs));
+        stream->start();
+    } else {
+        auto* stream = new TcpStream(*this, fe, fd, std::move(addrs));
+        stream->start();
+    }
 }
 
 void Worker::accept_from(ListenWatcher& lw) {
@@ -129,24 +171,21 @@ void Worker::accept_from(ListenWatcher& lw) {
             }
             return;  // EAGAIN: another thread took it, or nothing left
         }
-        if (const rules::TcpVerb verb = admitted(fe, fd); verb != rules::TcpVerb::Accept) {
-            // tcp-request reject: reset (as HAProxy does) before anything is allocated for it.
-            if (verb == rules::TcpVerb::SilentDrop)
-                net::prepare_silent_drop(fd);
-            else
-                net::set_nolinger(fd);
-            ::close(fd);
+        const rules::Admission admission = admitted(fe, fd);
+        if (admission.verb != rules::TcpVerb::Accept) {
+            // Refused before anything is allocated for it.
+            refuse(fd, admission.verb);
             fe.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
             c.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
             continue;
         }
-        if (fe.http) {
-            auto* stream = new HttpStream(*this, fe, fd);
-            stream->start();
-        } else {
-            auto* stream = new TcpStream(*this, fe, fd);
-            stream->start();
+        if (lw.listener->options.accept_proxy || admission.expect_proxy) {
+            // The session starts once the PROXY header said whose connection this is.
+            auto* wait = new ProxyHeaderWait(*this, fe, fd);
+            wait->start();
+            continue;
         }
+        launch(fe, fd, nullptr);
     }
 }
 
@@ -200,10 +239,14 @@ void Worker::stream_opened(QueueLink& link) {
     streams_head_.prev = &link;
 }
 
-void Worker::stream_closed(proxy::Frontend& fe, QueueLink& link) {
+void Worker::stream_handed_over(QueueLink& link) {
     link.prev->next = link.next;
     link.next->prev = link.prev;
     link.prev = link.next = nullptr;
+}
+
+void Worker::stream_closed(proxy::Frontend& fe, QueueLink& link) {
+    stream_handed_over(link);
     // seq_cst: the slot freed here and the flag read below pair with pause()'s flag store and
     // room check, so either this close sees the flag or the pausing thread sees the room.
     fe.cur_conns.fetch_sub(1, std::memory_order_seq_cst);

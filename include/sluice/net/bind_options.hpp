@@ -15,6 +15,7 @@ struct BindOptions {
     bool v6only = false;
     bool defer_accept = false;
     bool tfo = false;
+    bool accept_proxy = false;  // every connection starts with a PROXY protocol header
     std::string interface;
     std::uint32_t mss = 0;
     // UNIX sockets: permissions applied after bind (`mode 600`, `uid`, `gid`, `user`, `group`).

@@ -75,6 +75,9 @@ struct ServerOptions {
     std::uint32_t maxconn = 0;  // 0: no limit
     bool disabled = false;
     bool backup = false;
+    // `send-proxy` (1) / `send-proxy-v2` (2): a PROXY protocol header of that version opens each
+    // connection to the server. Such a connection speaks for one client: it is never pooled.
+    std::uint8_t send_proxy = 0;
     // Idle connections kept for reuse (HAProxy: -1 unlimited, 0 none), and how long one may
     // stay idle before it is closed.
     std::int32_t pool_max_conn = -1;

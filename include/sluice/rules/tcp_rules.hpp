@@ -18,7 +18,9 @@ namespace sluice::rules {
 
 // Reject resets the connection; SilentDrop closes it telling the client nothing (no FIN, and
 // no reset where the system allows), so that an attacker's connection stays open on its side.
-enum class TcpVerb : std::uint8_t { Accept, Reject, SilentDrop };
+// ExpectProxy (`expect-proxy layer4`, connection rules only) does not end the set: the
+// connection must begin with a PROXY protocol header.
+enum class TcpVerb : std::uint8_t { Accept, Reject, SilentDrop, ExpectProxy };
 
 struct TcpRule {
     TcpVerb verb = TcpVerb::Accept;
@@ -32,9 +34,16 @@ struct TcpRulesConf {
     bool admits_all() const { return connection.empty() && session.empty(); }
 };
 
-// Runs the connection then the session rules; the verb that ends them (Accept when none
-// refuses). An `accept` ends its own set only.
-TcpVerb admit_connection(const TcpRulesConf& conf, sample::Context& ctx);
+// What the connection rules decided: the verb that ended them (Accept when none refused), and
+// whether a PROXY protocol header must come first.
+struct Admission {
+    TcpVerb verb = TcpVerb::Accept;
+    bool expect_proxy = false;
+};
+// Runs the connection rules; an `accept` ends them.
+Admission admit_connection(const TcpRulesConf& conf, sample::Context& ctx);
+// Runs the session rules (after any PROXY header): Accept, Reject or SilentDrop.
+TcpVerb admit_session(const TcpRulesConf& conf, sample::Context& ctx);
 
 enum class ContentVerdict : std::uint8_t { Accept, Reject, SilentDrop, Wait };
 // Runs content rules on the context's Payload. Wait: a condition read bytes that are not there

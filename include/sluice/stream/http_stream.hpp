@@ -48,7 +48,9 @@ struct TerminationState {
 class HttpStream final : public Stream {
   public:
     // Takes ownership of `client_fd` (accepted, non-blocking); its slots are already counted.
-    HttpStream(Worker& worker, proxy::Frontend& fe, int client_fd);
+    // `addrs`: the client's addresses from a PROXY protocol header, if any.
+    HttpStream(Worker& worker, proxy::Frontend& fe, int client_fd,
+               std::unique_ptr<ClientAddresses> addrs = nullptr);
     void start();
 
     static void* operator new(std::size_t size) {
@@ -187,8 +189,9 @@ class HttpStream final : public Stream {
         rules::Outcome reply;
         ev_tstamp until = 0;
     };
-    std::unique_ptr<Tarpit> tarpit_;        // Phase::Tarpit only
-    proxy::Server* conn_server_ = nullptr;  // where server_side_.fd leads (outlives the slot)
+    std::unique_ptr<Tarpit> tarpit_;          // Phase::Tarpit only
+    std::unique_ptr<ClientAddresses> addrs_;  // from a PROXY header: they replace the socket's
+    proxy::Server* conn_server_ = nullptr;    // where server_side_.fd leads (outlives the slot)
     Phase phase_ = Phase::WaitRequest;
     Side client_, server_side_;
     Body req_, resp_;

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "sluice/proxy/runtime.hpp"
+#include "sluice/stream/stream.hpp"
 #include "sluice/util/result.hpp"
 
 namespace sluice::stream {
@@ -35,6 +36,10 @@ class ServerAttempt {
     // Starts a non-blocking connection to the held server for the client on `client_fd`
     // (whose local port completes a server line without one), socket options set.
     util::Result<int> connect(int client_fd) const;
+    // A connection to the held server was just established: with `send-proxy[-v2]`, its
+    // PROXY header goes out first, saying `addrs` (else the client socket's own addresses).
+    // False when it could not be sent whole (the connection is then unusable).
+    bool send_proxy_header(int server_fd, int client_fd, const ClientAddresses* addrs) const;
 
     enum class Next {
         GiveUp,           // retries exhausted

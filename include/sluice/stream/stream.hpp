@@ -3,7 +3,16 @@
 // implement it.
 #pragma once
 
+#include "sluice/net/address.hpp"
+
 namespace sluice::stream {
+
+// The client's addresses as a PROXY protocol header gave them (`accept-proxy`, `expect-proxy`):
+// they replace the socket's own for rules, headers and logs. Held only by the streams of such
+// connections.
+struct ClientAddresses {
+    net::Address src, dst;
+};
 
 class Stream;
 

@@ -21,7 +21,9 @@ class TcpStream final : public Stream {
   public:
     // Takes ownership of `client_fd` (accepted, non-blocking). The frontend and global slots
     // are already counted for it.
-    TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd);
+    // `addrs`: the client's addresses from a PROXY protocol header, if any.
+    TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd,
+              std::unique_ptr<ClientAddresses> addrs = nullptr);
     void start();
 
     // From the thread's cache of stream-sized blocks: no malloc per connection once warm.
@@ -97,7 +99,8 @@ class TcpStream final : public Stream {
     Flow up_, down_;  // client -> server, server -> client
     ev_timer timer_;
     ev_tstamp phase_started_ = 0;
-    std::uint8_t inspect_stage_ = 0;  // 0: the frontend's content rules, 1: the backend's
+    std::unique_ptr<ClientAddresses> addrs_;  // from a PROXY header: they replace the socket's
+    std::uint8_t inspect_stage_ = 0;          // 0: the frontend's content rules, 1: the backend's
     bool closed_ = false;
 };
 

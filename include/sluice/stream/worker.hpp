@@ -40,6 +40,11 @@ class Worker {
     // global slots), so that a stopped worker can free what is still open.
     void stream_opened(QueueLink& link);
     void stream_closed(proxy::Frontend& fe, QueueLink& link);
+    // A connection passes from one stream object to another (its slots go with it).
+    void stream_handed_over(QueueLink& link);
+    // tcp-request session rules (after any PROXY header), then the mode's stream; `addrs`: the
+    // client's addresses from a PROXY header, if any.
+    void launch(proxy::Frontend& fe, int fd, std::unique_ptr<ClientAddresses> addrs);
     // Called when a stream gives a server slot back: wake a queued stream, here or elsewhere.
     void server_released(proxy::Backend& be);
     // Queue management for TcpStream.
@@ -62,8 +67,8 @@ class Worker {
     static void on_listener_ready(struct ev_loop* raw, ev_io* w, int revents);
     static void on_fd_limit_timer(struct ev_loop* raw, ev_timer* w, int revents);
     void accept_from(ListenWatcher& lw);
-    // tcp-request rules on a just-accepted connection; false: reject it.
-    rules::TcpVerb admitted(proxy::Frontend& fe, int fd);
+    // tcp-request connection rules on a just-accepted connection.
+    rules::Admission admitted(proxy::Frontend& fe, int fd);
     bool has_room(const proxy::Frontend& fe) const;
     void pause(ListenWatcher& lw);
 

@@ -337,9 +337,6 @@ TEST(ReaderPending, PendingServerAndBindOptionsNameTheirIssue) {
         (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:2] : backend 'b' : 'server' : server "
                "option 'ssl' is not implemented yet; it comes with TLS (roadmap item 7)",
                "[ALERT]    (PID) : config : parsing [t.cfg:2] : backend 'b' : 'server' : server "
-               "option 'send-proxy' is not implemented yet; it comes with ACLs, rules and content "
-               "switching (issue #5)",
-               "[ALERT]    (PID) : config : parsing [t.cfg:2] : backend 'b' : 'server' : server "
                "option 'cookie' is not implemented yet; it comes with stick tables and persistence "
                "(roadmap item 9)",
                "[ALERT]    (PID) : config : parsing [t.cfg:2] : backend 'b' : 'server' : server "
@@ -348,10 +345,7 @@ TEST(ReaderPending, PendingServerAndBindOptionsNameTheirIssue) {
                "[ALERT]    (PID) : config : parsing [t.cfg:4] : frontend 'f' : 'bind' : bind "
                "option 'ssl' is not implemented yet; it comes with TLS (roadmap item 7)",
                "[ALERT]    (PID) : config : parsing [t.cfg:4] : frontend 'f' : 'bind' : bind "
-               "option 'crt' is not implemented yet; it comes with TLS (roadmap item 7)",
-               "[ALERT]    (PID) : config : parsing [t.cfg:4] : frontend 'f' : 'bind' : bind "
-               "option 'accept-proxy' is not implemented yet; it comes with ACLs, rules and "
-               "content switching (issue #5)"}));
+               "option 'crt' is not implemented yet; it comes with TLS (roadmap item 7)"}));
 }
 
 // --- obsolete keywords -------------------------------------------------------------------------

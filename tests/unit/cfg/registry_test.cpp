@@ -227,25 +227,16 @@ const Names kBindOptions = {
 };
 
 const Names kServerOptions = {
-    "addr",          "agent-check",
-    "agent-inter",   "agent-port",
-    "alpn",          "backup",
-    "ca-file",       "check",
-    "cookie",        "crt",
-    "disabled",      "downinter",
-    "enabled",       "fall",
-    "fastinter",     "init-addr",
-    "inter",         "maxconn",
-    "maxqueue",      "minconn",
-    "no-backup",     "no-check",
-    "observe",       "on-error",
-    "pool-max-conn", "pool-purge-delay",
-    "port",          "proto",
-    "resolvers",     "rise",
-    "send-proxy",    "send-proxy-v2",
-    "slowstart",     "sni",
-    "ssl",           "track",
-    "verify",        "weight",
+    "addr",       "agent-check",   "agent-inter",   "agent-port",
+    "alpn",       "backup",        "ca-file",       "check",
+    "cookie",     "crt",           "disabled",      "downinter",
+    "enabled",    "fall",          "fastinter",     "init-addr",
+    "inter",      "maxconn",       "maxqueue",      "minconn",
+    "no-backup",  "no-check",      "no-send-proxy", "no-send-proxy-v2",
+    "observe",    "on-error",      "pool-max-conn", "pool-purge-delay",
+    "port",       "proto",         "resolvers",     "rise",
+    "send-proxy", "send-proxy-v2", "slowstart",     "sni",
+    "ssl",        "track",         "verify",        "weight",
 };
 
 const Names kAlgorithms = {

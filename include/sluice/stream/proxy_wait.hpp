@@ -1,0 +1,48 @@
+// A client connection whose first bytes must be a PROXY protocol header (`bind ...
+// accept-proxy`, `tcp-request connection expect-proxy layer4`): it reads exactly the header,
+// never a byte of what follows, then hands the connection and the addresses the header gave to
+// Worker::launch (session rules, then the mode's stream). A bad header, the client leaving or
+// `timeout client` passing first closes the connection. It holds the connection's slots while
+// it waits, and is in the worker's list of streams so that a stop frees it.
+#pragma once
+
+#include <ev.h>
+
+#include <array>
+#include <cstddef>
+
+#include "sluice/net/proxy_protocol.hpp"
+#include "sluice/proxy/runtime.hpp"
+#include "sluice/stream/stream.hpp"
+#include "sluice/stream/worker.hpp"
+
+namespace sluice::stream {
+
+class ProxyHeaderWait final : public Stream {
+  public:
+    ProxyHeaderWait(Worker& worker, proxy::Frontend& fe, int fd);
+    void start();
+
+    void abandon() override;
+    bool woken_from_queue() override { return false; }  // never queued
+
+  private:
+    ~ProxyHeaderWait() = default;
+    static void on_readable(struct ev_loop*, ev_io* w, int revents);
+    static void on_timeout(struct ev_loop*, ev_timer* w, int revents);
+    // Reads what is there of the header; true once the connection has moved on or closed.
+    bool read();
+    void fail();
+    void finish_callback();
+
+    Worker& worker_;
+    proxy::Frontend& fe_;
+    int fd_;
+    ev_io io_;
+    ev_timer timer_;
+    bool done_ = false;
+    std::size_t have_ = 0;  // header bytes read so far
+    std::array<std::byte, net::kMaxProxyHeader> buf_;
+};
+
+}  // namespace sluice::stream

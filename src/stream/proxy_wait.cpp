@@ -1,0 +1,103 @@
+// Waiting for a client's PROXY protocol header (see proxy_wait.hpp).
+#include "sluice/stream/proxy_wait.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <memory>
+
+namespace sluice::stream {
+
+ProxyHeaderWait::ProxyHeaderWait(Worker& worker, proxy::Frontend& fe, int fd)
+    : worker_(worker), fe_(fe), fd_(fd) {
+    ev_io_init(&io_, on_readable, fd, EV_READ);
+    io_.data = this;
+    ev_init(&timer_, on_timeout);
+    timer_.data = this;
+    worker_.stream_opened(worker_link);
+}
+
+void ProxyHeaderWait::start() {
+    // Senders write the header right behind the handshake: it is usually here already.
+    if (read()) {
+        finish_callback();
+        return;
+    }
+    ev_io_start(worker_.loop().raw(), &io_);
+    const double limit = std::chrono::duration<double>(fe_.timeout_client).count();
+    if (limit > 0) {
+        ev_timer_set(&timer_, limit, 0.);
+        ev_timer_start(worker_.loop().raw(), &timer_);
+    }
+}
+
+void ProxyHeaderWait::on_readable(struct ev_loop*, ev_io* w, int) {
+    auto* self = static_cast<ProxyHeaderWait*>(w->data);
+    self->read();
+    self->finish_callback();
+}
+
+void ProxyHeaderWait::on_timeout(struct ev_loop*, ev_timer* w, int) {
+    auto* self = static_cast<ProxyHeaderWait*>(w->data);
+    self->fail();
+    self->finish_callback();
+}
+
+bool ProxyHeaderWait::read() {
+    // Peek, so that bytes after the header stay in the socket for the stream; consume what
+    // belongs to the header. An incomplete header means every byte seen is the header's, so
+    // they are consumed too (nothing is peeked twice, and the poller does not spin on them).
+    std::byte* room = buf_.data() + have_;
+    const ssize_t n = ::recv(fd_, room, buf_.size() - have_, MSG_PEEK);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        fail();
+        return true;
+    }
+    if (n < 0) return false;
+    net::ProxyHeader header;
+    const std::span<const std::byte> seen(buf_.data(), have_ + static_cast<std::size_t>(n));
+    const net::ProxyParse r = net::parse_proxy_header(seen, header);
+    if (r == net::ProxyParse::Invalid ||
+        (r == net::ProxyParse::Incomplete && seen.size() == buf_.size())) {
+        fail();
+        return true;
+    }
+    const std::size_t take =
+        r == net::ProxyParse::Done ? header.length - have_ : static_cast<std::size_t>(n);
+    if (::recv(fd_, room, take, 0) != static_cast<ssize_t>(take)) {
+        fail();
+        return true;
+    }
+    have_ += take;
+    if (r == net::ProxyParse::Incomplete) return false;
+    std::unique_ptr<ClientAddresses> addrs;
+    if (!header.local) addrs.reset(new ClientAddresses{header.src, header.dst});
+    ev_io_stop(worker_.loop().raw(), &io_);
+    ev_timer_stop(worker_.loop().raw(), &timer_);
+    done_ = true;
+    worker_.stream_handed_over(worker_link);  // the connection's slots go with it
+    worker_.launch(fe_, fd_, std::move(addrs));
+    return true;
+}
+
+void ProxyHeaderWait::fail() {
+    if (done_) return;
+    done_ = true;
+    ev_io_stop(worker_.loop().raw(), &io_);
+    ev_timer_stop(worker_.loop().raw(), &timer_);
+    ::close(fd_);
+    worker_.stream_closed(fe_, worker_link);
+}
+
+void ProxyHeaderWait::finish_callback() {
+    if (done_) delete this;
+}
+
+void ProxyHeaderWait::abandon() {
+    fail();
+    delete this;
+}
+
+}  // namespace sluice::stream
