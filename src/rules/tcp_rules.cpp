@@ -35,6 +35,14 @@ ContentVerdict run_content_rules(std::span<const TcpRule> rules, sample::Context
         if (ctx.may_change && !final) return ContentVerdict::Wait;
         if (!hit) continue;
         switch (rule.verb) {
+            case TcpVerb::Run: {
+                Outcome unused;
+                RuleCtx rctx{.samples = ctx, .req = nullptr, .res = nullptr, .outcome = unused};
+                ctx.may_change = false;
+                rule.action->run(rctx);
+                if (ctx.may_change && !final) return ContentVerdict::Wait;
+                continue;
+            }
             case TcpVerb::Accept:
             case TcpVerb::ExpectProxy:  // connection rules only
                 return ContentVerdict::Accept;
@@ -71,7 +79,25 @@ cfg::Status parse_tcp_request(cfg::Args args, cfg::Ctx& ctx) {
     if (args.size() < 2) return ctx.alert("'tcp-request {}' expects an action", when);
     const std::string& action = args[1];
     TcpRule rule;
-    if (action == "accept") {
+    // Content rules read what the client sent; the others only the connection.
+    const sample::Use available = set == &conf.content
+                                      ? sample::Use::Internal | sample::Use::Conn | sample::Use::Req
+                                      : sample::Use::Internal | sample::Use::Conn;
+    std::size_t cond_at = 2;  // where `if`/`unless` may start
+    if (action.starts_with("set-var(") || action.starts_with("unset-var(")) {
+        if (set != &conf.content)
+            return ctx.alert("'tcp-request {} {}' is not implemented yet; it comes with {}", when,
+                             action.substr(0, action.find('(')), kLater);
+        cond_at = sample::condition_start(args);
+        const ActionDef* def = find_action(std::string_view(action).substr(0, action.find('(')));
+        auto parsed = def->parse({.args = args.subspan(1, cond_at - 1),
+                                  .set = RuleSet::Request,
+                                  .available = available});
+        if (!parsed) return ctx.alert("'tcp-request {} {}': {}", when, action, parsed.error());
+        rule.verb = TcpVerb::Run;
+        rule.action = std::move(*parsed);
+        args = args.subspan(cond_at - 2);  // as if the action were one word
+    } else if (action == "accept") {
         rule.verb = TcpVerb::Accept;
     } else if (action == "reject") {
         rule.verb = TcpVerb::Reject;
@@ -97,10 +123,6 @@ cfg::Status parse_tcp_request(cfg::Args args, cfg::Ctx& ctx) {
         if (args[2] != "if" && args[2] != "unless")
             return ctx.alert("unexpected '{}' after '{}' (expected 'if' or 'unless')", args[2],
                              action);
-        // Content rules read what the client sent; the others only the connection.
-        const sample::Use available =
-            set == &conf.content ? sample::Use::Internal | sample::Use::Conn | sample::Use::Req
-                                 : sample::Use::Internal | sample::Use::Conn;
         auto cond = sample::parse_condition(args.subspan(2),
                                             ctx.parts().get<sample::AclConf>().table, available);
         if (!cond) return ctx.alert("'tcp-request {} {}': {}", when, action, cond.error());

@@ -107,6 +107,11 @@ void TcpStream::inspect(bool expired) {
         ctx.attach(&fe_);
         ctx.attach(const_cast<proxy::Config*>(&worker_.config()));
         ctx.attach(&payload);
+        // Variables exist once a rule may set one (no allocation per connection otherwise).
+        if (!vars_ && std::any_of(rc.content.begin(), rc.content.end(),
+                                  [](const auto& r) { return r.verb == rules::TcpVerb::Run; }))
+            vars_ = std::make_unique<sample::StreamVars>();
+        if (vars_) ctx.attach(&vars_->view);
         if (inspect_stage_ == 1) ctx.attach(be_);
         switch (rules::run_content_rules(rc.content, ctx, payload.final)) {
             case rules::ContentVerdict::Wait:

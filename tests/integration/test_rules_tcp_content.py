@@ -178,3 +178,34 @@ def test_content_rules_in_mode_http_run_per_request(sluice, backends):
         c.send(build_request("GET", "/two", headers=[("X-Evil", "1")]))
         assert c.wait_closed() == b""
     assert [r.target for r in web.requests] == ["/one"]
+
+
+def test_content_set_var_routes_through_a_map(sluice, backends, tmp_path):
+    """`tcp-request content set-var(txn.sni) req.ssl_sni,lower` then a dynamic use_backend
+    through a map of names: the variable set while inspecting is read by the switching rule; in
+    mode http the same variable is visible to http-request rules."""
+    names = tmp_path / "sni.map"
+    names.write_text("a.example.com a\nx.b.test b\n")
+    tcp_frontend(sluice, backends, f"""
+        tcp-request inspect-delay 5s
+        tcp-request content set-var(txn.sni) req.ssl_sni,lower
+        tcp-request content accept if {{ req_ssl_hello_type 1 }}
+        use_backend %[var(txn.sni),map_str({names},other)]
+    """)
+    port = sluice.port("fe")
+    assert exchange(port, client_hello("A.example.COM")) == b"a\n"
+    hello = client_hello("x.b.test")
+    assert exchange(port, hello[:10], hello[10:], pause=0.1) == b"b\n"
+    assert exchange(port, client_hello("nowhere.test")) == b"other\n"
+
+
+def test_content_set_var_in_mode_http(sluice, backends):
+    """In mode http, a variable set by a content rule is there for the http-request rules."""
+    text = (f"{sluice.base(mode='http')}frontend fe\n    bind 127.0.0.1:{sluice.port('fe')}\n"
+            "    tcp-request content set-var(txn.first) method\n"
+            "    http-request return status 200 content-type text/plain "
+            "lf-string \"first=%[var(txn.first)]\"\n")
+    sluice.start(text)
+    with http_connect(sluice.port("fe")) as c:
+        assert c.roundtrip("GET", "/").body == b"first=GET"
+        assert c.roundtrip("PUT", "/", body=b"x").body == b"first=PUT"

@@ -12,6 +12,7 @@
 
 #include "sluice/util/units.hpp"
 
+#include "sluice/rules/http_rules.hpp"
 #include "sluice/sample/acl.hpp"
 
 namespace sluice::rules {
@@ -20,11 +21,13 @@ namespace sluice::rules {
 // no reset where the system allows), so that an attacker's connection stays open on its side.
 // ExpectProxy (`expect-proxy layer4`, connection rules only) does not end the set: the
 // connection must begin with a PROXY protocol header.
-enum class TcpVerb : std::uint8_t { Accept, Reject, SilentDrop, ExpectProxy };
+// Run (content rules only): an action such as set-var runs and the rules go on.
+enum class TcpVerb : std::uint8_t { Accept, Reject, SilentDrop, ExpectProxy, Run };
 
 struct TcpRule {
     TcpVerb verb = TcpVerb::Accept;
     std::shared_ptr<const sample::Condition> cond;  // null: always
+    std::shared_ptr<const Action> action;           // Run: set-var, unset-var
 };
 
 // A proxy section's tcp-request rules, in its cfg::Parts.

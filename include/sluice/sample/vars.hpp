@@ -51,6 +51,15 @@ struct Vars {
     VarStore* res = nullptr;
 };
 
+// A stream's own scopes, with the view to attach: allocated the first time rules need them.
+struct StreamVars {
+    VarStore sess, txn, req, res;
+    Vars view{&sess, &txn, &req, &res};
+    StreamVars() = default;
+    StreamVars(const StreamVars&) = delete;  // `view` points into this object
+    StreamVars& operator=(const StreamVars&) = delete;
+};
+
 // Reads a variable into `out` (views into the store, valid until it changes); false when unset
 // or its scope is not available here.
 bool read_var(Context& ctx, const VarRef& ref, Sample& out);

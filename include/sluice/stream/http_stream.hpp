@@ -144,10 +144,7 @@ class HttpStream final : public Stream {
     // Rules (http_stream_rules.cpp).
     // The variables of the client connection (sess) and of its current transaction (txn,
     // req, res), allocated the first time rules run on the connection.
-    struct Variables {
-        sample::VarStore sess, txn, req, res;
-        sample::Vars view{&sess, &txn, &req, &res};
-    };
+    using Variables = sample::StreamVars;
     Variables& variables();
     void attach_common(sample::Context& ctx, sample::Connection& conn);
     bool has_request_rules() const;

@@ -12,6 +12,7 @@
 #include "sluice/core/buffer.hpp"
 #include "sluice/core/thread_cache.hpp"
 #include "sluice/proxy/runtime.hpp"
+#include "sluice/sample/vars.hpp"
 #include "sluice/stream/server_attempt.hpp"
 #include "sluice/stream/worker.hpp"
 
@@ -99,8 +100,9 @@ class TcpStream final : public Stream {
     Flow up_, down_;  // client -> server, server -> client
     ev_timer timer_;
     ev_tstamp phase_started_ = 0;
-    std::unique_ptr<ClientAddresses> addrs_;  // from a PROXY header: they replace the socket's
-    std::uint8_t inspect_stage_ = 0;          // 0: the frontend's content rules, 1: the backend's
+    std::unique_ptr<ClientAddresses> addrs_;    // from a PROXY header: they replace the socket's
+    std::unique_ptr<sample::StreamVars> vars_;  // once content rules run
+    std::uint8_t inspect_stage_ = 0;            // 0: the frontend's content rules, 1: the backend's
     bool closed_ = false;
 };
 
