@@ -56,7 +56,6 @@ constexpr Keyword kPending[] = {
     pending("tune.h2.initial-window-size", G, kH2),
     pending("tune.comp.maxlevel", G, kComp),
     // proxies: rules and switching
-    pending("tcp-response", BE, kRules),
     pending("use-server", In::Backend, kRules),
     pending("unique-id-format", FE, kLog),
     pending("unique-id-header", FE, kLog),

@@ -50,6 +50,8 @@ ContentVerdict run_content_rules(std::span<const TcpRule> rules, sample::Context
                 return ContentVerdict::Reject;
             case TcpVerb::SilentDrop:
                 return ContentVerdict::SilentDrop;
+            case TcpVerb::Close:
+                return ContentVerdict::Close;
         }
     }
     return ContentVerdict::Accept;
@@ -59,41 +61,53 @@ namespace {
 
 constexpr std::string_view kLater = "a later step of ACLs and rules (issue #5)";
 
-cfg::Status parse_tcp_request(cfg::Args args, cfg::Ctx& ctx) {
+// One `tcp-request` or `tcp-response` line (`Response`).
+template <bool Response>
+cfg::Status parse_tcp_rule(cfg::Args args, cfg::Ctx& ctx) {
+    constexpr std::string_view kw = Response ? "tcp-response" : "tcp-request";
     const std::string& when = args[0];
     TcpRulesConf& conf = ctx.parts().get<TcpRulesConf>();
     if (when == "inspect-delay") {
-        if (args.size() != 2) return ctx.alert("'tcp-request inspect-delay' expects a delay");
+        if (args.size() != 2) return ctx.alert("'{} inspect-delay' expects a delay", kw);
         auto d = util::parse_duration(args[1]);
-        if (!d) return ctx.alert("'tcp-request inspect-delay': {}", d.error());
-        conf.inspect_delay = *d;
+        if (!d) return ctx.alert("'{} inspect-delay': {}", kw, d.error());
+        (Response ? conf.response_inspect_delay : conf.inspect_delay) = *d;
         return cfg::Status::Ok;
     }
-    std::vector<TcpRule>* set = when == "connection" ? &conf.connection
-                                : when == "session"  ? &conf.session
-                                : when == "content"  ? &conf.content
-                                                     : nullptr;
-    if (!set)
-        return ctx.alert("expects 'inspect-delay', 'connection', 'session' or 'content', got '{}'",
-                         when);
-    if (args.size() < 2) return ctx.alert("'tcp-request {}' expects an action", when);
+    std::vector<TcpRule>* set = nullptr;
+    if (Response) {
+        if (when != "content")
+            return ctx.alert("expects 'inspect-delay' or 'content', got '{}'", when);
+        set = &conf.response;
+    } else {
+        set = when == "connection" ? &conf.connection
+              : when == "session"  ? &conf.session
+              : when == "content"  ? &conf.content
+                                   : nullptr;
+        if (!set)
+            return ctx.alert(
+                "expects 'inspect-delay', 'connection', 'session' or 'content', got '{}'", when);
+    }
+    if (args.size() < 2) return ctx.alert("'{} {}' expects an action", kw, when);
     const std::string& action = args[1];
     TcpRule rule;
-    // Content rules read what the client sent; the others only the connection.
-    const sample::Use available = set == &conf.content
-                                      ? sample::Use::Internal | sample::Use::Conn | sample::Use::Req
-                                      : sample::Use::Internal | sample::Use::Conn;
+    // Content rules read what the client (or the server) sent; the others only the connection.
+    const bool content = set == &conf.content || set == &conf.response;
+    const sample::Use available =
+        set == &conf.content    ? sample::Use::Internal | sample::Use::Conn | sample::Use::Req
+        : set == &conf.response ? sample::Use::Internal | sample::Use::Conn | sample::Use::Res
+                                : sample::Use::Internal | sample::Use::Conn;
     std::size_t cond_at = 2;  // where `if`/`unless` may start
     if (action.starts_with("set-var(") || action.starts_with("unset-var(")) {
-        if (set != &conf.content)
-            return ctx.alert("'tcp-request {} {}' is not implemented yet; it comes with {}", when,
+        if (!content)
+            return ctx.alert("'{} {} {}' is not implemented yet; it comes with {}", kw, when,
                              action.substr(0, action.find('(')), kLater);
         cond_at = sample::condition_start(args);
         const ActionDef* def = find_action(std::string_view(action).substr(0, action.find('(')));
         auto parsed = def->parse({.args = args.subspan(1, cond_at - 1),
-                                  .set = RuleSet::Request,
+                                  .set = Response ? RuleSet::Response : RuleSet::Request,
                                   .available = available});
-        if (!parsed) return ctx.alert("'tcp-request {} {}': {}", when, action, parsed.error());
+        if (!parsed) return ctx.alert("'{} {} {}': {}", kw, when, action, parsed.error());
         rule.verb = TcpVerb::Run;
         rule.action = std::move(*parsed);
         args = args.subspan(cond_at - 2);  // as if the action were one word
@@ -103,7 +117,9 @@ cfg::Status parse_tcp_request(cfg::Args args, cfg::Ctx& ctx) {
         rule.verb = TcpVerb::Reject;
     } else if (action == "silent-drop") {
         rule.verb = TcpVerb::SilentDrop;
-    } else if (action == "expect-proxy") {
+    } else if (action == "close" && Response) {
+        rule.verb = TcpVerb::Close;
+    } else if (action == "expect-proxy" && !Response) {
         if (set != &conf.connection)
             return ctx.alert("'expect-proxy' is a 'tcp-request connection' action");
         if (args.size() < 3 || args[2] != "layer4")
@@ -111,13 +127,12 @@ cfg::Status parse_tcp_request(cfg::Args args, cfg::Ctx& ctx) {
         rule.verb = TcpVerb::ExpectProxy;
         args = args.subspan(1);  // the condition, if any, follows 'layer4'
     } else if (action.starts_with("track-sc") || action.starts_with("sc-")) {
-        return ctx.alert("'tcp-request {} {}' comes with stick tables (roadmap item 9)", when,
-                         action);
-    } else if (action == "capture") {
-        return ctx.alert("'tcp-request {} capture' comes with logging (issue #8)", when);
+        return ctx.alert("'{} {} {}' comes with stick tables (roadmap item 9)", kw, when, action);
+    } else if (action == "capture" || action == "set-log-level") {
+        return ctx.alert("'{} {} {}' comes with logging (issue #8)", kw, when, action);
     } else {
-        return ctx.alert("'tcp-request {} {}' is not implemented yet; it comes with {}", when,
-                         action, kLater);
+        return ctx.alert("'{} {} {}' is not implemented yet; it comes with {}", kw, when, action,
+                         kLater);
     }
     if (args.size() > 2) {
         if (args[2] != "if" && args[2] != "unless")
@@ -125,7 +140,7 @@ cfg::Status parse_tcp_request(cfg::Args args, cfg::Ctx& ctx) {
                              action);
         auto cond = sample::parse_condition(args.subspan(2),
                                             ctx.parts().get<sample::AclConf>().table, available);
-        if (!cond) return ctx.alert("'tcp-request {} {}': {}", when, action, cond.error());
+        if (!cond) return ctx.alert("'{} {} {}': {}", kw, when, action, cond.error());
         rule.cond = std::make_shared<const sample::Condition>(std::move(*cond));
     }
     set->push_back(std::move(rule));
@@ -136,7 +151,11 @@ constexpr cfg::Keyword kKeywords[] = {
     {.name = "tcp-request",
      .in = cfg::In::Frontend | cfg::In::Backend,
      .arity = cfg::at_least(1),
-     .parse = parse_tcp_request},
+     .parse = parse_tcp_rule<false>},
+    {.name = "tcp-response",
+     .in = cfg::In::Backend,
+     .arity = cfg::at_least(1),
+     .parse = parse_tcp_rule<true>},
 };
 const cfg::Registrar kRegistered{kKeywords};
 

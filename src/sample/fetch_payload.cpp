@@ -99,6 +99,14 @@ util::Status prepare_payload_lv(Args& args) {
     return util::ok();
 }
 
+// res.len: the bytes the server sent that are held for inspection.
+bool fetch_res_len(const Args&, Context& ctx, Sample& out) {
+    const Payload* p = ctx.find<Payload>();
+    if (!p) return false;
+    out = Sample::integer(static_cast<std::int64_t>(p->res.size()));
+    return true;
+}
+
 // ---- TLS ClientHello ------------------------------------------------------------------------
 
 // The first handshake message of a TLS record, when the buffer holds that record whole.
@@ -311,6 +319,7 @@ constexpr Fetch kFetches[] = {
      .out = Type::Bin,
      .use = kRes,
      .prepare = prepare_payload_lv},
+    {.name = "res.len", .fn = fetch_res_len, .out = Type::Sint, .use = kRes},
     {.name = "req.ssl_hello_type", .fn = fetch_ssl_hello_type, .out = Type::Sint, .use = kReq},
     {.name = "req_ssl_hello_type", .fn = fetch_ssl_hello_type, .out = Type::Sint, .use = kReq},
     {.name = "req.ssl_ver", .fn = fetch_ssl_ver, .out = Type::Sint, .use = kReq},

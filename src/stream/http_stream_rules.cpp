@@ -40,7 +40,8 @@ bool content_rules_pass(const cfg::Parts* parts, sample::Context& ctx, rules::Ou
             outcome.silent = true;
             return false;
         case rules::ContentVerdict::Accept:
-        case rules::ContentVerdict::Wait:  // cannot happen on a final payload
+        case rules::ContentVerdict::Close:  // tcp-response only
+        case rules::ContentVerdict::Wait:   // cannot happen on a final payload
             return true;
     }
     return true;
@@ -161,7 +162,11 @@ rules::Outcome HttpStream::run_response_rules(http::ResponseHead& head) {
     rules::Outcome outcome;
     const rules::HttpRulesConf* b = be_ ? rules_of(be_->parts) : nullptr;
     const rules::HttpRulesConf* f = be_ && be_->parts == fe_.parts ? nullptr : rules_of(fe_.parts);
-    const bool any = (b && (!b->response.empty() || !b->after_response.empty())) ||
+    const std::vector<rules::TcpRule>* tcp =
+        be_ && !be_->parts->read<rules::TcpRulesConf>().response.empty()
+            ? &be_->parts->read<rules::TcpRulesConf>().response
+            : nullptr;
+    const bool any = tcp || (b && (!b->response.empty() || !b->after_response.empty())) ||
                      (f && (!f->response.empty() || !f->after_response.empty()));
     if (!any) return outcome;
     sample::Arena& arena = worker_.arena();
@@ -174,6 +179,26 @@ rules::Outcome HttpStream::run_response_rules(http::ResponseHead& head) {
     http::Txn txn{.req = nullptr, .res = &head, .req_len = 0, .req_body = {}};
     ctx.attach(&txn);
     rules::RuleCtx rctx{.samples = ctx, .req = nullptr, .res = &head, .outcome = outcome};
+    if (tcp) {
+        // tcp-response content rules: once per response, on its head received whole.
+        sample::Payload payload{.req = {}, .res = server_side_.in.readable(), .final = true};
+        ctx.attach(&payload);
+        switch (rules::run_content_rules(*tcp, ctx, true)) {
+            case rules::ContentVerdict::Reject:
+                outcome.verdict = rules::Verdict::Drop;
+                return outcome;
+            case rules::ContentVerdict::SilentDrop:
+                outcome.verdict = rules::Verdict::Drop;
+                outcome.silent = true;
+                return outcome;
+            case rules::ContentVerdict::Close:
+                server_keep_ = false;  // the server connection ends with this response
+                break;
+            case rules::ContentVerdict::Accept:
+            case rules::ContentVerdict::Wait:  // not on a final payload
+                break;
+        }
+    }
     for (const rules::HttpRulesConf* set : {b, f}) {
         if (!set) continue;
         outcome.verdict = rules::Verdict::Continue;

@@ -131,6 +131,7 @@ void TcpStream::inspect(bool expired) {
                 close();
                 return;
             case rules::ContentVerdict::Accept:
+            case rules::ContentVerdict::Close:  // tcp-response only
                 break;
         }
         if (inspect_stage_ == 1) break;
@@ -203,7 +204,12 @@ void TcpStream::on_connected() {
         return;
     }
     phase_ = Phase::Forwarding;
-    server_side_.last_activity = client_.last_activity = worker_.loop().now();
+    server_side_.last_activity = client_.last_activity = connected_at_ = worker_.loop().now();
+    if (!be_->parts->read<rules::TcpRulesConf>().response.empty()) {
+        inspecting_response_ = true;
+        inspect_response(false);
+        if (closed_) return;
+    }
     arm_timer();
     // What the client sent while we were connecting goes out now.
     if (up_.pending() > 0 && !flush(up_, client_, server_side_)) return;
@@ -279,6 +285,63 @@ void TcpStream::handle(Side& side, int revents) {
     update_interest();
 }
 
+ev_tstamp TcpStream::response_inspection_end() const {
+    const util::Duration d = be_->parts->read<rules::TcpRulesConf>().response_inspect_delay;
+    return connected_at_ + seconds(d);
+}
+
+// The tcp-response rules decide on the server's first bytes, held in down_ meanwhile; while a
+// rule reads bytes that have not come, they wait, up to tcp-response inspect-delay.
+void TcpStream::inspect_response(bool expired) {
+    const rules::TcpRulesConf& rc = be_->parts->read<rules::TcpRulesConf>();
+    sample::Arena& arena = worker_.arena();
+    arena.reset();
+    sample::Context ctx(arena);
+    ctx.response = true;
+    sample::Connection conn{.fd = client_.fd,
+                            .src = addrs_ ? &addrs_->src : nullptr,
+                            .dst = addrs_ ? &addrs_->dst : nullptr};
+    sample::Payload payload{.req = {},
+                            .res = down_.buf.readable(),
+                            .final = expired || rc.response_inspect_delay.count() == 0 ||
+                                     server_side_.read_closed || down_.buf.full()};
+    ctx.attach(&conn);
+    ctx.attach(&fe_);
+    ctx.attach(be_);
+    ctx.attach(const_cast<proxy::Config*>(&worker_.config()));
+    ctx.attach(&payload);
+    if (attempt_.server()) ctx.attach(attempt_.server());
+    if (!vars_ && std::any_of(rc.response.begin(), rc.response.end(),
+                              [](const auto& r) { return r.verb == rules::TcpVerb::Run; }))
+        vars_ = std::make_unique<sample::StreamVars>();
+    if (vars_) ctx.attach(&vars_->view);
+    switch (rules::run_content_rules(rc.response, ctx, payload.final)) {
+        case rules::ContentVerdict::Wait:
+            arm_timer();
+            return;
+        case rules::ContentVerdict::Reject:
+            close();
+            return;
+        case rules::ContentVerdict::SilentDrop:
+            net::prepare_silent_drop(client_.fd);
+            close();
+            return;
+        case rules::ContentVerdict::Close:
+            // What the server sent goes to the client, then the stream ends as if the server
+            // had closed; nothing more goes to the server.
+            ::shutdown(server_side_.fd, SHUT_RDWR);
+            server_side_.read_closed = server_side_.write_shut = true;
+            break;
+        case rules::ContentVerdict::Accept:
+            break;
+    }
+    inspecting_response_ = false;
+    arm_timer();
+    if (down_.pending() > 0 && !flush(down_, server_side_, client_)) return;
+    propagate_shutdown(down_, server_side_, client_);
+    if (!closed_) update_interest();
+}
+
 // Reads from `from` and forwards to `to` at once; what `to` cannot take waits in the buffer
 // (or pipe), and `from` is not read again until it drains: that is the back-pressure.
 void TcpStream::pump(Flow& f, Side& from, Side& to) {
@@ -321,6 +384,10 @@ void TcpStream::pump(Flow& f, Side& from, Side& to) {
     }
     if (phase_ == Phase::Inspecting) {
         inspect(false);  // more bytes, or the client's end: the rules may decide now
+        return;
+    }
+    if (&f == &down_ && inspecting_response_) {
+        inspect_response(false);
         return;
     }
     if (from.read_closed) propagate_shutdown(f, from, to);
@@ -371,6 +438,7 @@ TcpStream::SpliceIn TcpStream::splice_in(Flow& f, Side& from) {
 // Sends what is pending in `f` to `to`. False when the stream closed (write error).
 bool TcpStream::flush(Flow& f, Side& from, Side& to) {
     if (phase_ != Phase::Forwarding) return true;
+    if (&f == &down_ && inspecting_response_) return true;  // held for the tcp-response rules
     while (f.pending() > 0) {
         ssize_t n;
         if (f.splicing) {
@@ -404,6 +472,7 @@ bool TcpStream::flush(Flow& f, Side& from, Side& to) {
 // directions are done, the stream is.
 void TcpStream::propagate_shutdown(Flow& f, Side& from, Side& to) {
     if (phase_ != Phase::Forwarding) return;
+    if (&f == &down_ && inspecting_response_) return;
     if (from.read_closed && f.pending() == 0 && !to.write_shut) {
         // The other direction already finished, so this FIN is the stream's last act: close()
         // sends it (both sockets have read their peer's FIN, so no reset), one call fewer.
@@ -431,7 +500,7 @@ void TcpStream::update_interest() {
                         phase_ == Phase::Queued || phase_ == Phase::RetryWait) &&
                        !up_.splicing);
     if (!client_.read_closed && up_room && reading_client_ok) c |= EV_READ;
-    if (down_.pending() > 0) c |= EV_WRITE;
+    if (down_.pending() > 0 && !inspecting_response_) c |= EV_WRITE;
     if (phase_ == Phase::Connecting) s |= EV_WRITE;
     if (forwarding) {
         if (!server_side_.read_closed && down_room) s |= EV_READ;
@@ -481,7 +550,9 @@ ev_tstamp TcpStream::deadline() const {
                     ? be_->timeout_server_fin
                     : be_->timeout_server;
             const ev_tstamp c = at(client_.last_activity, ct);
-            const ev_tstamp s = at(server_side_.last_activity, st);
+            ev_tstamp s = at(server_side_.last_activity, st);
+            if (inspecting_response_)
+                s = s == 0 ? response_inspection_end() : std::min(s, response_inspection_end());
             if (c == 0) return s;
             if (s == 0) return c;
             return std::min(c, s);
@@ -531,6 +602,14 @@ void TcpStream::on_timer(struct ev_loop* raw, ev_timer* w, int) {
             break;
         case Phase::RetryWait:
             self->connect_or_queue(self->attempt_.retry());
+            break;
+        case Phase::Forwarding:
+            if (self->inspecting_response_ &&
+                self->response_inspection_end() <= ev_now(raw) + 0.0005) {
+                self->inspect_response(true);
+                break;
+            }
+            self->close();
             break;
         default:
             self->close();

@@ -209,3 +209,35 @@ def test_content_set_var_in_mode_http(sluice, backends):
     with http_connect(sluice.port("fe")) as c:
         assert c.roundtrip("GET", "/").body == b"first=GET"
         assert c.roundtrip("PUT", "/", body=b"x").body == b"first=PUT"
+
+
+def test_tcp_response_content_rules(sluice, backends):
+    """`tcp-response inspect-delay` and `tcp-response content`: the server's first bytes are
+    held until a rule decides; `reject` closes the client's connection before any of them
+    reach it, `close` ends the server connection once what it sent is forwarded, and a rule
+    waits for bytes that have not come yet."""
+    evil, good, echo = backends.named("EVIL-server"), backends.named("good"), backends.echo("echo")
+    text = sluice.base(mode="tcp")
+    for name, srv in (("evil", evil), ("good", good), ("echo", echo)):
+        text += (f"listen {name}\n    bind 127.0.0.1:{sluice.port(name)}\n"
+                 "    tcp-response inspect-delay 5s\n"
+                 "    tcp-response content reject if { res.payload(0,4) -m str EVIL }\n"
+                 "    tcp-response content close if { res.payload(0,3) -m str BYE }\n"
+                 "    tcp-response content accept if { res.len ge 4 }\n"
+                 f"    server s 127.0.0.1:{srv.port}\n")
+    sluice.start(text)
+    assert exchange(sluice.port("evil"), b"hello") == b""
+    assert exchange(sluice.port("good"), b"hello") == b"good\n"
+    # The echo server keeps its connection open: only `close` ends the exchange. "B" alone
+    # cannot decide the rules yet: they wait for the rest.
+    with socket.create_connection(("127.0.0.1", sluice.port("echo")), timeout=5) as s:
+        s.sendall(b"B")
+        time.sleep(0.1)  # the point of the test: the rest comes late
+        s.sendall(b"YE now")
+        got = b""
+        while True:
+            data = s.recv(100)
+            if not data:
+                break
+            got += data
+    assert got == b"BYE now"

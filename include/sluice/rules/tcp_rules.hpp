@@ -21,8 +21,9 @@ namespace sluice::rules {
 // no reset where the system allows), so that an attacker's connection stays open on its side.
 // ExpectProxy (`expect-proxy layer4`, connection rules only) does not end the set: the
 // connection must begin with a PROXY protocol header.
-// Run (content rules only): an action such as set-var runs and the rules go on.
-enum class TcpVerb : std::uint8_t { Accept, Reject, SilentDrop, ExpectProxy, Run };
+// Run (content rules only): an action such as set-var runs and the rules go on. Close
+// (tcp-response only): the server connection ends once what it sent is forwarded.
+enum class TcpVerb : std::uint8_t { Accept, Reject, SilentDrop, ExpectProxy, Run, Close };
 
 struct TcpRule {
     TcpVerb verb = TcpVerb::Accept;
@@ -34,6 +35,10 @@ struct TcpRule {
 struct TcpRulesConf {
     std::vector<TcpRule> connection, session, content;
     util::Duration inspect_delay{0};  // how long content rules may wait for more bytes
+    // `tcp-response content` and `tcp-response inspect-delay` (backend side): the same, on
+    // what the server sends.
+    std::vector<TcpRule> response;
+    util::Duration response_inspect_delay{0};
     bool admits_all() const { return connection.empty() && session.empty(); }
 };
 
@@ -48,7 +53,7 @@ Admission admit_connection(const TcpRulesConf& conf, sample::Context& ctx);
 // Runs the session rules (after any PROXY header): Accept, Reject or SilentDrop.
 TcpVerb admit_session(const TcpRulesConf& conf, sample::Context& ctx);
 
-enum class ContentVerdict : std::uint8_t { Accept, Reject, SilentDrop, Wait };
+enum class ContentVerdict : std::uint8_t { Accept, Reject, SilentDrop, Close, Wait };
 // Runs content rules on the context's Payload. Wait: a condition read bytes that are not there
 // yet and `final` is false (more may come within the inspect delay): run them again later.
 ContentVerdict run_content_rules(std::span<const TcpRule> rules, sample::Context& ctx, bool final);

@@ -66,6 +66,9 @@ class TcpStream final : public Stream {
 
     bool needs_inspection() const;
     void inspect(bool expired);
+    // tcp-response content rules on what the server sent, before any of it reaches the client.
+    void inspect_response(bool expired);
+    ev_tstamp response_inspection_end() const;
     const cfg::Parts& inspected_parts() const;
     void connect_or_queue(const proxy::Pick& pick);
     void connect();  // to the server attempt_ holds
@@ -103,6 +106,8 @@ class TcpStream final : public Stream {
     std::unique_ptr<ClientAddresses> addrs_;    // from a PROXY header: they replace the socket's
     std::unique_ptr<sample::StreamVars> vars_;  // once content rules run
     std::uint8_t inspect_stage_ = 0;            // 0: the frontend's content rules, 1: the backend's
+    bool inspecting_response_ = false;          // down_ is held for the tcp-response rules
+    ev_tstamp connected_at_ = 0;
     bool closed_ = false;
 };
 

@@ -220,8 +220,6 @@ TEST(ReaderPending, PendingKeywordsAlertNamingWhatBringsThem) {
          "balancing algorithms, queues and health checks (issue #6)"},
         {"defaults", "log global", "log", "logging (issue #8)"},
         {"defaults", "option httplog", "option httplog", "logging (issue #8)"},
-        {"backend b", "tcp-response content accept", "tcp-response",
-         "ACLs, rules and content switching (issue #5)"},
         {"defaults", "compression algo gzip", "compression",
          "compression and cache (roadmap item 11)"},
         {"frontend f", "capture request header Host len 20", "capture", "logging (issue #8)"},
