@@ -350,6 +350,8 @@ cfg::Status parse_redirect_keyword(cfg::Args args, cfg::Ctx& ctx) {
 constexpr std::string_view kLater = "a later step of ACLs and rules (issue #5)";
 constexpr std::string_view kLog = "logging (issue #8)";
 constexpr std::string_view kStick = "stick tables (roadmap item 9)";
+// Maps and ACLs changed while running, as the runtime API's `add map`/`del acl` do.
+constexpr std::string_view kRuntime = "runtime map and ACL updates (issue #7)";
 
 constexpr ActionDef kActions[] = {
     {.name = "allow", .parse = parse_allow, .after_response = true},
@@ -361,10 +363,10 @@ constexpr ActionDef kActions[] = {
     {.name = "set-nice", .pending = kLater},
     {.name = "set-log-level", .pending = kLog},
     {.name = "capture", .pending = kLog},
-    {.name = "set-map", .pending = kLater},
-    {.name = "del-map", .pending = kLater},
-    {.name = "add-acl", .pending = kLater},
-    {.name = "del-acl", .pending = kLater},
+    {.name = "set-map", .pending = kRuntime},
+    {.name = "del-map", .pending = kRuntime},
+    {.name = "add-acl", .pending = kRuntime},
+    {.name = "del-acl", .pending = kRuntime},
     {.name = "track-sc0", .pending = kStick},
     {.name = "track-sc1", .pending = kStick},
     {.name = "track-sc2", .pending = kStick},
@@ -374,9 +376,7 @@ constexpr ActionDef kActions[] = {
     {.name = "reject", .parse = parse_drop<false>, .response = false},
     {.name = "wait-for-body", .pending = kLater},
     {.name = "wait-for-handshake", .pending = "TLS (roadmap item 7)"},
-    {.name = "use-service", .pending = kLater},
-    {.name = "set-src", .pending = kLater},
-    {.name = "set-dst", .pending = kLater},
+    {.name = "use-service", .pending = "the runtime API and stats (issue #7)"},
     {.name = "set-timeout", .pending = kLater},
     {.name = "do-resolve", .pending = "DNS resolvers (roadmap item 12)"},
     {.name = "lua", .pending = "Lua scripting (roadmap item 13)"},

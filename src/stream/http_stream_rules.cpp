@@ -49,6 +49,21 @@ bool content_rules_pass(const cfg::Parts* parts, sample::Context& ctx, rules::Ou
 
 }  // namespace
 
+// set-src / set-dst: the new address holds for the rest of the connection, as in HAProxy.
+void HttpStream::change_address(void* owner, sample::Connection& conn, bool dst,
+                                const net::Address& to) {
+    auto* self = static_cast<HttpStream*>(owner);
+    if (!self->addrs_) {
+        self->addrs_ = std::make_unique<ClientAddresses>();
+        (void)net::peer_address(self->client_.fd, self->addrs_->src);
+        (void)net::local_address(self->client_.fd, self->addrs_->dst);
+    }
+    (dst ? self->addrs_->dst : self->addrs_->src) = to;
+    conn.src = &self->addrs_->src;
+    conn.dst = &self->addrs_->dst;
+    self->client_ip_[0] = 0;  // forwardfor's cached text of the old address
+}
+
 HttpStream::Variables& HttpStream::variables() {
     if (!vars_) vars_ = std::make_unique<Variables>();
     return *vars_;
@@ -60,6 +75,8 @@ void HttpStream::attach_common(sample::Context& ctx, sample::Connection& conn) {
         conn.src = &addrs_->src;
         conn.dst = &addrs_->dst;
     }
+    conn.owner = this;
+    conn.change_address = &HttpStream::change_address;
     ctx.attach(&conn);
     ctx.attach(&fe_);
     ctx.attach(const_cast<proxy::Config*>(&worker_.config()));

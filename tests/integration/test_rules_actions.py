@@ -215,3 +215,39 @@ def test_buffer_request_in_the_backend(sluice, backends):
         assert c.nothing_pending()
         c.send(b"def")
         assert c.response().body == b"got=abcdef"
+
+
+# ---------------------------------------------------------------------------------------------
+# set-src, set-dst and their ports
+
+
+def test_set_src_and_dst_for_rules_and_forwardfor(sluice, backends):
+    """`set-src hdr(x-real-ip)` (IPv4 or IPv6, the port kept), `set-src-port`, `set-dst`,
+    `set-dst-port`: later rules see the new addresses, `option forwardfor` sends the new
+    source, and a value that is not an address changes nothing."""
+    web = start(sluice, backends, """
+        option forwardfor
+        http-request set-src hdr(x-real-ip) if { hdr(x-real-ip) -m found }
+        http-request set-src-port int(4321) if { hdr(x-port) -m found }
+        http-request set-dst str(10.9.8.7) if { path /dst }
+        http-request set-dst-port int(8080) if { path /dst }
+        http-request return status 200 content-type text/plain lf-string "src=%[src]:%[src_port] dst=%[dst]:%[dst_port] net=%[src,ipmask(8)]" unless { path /fwd }
+    """)
+    fe = sluice.port("fe")
+
+    def body(path, headers=()):
+        with http_connect(fe) as c:
+            local_port = c.sock.getsockname()[1]
+            return c.roundtrip("GET", path, headers=list(headers)).body.decode(), local_port
+
+    text, port = body("/", [("X-Real-IP", "203.0.113.9")])
+    assert text == f"src=203.0.113.9:{port} dst=127.0.0.1:{fe} net=203.0.0.0"
+    text, _ = body("/", [("X-Real-IP", "2001:db8::5"), ("X-Port", "1")])
+    assert text == f"src=2001:db8::5:4321 dst=127.0.0.1:{fe} net="
+    text, port = body("/dst")
+    assert text == f"src=127.0.0.1:{port} dst=10.9.8.7:8080 net=127.0.0.0"
+    text, port = body("/", [("X-Real-IP", "not-an-address")])
+    assert text == f"src=127.0.0.1:{port} dst=127.0.0.1:{fe} net=127.0.0.0"
+    with http_connect(fe) as c:
+        assert c.roundtrip("GET", "/fwd", headers=[("X-Real-IP", "198.51.100.7")]).status == 200
+    assert web.requests[-1].header("x-forwarded-for") == "198.51.100.7"

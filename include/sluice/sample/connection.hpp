@@ -10,6 +10,11 @@ struct Connection {
     int fd = -1;                        // the client socket (dst is looked up on demand)
     const net::Address* src = nullptr;  // the client's address, when known
     const net::Address* dst = nullptr;  // cached destination, when the stream has it
+    // Set by a stream whose addresses rules may change (`set-src`, `set-dst`): stores the new
+    // address for the rest of the connection and points src/dst at it.
+    void (*change_address)(void* owner, Connection& conn, bool dst,
+                           const net::Address& to) = nullptr;
+    void* owner = nullptr;
 };
 
 }  // namespace sluice::sample

@@ -146,6 +146,8 @@ class HttpStream final : public Stream {
     // req, res), allocated the first time rules run on the connection.
     using Variables = sample::StreamVars;
     Variables& variables();
+    static void change_address(void* owner, sample::Connection& conn, bool dst,
+                               const net::Address& to);
     void attach_common(sample::Context& ctx, sample::Connection& conn);
     bool has_request_rules() const;
     // Frontend rules, backend choice (sets be_), backend rules.
