@@ -74,15 +74,7 @@ class NormalizeUri final : public Action {
             case normalize::Result::Unchanged:
                 return true;
             case normalize::Result::Rewritten:
-                if (!fits(ctx, out)) {
-                    // A failed rewrite under haproxy's default strict-mode: 500, and the
-                    // connection stays.
-                    ctx.outcome.verdict = Verdict::Reply;
-                    ctx.outcome.status = 500;
-                    ctx.outcome.reply = {};
-                    ctx.outcome.close = false;
-                    return false;
-                }
+                if (!fits(ctx, out)) return rewrite_failed(ctx);
                 // The arena string lives until the head is written, like set-path's.
                 r->target = out;
                 return true;

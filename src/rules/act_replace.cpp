@@ -23,14 +23,18 @@
 #include <fmt/format.h>
 #include <pcre2.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "sluice/http/txn.hpp"
 #include "sluice/proxy/runtime.hpp"
 #include "sluice/rules/http_rules.hpp"
+#include "sluice/sample/expr.hpp"
+#include "sluice/util/units.hpp"
 
 namespace sluice::rules {
 namespace {
@@ -145,15 +149,6 @@ Result<sample::Format> parse_replacement(std::string_view text, sample::Use avai
 std::size_t buffer_limit(RuleCtx& ctx) {
     const proxy::Config* c = ctx.samples.find<proxy::Config>();
     return c ? c->global.bufsize : 16384;
-}
-
-// A failed rewrite under HAProxy's default strict-mode: an internal error answers the request.
-bool rewrite_failed(RuleCtx& ctx) {
-    ctx.outcome.verdict = Verdict::Reply;
-    ctx.outcome.status = 500;
-    ctx.outcome.reply = {};
-    ctx.outcome.close = false;
-    return false;
 }
 
 // HAProxy's http_parse_authority() with userinfo left out: what follows "scheme://" up to the
@@ -414,6 +409,65 @@ Result<std::unique_ptr<const Action>> parse_replace_target(const ActionParse& p)
     return std::unique_ptr<const Action>(new TargetReplace(Part, std::move(*re), std::move(*f)));
 }
 
+// set-timeout server|tunnel <time>|<expr>: this transaction's timeout, in milliseconds when
+// computed.
+class SetTimeout final : public Action {
+  public:
+    SetTimeout(bool tunnel, util::Duration fixed, std::optional<sample::Expr> expr)
+        : tunnel_(tunnel), fixed_(fixed), expr_(std::move(expr)) {}
+    bool run(RuleCtx& ctx) const override {
+        util::Duration d = fixed_;
+        if (expr_) {
+            sample::Sample s;
+            if (!expr_->eval(ctx.samples, s) ||
+                (s.type != sample::Type::Sint &&
+                 !sample::cast(s, sample::Type::Sint, ctx.samples.arena())) ||
+                s.sint <= 0)
+                return true;  // no usable value: the timeout stays
+            d = std::chrono::milliseconds(s.sint);
+        }
+        (tunnel_ ? ctx.outcome.tunnel_timeout : ctx.outcome.server_timeout) = d;
+        return true;
+    }
+
+  private:
+    bool tunnel_;
+    util::Duration fixed_;
+    std::optional<sample::Expr> expr_;
+};
+
+Result<std::unique_ptr<const Action>> parse_set_timeout(const ActionParse& p) {
+    if (p.args.size() != 3 || (p.args[1] != "server" && p.args[1] != "tunnel"))
+        return util::error("expects 'server' or 'tunnel', then a timeout or an expression");
+    const bool tunnel = p.args[1] == "tunnel";
+    if (auto d = util::parse_duration(p.args[2])) {
+        if (d->count() == 0) return util::error("the timeout must not be zero");
+        return std::unique_ptr<const Action>(new SetTimeout(tunnel, *d, std::nullopt));
+    }
+    auto e = sample::parse_expr(p.args[2], p.available);
+    if (!e) return util::error(e.error());
+    return std::unique_ptr<const Action>(new SetTimeout(tunnel, {}, std::move(*e)));
+}
+
+// strict-mode on|off: for the rules after it in this rule set.
+class StrictMode final : public Action {
+  public:
+    explicit StrictMode(bool on) : on_(on) {}
+    bool run(RuleCtx& ctx) const override {
+        ctx.strict = on_;
+        return true;
+    }
+
+  private:
+    bool on_;
+};
+
+Result<std::unique_ptr<const Action>> parse_strict_mode(const ActionParse& p) {
+    if (p.args.size() != 2 || (p.args[1] != "on" && p.args[1] != "off"))
+        return util::error("expects 'on' or 'off'");
+    return std::unique_ptr<const Action>(new StrictMode(p.args[1] == "on"));
+}
+
 constexpr ActionDef kActions[] = {
     {.name = "replace-header", .parse = parse_replace_header<true>, .after_response = true},
     {.name = "replace-value", .parse = parse_replace_header<false>, .after_response = true},
@@ -422,6 +476,8 @@ constexpr ActionDef kActions[] = {
      .parse = parse_replace_target<TargetPart::PathQuery>,
      .response = false},
     {.name = "replace-uri", .parse = parse_replace_target<TargetPart::Uri>, .response = false},
+    {.name = "strict-mode", .parse = parse_strict_mode, .after_response = true},
+    {.name = "set-timeout", .parse = parse_set_timeout, .response = false, .backend_side = true},
 };
 const ActionRegistrar kRegistered{kActions};
 

@@ -377,10 +377,8 @@ constexpr ActionDef kActions[] = {
     {.name = "wait-for-body", .pending = kLater},
     {.name = "wait-for-handshake", .pending = "TLS (roadmap item 7)"},
     {.name = "use-service", .pending = "the runtime API and stats (issue #7)"},
-    {.name = "set-timeout", .pending = kLater},
     {.name = "do-resolve", .pending = "DNS resolvers (roadmap item 12)"},
     {.name = "lua", .pending = "Lua scripting (roadmap item 13)"},
-    {.name = "strict-mode", .pending = kLater},
 };
 const ActionRegistrar kRegistered{kActions};
 

@@ -44,10 +44,20 @@ std::string nearest_action(std::string_view name) {
 }
 
 void run_rules(std::span<const std::shared_ptr<const Rule>> rules, RuleCtx& ctx) {
+    ctx.strict = true;
     for (const auto& rule : rules) {
         if (rule->cond && !rule->cond->eval(ctx.samples)) continue;
         if (!rule->action->run(ctx)) return;
     }
+}
+
+bool rewrite_failed(RuleCtx& ctx) {
+    if (!ctx.strict) return true;
+    ctx.outcome.verdict = Verdict::Reply;
+    ctx.outcome.status = 500;
+    ctx.outcome.reply = {};
+    ctx.outcome.close = false;
+    return false;
 }
 
 void del_header(http::HeaderList& h, std::string_view name) {
@@ -94,6 +104,10 @@ cfg::Status parse_rule(cfg::Args args, cfg::Ctx& ctx) {
                          : Set == RuleSet::Response ? def->response
                                                     : def->after_response;
     if (!allowed) return ctx.alert("'{}' is not a valid {} action", name, set_label(Set));
+    if (def->backend_side && ctx.section() == cfg::SectionKind::Frontend)
+        return ctx.alert(
+            "'{} {}' acts on the server side: it belongs in a backend or listen section",
+            set_label(Set), name);
     if (def->experimental && !ctx.global().get<proxy::GlobalConf>().expose_experimental)
         return ctx.alert(
             "'{} {}' is experimental (as in HAProxy 2.6): allow it with "

@@ -6,8 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 
 #include "sluice/http/error_pages.hpp"
@@ -319,6 +321,12 @@ bool HttpStream::parse_request() {
         drop_client(outcome.silent);
         return false;
     }
+    const auto ms = [](util::Duration d) {
+        return static_cast<std::uint32_t>(std::min<std::int64_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(d).count(), UINT32_MAX));
+    };
+    server_timeout_ms_ = ms(outcome.server_timeout);
+    tunnel_timeout_ms_ = ms(outcome.tunnel_timeout);
     if (continue_sent_) {
         // We said 100 Continue already: the server must not be asked again.
         rules::del_header(head.headers, "expect");
@@ -344,6 +352,14 @@ bool HttpStream::parse_request() {
     }
     connect_or_queue(attempt_.pick());
     return !closed_;
+}
+
+util::Duration HttpStream::timeout_server() const {
+    return server_timeout_ms_ ? std::chrono::milliseconds(server_timeout_ms_) : be_->timeout_server;
+}
+
+util::Duration HttpStream::timeout_tunnel() const {
+    return tunnel_timeout_ms_ ? std::chrono::milliseconds(tunnel_timeout_ms_) : be_->timeout_tunnel;
 }
 
 bool HttpStream::wants_buffered_body(const proxy::Backend* be) const {

@@ -327,15 +327,15 @@ ev_tstamp HttpStream::deadline() const {
             if (!req_.done || !client_.out.empty() || resp_.ready > 0)
                 t = earliest(t, at(client_.last_activity, fe_.timeout_client));
             if (!response_started_ || !resp_.done || !server_side_.out.empty() || req_.ready > 0)
-                t = earliest(t, at(server_side_.last_activity, be_->timeout_server));
+                t = earliest(t, at(server_side_.last_activity, timeout_server()));
             return t;
         }
         case Phase::Tunnel:
-            if (be_->timeout_tunnel.count() > 0)
+            if (timeout_tunnel().count() > 0)
                 return std::max(client_.last_activity, server_side_.last_activity) +
-                       seconds(be_->timeout_tunnel);
+                       seconds(timeout_tunnel());
             return earliest(at(client_.last_activity, fe_.timeout_client),
-                            at(server_side_.last_activity, be_->timeout_server));
+                            at(server_side_.last_activity, timeout_server()));
         case Phase::Tarpit:
             return tarpit_->until;
         case Phase::Closing: {
@@ -403,8 +403,8 @@ void HttpStream::on_deadline() {
             return;
         case Phase::Exchange: {
             const bool server_late =
-                be_->timeout_server.count() > 0 &&
-                server_side_.last_activity + seconds(be_->timeout_server) <= now + 0.0005 &&
+                timeout_server().count() > 0 &&
+                server_side_.last_activity + seconds(timeout_server()) <= now + 0.0005 &&
                 (!response_started_ || !resp_.done || !server_side_.out.empty() || req_.ready > 0);
             if (server_late) {
                 if (!response_started_) {
@@ -426,7 +426,7 @@ void HttpStream::on_deadline() {
             return;
         }
         case Phase::Tunnel:
-            term_.set(be_->timeout_tunnel.count() > 0 ? 'c' : 's', 'D');
+            term_.set(timeout_tunnel().count() > 0 ? 'c' : 's', 'D');
             close();
             return;
         case Phase::Tarpit: {

@@ -251,3 +251,44 @@ def test_set_src_and_dst_for_rules_and_forwardfor(sluice, backends):
     with http_connect(fe) as c:
         assert c.roundtrip("GET", "/fwd", headers=[("X-Real-IP", "198.51.100.7")]).status == 200
     assert web.requests[-1].header("x-forwarded-for") == "198.51.100.7"
+
+
+# ---------------------------------------------------------------------------------------------
+# strict-mode and set-timeout
+
+
+def test_strict_mode_off_ignores_a_failed_rewrite(sluice, backends):
+    """A rewrite that cannot be done (a replacement ending in a lone backslash) answers 500
+    under the default strict-mode; after `strict-mode off` it is skipped and the rules go on."""
+    start(sluice, backends, r"""
+        http-request strict-mode off if { path_beg /off }
+        http-request replace-path (.*) "\1\\"
+        http-request set-header x-after yes
+        http-request return status 200 content-type text/plain lf-string "path=%[path] after=%[req.hdr(x-after)]"
+    """)
+    with http_connect(sluice.port("fe")) as c:
+        assert c.roundtrip("GET", "/on").status == 500
+        assert c.roundtrip("GET", "/off").body == b"path=/off after=yes"
+
+
+def test_set_timeout_server_for_one_transaction(sluice, backends):
+    """`set-timeout server 300ms` (in a backend: HAProxy refuses it where there is no backend
+    side) on some requests: those get HAProxy's 504 after 300 ms from a slow server; the others
+    wait for it (timeout server 30s)."""
+    web = backends.http("web")
+    sluice.start(f"{sluice.base(mode='http')}frontend fe\n    bind 127.0.0.1:{sluice.port('fe')}\n"
+                 "    default_backend web\nbackend web\n"
+                 "    http-request set-timeout server 300ms if { path_beg /delay/2000 }\n"
+                 "    http-request set-timeout server int(400) if { path_beg /delay/1999 }\n"
+                 f"    server web 127.0.0.1:{web.port}\n")
+    with http_connect(sluice.port("fe")) as c:
+        began = time.monotonic()
+        assert c.roundtrip("GET", "/delay/2000").status == 504
+        assert 0.25 <= time.monotonic() - began < 1.5
+    with http_connect(sluice.port("fe")) as c:
+        began = time.monotonic()
+        assert c.roundtrip("GET", "/delay/1999").status == 504
+        assert 0.35 <= time.monotonic() - began < 1.5
+    with http_connect(sluice.port("fe")) as c:
+        assert c.roundtrip("GET", "/delay/500").status == 200
+    assert len(web.requests) == 3

@@ -16,6 +16,7 @@
 #include "sluice/http/h1_parse.hpp"
 #include "sluice/sample/acl.hpp"
 #include "sluice/sample/format.hpp"
+#include "sluice/util/units.hpp"
 
 namespace sluice::rules {
 
@@ -44,6 +45,8 @@ struct Outcome {
     bool close = false;     // the connection closes after the reply (deny does, as HAProxy)
     bool tarpit = false;    // Reply: hold it for `timeout tarpit` first
     bool silent = false;    // Drop: not even a reset reaches the client (silent-drop)
+    // `set-timeout server|tunnel`: this transaction's own (zero: the backend's).
+    util::Duration server_timeout{0}, tunnel_timeout{0};
     // The frontend's request rules (or monitor-uri) decided, before any backend was chosen: the
     // page for `status` is the frontend's, as in HAProxy, even if a default backend has one.
     bool frontend = false;
@@ -60,6 +63,9 @@ struct RuleCtx {
     http::RequestHead* req = nullptr;   // request rules: editable
     http::ResponseHead* res = nullptr;  // response rules: editable
     Outcome& outcome;
+    // `strict-mode on|off`: whether a failed rewrite answers 500 (HAProxy's default) or is
+    // ignored; back to on for each rule set.
+    bool strict = true;
     // Stable storage for edited values: the head's views may point here until it is sent (the
     // stream resets the arena only once the head is out).
     std::string_view keep(std::string_view value) {
@@ -96,6 +102,7 @@ struct ActionDef {
     std::string_view name;
     ActionParseFn parse = nullptr;
     bool request = true, response = true, after_response = false;
+    bool backend_side = false;  // only where a backend side exists (backend, listen)
     // Set for an action of a later issue: an alert naming it instead of a half-done action.
     std::string_view pending = {};
     // Experimental in haproxy 2.6: refused unless the global section said
@@ -123,6 +130,10 @@ struct MonitorConf {
 
 // Runs `rules` in order; the first action that ends the set decides.
 void run_rules(std::span<const std::shared_ptr<const Rule>> rules, RuleCtx& ctx);
+
+// What a rewriting action returns when its rewrite cannot be done: under strict-mode (the
+// default) an internal error (500) answers, the connection kept; else the rules go on.
+bool rewrite_failed(RuleCtx& ctx);
 
 // Header edits shared by actions (and usable by other modules).
 void del_header(http::HeaderList& h, std::string_view name);

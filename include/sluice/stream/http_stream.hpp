@@ -209,9 +209,13 @@ class HttpStream final : public Stream {
     bool req_head_open_ = false;       // the head in server_side_.out still lacks its last lines
     bool continue_sent_ = false;       // we answered the request's Expect: 100-continue ourselves
     bool decided_in_backend_ = false;  // the request rules' verdict came from the backend's
-    bool server_keep_ = false;         // we asked the server to keep the connection
-    bool client_keep_ = false;         // the client connection carries another request after this
-    bool response_started_ = false;    // a final response head went to the client
+    // `set-timeout server|tunnel` for this transaction, in milliseconds (0: the backend's).
+    std::uint32_t server_timeout_ms_ = 0, tunnel_timeout_ms_ = 0;
+    util::Duration timeout_server() const;
+    util::Duration timeout_tunnel() const;
+    bool server_keep_ = false;       // we asked the server to keep the connection
+    bool client_keep_ = false;       // the client connection carries another request after this
+    bool response_started_ = false;  // a final response head went to the client
     bool soft_stopping_ = false;
     bool client_done_ = false;  // Closing: no lingering needed unless the client sends more
     bool closed_ = false;
