@@ -8,7 +8,6 @@
 namespace sluice::cfg {
 namespace {
 
-constexpr std::string_view kRules = "ACLs, rules and content switching (issue #5)";
 constexpr std::string_view kChecks = "balancing algorithms, queues and health checks (issue #6)";
 constexpr std::string_view kStats = "the runtime API and stats (issue #7)";
 constexpr std::string_view kLog = "logging (issue #8)";
@@ -56,7 +55,6 @@ constexpr Keyword kPending[] = {
     pending("tune.h2.initial-window-size", G, kH2),
     pending("tune.comp.maxlevel", G, kComp),
     // proxies: rules and switching
-    pending("use-server", In::Backend, kRules),
     pending("unique-id-format", FE, kLog),
     pending("unique-id-header", FE, kLog),
     // proxies: checks and algorithms

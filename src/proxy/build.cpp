@@ -191,6 +191,17 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
             if (srv->options.disabled) srv->admin.store(AdminState::Maint);
             be->servers.push_back(std::move(srv));
         }
+        for (const ProxyConf::UseServer& u : px.use_servers) {
+            Server* target = nullptr;
+            for (const auto& srv : be->servers)
+                if (srv->name == u.name) target = srv.get();
+            if (!target) {
+                diag.alert(u.where, fmt::format("{}: 'use-server' unable to find server '{}'",
+                                                s.label(), u.name));
+                continue;
+            }
+            be->server_rules.push_back({.cond = u.cond.get(), .server = target});
+        }
         if (!px.disabled) {
             if (!px.timeout_connect || !px.timeout_server)
                 diag.warning(s.where, fmt::format("missing timeouts for {}: set 'timeout connect' "

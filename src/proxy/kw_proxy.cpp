@@ -89,6 +89,22 @@ Status parse_use_backend(Args args, Ctx& ctx, ProxyConf& px) {
     return Status::Ok;
 }
 
+Status parse_use_server(Args args, Ctx& ctx, ProxyConf& px) {
+    constexpr sample::Use kAvailable = sample::Use::Internal | sample::Use::Conn | sample::Use::Req;
+    ProxyConf::UseServer rule{.where = ctx.where(), .name = args[0], .cond = {}};
+    // As in HAProxy, the condition is not optional.
+    if (args.size() < 3 || (args[1] != "if" && args[1] != "unless"))
+        return ctx.alert("requires either 'if' or 'unless' followed by a condition");
+    {
+        auto cond = sample::parse_condition(args.subspan(1),
+                                            ctx.parts().get<sample::AclConf>().table, kAvailable);
+        if (!cond) return ctx.alert("{}", cond.error());
+        rule.cond = std::make_shared<const sample::Condition>(std::move(*cond));
+    }
+    px.use_servers.push_back(std::move(rule));
+    return Status::Ok;
+}
+
 Status parse_disabled(Args, Ctx&, ProxyConf& px) {
     px.disabled = true;
     return Status::Ok;
@@ -181,6 +197,10 @@ constexpr cfg::Keyword kProxyKeywords[] = {
      .in = In::Frontend,
      .arity = cfg::at_least(1),
      .parse = cfg::on_part<ProxyConf, parse_use_backend>},
+    {.name = "use-server",
+     .in = In::Backend,
+     .arity = cfg::at_least(1),
+     .parse = cfg::on_part<ProxyConf, parse_use_server>},
     {.name = "disabled",
      .in = P,
      .arity = cfg::exactly(0),

@@ -88,6 +88,7 @@ bool HttpStream::has_request_rules() const {
     if (!fe_.switching.empty()) return true;
     if (has_content_rules(fe_.parts)) return true;
     if (fe_.backend && has_content_rules(fe_.backend->parts)) return true;
+    if (fe_.backend && !fe_.backend->server_rules.empty()) return true;
     if (fe_.parts && !fe_.parts->read<rules::MonitorConf>().uri.empty()) return true;
     const rules::HttpRulesConf* f = rules_of(fe_.parts);
     if (f && !f->request.empty()) return true;
@@ -171,6 +172,10 @@ rules::Outcome HttpStream::run_request_rules(http::RequestHead& head, std::size_
         if (!content_rules_pass(be_->parts, ctx, outcome)) return outcome;
         if (const rules::HttpRulesConf* b = rules_of(be_->parts))
             rules::run_rules(b->request, rctx);
+    }
+    if (be_ && !be_->server_rules.empty() && !rules::ends_transaction(outcome.verdict)) {
+        ctx.attach(be_);
+        attempt_.prefer(choose_server(*be_, ctx));
     }
     return outcome;
 }

@@ -20,6 +20,17 @@ proxy::Pick ServerAttempt::pick_avoiding(const proxy::Server* avoid) {
     return p;
 }
 
+proxy::Pick ServerAttempt::pick() {
+    if (preferred_ && preferred_->usable()) {
+        release();
+        if (preferred_->try_reserve()) {
+            held_ = preferred_;
+            return {preferred_, false};
+        }
+    }
+    return pick_avoiding(nullptr);
+}
+
 void ServerAttempt::release() {
     if (!held_) return;
     proxy::Server* s = held_;

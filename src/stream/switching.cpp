@@ -21,4 +21,10 @@ proxy::Backend* choose_backend(const proxy::Frontend& fe, const proxy::Config& c
     return fe.backend;
 }
 
+proxy::Server* choose_server(const proxy::Backend& be, sample::Context& ctx) {
+    for (const proxy::Backend::ServerRule& r : be.server_rules)
+        if (!r.cond || r.cond->eval(ctx)) return r.server;
+    return nullptr;
+}
+
 }  // namespace sluice::stream

@@ -77,6 +77,7 @@ void TcpStream::start() {
 
 bool TcpStream::needs_inspection() const {
     if (!fe_.switching.empty()) return true;
+    if (be_ && !be_->server_rules.empty()) return true;
     if (!fe_.parts->read<rules::TcpRulesConf>().content.empty()) return true;
     return be_ && be_->parts != fe_.parts &&
            !be_->parts->read<rules::TcpRulesConf>().content.empty();
@@ -134,7 +135,10 @@ void TcpStream::inspect(bool expired) {
             case rules::ContentVerdict::Close:  // tcp-response only
                 break;
         }
-        if (inspect_stage_ == 1) break;
+        if (inspect_stage_ == 1) {
+            attempt_.prefer(choose_server(*be_, ctx));
+            break;
+        }
         if (!fe_.switching.empty()) {
             be_ = choose_backend(fe_, worker_.config(), ctx);
             attempt_.set_backend(be_);
@@ -143,7 +147,11 @@ void TcpStream::inspect(bool expired) {
             close();  // no backend: accepted, then closed, as HAProxy does in TCP mode
             return;
         }
-        if (be_->parts == fe_.parts) break;  // a listen section: its rules just ran
+        if (be_->parts == fe_.parts) {  // a listen section: its rules just ran
+            ctx.attach(be_);
+            attempt_.prefer(choose_server(*be_, ctx));
+            break;
+        }
         // The backend's rules, with the backend's own delay counted from now.
         inspect_stage_ = 1;
         expired = false;

@@ -292,3 +292,45 @@ def test_set_timeout_server_for_one_transaction(sluice, backends):
     with http_connect(sluice.port("fe")) as c:
         assert c.roundtrip("GET", "/delay/500").status == 200
     assert len(web.requests) == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# use-server
+
+
+@pytest.mark.parametrize("mode", ["http", "tcp"])
+def test_use_server_picks_the_named_server(sluice, backends, mode):
+    """`use-server NAME if COND` in a backend: matching connections go to that server, others
+    are balanced as usual; a `disabled` server named by a rule is skipped (the balancer picks)."""
+    one, two, three = backends.http("one"), backends.http("two"), backends.http("three")
+    rule = ("use-server s2 if { path_beg /two }" if mode == "http"
+            else "use-server s2 if { dst_port " + str(sluice.port("fe2")) + " }")
+    text = (f"{sluice.base(mode=mode)}"
+            f"frontend fe\n    bind 127.0.0.1:{sluice.port('fe')}\n"
+            f"    bind 127.0.0.1:{sluice.port('fe2')}\n    default_backend be\n"
+            f"backend be\n    {rule}\n    use-server s3 if {{ always_true }}\n"
+            f"    server s1 127.0.0.1:{one.port}\n    server s2 127.0.0.1:{two.port}\n"
+            f"    server s3 127.0.0.1:{three.port} disabled\n")
+    sluice.start(text)
+    target = "/two/x" if mode == "http" else "/x"
+    port = sluice.port("fe") if mode == "http" else sluice.port("fe2")
+    for _ in range(3):
+        with http_connect(port) as c:
+            assert c.roundtrip("GET", target).status == 200
+    assert len(two.requests) == 3
+    for _ in range(4):
+        with http_connect(sluice.port("fe")) as c:
+            assert c.roundtrip("GET", "/other").status == 200
+    # s3 is disabled: the balancer spreads the rest over s1 and s2.
+    assert len(one.requests) == 2 and len(two.requests) == 5 and not three.requests
+
+
+def test_use_server_unknown_server_fails_check(sluice, binary_is_haproxy):
+    """A rule naming a server the backend lacks, or without a condition: `-c` refuses it."""
+    for rule, word in (("use-server nope if TRUE", "nope"), ("use-server s1", "'if' or 'unless'")):
+        text = (f"{sluice.base(mode='http')}backend be\n    {rule}\n"
+                "    server s1 127.0.0.1:1\n")
+        result = sluice.check(text)
+        assert result.returncode != 0
+        if not binary_is_haproxy or word != "nope":
+            assert word in result.stderr, result.stderr

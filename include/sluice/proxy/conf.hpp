@@ -123,6 +123,12 @@ struct ProxyConf {
         std::shared_ptr<const sample::Condition> cond;  // null: always
     };
     std::vector<UseBackend> use_backends;
+    struct UseServer {
+        cfg::Location where;
+        std::string name;
+        std::shared_ptr<const sample::Condition> cond;  // null: always
+    };
+    std::vector<UseServer> use_servers;  // `use-server NAME [if|unless COND]`, in order
     std::string description;
 
     // mode http

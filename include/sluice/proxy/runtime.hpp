@@ -88,6 +88,14 @@ struct Backend {
     util::Duration timeout_connect{0}, timeout_server{0}, timeout_tunnel{0}, timeout_server_fin{0},
         timeout_queue{0};
 
+    // `use-server` rules, resolved: the first whose condition holds names the server to use
+    // when it is usable (else the balancer picks).
+    struct ServerRule {
+        const sample::Condition* cond = nullptr;  // null: always
+        Server* server = nullptr;
+    };
+    std::vector<ServerRule> server_rules;
+
     std::atomic<std::uint32_t> queued{0};  // streams waiting for a server slot, all threads
     ErrorCounters errors;
 

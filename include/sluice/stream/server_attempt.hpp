@@ -28,8 +28,11 @@ class ServerAttempt {
     // The server whose slot the stream holds, if any.
     proxy::Server* server() const { return held_; }
 
-    // Asks the balancer for a server: the slot is then held.
-    proxy::Pick pick() { return pick_avoiding(nullptr); }
+    // The preferred server (`use-server`), else the balancer's choice: the slot is then held.
+    proxy::Pick pick();
+    // `use-server` chose this server for the transaction: it is taken while it is usable and
+    // has room; otherwise the balancer picks as usual.
+    void prefer(proxy::Server* srv) { preferred_ = srv; }
     // Gives the slot back (a queued stream may take it). Safe to call when none is held.
     void release();
 
@@ -57,17 +60,21 @@ class ServerAttempt {
     ev_tstamp retry_pause() const;
 
     // A new transaction (mode http): its own count of attempts.
-    void reset() { attempts_ = 0; }
+    void reset() {
+        attempts_ = 0;
+        preferred_ = nullptr;
+    }
 
   private:
     proxy::Pick pick_avoiding(const proxy::Server* avoid);
 
     Worker& worker_;
     proxy::Backend* be_;
-    proxy::Server* held_ = nullptr;    // slot reserved
-    proxy::Server* failed_ = nullptr;  // no slot: only remembered for the retry
-    std::uint32_t attempts_ = 0;       // failed attempts
-    bool redispatch_ = false;          // the next attempt avoids failed_
+    proxy::Server* held_ = nullptr;       // slot reserved
+    proxy::Server* failed_ = nullptr;     // no slot: only remembered for the retry
+    proxy::Server* preferred_ = nullptr;  // use-server
+    std::uint32_t attempts_ = 0;          // failed attempts
+    bool redispatch_ = false;             // the next attempt avoids failed_
 };
 
 }  // namespace sluice::stream
