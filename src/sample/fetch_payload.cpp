@@ -8,8 +8,10 @@
 // deciding on a half-received message.
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cstdint>
 #include <string>
+#include <system_error>
 
 #include "sluice/sample/payload.hpp"
 #include "sluice/sample/registry.hpp"
@@ -32,6 +34,15 @@ std::uint32_t be16(Bytes b, std::size_t i) {
 bool too_short(Context& ctx, const Payload& p) {
     if (!p.final) ctx.may_change = true;
     return false;
+}
+
+// payload_lv's third argument: written with a sign, it counts from the end of the length field.
+bool relative(const Arg& a) {
+    return !a.text.empty() && (a.text[0] == '+' || a.text[0] == '-');
+}
+// |v| without overflow, for INT64_MIN too.
+std::uint64_t magnitude(std::int64_t v) {
+    return v < 0 ? static_cast<std::uint64_t>(-(v + 1)) + 1 : static_cast<std::uint64_t>(v);
 }
 
 template <bool Res>
@@ -67,14 +78,18 @@ bool fetch_payload_lv(const Args& args, Context& ctx, Sample& out) {
     std::uint64_t block = 0;
     for (std::size_t i = 0; i < width; ++i)
         block = block << 8 | byte_at(d, offset + i);
-    std::int64_t start = static_cast<std::int64_t>(offset + width);
+    // offset + width <= d.size() from here, so adding offset2 (at most 2^63 - 1) cannot wrap,
+    // and prepare_payload_lv made sure a negative one does not reach before the buffer.
+    std::uint64_t from = offset + width;
     if (const Arg* a = args.at(2)) {
-        const std::string& s = a->text;
-        const std::int64_t v = std::stoll(s);  // checked by prepare_payload_lv
-        start = s[0] == '+' || s[0] == '-' ? start + v : v;
+        const std::int64_t v = a->sint;  // read by prepare_payload_lv
+        if (!relative(*a))
+            from = static_cast<std::uint64_t>(v);
+        else if (v >= 0)
+            from += static_cast<std::uint64_t>(v);
+        else
+            from -= magnitude(v);
     }
-    if (start < 0) return false;
-    const auto from = static_cast<std::size_t>(start);
     if (d.size() < from || d.size() - from < block) return too_short(ctx, *p);
     out = Sample::string(text(d.subspan(from, static_cast<std::size_t>(block))), Type::Bin);
     return true;
@@ -86,15 +101,29 @@ util::Status prepare_payload(Args& args) {
     return util::ok();
 }
 
+// payload_lv's third argument (a string, as its sign matters): read into Arg::sint once, when
+// the config is parsed, so that evaluating it cannot fail.
 util::Status prepare_payload_lv(Args& args) {
     if (args.list[0].sint < 0) return util::error("offset must not be negative");
     if (args.list[1].sint < 1 || args.list[1].sint > 4)
         return util::error("the length field is 1 to 4 bytes long");
-    if (const Arg* a = args.at(2)) {
-        const std::string& s = a->text;
-        std::size_t i = s.empty() || (s[0] != '+' && s[0] != '-') ? 0 : 1;
+    if (args.list.size() > 2) {
+        Arg& a = args.list[2];
+        const std::string& s = a.text;
+        const std::size_t i = s.empty() || (s[0] != '+' && s[0] != '-') ? 0 : 1;
         if (i >= s.size() || s.find_first_not_of("0123456789", i) != std::string::npos)
             return util::error(fmt::format("'{}' is not an offset", s));
+        // from_chars takes a '-' but not a '+'.
+        const char* first = s.data() + (s[0] == '+' ? 1 : 0);
+        const auto [end, ec] = std::from_chars(first, s.data() + s.size(), a.sint);
+        if (ec != std::errc() || end != s.data() + s.size())
+            return util::error(fmt::format("offset '{}' is out of range", s));
+        // A relative offset reaching before the buffer (HAProxy: "payload offset2 too
+        // negative").
+        const auto field_end = static_cast<std::uint64_t>(args.list[0].sint) +
+                               static_cast<std::uint64_t>(args.list[1].sint);
+        if (relative(a) && a.sint < 0 && magnitude(a.sint) > field_end)
+            return util::error(fmt::format("offset {} is before the start of the buffer", a.sint));
     }
     return util::ok();
 }
