@@ -133,7 +133,6 @@ util::Status prepare_payload_lv(Args& args) {
 // The first handshake message of a TLS record, when the buffer holds that record whole.
 struct Handshake {
     std::uint8_t type = 0;
-    std::uint32_t record_version = 0;  // major << 16 | minor, as in the record header
     Bytes body;
 };
 enum class Seen { Yes, NotYet, No };
@@ -149,7 +148,6 @@ Seen tls_handshake(Bytes d, Handshake& hs) {
     const std::size_t length = byte_at(d, 6) << 16 | be16(d, 7);
     if (length + 4 > record) return Seen::No;  // a hello split over records is not inspected
     hs.type = static_cast<std::uint8_t>(byte_at(d, 5));
-    hs.record_version = byte_at(d, 1) << 16 | byte_at(d, 2);
     hs.body = d.subspan(9, length);
     return Seen::Yes;
 }
@@ -213,7 +211,9 @@ bool fetch_ssl_hello_type(const Args&, Context& ctx, Sample& out) {
     return false;
 }
 
-// major * 65536 + minor of the record carrying the hello (TLS 1.0 says 3.1).
+// major * 65536 + minor of the version the hello offers (its client_version: 3.3 for TLS 1.2,
+// and for TLS 1.3 too, which says more in an extension), not the record layer's (mostly 3.1),
+// as HAProxy 2.6 answers.
 bool fetch_ssl_ver(const Args&, Context& ctx, Sample& out) {
     const Payload* p = ctx.find<Payload>();
     if (!p) return false;
@@ -224,7 +224,8 @@ bool fetch_ssl_ver(const Args&, Context& ctx, Sample& out) {
         case Seen::No:
             return false;
         case Seen::Yes:
-            out = Sample::integer(hs.record_version);
+            if (hs.body.size() < 2) return false;
+            out = Sample::integer(byte_at(hs.body, 0) << 16 | byte_at(hs.body, 1));
             return true;
     }
     return false;
