@@ -254,20 +254,41 @@ bool fetch_ssl_sni(const Args&, Context& ctx, Sample& out) {
     return found;
 }
 
-// The first protocol the client offers in its ALPN extension.
-bool fetch_ssl_alpn(const Args&, Context& ctx, Sample& out) {
+// Calls each(name) for the protocols of the hello's ALPN extension, in the client's order of
+// preference, until it returns false or a name is empty or runs past the extension.
+template <class F>
+void each_alpn_name(Context& ctx, F each) {
     Handshake hs;
-    if (!client_hello(ctx, hs)) return false;
-    bool found = false;
+    if (!client_hello(ctx, hs)) return;
     each_extension(hs.body, [&](std::uint32_t type, Bytes ext) {
         if (type != kExtAlpn) return true;
-        if (ext.size() >= 3 && byte_at(ext, 2) > 0 && 3 + byte_at(ext, 2) <= ext.size()) {
-            out = Sample::string(text(ext.subspan(3, byte_at(ext, 2))));
-            found = true;
+        // protocol_name_list: its 2-byte length, then names each after a 1-byte length.
+        for (std::size_t p = 2; p < ext.size();) {
+            const std::size_t len = byte_at(ext, p);
+            if (len == 0 || p + 1 + len > ext.size()) break;
+            if (!each(text(ext.subspan(p + 1, len)))) break;
+            p += 1 + len;
         }
         return false;
     });
+}
+
+// The first protocol the client offers; in an ACL, each of them (HAProxy iterates over the
+// list, so `{ req.ssl_alpn h2 }` holds for a client offering http/1.1 then h2).
+bool fetch_ssl_alpn(const Args&, Context& ctx, Sample& out) {
+    bool found = false;
+    each_alpn_name(ctx, [&](std::string_view name) {
+        out = Sample::string(name);
+        found = true;
+        return false;
+    });
     return found;
+}
+void each_ssl_alpn(const Args&, Context& ctx, VisitFn visit, void* state) {
+    each_alpn_name(ctx, [&](std::string_view name) {
+        Sample s = Sample::string(name);
+        return visit(state, s);
+    });
 }
 
 bool fetch_ssl_ec_ext(const Args&, Context& ctx, Sample& out) {
@@ -347,7 +368,11 @@ constexpr Fetch kFetches[] = {
     {.name = "req_ssl_ver", .fn = fetch_ssl_ver, .out = Type::Sint, .use = kReq},
     {.name = "req.ssl_sni", .fn = fetch_ssl_sni, .out = Type::Str, .use = kReq},
     {.name = "req_ssl_sni", .fn = fetch_ssl_sni, .out = Type::Str, .use = kReq},
-    {.name = "req.ssl_alpn", .fn = fetch_ssl_alpn, .out = Type::Str, .use = kReq},
+    {.name = "req.ssl_alpn",
+     .fn = fetch_ssl_alpn,
+     .out = Type::Str,
+     .use = kReq,
+     .each = each_ssl_alpn},
     {.name = "req.ssl_ec_ext", .fn = fetch_ssl_ec_ext, .out = Type::Bool, .use = kReq},
     {.name = "req.ssl_st_ext", .fn = fetch_ssl_st_ext, .out = Type::Sint, .use = kReq},
 };
