@@ -90,6 +90,7 @@ bool fetch_payload_lv(const Args& args, Context& ctx, Sample& out) {
         else
             from -= magnitude(v);
     }
+    if (block == 0) return false;  // an empty block never matches, as in HAProxy
     if (d.size() < from || d.size() - from < block) return too_short(ctx, *p);
     out = Sample::string(text(d.subspan(from, static_cast<std::size_t>(block))), Type::Bin);
     return true;
@@ -140,8 +141,9 @@ enum class Seen { Yes, NotYet, No };
 Seen tls_handshake(Bytes d, Handshake& hs) {
     if (d.empty()) return Seen::NotYet;
     if (byte_at(d, 0) != 0x16) return Seen::No;  // not a handshake record
-    if (d.size() < 5) return Seen::NotYet;
+    if (d.size() < 2) return Seen::NotYet;
     if (byte_at(d, 1) != 3) return Seen::No;  // SSLv3 and TLS records only
+    if (d.size() < 5) return Seen::NotYet;
     const std::size_t record = be16(d, 3);
     if (record < 4) return Seen::No;
     if (d.size() < 5 + record) return Seen::NotYet;
@@ -291,16 +293,18 @@ void each_ssl_alpn(const Args&, Context& ctx, VisitFn visit, void* state) {
     });
 }
 
+// Whether the hello has a supported_groups (elliptic curves) extension: true, or no sample at
+// all when it has none, as HAProxy 2.6 answers (`-m found` and variables tell them apart).
 bool fetch_ssl_ec_ext(const Args&, Context& ctx, Sample& out) {
     Handshake hs;
     if (!client_hello(ctx, hs)) return false;
     bool curves = false;
-    if (!each_extension(hs.body, [&](std::uint32_t type, Bytes) {
-            curves = curves || type == kExtCurves;
-            return !curves;
-        }))
-        return false;
-    out = Sample::boolean(curves);
+    each_extension(hs.body, [&](std::uint32_t type, Bytes) {
+        curves = type == kExtCurves;
+        return !curves;
+    });
+    if (!curves) return false;
+    out = Sample::boolean(true);
     return true;
 }
 
