@@ -8,8 +8,10 @@
 // deciding on a half-received message.
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cstdint>
 #include <string>
+#include <system_error>
 
 #include "sluice/sample/payload.hpp"
 #include "sluice/sample/registry.hpp"
@@ -32,6 +34,15 @@ std::uint32_t be16(Bytes b, std::size_t i) {
 bool too_short(Context& ctx, const Payload& p) {
     if (!p.final) ctx.may_change = true;
     return false;
+}
+
+// payload_lv's third argument: written with a sign, it counts from the end of the length field.
+bool relative(const Arg& a) {
+    return !a.text.empty() && (a.text[0] == '+' || a.text[0] == '-');
+}
+// |v| without overflow, for INT64_MIN too.
+std::uint64_t magnitude(std::int64_t v) {
+    return v < 0 ? static_cast<std::uint64_t>(-(v + 1)) + 1 : static_cast<std::uint64_t>(v);
 }
 
 template <bool Res>
@@ -67,14 +78,19 @@ bool fetch_payload_lv(const Args& args, Context& ctx, Sample& out) {
     std::uint64_t block = 0;
     for (std::size_t i = 0; i < width; ++i)
         block = block << 8 | byte_at(d, offset + i);
-    std::int64_t start = static_cast<std::int64_t>(offset + width);
+    // offset + width <= d.size() from here, so adding offset2 (at most 2^63 - 1) cannot wrap,
+    // and prepare_payload_lv made sure a negative one does not reach before the buffer.
+    std::uint64_t from = offset + width;
     if (const Arg* a = args.at(2)) {
-        const std::string& s = a->text;
-        const std::int64_t v = std::stoll(s);  // checked by prepare_payload_lv
-        start = s[0] == '+' || s[0] == '-' ? start + v : v;
+        const std::int64_t v = a->sint;  // read by prepare_payload_lv
+        if (!relative(*a))
+            from = static_cast<std::uint64_t>(v);
+        else if (v >= 0)
+            from += static_cast<std::uint64_t>(v);
+        else
+            from -= magnitude(v);
     }
-    if (start < 0) return false;
-    const auto from = static_cast<std::size_t>(start);
+    if (block == 0) return false;  // an empty block never matches, as in HAProxy
     if (d.size() < from || d.size() - from < block) return too_short(ctx, *p);
     out = Sample::string(text(d.subspan(from, static_cast<std::size_t>(block))), Type::Bin);
     return true;
@@ -86,15 +102,29 @@ util::Status prepare_payload(Args& args) {
     return util::ok();
 }
 
+// payload_lv's third argument (a string, as its sign matters): read into Arg::sint once, when
+// the config is parsed, so that evaluating it cannot fail.
 util::Status prepare_payload_lv(Args& args) {
     if (args.list[0].sint < 0) return util::error("offset must not be negative");
     if (args.list[1].sint < 1 || args.list[1].sint > 4)
         return util::error("the length field is 1 to 4 bytes long");
-    if (const Arg* a = args.at(2)) {
-        const std::string& s = a->text;
-        std::size_t i = s.empty() || (s[0] != '+' && s[0] != '-') ? 0 : 1;
+    if (args.list.size() > 2) {
+        Arg& a = args.list[2];
+        const std::string& s = a.text;
+        const std::size_t i = s.empty() || (s[0] != '+' && s[0] != '-') ? 0 : 1;
         if (i >= s.size() || s.find_first_not_of("0123456789", i) != std::string::npos)
             return util::error(fmt::format("'{}' is not an offset", s));
+        // from_chars takes a '-' but not a '+'.
+        const char* first = s.data() + (s[0] == '+' ? 1 : 0);
+        const auto [end, ec] = std::from_chars(first, s.data() + s.size(), a.sint);
+        if (ec != std::errc() || end != s.data() + s.size())
+            return util::error(fmt::format("offset '{}' is out of range", s));
+        // A relative offset reaching before the buffer (HAProxy: "payload offset2 too
+        // negative").
+        const auto field_end = static_cast<std::uint64_t>(args.list[0].sint) +
+                               static_cast<std::uint64_t>(args.list[1].sint);
+        if (relative(a) && a.sint < 0 && magnitude(a.sint) > field_end)
+            return util::error(fmt::format("offset {} is before the start of the buffer", a.sint));
     }
     return util::ok();
 }
@@ -112,7 +142,6 @@ bool fetch_res_len(const Args&, Context& ctx, Sample& out) {
 // The first handshake message of a TLS record, when the buffer holds that record whole.
 struct Handshake {
     std::uint8_t type = 0;
-    std::uint32_t record_version = 0;  // major << 16 | minor, as in the record header
     Bytes body;
 };
 enum class Seen { Yes, NotYet, No };
@@ -120,15 +149,15 @@ enum class Seen { Yes, NotYet, No };
 Seen tls_handshake(Bytes d, Handshake& hs) {
     if (d.empty()) return Seen::NotYet;
     if (byte_at(d, 0) != 0x16) return Seen::No;  // not a handshake record
-    if (d.size() < 5) return Seen::NotYet;
+    if (d.size() < 2) return Seen::NotYet;
     if (byte_at(d, 1) != 3) return Seen::No;  // SSLv3 and TLS records only
+    if (d.size() < 5) return Seen::NotYet;
     const std::size_t record = be16(d, 3);
     if (record < 4) return Seen::No;
     if (d.size() < 5 + record) return Seen::NotYet;
     const std::size_t length = byte_at(d, 6) << 16 | be16(d, 7);
     if (length + 4 > record) return Seen::No;  // a hello split over records is not inspected
     hs.type = static_cast<std::uint8_t>(byte_at(d, 5));
-    hs.record_version = byte_at(d, 1) << 16 | byte_at(d, 2);
     hs.body = d.subspan(9, length);
     return Seen::Yes;
 }
@@ -192,7 +221,9 @@ bool fetch_ssl_hello_type(const Args&, Context& ctx, Sample& out) {
     return false;
 }
 
-// major * 65536 + minor of the record carrying the hello (TLS 1.0 says 3.1).
+// major * 65536 + minor of the version the hello offers (its client_version: 3.3 for TLS 1.2,
+// and for TLS 1.3 too, which says more in an extension), not the record layer's (mostly 3.1),
+// as HAProxy 2.6 answers.
 bool fetch_ssl_ver(const Args&, Context& ctx, Sample& out) {
     const Payload* p = ctx.find<Payload>();
     if (!p) return false;
@@ -203,7 +234,8 @@ bool fetch_ssl_ver(const Args&, Context& ctx, Sample& out) {
         case Seen::No:
             return false;
         case Seen::Yes:
-            out = Sample::integer(hs.record_version);
+            if (hs.body.size() < 2) return false;
+            out = Sample::integer(byte_at(hs.body, 0) << 16 | byte_at(hs.body, 1));
             return true;
     }
     return false;
@@ -232,32 +264,55 @@ bool fetch_ssl_sni(const Args&, Context& ctx, Sample& out) {
     return found;
 }
 
-// The first protocol the client offers in its ALPN extension.
-bool fetch_ssl_alpn(const Args&, Context& ctx, Sample& out) {
+// Calls each(name) for the protocols of the hello's ALPN extension, in the client's order of
+// preference, until it returns false or a name is empty or runs past the extension.
+template <class F>
+void each_alpn_name(Context& ctx, F each) {
     Handshake hs;
-    if (!client_hello(ctx, hs)) return false;
-    bool found = false;
+    if (!client_hello(ctx, hs)) return;
     each_extension(hs.body, [&](std::uint32_t type, Bytes ext) {
         if (type != kExtAlpn) return true;
-        if (ext.size() >= 3 && byte_at(ext, 2) > 0 && 3 + byte_at(ext, 2) <= ext.size()) {
-            out = Sample::string(text(ext.subspan(3, byte_at(ext, 2))));
-            found = true;
+        // protocol_name_list: its 2-byte length, then names each after a 1-byte length.
+        for (std::size_t p = 2; p < ext.size();) {
+            const std::size_t len = byte_at(ext, p);
+            if (len == 0 || p + 1 + len > ext.size()) break;
+            if (!each(text(ext.subspan(p + 1, len)))) break;
+            p += 1 + len;
         }
+        return false;
+    });
+}
+
+// The first protocol the client offers; in an ACL, each of them (HAProxy iterates over the
+// list, so `{ req.ssl_alpn h2 }` holds for a client offering http/1.1 then h2).
+bool fetch_ssl_alpn(const Args&, Context& ctx, Sample& out) {
+    bool found = false;
+    each_alpn_name(ctx, [&](std::string_view name) {
+        out = Sample::string(name);
+        found = true;
         return false;
     });
     return found;
 }
+void each_ssl_alpn(const Args&, Context& ctx, VisitFn visit, void* state) {
+    each_alpn_name(ctx, [&](std::string_view name) {
+        Sample s = Sample::string(name);
+        return visit(state, s);
+    });
+}
 
+// Whether the hello has a supported_groups (elliptic curves) extension: true, or no sample at
+// all when it has none, as HAProxy 2.6 answers (`-m found` and variables tell them apart).
 bool fetch_ssl_ec_ext(const Args&, Context& ctx, Sample& out) {
     Handshake hs;
     if (!client_hello(ctx, hs)) return false;
     bool curves = false;
-    if (!each_extension(hs.body, [&](std::uint32_t type, Bytes) {
-            curves = curves || type == kExtCurves;
-            return !curves;
-        }))
-        return false;
-    out = Sample::boolean(curves);
+    each_extension(hs.body, [&](std::uint32_t type, Bytes) {
+        curves = type == kExtCurves;
+        return !curves;
+    });
+    if (!curves) return false;
+    out = Sample::boolean(true);
     return true;
 }
 
@@ -326,7 +381,11 @@ constexpr Fetch kFetches[] = {
     {.name = "req_ssl_ver", .fn = fetch_ssl_ver, .out = Type::Sint, .use = kReq},
     {.name = "req.ssl_sni", .fn = fetch_ssl_sni, .out = Type::Str, .use = kReq},
     {.name = "req_ssl_sni", .fn = fetch_ssl_sni, .out = Type::Str, .use = kReq},
-    {.name = "req.ssl_alpn", .fn = fetch_ssl_alpn, .out = Type::Str, .use = kReq},
+    {.name = "req.ssl_alpn",
+     .fn = fetch_ssl_alpn,
+     .out = Type::Str,
+     .use = kReq,
+     .each = each_ssl_alpn},
     {.name = "req.ssl_ec_ext", .fn = fetch_ssl_ec_ext, .out = Type::Bool, .use = kReq},
     {.name = "req.ssl_st_ext", .fn = fetch_ssl_st_ext, .out = Type::Sint, .use = kReq},
 };
