@@ -854,6 +854,8 @@ const char* verdict_name(ContentVerdict v) {
             return "reject";
         case ContentVerdict::SilentDrop:
             return "silent-drop";
+        case ContentVerdict::Close:
+            return "close";
         case ContentVerdict::Wait:
             return "wait";
     }
