@@ -348,42 +348,22 @@ bool HttpStream::wants_buffered_body(const proxy::Backend* be) const {
 bool HttpStream::body_buffered(std::span<const std::byte> body,
                                const http::Framing& framing) const {
     if (client_.in.full() || client_.read_closed) return true;
-    if (framing.kind == http::BodyKind::Chunked) {
-        http::ChunkedDecoder dec{};
-        const http::ParseOptions opts{.accept_invalid = fe_.accept_invalid_request};
-        // A bad chunk is for the forwarding path to refuse; waiting longer changes nothing.
-        return whole_body_length(body, framing).has_value() ||
-               http::decode_chunked(dec, body, opts).event == http::ChunkEvent::Invalid;
-    }
-    return whole_body_length(body, framing).has_value();
+    // A bad chunk is for the forwarding path to refuse; waiting longer changes nothing.
+    const http::BodyAtHand at = http::body_at_hand(body, framing, body_parse_options());
+    return at.complete || at.invalid;
 }
 
 // How many of `body`'s bytes are the message body, when all of it is there.
 std::optional<std::size_t> HttpStream::whole_body_length(std::span<const std::byte> body,
                                                          const http::Framing& framing) const {
-    switch (framing.kind) {
-        case http::BodyKind::None:
-            return 0;
-        case http::BodyKind::ContentLength:
-            if (body.size() < framing.content_length) return std::nullopt;
-            return static_cast<std::size_t>(framing.content_length);
-        case http::BodyKind::Chunked: {
-            http::ChunkedDecoder dec{};
-            const http::ParseOptions opts{.accept_invalid = fe_.accept_invalid_request,
-                                          .strict_crlf = true};
-            std::size_t at = 0;
-            while (at < body.size()) {
-                const http::ChunkStep st = http::decode_chunked(dec, body.subspan(at), opts);
-                if (st.event == http::ChunkEvent::Invalid) return std::nullopt;
-                at += st.consumed;
-                if (st.event == http::ChunkEvent::Done) return at;
-                if (st.event == http::ChunkEvent::NeedMore) break;
-            }
-            return std::nullopt;
-        }
-        default:
-            return std::nullopt;
-    }
+    const http::BodyAtHand at = http::body_at_hand(body, framing, body_parse_options());
+    if (!at.complete) return std::nullopt;
+    return at.length;
+}
+
+// Chunks are read as scan_body reads them when forwarding.
+http::ParseOptions HttpStream::body_parse_options() const {
+    return {.accept_invalid = fe_.accept_invalid_request, .strict_crlf = true};
 }
 
 // A client that sent `Expect: 100-continue` waits for our go before sending the body we wait

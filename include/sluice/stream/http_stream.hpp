@@ -110,6 +110,7 @@ class HttpStream final : public Stream {
     bool body_buffered(std::span<const std::byte> body, const http::Framing& framing) const;
     std::optional<std::size_t> whole_body_length(std::span<const std::byte> body,
                                                  const http::Framing& framing) const;
+    http::ParseOptions body_parse_options() const;
     bool wants_buffered_body(const proxy::Backend* be) const;
     void answer_expect_continue(http::RequestHead& head);
     bool emit_request_head(const http::RequestHead& head, const http::Framing& framing);
