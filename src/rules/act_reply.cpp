@@ -358,7 +358,6 @@ constexpr ActionDef kActions[] = {
     {.name = "redirect", .parse = parse_redirect},
     {.name = "tarpit", .parse = parse_tarpit, .response = false},
     {.name = "early-hint", .pending = kLater},
-    {.name = "set-nice", .pending = kLater},
     {.name = "set-log-level", .pending = kLog},
     {.name = "capture", .pending = kLog},
     {.name = "set-map", .pending = kLater},

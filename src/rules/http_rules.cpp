@@ -121,6 +121,9 @@ cfg::Status parse_rule(cfg::Args args, cfg::Ctx& ctx) {
                  : Set == RuleSet::Response ? conf.response
                                             : conf.after_response;
     list.push_back(std::move(rule));
+    if (!def->no_effect.empty())
+        return ctx.warning("'{} {}' has no effect in Sluice: {}", set_label(Set), name,
+                           def->no_effect);
     return cfg::Status::Ok;
 }
 

@@ -1,6 +1,9 @@
 // tcp-request rules (see tcp_rules.hpp) and the `tcp-request` keyword.
 #include "sluice/rules/tcp_rules.hpp"
 
+#include <algorithm>
+
+#include "nice.hpp"
 #include "sluice/cfg/keyword.hpp"
 
 namespace sluice::rules {
@@ -9,6 +12,7 @@ TcpVerb admit_connection(const TcpRulesConf& conf, sample::Context& ctx) {
     for (const auto* set : {&conf.connection, &conf.session}) {
         for (const TcpRule& rule : *set) {
             if (rule.cond && !rule.cond->eval(ctx)) continue;
+            if (rule.verb == TcpVerb::Nothing) continue;  // (content rules only, for now)
             if (rule.verb != TcpVerb::Accept) return rule.verb;
             break;  // accept: the rest of this set is skipped
         }
@@ -30,6 +34,8 @@ ContentVerdict run_content_rules(std::span<const TcpRule> rules, sample::Context
                 return ContentVerdict::Reject;
             case TcpVerb::SilentDrop:
                 return ContentVerdict::SilentDrop;
+            case TcpVerb::Nothing:
+                break;
         }
     }
     return ContentVerdict::Accept;
@@ -59,12 +65,19 @@ cfg::Status parse_tcp_request(cfg::Args args, cfg::Ctx& ctx) {
     if (args.size() < 2) return ctx.alert("'tcp-request {}' expects an action", when);
     const std::string& action = args[1];
     TcpRule rule;
+    std::size_t cond_at = 2;
     if (action == "accept") {
         rule.verb = TcpVerb::Accept;
     } else if (action == "reject") {
         rule.verb = TcpVerb::Reject;
     } else if (action == "silent-drop") {
         rule.verb = TcpVerb::SilentDrop;
+    } else if (action == "set-nice" && set == &conf.content) {
+        // One word, then the condition if any (condition_start finds `if`/`unless`).
+        cond_at = std::min(args.size(), sample::condition_start(args.subspan(2)) + 2);
+        if (auto st = check_nice_args(args.subspan(2, cond_at - 2)); !st)
+            return ctx.alert("'tcp-request {} {}' {}", when, action, st.error());
+        rule.verb = TcpVerb::Nothing;
     } else if (action.starts_with("track-sc") || action.starts_with("sc-")) {
         return ctx.alert("'tcp-request {} {}' comes with stick tables (roadmap item 9)", when,
                          action);
@@ -74,20 +87,24 @@ cfg::Status parse_tcp_request(cfg::Args args, cfg::Ctx& ctx) {
         return ctx.alert("'tcp-request {} {}' is not implemented yet; it comes with {}", when,
                          action, kLater);
     }
-    if (args.size() > 2) {
-        if (args[2] != "if" && args[2] != "unless")
-            return ctx.alert("unexpected '{}' after '{}' (expected 'if' or 'unless')", args[2],
-                             action);
+    if (args.size() > cond_at) {
+        if (args[cond_at] != "if" && args[cond_at] != "unless")
+            return ctx.alert("unexpected '{}' after '{}' (expected 'if' or 'unless')",
+                             args[cond_at], action);
         // Content rules read what the client sent; the others only the connection.
         const sample::Use available =
             set == &conf.content ? sample::Use::Internal | sample::Use::Conn | sample::Use::Req
                                  : sample::Use::Internal | sample::Use::Conn;
-        auto cond = sample::parse_condition(args.subspan(2),
+        auto cond = sample::parse_condition(args.subspan(cond_at),
                                             ctx.parts().get<sample::AclConf>().table, available);
         if (!cond) return ctx.alert("'tcp-request {} {}': {}", when, action, cond.error());
         rule.cond = std::make_shared<const sample::Condition>(std::move(*cond));
     }
+    const bool without_effect = rule.verb == TcpVerb::Nothing;
     set->push_back(std::move(rule));
+    if (without_effect)
+        return ctx.warning("'tcp-request {} {}' has no effect in Sluice: {}", when, action,
+                           kNiceHasNoEffect);
     return cfg::Status::Ok;
 }
 

@@ -98,6 +98,9 @@ struct ActionDef {
     bool request = true, response = true, after_response = false;
     // Set for an action of a later issue: an alert naming it instead of a half-done action.
     std::string_view pending = {};
+    // Set for an action accepted for compatibility that cannot do in Sluice what it does in
+    // HAProxy: a warning at every use saying why.
+    std::string_view no_effect = {};
     // Experimental in haproxy 2.6: refused unless the global section said
     // `expose-experimental-directives` before the rule.
     bool experimental = false;

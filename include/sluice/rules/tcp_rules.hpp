@@ -1,5 +1,6 @@
 // tcp-request rules: `tcp-request connection|session|content accept|reject|silent-drop
-// [if|unless COND]` and `tcp-request inspect-delay`. Connection and session rules run on a new
+// [if|unless COND]`, `tcp-request content set-nice N` (no effect, see nice.hpp) and
+// `tcp-request inspect-delay`. Connection and session rules run on a new
 // client connection before any stream exists, on what it offers at that point: addresses,
 // ports, proxies. Content rules run in the stream on what the client sent (sample::Payload):
 // in mode tcp they are evaluated again as bytes arrive, until one decides or the inspect delay
@@ -18,7 +19,9 @@ namespace sluice::rules {
 
 // Reject resets the connection; SilentDrop closes it telling the client nothing (no FIN, and
 // no reset where the system allows), so that an attacker's connection stays open on its side.
-enum class TcpVerb : std::uint8_t { Accept, Reject, SilentDrop };
+// Nothing: an action accepted for compatibility that does nothing in Sluice (`content
+// set-nice`); the rules go on past it.
+enum class TcpVerb : std::uint8_t { Accept, Reject, SilentDrop, Nothing };
 
 struct TcpRule {
     TcpVerb verb = TcpVerb::Accept;
