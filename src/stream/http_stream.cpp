@@ -65,7 +65,13 @@ void HttpStream::progress() {
 bool HttpStream::step() {
     switch (phase_) {
         case Phase::WaitRequest:
+            // A 100 Continue or 103 written while the body is awaited goes out first.
+            if (!client_.out.empty() && !send_to(client_, server_side_, resp_)) return false;
             return parse_request();
+        case Phase::Tarpit:
+            // The rules' 103s reach the client during the tarpit, as with HAProxy.
+            (void)send_to(client_, server_side_, resp_);
+            return false;
         case Phase::Exchange:
             return exchange_step();
         case Phase::Tunnel: {
@@ -289,13 +295,17 @@ bool HttpStream::parse_request() {
     response_started_ = false;
     attempt_.reset();
     const rules::Outcome outcome = run_request_rules(head, client_.in.size(), body, framing);
+    // Early hints go out now, ahead of the wait, the reply or the server's response (HAProxy
+    // 2.6 sends them even before a reject closes the connection).
+    if (!client_.out.empty() && !send_to(client_, server_side_, resp_)) return false;
     if (outcome.verdict == rules::Verdict::WaitBody) {
-        // The backend the rules chose waits for the body: the whole request is parsed, and its
-        // rules run, again once the body is in.
+        // A rule, or the backend the rules chose, waits for the body: the whole request is
+        // parsed, and its rules run, again once more of it is in (see body_wait_).
         --requests_;
         answer_expect_continue(head);
         return false;
     }
+    body_wait_.reset();
     attempt_.set_backend(be_);
     if (outcome.verdict == rules::Verdict::Reply) {
         // A body read whole with the head goes with it: the connection can carry on.
@@ -372,14 +382,20 @@ void HttpStream::answer_expect_continue(http::RequestHead& head) {
     if (continue_sent_ || head.version != http::Version::Http11) return;
     const http::Header* expect = head.headers.find("expect");
     if (!expect || !http::iequals(expect->value, "100-continue")) return;
-    if (!client_.out.holds_memory()) client_.out = core::Buffer::take(worker_.loop().buffers());
-    constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    std::span<std::byte> room = client_.out.writable();
-    if (room.size() < kContinue.size()) return;
-    std::memcpy(room.data(), kContinue.data(), kContinue.size());
-    client_.out.commit(kContinue.size());
+    if (!queue_interim("HTTP/1.1 100 Continue\r\n\r\n")) return;
     continue_sent_ = true;
     send_to(client_, server_side_, resp_);
+}
+
+// Interim responses are small and optional: one that does not fit (the client reads nothing
+// and its buffer is full) is dropped, never cut.
+bool HttpStream::queue_interim(std::string_view bytes) {
+    if (!client_.out.holds_memory()) client_.out = core::Buffer::take(worker_.loop().buffers());
+    std::span<std::byte> room = client_.out.writable();
+    if (room.size() < bytes.size()) return false;
+    std::memcpy(room.data(), bytes.data(), bytes.size());
+    client_.out.commit(bytes.size());
+    return true;
 }
 
 // Writes the request head for the server into its out buffer, without the final empty line:

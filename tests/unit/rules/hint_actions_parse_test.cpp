@@ -1,5 +1,6 @@
-// The config side of set-nice: what it accepts, the alert for what it refuses, and its warning,
-// with file:line as a user sees them.
+// The config side of early-hint, wait-for-body and set-nice: what each accepts, the alert for
+// what it refuses, and set-nice's warning, with file:line as a user sees them. The traffic side
+// is in tests/integration/test_rules_hints.py.
 //
 // Where a case says "HAProxy 2.6 ...", it was checked with Debian's haproxy 2.6.12 (`haproxy -c`).
 #include <gtest/gtest.h>
@@ -31,6 +32,72 @@ std::string alert(std::string_view keyword, std::string_view text) {
 std::string warning(std::string_view keyword, std::string_view text) {
     return fmt::format("[WARNING]  (PID) : config : parsing [t.cfg:3] : frontend 'fe' : '{}' : {}",
                        keyword, text);
+}
+
+TEST(EarlyHintParse, AcceptsANameAndAFormatWithACondition) {
+    const auto p = parse(frontend_with(R"(http-request early-hint Link "<%[path]>" if TRUE)"));
+    EXPECT_EQ(p.messages(), Lines{});
+    EXPECT_EQ(p.doc.proxies.at(0).parts.read<HttpRulesConf>().request.size(), 1u);
+}
+
+TEST(EarlyHintParse, RefusesWrongArgumentsAndTheResponseSide) {
+    EXPECT_EQ(messages_for("http-request early-hint Link"),
+              Lines{alert("http-request",
+                          "'http-request early-hint': expects exactly 2 arguments: <name> <fmt>")});
+    EXPECT_EQ(messages_for("http-request early-hint Link a b"),
+              Lines{alert("http-request",
+                          "'http-request early-hint': expects exactly 2 arguments: <name> <fmt>")});
+    // HAProxy 2.6 takes any name and would send it; sluice refuses one that is not a token, as
+    // for set-header.
+    EXPECT_EQ(messages_for("http-request early-hint Li@nk x"),
+              Lines{alert("http-request",
+                          "'http-request early-hint': invalid character '@' in header name "
+                          "'Li@nk'")});
+    EXPECT_EQ(messages_for("http-response early-hint Link x"),
+              Lines{alert("http-response", "'early-hint' is not a valid http-response action")});
+    const auto res = messages_for("http-request early-hint Link %[res.hdr(x)]");
+    ASSERT_EQ(res.size(), 1u);
+    EXPECT_NE(res[0].find("none of which is available here"), std::string::npos) << res[0];
+}
+
+TEST(WaitForBodyParse, TimeIsRequiredAtLeastOptionalInEitherOrder) {
+    for (std::string_view line :
+         {"http-request wait-for-body time 1s", "http-request wait-for-body time 100 at-least 1k",
+          "http-request wait-for-body at-least 0 time 0 if METH_POST"}) {
+        const auto p = parse(frontend_with(line));
+        EXPECT_EQ(p.messages(), Lines{}) << line;
+        EXPECT_EQ(p.doc.proxies.at(0).parts.read<HttpRulesConf>().request.size(), 1u) << line;
+    }
+}
+
+TEST(WaitForBodyParse, RefusesWhatHAProxyRefuses) {
+    const std::string usage = "expects time <time> [at-least <bytes>]";
+    EXPECT_EQ(messages_for("http-request wait-for-body"),
+              Lines{alert("http-request", "'http-request wait-for-body': " + usage)});
+    EXPECT_EQ(messages_for("http-request wait-for-body at-least 10"),
+              Lines{alert("http-request", "'http-request wait-for-body': " + usage)});
+    EXPECT_EQ(
+        messages_for("http-request wait-for-body time"),
+        Lines{alert("http-request", "'http-request wait-for-body': missing argument for 'time'")});
+    EXPECT_EQ(
+        messages_for("http-request wait-for-body time 1s foo"),
+        Lines{alert("http-request", "'http-request wait-for-body': unexpected 'foo': " + usage)});
+    for (std::string_view line :
+         {"http-request wait-for-body time abc", "http-request wait-for-body time 1s at-least 1x",
+          "http-request wait-for-body time 1s at-least -1"}) {
+        const auto m = messages_for(line);
+        ASSERT_EQ(m.size(), 1u) << line;
+        EXPECT_NE(m[0].find("[ALERT]"), std::string::npos) << m[0];
+        EXPECT_NE(m[0].find("'http-request wait-for-body': '"), std::string::npos) << m[0];
+    }
+}
+
+TEST(WaitForBodyParse, ResponseSideComesLater) {
+    // HAProxy 2.6 has `http-response wait-for-body`; sluice says it is not there yet.
+    EXPECT_EQ(messages_for("http-response wait-for-body time 1s"),
+              Lines{alert("http-response",
+                          "'http-response wait-for-body' is not implemented yet; it comes with a "
+                          "later step of ACLs and rules (issue #5)")});
 }
 
 const std::string kNoEffect =
