@@ -276,8 +276,17 @@ bool HttpStream::parse_request() {
     }
     const std::span<const std::byte> body = client_.in.readable().subspan(head_len);
     if (wants_buffered_body(fe_.backend) && !body_buffered(body, framing)) {
+        awaited_body_ = true;
         answer_expect_continue(head);
         return false;  // parsed again, whole, once more of the body is in
+    }
+    if (awaited_body_ && client_.read_closed && !whole_body_length(body, framing)) {
+        // The client stopped sending before the body we wait for was whole: HAProxy 2.6 drops
+        // the request without a word, and no server hears of it.
+        fe_.errors.count(&proxy::ErrorCounters::client_aborts);
+        term_.set('C', 'R');
+        close();
+        return false;
     }
     ++requests_;
     req_version_ = head.version;
@@ -302,10 +311,12 @@ bool HttpStream::parse_request() {
         // A rule, or the backend the rules chose, waits for the body: the whole request is
         // parsed, and its rules run, again once more of it is in (see body_wait_).
         --requests_;
+        awaited_body_ = true;
         answer_expect_continue(head);
         return false;
     }
     body_wait_.reset();
+    awaited_body_ = false;
     attempt_.set_backend(be_);
     if (outcome.verdict == rules::Verdict::Reply) {
         // A body read whole with the head goes with it: the connection can carry on.

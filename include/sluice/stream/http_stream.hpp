@@ -226,6 +226,7 @@ class HttpStream final : public Stream {
     bool req_must_close_ = false;
     bool req_head_open_ = false;       // the head in server_side_.out still lacks its last lines
     bool continue_sent_ = false;       // we answered the request's Expect: 100-continue ourselves
+    bool awaited_body_ = false;        // the request is parsed again as its awaited body comes
     bool decided_in_backend_ = false;  // the request rules' verdict came from the backend's
     bool server_keep_ = false;         // we asked the server to keep the connection
     bool client_keep_ = false;         // the client connection carries another request after this
