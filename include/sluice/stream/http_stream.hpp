@@ -155,9 +155,9 @@ class HttpStream final : public Stream {
     bool has_request_rules() const;
     // Frontend rules, backend choice (sets be_), backend rules.
     // `body`: the request body bytes in the buffer (as received, maybe chunked), for req.body.
-    // WaitBody: the chosen backend waits for the body (option http-buffer-request), which is
-    // not all in yet.
-    // The 103s the rules build are queued in the client's out buffer, for the caller to send.
+    // WaitBody: a wait-for-body rule, or the chosen backend (option http-buffer-request),
+    // waits for the body, which is not all in yet; body_wait_ says how to resume. The 103s the
+    // rules build are queued in the client's out buffer, for the caller to send.
     rules::Outcome run_request_rules(http::RequestHead& head, std::size_t buffered,
                                      std::span<const std::byte> body, const http::Framing& framing);
     // The sets themselves; true once the backend is chosen.
