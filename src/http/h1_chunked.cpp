@@ -200,4 +200,47 @@ ChunkStep decode_chunked(ChunkedDecoder& d, std::span<const std::byte> in,
     return s;
 }
 
+BodyAtHand body_at_hand(std::span<const std::byte> in, const Framing& framing,
+                        const ParseOptions& opts) {
+    BodyAtHand at;
+    switch (framing.kind) {
+        case BodyKind::None:
+            at.complete = true;
+            return at;
+        case BodyKind::ContentLength:
+            at.payload = std::min<std::uint64_t>(in.size(), framing.content_length);
+            at.complete = in.size() >= framing.content_length;
+            if (at.complete) at.length = static_cast<std::size_t>(framing.content_length);
+            return at;
+        case BodyKind::Chunked: {
+            ChunkedDecoder dec{};
+            std::size_t used = 0;
+            while (used < in.size()) {
+                const ChunkStep st = decode_chunked(dec, in.subspan(used), opts);
+                if (st.event == ChunkEvent::Invalid) {
+                    at.invalid = true;
+                    return at;
+                }
+                used += st.consumed;
+                if (st.event == ChunkEvent::Payload) at.payload += st.data.size();
+                if (st.event == ChunkEvent::Done) {
+                    at.complete = true;
+                    at.length = used;
+                    return at;
+                }
+                if (st.event == ChunkEvent::NeedMore && st.consumed == 0) break;
+            }
+            return at;
+        }
+        case BodyKind::Invalid:
+            at.invalid = true;
+            return at;
+        case BodyKind::UntilClose:
+        case BodyKind::Tunnel:
+            at.payload = in.size();
+            return at;
+    }
+    return at;
+}
+
 }  // namespace sluice::http

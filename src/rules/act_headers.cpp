@@ -19,18 +19,6 @@ http::HeaderList* headers_of(RuleCtx& ctx) {
     return ctx.req ? &ctx.req->headers : nullptr;
 }
 
-util::Status check_header_name(std::string_view name) {
-    if (name.empty()) return util::error("empty header name");
-    for (char c : name) {
-        const bool token = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                           (c >= '0' && c <= '9') ||
-                           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-        if (!token)
-            return util::error(fmt::format("invalid character '{}' in header name '{}'", c, name));
-    }
-    return util::ok();
-}
-
 std::string_view render(RuleCtx& ctx, const sample::Format& f) {
     std::string& out = ctx.samples.arena().take();
     f.render(ctx.samples, out);
@@ -193,6 +181,11 @@ class VarWrite final : public Action {
     VarWrite(sample::VarRef ref, std::optional<sample::Expr> expr)
         : ref_(std::move(ref)), expr_(std::move(expr)) {}
     bool run(RuleCtx& ctx) const override {
+        // Session and process variables outlive the parse of the head: set (or unset) before
+        // the rules stopped to wait for the body, they are not written again.
+        if (ctx.retracing &&
+            (ref_.scope == sample::VarScope::Sess || ref_.scope == sample::VarScope::Proc))
+            return true;
         if (!expr_) {
             (void)sample::unset_var(ctx.samples, ref_);
             return true;

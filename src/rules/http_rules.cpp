@@ -43,12 +43,54 @@ std::string nearest_action(std::string_view name) {
     return std::string(util::nearest(name, names));
 }
 
+void RulesTrail::stopped_at_rule() {
+    retrace = at - 1;
+    path->resize(retrace);
+    resume = true;
+}
+
+void RulesTrail::stopped_between() {
+    retrace = at;
+    path->resize(retrace);
+    resume = false;
+}
+
+namespace {
+
+// Whether `rule` applies: its condition, or, for a rule met before a stop, what the trail says.
+bool applies(const Rule& rule, RuleCtx& ctx) {
+    RulesTrail* t = ctx.trail;
+    if (!t) return !rule.cond || rule.cond->eval(ctx.samples);
+    const std::size_t at = t->at++;
+    ctx.retracing = at < t->retrace;
+    if (ctx.retracing) return (*t->path)[at] == '1';
+    const bool hit = (at == t->retrace && t->resume) || !rule.cond || rule.cond->eval(ctx.samples);
+    t->path->push_back(hit ? '1' : '0');
+    return hit;
+}
+
+void end_hint(RuleCtx& ctx) {
+    ctx.hints->append("\r\n");
+    ctx.hint_open = false;
+}
+
+}  // namespace
+
 void run_rules(std::span<const std::shared_ptr<const Rule>> rules, RuleCtx& ctx) {
     ctx.strict = true;
     for (const auto& rule : rules) {
-        if (rule->cond && !rule->cond->eval(ctx.samples)) continue;
-        if (!rule->action->run(ctx)) return;
+        // As in HAProxy, a run of early-hint rules builds one 103; a rule with a condition, or
+        // of another kind, starts anew.
+        if (ctx.hint_open && (rule->cond || !rule->action->extends_hint())) end_hint(ctx);
+        if (!applies(*rule, ctx)) continue;
+        if (!rule->action->run(ctx)) {
+            if (ctx.trail && ctx.outcome.verdict == Verdict::WaitBody) ctx.trail->stopped_at_rule();
+            break;
+        }
     }
+    // Rule sets do not share a 103: the backend's early hints go in one of their own.
+    if (ctx.hint_open) end_hint(ctx);
+    ctx.retracing = false;
 }
 
 bool rewrite_failed(RuleCtx& ctx) {
@@ -67,6 +109,18 @@ void del_header(http::HeaderList& h, std::string_view name) {
 
 bool add_header(http::HeaderList& h, std::string_view name, std::string_view value) {
     return h.push({name, value});
+}
+
+util::Status check_header_name(std::string_view name) {
+    if (name.empty()) return util::error("empty header name");
+    for (char c : name) {
+        const bool token = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                           (c >= '0' && c <= '9') ||
+                           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+        if (!token)
+            return util::error(fmt::format("invalid character '{}' in header name '{}'", c, name));
+    }
+    return util::ok();
 }
 
 namespace {
@@ -100,6 +154,9 @@ cfg::Status parse_rule(cfg::Args args, cfg::Ctx& ctx) {
     if (!def->pending.empty())
         return ctx.alert("'{} {}' is not implemented yet; it comes with {}", set_label(Set), name,
                          def->pending);
+    if (Set == RuleSet::Response && !def->response_pending.empty())
+        return ctx.alert("'{} {}' is not implemented yet; it comes with {}", set_label(Set), name,
+                         def->response_pending);
     const bool allowed = Set == RuleSet::Request    ? def->request
                          : Set == RuleSet::Response ? def->response
                                                     : def->after_response;
@@ -135,6 +192,9 @@ cfg::Status parse_rule(cfg::Args args, cfg::Ctx& ctx) {
                  : Set == RuleSet::Response ? conf.response
                                             : conf.after_response;
     list.push_back(std::move(rule));
+    if (!def->no_effect.empty())
+        return ctx.warning("'{} {}' has no effect in Sluice: {}", set_label(Set), name,
+                           def->no_effect);
     return cfg::Status::Ok;
 }
 

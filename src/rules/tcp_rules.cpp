@@ -1,6 +1,9 @@
 // tcp-request rules (see tcp_rules.hpp) and the `tcp-request` keyword.
 #include "sluice/rules/tcp_rules.hpp"
 
+#include <algorithm>
+
+#include "nice.hpp"
 #include "sluice/cfg/keyword.hpp"
 
 namespace sluice::rules {
@@ -13,6 +16,7 @@ Admission admit_connection(const TcpRulesConf& conf, sample::Context& ctx) {
             a.expect_proxy = true;
             continue;
         }
+        if (rule.verb == TcpVerb::Nothing) continue;
         a.verb = rule.verb;
         break;
     }
@@ -52,6 +56,8 @@ ContentVerdict run_content_rules(std::span<const TcpRule> rules, sample::Context
                 return ContentVerdict::SilentDrop;
             case TcpVerb::Close:
                 return ContentVerdict::Close;
+            case TcpVerb::Nothing:
+                continue;
         }
     }
     return ContentVerdict::Accept;
@@ -117,6 +123,15 @@ cfg::Status parse_tcp_rule(cfg::Args args, cfg::Ctx& ctx) {
         rule.verb = TcpVerb::Reject;
     } else if (action == "silent-drop") {
         rule.verb = TcpVerb::SilentDrop;
+    } else if (action == "set-nice" && set == &conf.content) {
+        // One word, then the condition if any.
+        cond_at = std::min(args.size(), sample::condition_start(args.subspan(2)) + 2);
+        if (auto st = check_nice_args(args.subspan(2, cond_at - 2)); !st)
+            return ctx.alert("'{} {} {}' {}", kw, when, action, st.error());
+        rule.verb = TcpVerb::Nothing;
+        (void)ctx.warning("'{} {} {}' has no effect in Sluice: {}", kw, when, action,
+                          kNiceHasNoEffect);
+        args = args.subspan(cond_at - 2);  // as if the action were one word
     } else if (action == "close" && Response) {
         rule.verb = TcpVerb::Close;
     } else if (action == "expect-proxy" && !Response) {

@@ -72,7 +72,13 @@ void HttpStream::progress() {
 bool HttpStream::step() {
     switch (phase_) {
         case Phase::WaitRequest:
+            // A 100 Continue or 103 written while the body is awaited goes out first.
+            if (!client_.out.empty() && !send_to(client_, server_side_, resp_)) return false;
             return parse_request();
+        case Phase::Tarpit:
+            // The rules' 103s reach the client during the tarpit, as with HAProxy.
+            (void)send_to(client_, server_side_, resp_);
+            return false;
         case Phase::Exchange:
             return exchange_step();
         case Phase::Tunnel: {
@@ -277,8 +283,17 @@ bool HttpStream::parse_request() {
     }
     const std::span<const std::byte> body = client_.in.readable().subspan(head_len);
     if (wants_buffered_body(fe_.backend) && !body_buffered(body, framing)) {
+        awaited_body_ = true;
         answer_expect_continue(head);
         return false;  // parsed again, whole, once more of the body is in
+    }
+    if (awaited_body_ && client_.read_closed && !whole_body_length(body, framing)) {
+        // The client stopped sending before the body we wait for was whole: HAProxy 2.6 drops
+        // the request without a word, and no server hears of it.
+        fe_.errors.count(&proxy::ErrorCounters::client_aborts);
+        term_.set('C', 'R');
+        close();
+        return false;
     }
     ++requests_;
     req_version_ = head.version;
@@ -296,13 +311,19 @@ bool HttpStream::parse_request() {
     response_started_ = false;
     attempt_.reset();
     const rules::Outcome outcome = run_request_rules(head, client_.in.size(), body, framing);
+    // Early hints go out now, ahead of the wait, the reply or the server's response (HAProxy
+    // 2.6 sends them even before a reject closes the connection).
+    if (!client_.out.empty() && !send_to(client_, server_side_, resp_)) return false;
     if (outcome.verdict == rules::Verdict::WaitBody) {
-        // The backend the rules chose waits for the body: the whole request is parsed, and its
-        // rules run, again once the body is in.
+        // A rule, or the backend the rules chose, waits for the body: the whole request is
+        // parsed, and its rules run, again once more of it is in (see body_wait_).
         --requests_;
+        awaited_body_ = true;
         answer_expect_continue(head);
         return false;
     }
+    body_wait_.reset();
+    awaited_body_ = false;
     attempt_.set_backend(be_);
     if (outcome.verdict == rules::Verdict::Reply) {
         // A body read whole with the head goes with it: the connection can carry on.
@@ -369,42 +390,22 @@ bool HttpStream::wants_buffered_body(const proxy::Backend* be) const {
 bool HttpStream::body_buffered(std::span<const std::byte> body,
                                const http::Framing& framing) const {
     if (client_.in.full() || client_.read_closed) return true;
-    if (framing.kind == http::BodyKind::Chunked) {
-        http::ChunkedDecoder dec{};
-        const http::ParseOptions opts{.accept_invalid = fe_.accept_invalid_request};
-        // A bad chunk is for the forwarding path to refuse; waiting longer changes nothing.
-        return whole_body_length(body, framing).has_value() ||
-               http::decode_chunked(dec, body, opts).event == http::ChunkEvent::Invalid;
-    }
-    return whole_body_length(body, framing).has_value();
+    // A bad chunk is for the forwarding path to refuse; waiting longer changes nothing.
+    const http::BodyAtHand at = http::body_at_hand(body, framing, body_parse_options());
+    return at.complete || at.invalid;
 }
 
 // How many of `body`'s bytes are the message body, when all of it is there.
 std::optional<std::size_t> HttpStream::whole_body_length(std::span<const std::byte> body,
                                                          const http::Framing& framing) const {
-    switch (framing.kind) {
-        case http::BodyKind::None:
-            return 0;
-        case http::BodyKind::ContentLength:
-            if (body.size() < framing.content_length) return std::nullopt;
-            return static_cast<std::size_t>(framing.content_length);
-        case http::BodyKind::Chunked: {
-            http::ChunkedDecoder dec{};
-            const http::ParseOptions opts{.accept_invalid = fe_.accept_invalid_request,
-                                          .strict_crlf = true};
-            std::size_t at = 0;
-            while (at < body.size()) {
-                const http::ChunkStep st = http::decode_chunked(dec, body.subspan(at), opts);
-                if (st.event == http::ChunkEvent::Invalid) return std::nullopt;
-                at += st.consumed;
-                if (st.event == http::ChunkEvent::Done) return at;
-                if (st.event == http::ChunkEvent::NeedMore) break;
-            }
-            return std::nullopt;
-        }
-        default:
-            return std::nullopt;
-    }
+    const http::BodyAtHand at = http::body_at_hand(body, framing, body_parse_options());
+    if (!at.complete) return std::nullopt;
+    return at.length;
+}
+
+// Chunks are read as scan_body reads them when forwarding.
+http::ParseOptions HttpStream::body_parse_options() const {
+    return {.accept_invalid = fe_.accept_invalid_request, .strict_crlf = true};
 }
 
 // A client that sent `Expect: 100-continue` waits for our go before sending the body we wait
@@ -413,14 +414,20 @@ void HttpStream::answer_expect_continue(http::RequestHead& head) {
     if (continue_sent_ || head.version != http::Version::Http11) return;
     const http::Header* expect = head.headers.find("expect");
     if (!expect || !http::iequals(expect->value, "100-continue")) return;
-    if (!client_.out.holds_memory()) client_.out = core::Buffer::take(worker_.loop().buffers());
-    constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    std::span<std::byte> room = client_.out.writable();
-    if (room.size() < kContinue.size()) return;
-    std::memcpy(room.data(), kContinue.data(), kContinue.size());
-    client_.out.commit(kContinue.size());
+    if (!queue_interim("HTTP/1.1 100 Continue\r\n\r\n")) return;
     continue_sent_ = true;
     send_to(client_, server_side_, resp_);
+}
+
+// Interim responses are small and optional: one that does not fit (the client reads nothing
+// and its buffer is full) is dropped, never cut.
+bool HttpStream::queue_interim(std::string_view bytes) {
+    if (!client_.out.holds_memory()) client_.out = core::Buffer::take(worker_.loop().buffers());
+    std::span<std::byte> room = client_.out.writable();
+    if (room.size() < bytes.size()) return false;
+    std::memcpy(room.data(), bytes.data(), bytes.size());
+    client_.out.commit(bytes.size());
+    return true;
 }
 
 // Writes the request head for the server into its out buffer, without the final empty line:

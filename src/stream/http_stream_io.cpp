@@ -263,8 +263,9 @@ void HttpStream::send_page(const http::ErrorPage& page_ref, bool keep,
     const http::ErrorPage* page = &page_ref;
     const std::string_view head = head_override.empty() ? page->head : head_override;
     resp_ = Body{};
+    // What the client's out buffer holds before a final response is interim responses (100
+    // Continue, early hints, a server's 1xx), maybe partly sent: they go out first, whole.
     if (!client_.out.holds_memory()) client_.out = core::Buffer::take(worker_.loop().buffers());
-    client_.out.consume(client_.out.size());
     std::span<std::byte> room = client_.out.writable();
     // An empty page (`errorfile 408 /dev/null`) sends nothing: the connection just closes.
     const std::string_view end = keep ? "\r\n" : "connection: close\r\n\r\n";
@@ -312,6 +313,10 @@ ev_tstamp HttpStream::deadline() const {
     };
     switch (phase_) {
         case Phase::WaitRequest:
+            // wait-for-body: its own limit and the client's silence bound the wait, not
+            // timeout http-request (HAProxy 2.6 alike).
+            if (body_wait_ && body_wait_->resume)
+                return earliest(body_wait_->until, at(client_.last_activity, fe_.timeout_client));
             if (client_.in.empty() && requests_ > 0)
                 return at(request_started_, fe_.timeout_http_keep_alive);
             return at(request_started_, fe_.timeout_http_request);
@@ -384,6 +389,12 @@ void HttpStream::on_deadline() {
     const ev_tstamp now = worker_.loop().now();
     switch (phase_) {
         case Phase::WaitRequest:
+            if (body_wait_ && body_wait_->resume) {
+                // The body did not come in time: HAProxy 2.6 answers 408, it does not go on.
+                fe_.errors.count(&proxy::ErrorCounters::failed_requests);
+                fail(408, 'c', 'R');
+                return;
+            }
             if (client_.in.empty() && requests_ > 0) {
                 close();  // idle keep-alive connection: closed without a word, as HAProxy
             } else {

@@ -146,38 +146,90 @@ rules::Outcome HttpStream::run_request_rules(http::RequestHead& head, std::size_
     ctx.attach(&txn);
     sample::Payload payload{.req = client_.in.readable(), .res = {}, .final = true};
     ctx.attach(&payload);
-    rules::RuleCtx rctx{.samples = ctx, .req = &head, .res = nullptr, .outcome = outcome};
-    if (!content_rules_pass(fe_.parts, ctx, outcome)) return outcome;
-    if (monitor_request(head, ctx, outcome)) {
+    // Every run records its path (a byte per rule met, in a string the arena keeps): cheaper
+    // than finding out first whether any rule or backend may stop it.
+    rules::RulesTrail trail;
+    if (body_wait_)
+        trail = {.path = &body_wait_->path,
+                 .retrace = body_wait_->retrace,
+                 .resume = body_wait_->resume};
+    else
+        trail.path = &arena.take();
+    const rules::RequestBody request_body{.bytes = body,
+                                          .framing = &framing,
+                                          .opts = body_parse_options(),
+                                          .cannot_grow = client_.in.full() || client_.read_closed};
+    rules::RuleCtx rctx{.samples = ctx,
+                        .req = &head,
+                        .res = nullptr,
+                        .outcome = outcome,
+                        .body = &request_body,
+                        .trail = &trail};
+    const bool switched = run_request_rule_sets(ctx, rctx, body, framing);
+    if (rctx.hints) (void)queue_interim(*rctx.hints);
+    if (outcome.verdict == rules::Verdict::WaitBody)
+        keep_body_wait(trail, outcome.wait, switched ? be_ : nullptr);
+    return outcome;
+}
+
+bool HttpStream::run_request_rule_sets(sample::Context& ctx, rules::RuleCtx& rctx,
+                                       std::span<const std::byte> body,
+                                       const http::Framing& framing) {
+    rules::Outcome& outcome = rctx.outcome;
+    if (!content_rules_pass(fe_.parts, ctx, outcome)) return false;
+    if (monitor_request(*rctx.req, ctx, outcome)) {
         outcome.frontend = true;
-        return outcome;
+        return false;
     }
     if (const rules::HttpRulesConf* f = rules_of(fe_.parts)) {
         rules::run_rules(f->request, rctx);
         if (rules::ends_transaction(outcome.verdict)) {
             outcome.frontend = true;
-            return outcome;
+            return false;
         }
+        if (outcome.verdict == rules::Verdict::WaitBody) return false;
     }
-    be_ = choose_backend(fe_, worker_.config(), ctx);
+    // A backend chosen before the rules stopped to wait stays chosen: HAProxy chooses once.
+    be_ = body_wait_ && body_wait_->backend ? body_wait_->backend
+                                            : choose_backend(fe_, worker_.config(), ctx);
     if (be_ && be_->buffer_request && !wants_buffered_body(fe_.backend) &&
         !body_buffered(body, framing)) {
         outcome.verdict = rules::Verdict::WaitBody;
-        return outcome;
+        rctx.trail->stopped_between();
+        return true;
     }
     if (be_ && be_->parts != fe_.parts) {
         ctx.attach(be_);
         outcome.verdict = rules::Verdict::Continue;  // an allow ends the frontend's rules only
         decided_in_backend_ = true;
-        if (!content_rules_pass(be_->parts, ctx, outcome)) return outcome;
+        if (!content_rules_pass(be_->parts, ctx, outcome)) return true;
         if (const rules::HttpRulesConf* b = rules_of(be_->parts))
             rules::run_rules(b->request, rctx);
     }
-    if (be_ && !be_->server_rules.empty() && !rules::ends_transaction(outcome.verdict)) {
+    if (be_ && !be_->server_rules.empty() && !rules::ends_transaction(outcome.verdict) &&
+        outcome.verdict != rules::Verdict::WaitBody) {
         ctx.attach(be_);
         attempt_.prefer(choose_server(*be_, ctx));
     }
-    return outcome;
+    return true;
+}
+
+// The rules stopped to wait for the body: what their next run needs to resume them.
+void HttpStream::keep_body_wait(const rules::RulesTrail& trail, util::Duration wait,
+                                proxy::Backend* chosen) {
+    // The rule that waited before waits again: its clock keeps running. A new wait starts it.
+    const bool same_wait =
+        body_wait_ && body_wait_->resume && trail.resume && body_wait_->retrace == trail.retrace;
+    if (!body_wait_) body_wait_ = std::make_unique<BodyWait>();
+    BodyWait& w = *body_wait_;
+    if (trail.path != &w.path) w.path = *trail.path;
+    w.retrace = trail.retrace;
+    w.resume = trail.resume;
+    w.backend = chosen;
+    if (!same_wait)
+        w.until = trail.resume && wait.count() > 0
+                      ? worker_.loop().now() + std::chrono::duration<double>(wait).count()
+                      : 0;
 }
 
 rules::Outcome HttpStream::run_response_rules(http::ResponseHead& head) {

@@ -75,4 +75,16 @@ struct ChunkStep {
 ChunkStep decode_chunked(ChunkedDecoder& dec, std::span<const std::byte> in,
                          const ParseOptions& opts = {});
 
+// How much of a message body has arrived: `in` holds the bytes after the head, as received.
+// Bytes past the body's end (a pipelined request) are not counted. A chunked body is decoded
+// from its start at each call, so callers ask when they need the answer, not per read.
+struct BodyAtHand {
+    bool complete = false;      // the body ends inside `in` (or there is none)
+    bool invalid = false;       // bad chunk framing: more bytes would change nothing
+    std::size_t length = 0;     // complete: the bytes of `in` it takes, chunk framing included
+    std::uint64_t payload = 0;  // payload bytes in `in` (chunk framing left out)
+};
+BodyAtHand body_at_hand(std::span<const std::byte> in, const Framing& framing,
+                        const ParseOptions& opts = {});
+
 }  // namespace sluice::http

@@ -1,8 +1,9 @@
 // http-request / http-response / http-after-response rules: an action and an optional
 // condition per line, run in order on a parsed head. Actions edit the head in place (its views
-// then point into the transaction's Arena), set variables, or end the rule set with a verdict:
-// allow, deny, return, redirect. Each action registers its keyword in a table next to its code
-// (act_*.cpp); the rule keywords themselves are in kw_http_rules.cpp.
+// then point into the transaction's Arena), set variables, build interim responses (103 Early
+// Hints) for the stream to send, or end the rule set with a verdict: allow, deny, return,
+// redirect, or wait for the request body. Each action registers its keyword in a table next to
+// its code (act_*.cpp); the rule keywords themselves are in http_rules.cpp.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +29,7 @@ enum class Verdict : std::uint8_t {
     Allow,     // `allow`: stop this rule set, go on
     Reply,     // answer with Outcome::reply (deny, return, redirect) and skip the server
     Drop,      // close the client connection without a word (reject, silent-drop)
-    WaitBody,  // (stream) the request body must be in first: run the rules again then
+    WaitBody,  // the request body must be in first: run the rules again then (RulesTrail)
 };
 
 // Whether a verdict ends the transaction instead of letting it go on to (or from) the server.
@@ -55,6 +56,41 @@ struct Outcome {
     // action, which lives as long as the config.
     std::string_view challenge_header;
     std::string_view challenge;
+    // WaitBody from wait-for-body: how long the wait may last, from its start (0: no limit of
+    // its own). The rule does not see the clock; the stream ends an expired wait (HAProxy 2.6
+    // answers 408 then).
+    util::Duration wait{0};
+};
+
+// The request body as far as it has arrived, for wait-for-body; set by the stream on request
+// rules. Views into the client's buffer, valid while the rules run.
+struct RequestBody {
+    std::span<const std::byte> bytes;  // after the head, as received (chunk framing and all)
+    const http::Framing* framing = nullptr;
+    http::ParseOptions opts;
+    bool cannot_grow = false;  // the buffer is full, or the client stopped sending
+};
+
+// A request rule set may stop before its end to wait for the body (wait-for-body, or the
+// chosen backend's option http-buffer-request) and go on once more of it has arrived. Bytes
+// arriving may move the buffer under the parsed head's views, so the stream parses the head
+// again and runs the rules from the start: the trail makes that run retrace the stopped one.
+// Each rule met records whether it applied. Up to the stop, the next run takes the same
+// decisions without evaluating conditions again (one reading the body, the date or `rand`
+// could now decide otherwise), and runs those actions with RuleCtx::retracing set: head edits,
+// lost with the old parse, are made again, while effects that outlive the head (a 103 already
+// sent, a session variable already set, a wait already over) are not repeated. The rule that
+// stopped the set runs again as itself, its condition taken as still holding, as HAProxy
+// resumes a yielding action. Owned by the stream; run_rules reads and extends it.
+struct RulesTrail {
+    std::string* path = nullptr;  // '1' applied, '0' skipped, for each rule met in order
+    std::size_t retrace = 0;      // how many of `path` this run replays
+    bool resume = false;          // the rule after those stopped the set and runs again
+    std::size_t at = 0;           // rules met so far in this run
+    // The run stopped at the rule met last (its decision is dropped, `resume` says it).
+    void stopped_at_rule();
+    // The run stopped after the last rule met (between two rule sets).
+    void stopped_between();
 };
 
 // What an action works on.
@@ -66,6 +102,14 @@ struct RuleCtx {
     // `strict-mode on|off`: whether a failed rewrite answers 500 (HAProxy's default) or is
     // ignored; back to on for each rule set.
     bool strict = true;
+    const RequestBody* body = nullptr;  // request rules
+    RulesTrail* trail = nullptr;        // request rules: see RulesTrail
+    bool retracing = false;             // the running rule already ran before a stop
+    // 103 Early Hints responses built by early-hint rules, for the stream to send before any
+    // other response: null until one is. `hint_open`: the last one still takes fields (the
+    // run of early-hint rules goes on).
+    std::string* hints = nullptr;
+    bool hint_open = false;
     // Stable storage for edited values: the head's views may point here until it is sent (the
     // stream resets the arena only once the head is out).
     std::string_view keep(std::string_view value) {
@@ -80,6 +124,9 @@ class Action {
     virtual ~Action() = default;
     // Runs the action; false ends the rule set (the verdict is in ctx.outcome).
     virtual bool run(RuleCtx& ctx) const = 0;
+    // Whether, met right after an early-hint rule and without a condition, it adds its field to
+    // that rule's 103 instead of ending it (early-hint only; HAProxy groups such runs).
+    virtual bool extends_hint() const { return false; }
 };
 
 struct Rule {
@@ -105,6 +152,11 @@ struct ActionDef {
     bool backend_side = false;  // only where a backend side exists (backend, listen)
     // Set for an action of a later issue: an alert naming it instead of a half-done action.
     std::string_view pending = {};
+    // The same for its http-response form only.
+    std::string_view response_pending = {};
+    // Set for an action accepted for compatibility that cannot do in Sluice what it does in
+    // HAProxy: a warning at every use saying why.
+    std::string_view no_effect = {};
     // Experimental in haproxy 2.6: refused unless the global section said
     // `expose-experimental-directives` before the rule.
     bool experimental = false;
@@ -138,5 +190,7 @@ bool rewrite_failed(RuleCtx& ctx);
 // Header edits shared by actions (and usable by other modules).
 void del_header(http::HeaderList& h, std::string_view name);
 bool add_header(http::HeaderList& h, std::string_view name, std::string_view value);
+// A header name an action adds must be a token (RFC 9110 5.6.2): checked when parsing.
+util::Status check_header_name(std::string_view name);
 
 }  // namespace sluice::rules

@@ -22,8 +22,10 @@ namespace sluice::rules {
 // ExpectProxy (`expect-proxy layer4`, connection rules only) does not end the set: the
 // connection must begin with a PROXY protocol header.
 // Run (content rules only): an action such as set-var runs and the rules go on. Close
-// (tcp-response only): the server connection ends once what it sent is forwarded.
-enum class TcpVerb : std::uint8_t { Accept, Reject, SilentDrop, ExpectProxy, Run, Close };
+// (tcp-response only): the server connection ends once what it sent is forwarded. Nothing: an
+// action accepted for compatibility that does nothing in Sluice (`content set-nice`); the rules
+// go on past it.
+enum class TcpVerb : std::uint8_t { Accept, Reject, SilentDrop, ExpectProxy, Run, Close, Nothing };
 
 struct TcpRule {
     TcpVerb verb = TcpVerb::Accept;

@@ -112,8 +112,12 @@ class HttpStream final : public Stream {
     bool body_buffered(std::span<const std::byte> body, const http::Framing& framing) const;
     std::optional<std::size_t> whole_body_length(std::span<const std::byte> body,
                                                  const http::Framing& framing) const;
+    http::ParseOptions body_parse_options() const;
     bool wants_buffered_body(const proxy::Backend* be) const;
     void answer_expect_continue(http::RequestHead& head);
+    // Queues an interim response (100, 103) for the client; the caller sends it. False when
+    // it does not fit.
+    bool queue_interim(std::string_view bytes);
     bool emit_request_head(const http::RequestHead& head, const http::Framing& framing);
     void finish_request_head();
 
@@ -152,10 +156,16 @@ class HttpStream final : public Stream {
     bool has_request_rules() const;
     // Frontend rules, backend choice (sets be_), backend rules.
     // `body`: the request body bytes in the buffer (as received, maybe chunked), for req.body.
-    // WaitBody: the chosen backend waits for the body (option http-buffer-request), which is
-    // not all in yet.
+    // WaitBody: a wait-for-body rule, or the chosen backend (option http-buffer-request),
+    // waits for the body, which is not all in yet; body_wait_ says how to resume. The 103s the
+    // rules build are queued in the client's out buffer, for the caller to send.
     rules::Outcome run_request_rules(http::RequestHead& head, std::size_t buffered,
                                      std::span<const std::byte> body, const http::Framing& framing);
+    // The sets themselves; true once the backend is chosen.
+    bool run_request_rule_sets(sample::Context& ctx, rules::RuleCtx& rctx,
+                               std::span<const std::byte> body, const http::Framing& framing);
+    void keep_body_wait(const rules::RulesTrail& trail, util::Duration wait,
+                        proxy::Backend* chosen);
     rules::Outcome run_response_rules(http::ResponseHead& head);
     bool monitor_request(const http::RequestHead& head, sample::Context& ctx,
                          rules::Outcome& outcome);
@@ -188,7 +198,17 @@ class HttpStream final : public Stream {
         rules::Outcome reply;
         ev_tstamp until = 0;
     };
-    std::unique_ptr<Tarpit> tarpit_;          // Phase::Tarpit only
+    std::unique_ptr<Tarpit> tarpit_;  // Phase::Tarpit only
+    // The request rules stopped to wait for the body (see rules::RulesTrail): how their next
+    // run retraces this one, and when the wait ends. From the stop until they run to the end.
+    struct BodyWait {
+        std::string path;
+        std::size_t retrace = 0;
+        bool resume = false;  // a wait-for-body rule waits (else the backend's buffering)
+        proxy::Backend* backend = nullptr;  // chosen before the stop (null: not yet)
+        ev_tstamp until = 0;                // wait-for-body's limit; 0: none
+    };
+    std::unique_ptr<BodyWait> body_wait_;
     std::unique_ptr<ClientAddresses> addrs_;  // from a PROXY header: they replace the socket's
     proxy::Server* conn_server_ = nullptr;    // where server_side_.fd leads (outlives the slot)
     Phase phase_ = Phase::WaitRequest;
@@ -208,6 +228,7 @@ class HttpStream final : public Stream {
     bool req_must_close_ = false;
     bool req_head_open_ = false;       // the head in server_side_.out still lacks its last lines
     bool continue_sent_ = false;       // we answered the request's Expect: 100-continue ourselves
+    bool awaited_body_ = false;        // the request is parsed again as its awaited body comes
     bool decided_in_backend_ = false;  // the request rules' verdict came from the backend's
     // `set-timeout server|tunnel` for this transaction, in milliseconds (0: the backend's).
     std::uint32_t server_timeout_ms_ = 0, tunnel_timeout_ms_ = 0;

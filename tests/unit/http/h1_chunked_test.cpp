@@ -277,3 +277,50 @@ TEST(ChunkedSplit, EveryTwoPieceSplitGivesTheOneShotOutcome) {
 
 }  // namespace
 }  // namespace sluice::http
+
+namespace sluice::http {
+namespace {
+
+// body_at_hand: what wait-for-body and option http-buffer-request ask of a partial body.
+Framing framing_of(BodyKind kind, std::uint64_t content_length = 0) {
+    Framing f;
+    f.kind = kind;
+    f.content_length = content_length;
+    return f;
+}
+
+TEST(BodyAtHand, ContentLengthCountsUpToTheLengthOnly) {
+    const Framing cl10 = framing_of(BodyKind::ContentLength, 10);
+    BodyAtHand at = body_at_hand(bytes("01234"), cl10);
+    EXPECT_FALSE(at.complete);
+    EXPECT_EQ(at.payload, 5u);
+    at = body_at_hand(bytes("0123456789GET / HTTP/1.1\r\n"), cl10);  // a pipelined request
+    EXPECT_TRUE(at.complete);
+    EXPECT_EQ(at.payload, 10u);
+    EXPECT_EQ(at.length, 10u);
+    EXPECT_TRUE(body_at_hand({}, framing_of(BodyKind::ContentLength, 0)).complete);
+    EXPECT_TRUE(body_at_hand(bytes("GET"), framing_of(BodyKind::None)).complete);
+}
+
+TEST(BodyAtHand, ChunkedCountsPayloadWithoutFraming) {
+    const Framing chunked = framing_of(BodyKind::Chunked);
+    BodyAtHand at = body_at_hand(bytes("2\r\nab\r\n3\r\ncd"), chunked);
+    EXPECT_FALSE(at.complete);
+    EXPECT_EQ(at.payload, 4u);
+    const std::string_view whole = "2\r\nab\r\n3\r\ncde\r\n0\r\nT: 1\r\n\r\n";
+    at = body_at_hand(bytes(std::string(whole) + "NEXT"), chunked);
+    EXPECT_TRUE(at.complete);
+    EXPECT_EQ(at.payload, 5u);
+    EXPECT_EQ(at.length, whole.size());
+    // Trailers not yet ended: not complete, the payload is all there.
+    at = body_at_hand(bytes("1\r\na\r\n0\r\nT: 1\r\n"), chunked);
+    EXPECT_FALSE(at.complete);
+    EXPECT_EQ(at.payload, 1u);
+    at = body_at_hand(bytes("zz\r\n"), chunked);
+    EXPECT_TRUE(at.invalid);
+    EXPECT_FALSE(at.complete);
+    EXPECT_TRUE(body_at_hand(bytes("1\na\n0\n\n"), chunked, {.strict_crlf = true}).invalid);
+}
+
+}  // namespace
+}  // namespace sluice::http
