@@ -74,12 +74,23 @@ ProxyParse parse_v1(std::string_view in, ProxyHeader& out, std::string* why) {
     if (crlf == std::string_view::npos) {
         if (in.size() >= kV1Max)
             return invalid(why, "no CRLF in the first 107 bytes of a v1 header");
-        if (in.find('\n') != std::string_view::npos) return invalid(why, "bare LF in a v1 header");
+        // A control character (but a CR that may yet be followed by its LF) makes the line
+        // invalid whatever follows.
+        for (std::size_t i = 0; i < in.size(); ++i) {
+            const auto c = static_cast<unsigned char>(in[i]);
+            if ((c < 0x20 || c == 0x7f) && !(c == '\r' && i + 1 == in.size()))
+                return invalid(why, "control character in a v1 header");
+        }
         return ProxyParse::Incomplete;
     }
     out = ProxyHeader{};
     out.length = crlf + 2;
     std::string_view line = in.substr(kV1Prefix.size(), crlf - kV1Prefix.size());
+    // Printable text only: a NUL would end an address early for inet_pton, and a bare LF or CR
+    // is no line of this protocol.
+    for (const char c : line)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+            return invalid(why, "control character in a v1 header");
     auto word = [&line]() {
         const std::size_t sp = line.find(' ');
         const std::string_view w = line.substr(0, sp);

@@ -347,7 +347,6 @@ cfg::Status parse_redirect_keyword(cfg::Args args, cfg::Ctx& ctx) {
     return cfg::Status::Ok;
 }
 
-constexpr std::string_view kLater = "a later step of ACLs and rules (issue #5)";
 constexpr std::string_view kLog = "logging (issue #8)";
 constexpr std::string_view kStick = "stick tables (roadmap item 9)";
 // Maps and ACLs changed while running, as the runtime API's `add map`/`del acl` do.
