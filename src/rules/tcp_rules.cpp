@@ -116,6 +116,7 @@ cfg::Status parse_tcp_rule(cfg::Args args, cfg::Ctx& ctx) {
         if (!parsed) return ctx.alert("'{} {} {}': {}", kw, when, action, parsed.error());
         rule.verb = TcpVerb::Run;
         rule.action = std::move(*parsed);
+        (Response ? conf.response_runs_actions : conf.content_runs_actions) = true;
         args = args.subspan(cond_at - 2);  // as if the action were one word
     } else if (action == "accept") {
         rule.verb = TcpVerb::Accept;

@@ -189,9 +189,9 @@ bool each_extension(Bytes b, F each) {
 
 constexpr std::uint32_t kExtServerName = 0, kExtCurves = 10, kExtAlpn = 16, kExtTicket = 35;
 
-// The ClientHello of the request payload; false (with may_change when it can still come) when
-// there is none to read.
-bool client_hello(Context& ctx, Handshake& hs) {
+// The first handshake message of the request payload; false (with may_change when it can still
+// come) when there is none to read.
+bool handshake(Context& ctx, Handshake& hs) {
     const Payload* p = ctx.find<Payload>();
     if (!p) return false;
     switch (tls_handshake(p->req, hs)) {
@@ -200,45 +200,31 @@ bool client_hello(Context& ctx, Handshake& hs) {
         case Seen::No:
             return false;
         case Seen::Yes:
-            return hs.type == 1;
+            return true;
     }
     return false;
 }
 
+// The ClientHello of the request payload, as handshake() finds it.
+bool client_hello(Context& ctx, Handshake& hs) {
+    return handshake(ctx, hs) && hs.type == 1;
+}
+
 bool fetch_ssl_hello_type(const Args&, Context& ctx, Sample& out) {
-    const Payload* p = ctx.find<Payload>();
-    if (!p) return false;
     Handshake hs;
-    switch (tls_handshake(p->req, hs)) {
-        case Seen::NotYet:
-            return too_short(ctx, *p);
-        case Seen::No:
-            return false;
-        case Seen::Yes:
-            out = Sample::integer(hs.type);
-            return true;
-    }
-    return false;
+    if (!handshake(ctx, hs)) return false;
+    out = Sample::integer(hs.type);
+    return true;
 }
 
 // major * 65536 + minor of the version the hello offers (its client_version: 3.3 for TLS 1.2,
 // and for TLS 1.3 too, which says more in an extension), not the record layer's (mostly 3.1),
 // as HAProxy 2.6 answers.
 bool fetch_ssl_ver(const Args&, Context& ctx, Sample& out) {
-    const Payload* p = ctx.find<Payload>();
-    if (!p) return false;
     Handshake hs;
-    switch (tls_handshake(p->req, hs)) {
-        case Seen::NotYet:
-            return too_short(ctx, *p);
-        case Seen::No:
-            return false;
-        case Seen::Yes:
-            if (hs.body.size() < 2) return false;
-            out = Sample::integer(byte_at(hs.body, 0) << 16 | byte_at(hs.body, 1));
-            return true;
-    }
-    return false;
+    if (!handshake(ctx, hs) || hs.body.size() < 2) return false;
+    out = Sample::integer(byte_at(hs.body, 0) << 16 | byte_at(hs.body, 1));
+    return true;
 }
 
 bool fetch_ssl_sni(const Args&, Context& ctx, Sample& out) {

@@ -281,7 +281,14 @@ bool HttpStream::parse_request() {
         fail(400, 'P', 'R');  // HAProxy: a WebSocket upgrade needs its key
         return false;
     }
-    const std::span<const std::byte> body = client_.in.readable().subspan(head_len);
+    std::span<const std::byte> body = client_.in.readable().subspan(head_len);
+    // Only the body's own bytes: a request pipelined behind it is not part of it (a chunked
+    // body ends where its decoder says, for whoever decodes it).
+    if (framing.kind == http::BodyKind::None)
+        body = body.first(0);
+    else if (framing.kind == http::BodyKind::ContentLength)
+        body = body.first(
+            static_cast<std::size_t>(std::min<std::uint64_t>(body.size(), framing.content_length)));
     if (wants_buffered_body(fe_.backend) && !body_buffered(body, framing)) {
         awaited_body_ = true;
         answer_expect_continue(head);

@@ -83,6 +83,19 @@ bool TcpStream::needs_inspection() const {
            !be_->parts->read<rules::TcpRulesConf>().content.empty();
 }
 
+void TcpStream::attach_connection(sample::Context& ctx, sample::Connection& conn,
+                                  bool rules_set_vars) {
+    conn = {.fd = client_.fd,
+            .src = addrs_ ? &addrs_->src : nullptr,
+            .dst = addrs_ ? &addrs_->dst : nullptr};
+    ctx.attach(&conn);
+    ctx.attach(&fe_);
+    ctx.attach(const_cast<proxy::Config*>(&worker_.config()));
+    // No allocation per connection unless a rule may set a variable.
+    if (!vars_ && rules_set_vars) vars_ = std::make_unique<sample::StreamVars>();
+    if (vars_) ctx.attach(&vars_->view);
+}
+
 const cfg::Parts& TcpStream::inspected_parts() const {
     return inspect_stage_ == 0 ? *fe_.parts : *be_->parts;
 }
@@ -97,22 +110,13 @@ void TcpStream::inspect(bool expired) {
         const rules::TcpRulesConf& rc = inspected_parts().read<rules::TcpRulesConf>();
         arena.reset();
         sample::Context ctx(arena);
-        sample::Connection conn{.fd = client_.fd,
-                                .src = addrs_ ? &addrs_->src : nullptr,
-                                .dst = addrs_ ? &addrs_->dst : nullptr};
+        sample::Connection conn;
+        attach_connection(ctx, conn, rc.content_runs_actions);
         sample::Payload payload{.req = up_.buf.readable(),
                                 .res = {},
                                 .final = expired || rc.inspect_delay.count() == 0 ||
                                          client_.read_closed || up_.buf.full()};
-        ctx.attach(&conn);
-        ctx.attach(&fe_);
-        ctx.attach(const_cast<proxy::Config*>(&worker_.config()));
         ctx.attach(&payload);
-        // Variables exist once a rule may set one (no allocation per connection otherwise).
-        if (!vars_ && std::any_of(rc.content.begin(), rc.content.end(),
-                                  [](const auto& r) { return r.verb == rules::TcpVerb::Run; }))
-            vars_ = std::make_unique<sample::StreamVars>();
-        if (vars_) ctx.attach(&vars_->view);
         if (inspect_stage_ == 1) ctx.attach(be_);
         switch (rules::run_content_rules(rc.content, ctx, payload.final)) {
             case rules::ContentVerdict::Wait:
@@ -306,23 +310,15 @@ void TcpStream::inspect_response(bool expired) {
     arena.reset();
     sample::Context ctx(arena);
     ctx.response = true;
-    sample::Connection conn{.fd = client_.fd,
-                            .src = addrs_ ? &addrs_->src : nullptr,
-                            .dst = addrs_ ? &addrs_->dst : nullptr};
+    sample::Connection conn;
+    attach_connection(ctx, conn, rc.response_runs_actions);
     sample::Payload payload{.req = {},
                             .res = down_.buf.readable(),
                             .final = expired || rc.response_inspect_delay.count() == 0 ||
                                      server_side_.read_closed || down_.buf.full()};
-    ctx.attach(&conn);
-    ctx.attach(&fe_);
-    ctx.attach(be_);
-    ctx.attach(const_cast<proxy::Config*>(&worker_.config()));
     ctx.attach(&payload);
+    ctx.attach(be_);
     if (attempt_.server()) ctx.attach(attempt_.server());
-    if (!vars_ && std::any_of(rc.response.begin(), rc.response.end(),
-                              [](const auto& r) { return r.verb == rules::TcpVerb::Run; }))
-        vars_ = std::make_unique<sample::StreamVars>();
-    if (vars_) ctx.attach(&vars_->view);
     switch (rules::run_content_rules(rc.response, ctx, payload.final)) {
         case rules::ContentVerdict::Wait:
             arm_timer();

@@ -91,19 +91,22 @@ void Worker::on_listener_ready(struct ev_loop*, ev_io* w, int) {
     lw->worker->accept_from(*lw);
 }
 
-rules::Admission Worker::admitted(proxy::Frontend& fe, int fd) {
-    const rules::TcpRulesConf& conf = fe.parts->read<rules::TcpRulesConf>();
-    if (conf.connection.empty()) return {};
-    arena_.reset();
-    sample::Context ctx(arena_);
-    sample::Connection conn{.fd = fd, .src = nullptr, .dst = nullptr};
+namespace {
+
+// Runs `rules` on what a connection offers before any stream exists: its addresses (the
+// socket's, or a PROXY header's), its frontend, the process.
+template <class Rules>
+auto on_connection(sample::Arena& arena, proxy::Config& config, proxy::Frontend& fe, int fd,
+                   const ClientAddresses* addrs, Rules rules) {
+    arena.reset();
+    sample::Context ctx(arena);
+    sample::Connection conn{
+        .fd = fd, .src = addrs ? &addrs->src : nullptr, .dst = addrs ? &addrs->dst : nullptr};
     ctx.attach(&conn);
     ctx.attach(&fe);
-    ctx.attach(&engine_.config());
-    return rules::admit_connection(conf, ctx);
+    ctx.attach(&config);
+    return rules(ctx);
 }
-
-namespace {
 
 // Closes a refused connection: a reset (as HAProxy does for reject), or nothing at all for
 // silent-drop.
@@ -117,18 +120,20 @@ void refuse(int fd, rules::TcpVerb verb) {
 
 }  // namespace
 
+rules::Admission Worker::admitted(proxy::Frontend& fe, int fd) {
+    const rules::TcpRulesConf& conf = fe.parts->read<rules::TcpRulesConf>();
+    if (conf.connection.empty()) return {};
+    return on_connection(arena_, engine_.config(), fe, fd, nullptr,
+                         [&](sample::Context& ctx) { return rules::admit_connection(conf, ctx); });
+}
+
 void Worker::launch(proxy::Frontend& fe, int fd, std::unique_ptr<ClientAddresses> addrs) {
     const rules::TcpRulesConf& conf = fe.parts->read<rules::TcpRulesConf>();
     if (!conf.session.empty()) {
-        arena_.reset();
-        sample::Context ctx(arena_);
-        sample::Connection conn{
-            .fd = fd, .src = addrs ? &addrs->src : nullptr, .dst = addrs ? &addrs->dst : nullptr};
-        ctx.attach(&conn);
-        ctx.attach(&fe);
-        ctx.attach(&engine_.config());
-        if (const rules::TcpVerb verb = rules::admit_session(conf, ctx);
-            verb != rules::TcpVerb::Accept) {
+        const rules::TcpVerb verb =
+            on_connection(arena_, engine_.config(), fe, fd, addrs.get(),
+                          [&](sample::Context& ctx) { return rules::admit_session(conf, ctx); });
+        if (verb != rules::TcpVerb::Accept) {
             refuse(fd, verb);
             fe.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
             engine_.config().cur_conns.fetch_sub(1, std::memory_order_acq_rel);

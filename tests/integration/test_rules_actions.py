@@ -155,6 +155,18 @@ def test_buffered_body_fetches_content_length_and_chunked(sluice, backends):
         assert c.roundtrip("GET", "/echo").body == b"len=0 size=0 b= first= body="
 
 
+def test_body_fetches_stop_at_the_body(sluice, backends):
+    """A request pipelined behind a body (or behind a request without one) is not part of it:
+    req.body and req.body_len see the body's own bytes only, as in HAProxy."""
+    start(sluice, backends, ECHO_BODY)
+    with http_connect(sluice.port("fe")) as c:
+        c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nb=1"
+               b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\nGET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert c.response().body == b"len=3 size=3 b=1 first=1 body=b=1"
+        assert c.response().body == b"len=0 size=0 b= first= body="
+        assert c.response().body == b"len=0 size=0 b= first= body="
+
+
 def test_buffered_body_arriving_in_pieces_routes_on_its_content(sluice, backends):
     """A body sent after the head, in two writes, is waited for before the rules run: a rule on
     its content decides, and the server gets the whole request once."""

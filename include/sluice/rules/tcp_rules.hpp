@@ -41,6 +41,9 @@ struct TcpRulesConf {
     // what the server sends.
     std::vector<TcpRule> response;
     util::Duration response_inspect_delay{0};
+    // A content rule of that direction runs an action (set-var...): the stream then needs its
+    // variable scopes. Known at parse time, so no stream looks for it per read.
+    bool content_runs_actions = false, response_runs_actions = false;
     bool admits_all() const { return connection.empty() && session.empty(); }
 };
 

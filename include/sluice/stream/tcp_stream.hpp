@@ -12,6 +12,7 @@
 #include "sluice/core/buffer.hpp"
 #include "sluice/core/thread_cache.hpp"
 #include "sluice/proxy/runtime.hpp"
+#include "sluice/sample/connection.hpp"
 #include "sluice/sample/vars.hpp"
 #include "sluice/stream/server_attempt.hpp"
 #include "sluice/stream/worker.hpp"
@@ -66,6 +67,9 @@ class TcpStream final : public Stream {
 
     bool needs_inspection() const;
     void inspect(bool expired);
+    // What content rules read of the connection, attached to `ctx` (`conn` is its storage);
+    // the variable scopes come into being when the rules may set one.
+    void attach_connection(sample::Context& ctx, sample::Connection& conn, bool rules_set_vars);
     // tcp-response content rules on what the server sent, before any of it reaches the client.
     void inspect_response(bool expired);
     ev_tstamp response_inspection_end() const;
