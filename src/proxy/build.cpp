@@ -189,6 +189,7 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
             srv->uid = c.server_count++;
             srv->backend = be.get();
             if (srv->options.disabled) srv->admin.store(AdminState::Maint);
+            srv->weight.store(srv->options.weight, std::memory_order_relaxed);
             be->servers.push_back(std::move(srv));
         }
         for (const ProxyConf::UseServer& u : px.use_servers) {

@@ -47,13 +47,17 @@ struct Server {
     // Written by any thread (relaxed counters, acquire/release for admin state).
     std::atomic<std::uint32_t> cur_conns{0};
     std::atomic<AdminState> admin{AdminState::Ready};
-    std::atomic<bool> up{true};  // operational state; health checks (issue #6) will drive it
+    std::atomic<bool> up{true};  // operational state, driven by health checks
+    // The weight balancers use: the configured one until the runtime API or an agent check
+    // changes it (0 takes no new traffic, as `drain`).
+    std::atomic<std::uint32_t> weight{1};
     std::atomic<std::uint32_t> idle_conns{0};  // kept for reuse, all threads (pool-max-conn)
     ErrorCounters errors;
 
     bool usable() const {
         return admin.load(std::memory_order_acquire) == AdminState::Ready &&
-               up.load(std::memory_order_acquire) && options.weight > 0;
+               up.load(std::memory_order_acquire) &&
+               weight.load(std::memory_order_relaxed) > 0;
     }
     // Takes a connection slot if maxconn allows; release() gives it back.
     bool try_reserve();
@@ -73,6 +77,10 @@ class Balancer {
     // A usable server other than `avoid` when there is one (retries with redispatch), else
     // `avoid` itself if usable; backups only when no active server is usable.
     virtual Pick pick(const Server* avoid) = 0;
+    // A server's operational state, admin state or weight changed (health checks, agent,
+    // runtime API); called on the thread that changed it, after the change: the algorithm
+    // updates what it precomputed.
+    virtual void server_changed(Server&) {}
 };
 
 struct Backend {

@@ -26,6 +26,7 @@ class RoundRobinTest : public ::testing::Test {
         auto s = std::make_unique<proxy::Server>();
         s->name = name;
         s->options.weight = weight;
+        s->weight.store(weight);
         s->options.backup = backup;
         s->options.maxconn = maxconn;
         s->index = static_cast<std::uint32_t>(backend_.servers.size());
