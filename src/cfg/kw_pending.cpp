@@ -70,9 +70,6 @@ constexpr Keyword kPending[] = {
     pending("option external-check", BE, kChecks),
     pending("tcp-check", BE, kChecks),
     pending("timeout check", BE, kChecks),
-    pending("option allbackups", BE, kChecks),
-    pending("hash-type", BE, kChecks),
-    pending("hash-balance-factor", BE, kChecks),
     pending("email-alert", BE, kChecks),
     // proxies: logging
     pending("option httplog", P, kLog),
@@ -135,7 +132,6 @@ constexpr Option kPendingOptions[] = {
     {.of = OptionOf::Server, .name = "slowstart", .args = 1, .pending = kChecks},
     {.of = OptionOf::Server, .name = "track", .args = 1, .pending = kChecks},
     {.of = OptionOf::Server, .name = "maxqueue", .args = 1, .pending = kChecks},
-    {.of = OptionOf::Server, .name = "minconn", .args = 1, .pending = kChecks},
     {.of = OptionOf::Server, .name = "ssl", .pending = kTls},
     {.of = OptionOf::Server, .name = "verify", .args = 1, .pending = kTls},
     {.of = OptionOf::Server, .name = "sni", .args = 1, .pending = kTls},

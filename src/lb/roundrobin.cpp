@@ -1,4 +1,4 @@
-// balance roundrobin (see roundrobin.hpp).
+// balance roundrobin and static-rr (see roundrobin.hpp).
 #include "sluice/lb/roundrobin.hpp"
 
 #include "sluice/lb/algorithm.hpp"
@@ -24,31 +24,38 @@ std::vector<std::uint32_t> smooth_schedule(const std::vector<std::uint32_t>& wei
     return order;
 }
 
-RoundRobin::RoundRobin(proxy::Backend& backend) {
-    std::vector<proxy::Server*> active;
-    std::vector<std::uint32_t> weights;
-    for (auto& s : backend.servers) {
-        if (s->options.backup) {
-            backups_.push_back(s.get());
-        } else {
-            active.push_back(s.get());
-            weights.push_back(s->options.weight);
-        }
-    }
-    for (std::uint32_t i : smooth_schedule(weights))
-        active_.push_back(active[i]);
+RoundRobinTier::RoundRobinTier(std::vector<proxy::Server*> servers, bool dynamic_weights)
+    : Tier(std::move(servers)), dynamic_(dynamic_weights) {
+    schedule_.rebuild([&] { return build(); });
 }
 
-proxy::Pick RoundRobin::pick_active(const proxy::Server* avoid) {
+RoundRobinTier::Schedule RoundRobinTier::build() const {
+    std::vector<std::uint32_t> weights;
+    for (proxy::Server* s : servers_)
+        weights.push_back(dynamic_ ? s->weight.load(std::memory_order_relaxed) : s->options.weight);
+    Schedule schedule;
+    for (std::uint32_t i : smooth_schedule(weights))
+        schedule.push_back(servers_[i]);
+    return schedule;
+}
+
+void RoundRobinTier::server_changed(proxy::Server&) {
+    // Down and drained servers are skipped when picking; only a new weight changes the
+    // schedule, and only for `roundrobin`.
+    if (dynamic_) schedule_.rebuild([&] { return build(); });
+}
+
+proxy::Pick RoundRobinTier::pick(const proxy::PickRequest& request) {
     proxy::Pick result;
-    const std::size_t n = active_.size();
+    const auto schedule = schedule_.get();
+    const std::size_t n = schedule->size();
     if (n == 0) return result;
     const std::uint64_t start = position_.fetch_add(1, std::memory_order_relaxed);
     proxy::Server* fallback = nullptr;  // `avoid`, if nothing else is usable
     for (std::size_t i = 0; i < n; ++i) {
-        proxy::Server* s = active_[(start + i) % n];
+        proxy::Server* s = (*schedule)[(start + i) % n];
         if (!s->usable()) continue;
-        if (s == avoid) {
+        if (s == request.avoid) {
             if (!fallback) fallback = s;
             continue;
         }
@@ -67,24 +74,20 @@ proxy::Pick RoundRobin::pick_active(const proxy::Server* avoid) {
     return result;
 }
 
-proxy::Pick RoundRobin::pick(const proxy::Server* avoid) {
-    proxy::Pick p = pick_active(avoid);
-    if (p.server || p.all_full) return p;
-    // No active server usable: the first usable backup takes everything (HAProxy without
-    // `option allbackups`).
-    for (proxy::Server* s : backups_) {
-        if (!s->usable()) continue;
-        if (s->try_reserve()) return {s, false};
-        return {nullptr, true};
-    }
-    return {};
+std::unique_ptr<Tier> make_roundrobin_tier(std::vector<proxy::Server*> servers, const BalanceConf&,
+                                           const HashType&) {
+    return std::make_unique<RoundRobinTier>(std::move(servers), true);
 }
 
 namespace {
-std::unique_ptr<proxy::Balancer> make_roundrobin(proxy::Backend& backend) {
-    return std::make_unique<RoundRobin>(backend);
+std::unique_ptr<Tier> make_static_rr(std::vector<proxy::Server*> servers, const BalanceConf&,
+                                     const HashType&) {
+    return std::make_unique<RoundRobinTier>(std::move(servers), false);
 }
-constexpr AlgorithmDef kAlgorithms[] = {{.name = "roundrobin", .make = make_roundrobin}};
+constexpr AlgorithmDef kAlgorithms[] = {
+    {.name = "roundrobin", .make = make_roundrobin_tier},
+    {.name = "static-rr", .make = make_static_rr},
+};
 const Registrar kRegistered{kAlgorithms};
 }  // namespace
 

@@ -84,16 +84,63 @@ std::string endpoint_key(const net::Endpoint& e) {
 
 }  // namespace
 
-bool Server::try_reserve() {
-    if (options.maxconn == 0) {
-        cur_conns.fetch_add(1, std::memory_order_relaxed);
-        return true;
-    }
-    std::uint32_t cur = cur_conns.load(std::memory_order_relaxed);
-    while (cur < options.maxconn)
-        if (cur_conns.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel)) return true;
-    return false;
+std::uint32_t Server::limit() const {
+    if (options.maxconn == 0 || options.minconn == 0 || backend->fullconn == 0)
+        return options.maxconn;
+    // HAProxy's dynamic limit: minconn when the backend is idle, growing linearly with its
+    // load to maxconn at fullconn connections.
+    const std::uint64_t load = backend->cur_conns.load(std::memory_order_relaxed);
+    const std::uint64_t dynamic = load * options.maxconn / backend->fullconn;
+    return static_cast<std::uint32_t>(
+        std::clamp<std::uint64_t>(dynamic, options.minconn, options.maxconn));
 }
+
+bool Server::try_reserve() {
+    const std::uint32_t max = limit();
+    bool taken = max == 0;
+    if (taken) {
+        cur_conns.fetch_add(1, std::memory_order_relaxed);
+    } else {
+        std::uint32_t cur = cur_conns.load(std::memory_order_relaxed);
+        while (cur < max && !taken)
+            taken = cur_conns.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel);
+    }
+    if (taken) backend->cur_conns.fetch_add(1, std::memory_order_relaxed);
+    return taken;
+}
+
+void Server::release() {
+    cur_conns.fetch_sub(1, std::memory_order_acq_rel);
+    backend->cur_conns.fetch_sub(1, std::memory_order_relaxed);
+}
+
+namespace {
+// `id N` on server lines, then the next free numbers for the others, in declaration order.
+void assign_server_ids(Backend& be, Diagnostics& diag) {
+    std::map<std::uint32_t, const Server*> taken;
+    for (const auto& srv : be.servers) {
+        if (srv->options.id == 0) continue;
+        auto [it, inserted] = taken.emplace(srv->options.id, srv.get());
+        if (!inserted) {
+            diag.alert(srv->where,
+                       fmt::format("'server {}/{}' : 'id' : custom id {} already used at {}:{} "
+                                   "('server {}')",
+                                   be.name, srv->name, srv->options.id, it->second->where.file,
+                                   it->second->where.line, it->second->name));
+            continue;
+        }
+        srv->puid = srv->options.id;
+    }
+    std::uint32_t next = 1;
+    for (const auto& srv : be.servers) {
+        if (srv->puid != 0) continue;
+        while (taken.count(next))
+            ++next;
+        srv->puid = next;
+        taken.emplace(next, srv.get());
+    }
+}
+}  // namespace
 
 std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildOptions& opt) {
     const std::size_t alerts_before = diag.count(cfg::Level::Alert);
@@ -190,8 +237,11 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
             srv->backend = be.get();
             if (srv->options.disabled) srv->admin.store(AdminState::Maint);
             srv->weight.store(srv->options.weight, std::memory_order_relaxed);
+            if (!srv->options.redir.empty()) be->redirects = true;
             be->servers.push_back(std::move(srv));
         }
+        assign_server_ids(*be, diag);
+        be->fullconn = px.fullconn;
         for (const ProxyConf::UseServer& u : px.use_servers) {
             Server* target = nullptr;
             for (const auto& srv : be->servers)

@@ -178,6 +178,7 @@ constexpr cfg::Keyword kProxyKeywords[] = {
     cfg::uint<&ProxyConf::maxconn>("maxconn", FE),
     cfg::uint<&ProxyConf::backlog>("backlog", FE),
     cfg::uint<&ProxyConf::retries>("retries", BE),
+    cfg::uint<&ProxyConf::fullconn>("fullconn", BE),
     {.name = "option redispatch",
      .in = BE,
      .arity = cfg::between(0, 1),

@@ -57,6 +57,23 @@ Status set_maxconn(Args args, Ctx& ctx) {
     ctx.parts().get<ServerOptions>().maxconn = static_cast<std::uint32_t>(*v);
     return Status::Ok;
 }
+Status set_minconn(Args args, Ctx& ctx) {
+    auto v = util::parse_uint(args[0], UINT32_MAX);
+    if (!v) return ctx.alert("expects a number, got '{}'", args[0]);
+    ctx.parts().get<ServerOptions>().minconn = static_cast<std::uint32_t>(*v);
+    return Status::Ok;
+}
+Status set_id(Args args, Ctx& ctx) {
+    auto v = util::parse_uint(args[0], INT32_MAX);
+    if (!v) return ctx.alert("expects a positive number, got '{}'", args[0]);
+    if (*v == 0) return ctx.alert("custom id has to be > 0.");
+    ctx.parts().get<ServerOptions>().id = static_cast<std::uint32_t>(*v);
+    return Status::Ok;
+}
+Status set_redir(Args args, Ctx& ctx) {
+    ctx.parts().get<ServerOptions>().redir = args[0];
+    return Status::Ok;
+}
 Status set_disabled(Args, Ctx& ctx) {
     ctx.parts().get<ServerOptions>().disabled = true;
     return Status::Ok;
@@ -84,6 +101,9 @@ using cfg::OptionOf;
 constexpr cfg::Option kServerOptions[] = {
     {.of = OptionOf::Server, .name = "weight", .args = 1, .parse = set_weight},
     {.of = OptionOf::Server, .name = "maxconn", .args = 1, .parse = set_maxconn},
+    {.of = OptionOf::Server, .name = "minconn", .args = 1, .parse = set_minconn},
+    {.of = OptionOf::Server, .name = "id", .args = 1, .parse = set_id},
+    {.of = OptionOf::Server, .name = "redir", .args = 1, .parse = set_redir},
     {.of = OptionOf::Server, .name = "disabled", .parse = set_disabled},
     {.of = OptionOf::Server, .name = "enabled", .parse = set_enabled},
     {.of = OptionOf::Server, .name = "backup", .parse = set_backup},

@@ -220,6 +220,7 @@ const Acl* predefined_acl(std::string_view name) {
             {"METH_POST", "method POST"},
             {"METH_PUT", "method PUT"},
             {"METH_TRACE", "method TRACE"},
+            {"RDP_COOKIE", "req.rdp_cookie_cnt gt 0"},
             {"REQ_CONTENT", "req.len gt 0"},
         };
         std::map<std::string, Acl, std::less<>> m;

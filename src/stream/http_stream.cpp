@@ -366,6 +366,17 @@ bool HttpStream::parse_request() {
         fail(503, 'P', 'R');
         return false;
     }
+    proxy::Pick early;
+    const bool picked_early = be_->redirects && (head.method == "GET" || req_is_head_);
+    if (picked_early) {
+        // A `redir` server answers GET and HEAD with a redirection instead of a response.
+        early = attempt_.pick();
+        if (early.server && !early.server->options.redir.empty()) {
+            redirect_to_server(*early.server, head.target);
+            client_.in.consume(head_len);
+            return false;
+        }
+    }
     if (!emit_request_head(head, framing)) {
         fail(400, 'P', 'R');  // the rewritten head does not fit in a buffer
         return false;
@@ -378,8 +389,29 @@ bool HttpStream::parse_request() {
         fail(400, 'P', 'R');
         return false;
     }
-    connect_or_queue(attempt_.pick());
+    connect_or_queue(picked_early ? early : attempt_.pick());
     return !closed_;
+}
+
+// HAProxy's `redir` reply: a 302 to the server's prefix followed by the request's path (from
+// its leading '/') and query, then the connection closes.
+void HttpStream::redirect_to_server(proxy::Server& srv, std::string_view target) {
+    if (const std::size_t scheme = target.find("://");
+        scheme != std::string_view::npos && target.front() != '/') {
+        const std::size_t path = target.find('/', scheme + 3);
+        target = path == std::string_view::npos ? std::string_view("/") : target.substr(path);
+    }
+    std::string& head = worker_.arena().take();
+    head.assign("HTTP/1.1 302 Found\r\ncache-control: no-cache\r\ncontent-length: 0\r\n");
+    head.append("location: ").append(srv.options.redir).append(target).append("\r\n");
+    attempt_.release();
+    term_.set('P', 'R');
+    static const http::ErrorPage kRedirect = [] {
+        http::ErrorPage page;
+        page.status = 302;
+        return page;
+    }();
+    send_page(kRedirect, false, head);
 }
 
 util::Duration HttpStream::timeout_server() const {

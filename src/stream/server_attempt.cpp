@@ -15,16 +15,21 @@ namespace sluice::stream {
 
 proxy::Pick ServerAttempt::pick_avoiding(const proxy::Server* avoid) {
     release();
-    proxy::Pick p = be_->balancer->pick(avoid);
+    proxy::Pick p = be_->balancer->pick(proxy::PickRequest{avoid, has_hash_, hash_});
     held_ = p.server;
     return p;
+}
+
+void ServerAttempt::reserved_here(proxy::Server& srv) {
+    held_ = &srv;
+    be_->balancer->load_changed(srv);
 }
 
 proxy::Pick ServerAttempt::pick() {
     if (preferred_ && preferred_->usable()) {
         release();
         if (preferred_->try_reserve()) {
-            held_ = preferred_;
+            reserved_here(*preferred_);
             return {preferred_, false};
         }
     }
@@ -36,6 +41,7 @@ void ServerAttempt::release() {
     proxy::Server* s = held_;
     held_ = nullptr;
     s->release();
+    s->backend->balancer->load_changed(*s);
     worker_.server_released(*s->backend);
 }
 
@@ -96,7 +102,7 @@ proxy::Pick ServerAttempt::retry() {
         return pick_avoiding(s);
     }
     if (s && s->usable() && s->try_reserve()) {
-        held_ = s;
+        reserved_here(*s);
         return proxy::Pick{.server = s};
     }
     return pick();

@@ -21,10 +21,19 @@ proxy::Backend* choose_backend(const proxy::Frontend& fe, const proxy::Config& c
     return fe.backend;
 }
 
-proxy::Server* choose_server(const proxy::Backend& be, sample::Context& ctx) {
+void choose_server(const proxy::Backend& be, sample::Context& ctx, ServerAttempt& attempt) {
+    proxy::Server* preferred = nullptr;
     for (const proxy::Backend::ServerRule& r : be.server_rules)
-        if (!r.cond || r.cond->eval(ctx)) return r.server;
-    return nullptr;
+        if (!r.cond || r.cond->eval(ctx)) {
+            preferred = r.server;
+            break;
+        }
+    attempt.prefer(preferred);
+    if (be.balancer->hashes()) {
+        std::uint32_t hash = 0;
+        const bool found = be.balancer->hash_key(ctx, hash);
+        attempt.set_hash(found, hash);
+    }
 }
 
 }  // namespace sluice::stream

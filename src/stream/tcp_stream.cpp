@@ -77,7 +77,7 @@ void TcpStream::start() {
 
 bool TcpStream::needs_inspection() const {
     if (!fe_.switching.empty()) return true;
-    if (be_ && !be_->server_rules.empty()) return true;
+    if (be_ && (!be_->server_rules.empty() || be_->balancer->hashes())) return true;
     if (!fe_.parts->read<rules::TcpRulesConf>().content.empty()) return true;
     return be_ && be_->parts != fe_.parts &&
            !be_->parts->read<rules::TcpRulesConf>().content.empty();
@@ -140,7 +140,7 @@ void TcpStream::inspect(bool expired) {
                 break;
         }
         if (inspect_stage_ == 1) {
-            attempt_.prefer(choose_server(*be_, ctx));
+            choose_server(*be_, ctx, attempt_);
             break;
         }
         if (!fe_.switching.empty()) {
@@ -153,7 +153,7 @@ void TcpStream::inspect(bool expired) {
         }
         if (be_->parts == fe_.parts) {  // a listen section: its rules just ran
             ctx.attach(be_);
-            attempt_.prefer(choose_server(*be_, ctx));
+            choose_server(*be_, ctx, attempt_);
             break;
         }
         // The backend's rules, with the backend's own delay counted from now.

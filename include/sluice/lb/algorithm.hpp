@@ -8,16 +8,20 @@
 #include <vector>
 
 #include "sluice/cfg/keyword.hpp"
+#include "sluice/lb/balance.hpp"
 #include "sluice/proxy/runtime.hpp"
 
 namespace sluice::lb {
 
 struct AlgorithmDef {
     std::string_view name;
-    // Options after the name (`balance hdr(host)`, `balance url_param x`): validated at parse.
-    cfg::Status (*parse)(cfg::Args args, cfg::Ctx& ctx) = nullptr;
-    std::unique_ptr<proxy::Balancer> (*make)(proxy::Backend& backend) = nullptr;
-    std::string_view pending = {};  // not implemented yet: what brings it
+    // Options after the name (`balance hdr(host)`, `balance url_param x`): validated at parse
+    // and kept in `conf`. `arg`: what is between parentheses after the name ("" if none).
+    cfg::Status (*parse)(std::string_view arg, cfg::Args args, cfg::Ctx& ctx,
+                         BalanceConf& conf) = nullptr;
+    TierMaker make = nullptr;
+    bool takes_parenthesis = false;  // `hdr(name)`, `random(draws)`, `rdp-cookie(name)`
+    std::string_view pending = {};   // not implemented yet: what brings it
 };
 
 class Registrar {

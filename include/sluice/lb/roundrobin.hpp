@@ -1,14 +1,15 @@
 // Weighted round robin over a precomputed schedule (smooth interleaving: weights 1 and 3 give
 // b a b b ..., never a a a b). One atomic position shared by all threads, so the spread is exact
-// whatever thread a connection lands on. Weight changes at run time (issue #7) will build a new
-// schedule and swap it in.
+// whatever thread a connection lands on. `roundrobin` rebuilds the schedule when a server's
+// weight changes (agent checks, the runtime API); `static-rr` keeps the configured weights.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <vector>
 
-#include "sluice/proxy/runtime.hpp"
+#include "sluice/lb/snapshot.hpp"
+#include "sluice/lb/tier.hpp"
 
 namespace sluice::lb {
 
@@ -16,17 +17,19 @@ namespace sluice::lb {
 // `weights`); zero weights never appear. Smooth weighted round robin.
 std::vector<std::uint32_t> smooth_schedule(const std::vector<std::uint32_t>& weights);
 
-class RoundRobin final : public proxy::Balancer {
+class RoundRobinTier final : public Tier {
   public:
-    explicit RoundRobin(proxy::Backend& backend);
-    proxy::Pick pick(const proxy::Server* avoid) override;
+    RoundRobinTier(std::vector<proxy::Server*> servers, bool dynamic_weights);
+    proxy::Pick pick(const proxy::PickRequest& request) override;
+    void server_changed(proxy::Server&) override;
 
   private:
-    proxy::Pick pick_active(const proxy::Server* avoid);
+    using Schedule = std::vector<proxy::Server*>;
+    Schedule build() const;
 
-    std::vector<proxy::Server*> active_;   // schedule over non-backup servers
-    std::vector<proxy::Server*> backups_;  // in declaration order: the first usable one serves
+    Snapshot<Schedule> schedule_;
     std::atomic<std::uint64_t> position_{0};
+    bool dynamic_;
 };
 
 }  // namespace sluice::lb

@@ -73,6 +73,13 @@ struct AddressHeader {
 struct ServerOptions {
     std::uint32_t weight = 1;
     std::uint32_t maxconn = 0;  // 0: no limit
+    // With `fullconn` on the backend, the limit grows from minconn to maxconn with the
+    // backend's load (HAProxy's dynamic maxconn); 0: maxconn alone.
+    std::uint32_t minconn = 0;
+    std::uint32_t id = 0;  // 0: the next free number, in declaration order
+    // `redir PREFIX`: GET and HEAD requests picked for this server are answered with a 302 to
+    // PREFIX followed by the request's path instead of being forwarded.
+    std::string redir;
     bool disabled = false;
     bool backup = false;
     // `send-proxy` (1) / `send-proxy-v2` (2): a PROXY protocol header of that version opens each
@@ -100,6 +107,8 @@ struct ProxyConf {
     std::uint32_t maxconn = 0;  // frontend; 0: the default (global maxconn or -N)
     std::uint32_t backlog = 0;  // frontend listen backlog; 0: maxconn
     std::uint32_t retries = 3;
+    // The backend's load at which servers reach their maxconn (minconn/maxconn); 0: unset.
+    std::uint32_t fullconn = 0;
     // `option redispatch [interval]`: 0 off; P > 0 every Pth retry; N < 0 the Nth retry before
     // the last (HAProxy's default when enabled is -1: redispatch on the last retry).
     int redispatch = 0;

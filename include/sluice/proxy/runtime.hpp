@@ -42,6 +42,7 @@ struct Server {
     ServerOptions options;
     std::uint32_t index = 0;  // in its backend
     std::uint32_t uid = 0;    // among every server of the config (per-thread tables)
+    std::uint32_t puid = 0;   // its id in the backend (`id`, else the next free number)
     Backend* backend = nullptr;
 
     // Written by any thread (relaxed counters, acquire/release for admin state).
@@ -56,12 +57,14 @@ struct Server {
 
     bool usable() const {
         return admin.load(std::memory_order_acquire) == AdminState::Ready &&
-               up.load(std::memory_order_acquire) &&
-               weight.load(std::memory_order_relaxed) > 0;
+               up.load(std::memory_order_acquire) && weight.load(std::memory_order_relaxed) > 0;
     }
-    // Takes a connection slot if maxconn allows; release() gives it back.
+    // Takes a connection slot if the limit allows; release() gives it back.
     bool try_reserve();
-    void release() { cur_conns.fetch_sub(1, std::memory_order_acq_rel); }
+    // The connection limit now (0: none): maxconn, or between minconn and maxconn with the
+    // backend's load when the backend has `fullconn`.
+    std::uint32_t limit() const;
+    void release();
 };
 
 // What a balance algorithm answers when asked for a server.
@@ -70,13 +73,29 @@ struct Pick {
     bool all_full = false;     // usable servers exist but every one is at its maxconn: queue
 };
 
+// What a stream asks a balancer for.
+struct PickRequest {
+    const Server* avoid = nullptr;  // redispatch: another server if there is one
+    bool has_hash = false;          // hashing algorithms: the request's key was found
+    std::uint32_t hash = 0;
+};
+
 // Implemented by the lb module's algorithms; called on any thread.
 class Balancer {
   public:
     virtual ~Balancer() = default;
     // A usable server other than `avoid` when there is one (retries with redispatch), else
-    // `avoid` itself if usable; backups only when no active server is usable.
-    virtual Pick pick(const Server* avoid) = 0;
+    // `avoid` itself if usable; backups only when no active server is usable. Hashing
+    // algorithms without a key fall back to round robin, as HAProxy does.
+    virtual Pick pick(const PickRequest& request) = 0;
+    Pick pick(const Server* avoid) { return pick(PickRequest{avoid}); }
+    // Hashing algorithms (`balance source|uri|url_param|hdr|rdp-cookie|hash`): the request's
+    // key, hashed as `hash-type` says; false when the request has none.
+    virtual bool hashes() const { return false; }
+    virtual bool hash_key(sample::Context& /*ctx*/, std::uint32_t& /*out*/) const { return false; }
+    // A slot on `server` was taken outside pick() (use-server, a retry) or given back: for
+    // algorithms that order servers by load.
+    virtual void load_changed(Server& /*server*/) {}
     // A server's operational state, admin state or weight changed (health checks, agent,
     // runtime API); called on the thread that changed it, after the change: the algorithm
     // updates what it precomputed.
@@ -104,7 +123,9 @@ struct Backend {
     };
     std::vector<ServerRule> server_rules;
 
-    std::atomic<std::uint32_t> queued{0};  // streams waiting for a server slot, all threads
+    std::atomic<std::uint32_t> queued{0};     // streams waiting for a server slot, all threads
+    std::atomic<std::uint32_t> cur_conns{0};  // connections to its servers, all threads
+    std::uint32_t fullconn = 0;               // resolved (see ProxyConf::fullconn)
     ErrorCounters errors;
 
     // mode http, resolved from the config.
@@ -114,6 +135,7 @@ struct Backend {
     bool accept_invalid_response = false;
     bool server_close = false;  // this backend closes server connections after a response
     bool pretend_keepalive = false;
+    bool redirects = false;  // a server has `redir`
     const AddressHeader* forwardfor = nullptr;  // when enabled here
     const AddressHeader* originalto = nullptr;
     std::shared_ptr<const http::ErrorPages> error_pages;

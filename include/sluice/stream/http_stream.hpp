@@ -123,6 +123,7 @@ class HttpStream final : public Stream {
 
     // Server side.
     void connect_or_queue(const proxy::Pick& pick);
+    void redirect_to_server(proxy::Server& srv, std::string_view target);
     bool reuse_idle(proxy::Server& srv);
     void connect();  // to the server attempt_ holds
     void on_connected();

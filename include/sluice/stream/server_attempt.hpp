@@ -33,6 +33,11 @@ class ServerAttempt {
     // `use-server` chose this server for the transaction: it is taken while it is usable and
     // has room; otherwise the balancer picks as usual.
     void prefer(proxy::Server* srv) { preferred_ = srv; }
+    // The request's key for a hashing balance algorithm (`has`: one was found).
+    void set_hash(bool has, std::uint32_t hash) {
+        has_hash_ = has;
+        hash_ = hash;
+    }
     // Gives the slot back (a queued stream may take it). Safe to call when none is held.
     void release();
 
@@ -63,10 +68,13 @@ class ServerAttempt {
     void reset() {
         attempts_ = 0;
         preferred_ = nullptr;
+        has_hash_ = false;
     }
 
   private:
     proxy::Pick pick_avoiding(const proxy::Server* avoid);
+    // A slot on `srv` was taken here rather than by the balancer.
+    void reserved_here(proxy::Server& srv);
 
     Worker& worker_;
     proxy::Backend* be_;
@@ -74,7 +82,9 @@ class ServerAttempt {
     proxy::Server* failed_ = nullptr;     // no slot: only remembered for the retry
     proxy::Server* preferred_ = nullptr;  // use-server
     std::uint32_t attempts_ = 0;          // failed attempts
-    bool redispatch_ = false;             // the next attempt avoids failed_
+    std::uint32_t hash_ = 0;              // set_hash()
+    bool has_hash_ = false;
+    bool redispatch_ = false;  // the next attempt avoids failed_
 };
 
 }  // namespace sluice::stream

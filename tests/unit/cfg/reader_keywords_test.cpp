@@ -275,34 +275,57 @@ TEST(ReaderPending, ModeHttpIsAcceptedAndOtherModesAreRejected) {
     EXPECT_EQ(p.defaults(0).mode_where.line, 5);
 }
 
-TEST(ReaderPending, BalanceAlgorithms) {
+TEST(ReaderBalance, AlgorithmsAndTheirErrors) {
     const Parsed p = parse(
-        "backend b\n  balance leastconn\n  balance hdr(host)\n  balance rundrobin\n"
-        "  balance foo(bar)\n  balance roundrobin x\n  balance roundrobin\n");
+        "backend b\n  balance leastconn\n  balance hdr\n  balance rundrobin\n"
+        "  balance foo(bar)\n  balance roundrobin x\n  balance uri len x\n"
+        "  balance random(0)\n  balance url_param\n  balance hash\n  balance roundrobin\n");
     EXPECT_EQ(p.messages(),
-              (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:2] : backend 'b' : 'balance' : "
-                     "algorithm 'leastconn' is not implemented yet; it comes with balancing "
-                     "algorithms, queues and health checks (issue #6)",
-                     "[ALERT]    (PID) : config : parsing [t.cfg:3] : backend 'b' : 'balance' : "
-                     "algorithm 'hdr' is not implemented yet; it comes with balancing algorithms, "
-                     "queues and health checks (issue #6)",
+              (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:3] : backend 'b' : 'balance' : "
+                     "balance hdr(name) : expects a header name between parentheses",
                      "[ALERT]    (PID) : config : parsing [t.cfg:4] : backend 'b' : 'balance' : "
                      "unknown balance algorithm 'rundrobin', did you mean 'roundrobin'?",
                      "[ALERT]    (PID) : config : parsing [t.cfg:5] : backend 'b' : 'balance' : "
                      "unknown balance algorithm 'foo(bar)'",
                      "[ALERT]    (PID) : config : parsing [t.cfg:6] : backend 'b' : 'balance' : "
-                     "algorithm 'roundrobin' takes no option, got 'x'"}));
+                     "algorithm 'roundrobin' takes no option, got 'x'",
+                     "[ALERT]    (PID) : config : parsing [t.cfg:7] : backend 'b' : 'balance' : "
+                     "balance uri : 'len' expects a positive integer (got 'x')",
+                     "[ALERT]    (PID) : config : parsing [t.cfg:8] : backend 'b' : 'balance' : "
+                     "balance random : number of draws must be at least 1.",
+                     "[ALERT]    (PID) : config : parsing [t.cfg:9] : backend 'b' : 'balance' : "
+                     "balance url_param requires an URL parameter name",
+                     "[ALERT]    (PID) : config : parsing [t.cfg:10] : backend 'b' : 'balance' : "
+                     "balance hash requires a sample expression"}));
     EXPECT_EQ(p.proxy(0).balance, "roundrobin");
-    EXPECT_EQ(p.proxy(0).balance_where.line, 7);
+    EXPECT_EQ(p.proxy(0).balance_where.line, 11);
 }
 
-TEST(ReaderPending, EveryLaterAlgorithmIsPending) {
-    for (std::string_view algo : {"static-rr", "leastconn", "first", "source", "uri", "url_param",
-                                  "hdr", "random", "rdp-cookie"}) {
-        const Parsed p = parse(fmt::format("backend b\n  balance {}\n", algo));
-        ASSERT_EQ(p.diag.messages().size(), 1u) << algo;
-        EXPECT_NE(p.messages()[0].find("(issue #6)"), std::string::npos) << p.messages()[0];
+TEST(ReaderBalance, EveryAlgorithmParsesWithItsOptions) {
+    // Each line is accepted as written by HAProxy 2.6 too.
+    for (std::string_view line :
+         {"balance static-rr", "balance leastconn", "balance first", "balance source",
+          "balance uri", "balance uri whole len 3 depth 2 path-only", "balance url_param id",
+          "balance url_param id check_post 64", "balance hdr(host) use_domain_only",
+          "balance random", "balance random(3)", "balance rdp-cookie", "balance rdp-cookie(x)",
+          "balance hash req.hdr(x),lower", "hash-type consistent",
+          "hash-type map-based djb2 avalanche", "hash-balance-factor 150", "option allbackups"}) {
+        const Parsed p = parse(fmt::format("backend b\n  {}\n", line));
+        EXPECT_TRUE(p.diag.messages().empty())
+            << line << ": " << ::testing::PrintToString(p.messages());
     }
+}
+
+TEST(ReaderBalance, HashTypeErrorsNameTheWordAtFault) {
+    EXPECT_EQ(messages("backend b\n  hash-type foo\n  hash-type consistent md5\n"
+                       "  hash-type consistent sdbm foo\n"),
+              (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:2] : backend 'b' : 'hash-type' : "
+                     "only supports 'consistent' and 'map-based', got 'foo'",
+                     "[ALERT]    (PID) : config : parsing [t.cfg:3] : backend 'b' : 'hash-type' : "
+                     "only supports 'sdbm', 'djb2', 'crc32', 'wt6' or 'none' hash functions, got "
+                     "'md5'",
+                     "[ALERT]    (PID) : config : parsing [t.cfg:4] : backend 'b' : 'hash-type' : "
+                     "only supports 'avalanche' as a modifier for hash functions, got 'foo'"}));
 }
 
 TEST(ReaderPending, BalanceRejectsAnArgumentOnAnAlgorithmWithoutOne) {

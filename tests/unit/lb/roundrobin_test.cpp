@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sluice/lb/algorithm.hpp"
+#include "sluice/lb/balance.hpp"
 
 namespace sluice::lb {
 namespace {
@@ -35,8 +36,8 @@ class RoundRobinTest : public ::testing::Test {
         return *backend_.servers.back();
     }
     // Builds the balancer from the servers added so far (the schedule is fixed at construction).
-    RoundRobin& balancer() {
-        if (!rr_) rr_ = std::make_unique<RoundRobin>(backend_);
+    proxy::Balancer& balancer() {
+        if (!rr_) rr_ = make_balancer(backend_, "roundrobin", BalanceConf{}, HashType{});
         return *rr_;
     }
     // Picks and gives the slot back at once, as a connection that ends before the next pick.
@@ -60,7 +61,7 @@ class RoundRobinTest : public ::testing::Test {
     }
 
     proxy::Backend backend_;
-    std::unique_ptr<RoundRobin> rr_;
+    std::unique_ptr<proxy::Balancer> rr_;
 };
 
 // --- smooth_schedule ---------------------------------------------------------------------------
@@ -308,7 +309,7 @@ TEST_F(RoundRobinTest, ScheduleIsSharedAcrossPickersInOrder) {
     // One atomic position: interleaved callers (threads) together follow one cycle exactly.
     add("a", 2);
     add("b", 1);
-    RoundRobin& rr = balancer();
+    proxy::Balancer& rr = balancer();
     std::map<std::string, int> seen;
     for (int i = 0; i < 30; ++i) {
         proxy::Pick p = rr.pick(nullptr);
@@ -338,7 +339,6 @@ TEST(LbRegistry, InstallGivesEveryBackendARoundRobinBalancer) {
     install(config);
     for (const auto& be : config.backends) {
         ASSERT_NE(be->balancer, nullptr);
-        EXPECT_NE(dynamic_cast<RoundRobin*>(be->balancer.get()), nullptr);
         const proxy::Pick p = be->balancer->pick(nullptr);
         ASSERT_NE(p.server, nullptr);
         EXPECT_EQ(p.server->name, "s");
@@ -350,9 +350,13 @@ TEST(LbRegistry, AlgorithmsAreFoundByName) {
     ASSERT_NE(rr, nullptr);
     EXPECT_NE(rr->make, nullptr);
     EXPECT_TRUE(rr->pending.empty());
-    const AlgorithmDef* lc = find_algorithm("leastconn");
-    ASSERT_NE(lc, nullptr);
-    EXPECT_FALSE(lc->pending.empty());
+    for (std::string_view name : {"static-rr", "leastconn", "first", "source", "uri", "url_param",
+                                  "hdr", "random", "rdp-cookie", "hash"}) {
+        const AlgorithmDef* def = find_algorithm(name);
+        ASSERT_NE(def, nullptr) << name;
+        EXPECT_NE(def->make, nullptr) << name;
+        EXPECT_TRUE(def->pending.empty()) << name;
+    }
     EXPECT_EQ(find_algorithm("nope"), nullptr);
 }
 

@@ -1,0 +1,324 @@
+"""Balance algorithms end to end (issue #6): distribution measured over many connections and
+requests, stickiness of the hashing algorithms, consistent hashing moving only a removed
+server's keys, leastconn and first with long connections, backups, and `redir` servers.
+
+What a test pins is HAProxy 2.6's behaviour unless it says otherwise; every test here passes
+against Debian's haproxy (`--sluice=/usr/sbin/haproxy`). Hash algorithms map keys to servers
+differently from HAProxy (other tables): tests check the properties (same key, same server;
+spread; what moves), never which server a given key lands on.
+"""
+
+import collections
+import socket
+import struct
+
+import pytest
+
+from conftest import http_connect, wait_for
+
+
+def indent(text):
+    return "".join(f"    {line.strip()}\n" for line in text.splitlines() if line.strip())
+
+
+def start_tcp(sluice, backends, lines, servers):
+    """`listen lb` in mode tcp with `named` servers: [(name, options)]."""
+    named = {n: backends.named(n) for n, _ in servers}
+    text = (f"{sluice.base(mode='tcp')}listen lb\n    bind 127.0.0.1:{sluice.port('lb')}\n"
+            f"{indent(lines)}")
+    text += "".join(f"    server {n} 127.0.0.1:{named[n].port} {o}\n" for n, o in servers)
+    sluice.start(text)
+    return named
+
+
+def reached(sluice, source=None):
+    """Connects (from `source` if given), returns the name the server sent."""
+    with socket.create_connection(("127.0.0.1", sluice.port("lb")), timeout=5,
+                                  source_address=(source, 0) if source else None) as s:
+        data = b""
+        while chunk := s.recv(100):
+            data += chunk
+    return data.decode().strip()
+
+
+def start_http(sluice, backends, lines, servers):
+    """`listen lb` in mode http with HTTP servers: [(name, options)]."""
+    web = {n: backends.http(n) for n, _ in servers}
+    text = (f"{sluice.base(mode='http')}listen lb\n    bind 127.0.0.1:{sluice.port('lb')}\n"
+            f"{indent(lines)}")
+    text += "".join(f"    server {n} 127.0.0.1:{web[n].port} {o}\n" for n, o in servers)
+    sluice.start(text)
+    return web
+
+
+def who_served(web, send):
+    """Sends one request with `send()` and says which server recorded it."""
+    before = {n: len(s.requests) for n, s in web.items()}
+    send()
+    got = [n for n, s in web.items() if len(s.requests) > before[n]]
+    assert len(got) == 1, got
+    return got[0]
+
+
+def get(sluice, target, headers=()):
+    """One request on a new connection; a Host in `headers` replaces the default one."""
+    host = next((v for n, v in headers if n.lower() == "host"), "sluice.test")
+    headers = [(n, v) for n, v in headers if n.lower() != "host"]
+    with http_connect(sluice.port("lb")) as c:
+        c.request("GET", target, headers=headers, host=host)
+        r = c.response()
+        assert r.status == 200, r.status
+        return r
+
+
+# ---------------------------------------------------------------------------------------------
+# Round robin family
+
+
+@pytest.mark.parametrize("algorithm", ["roundrobin", "static-rr"])
+def test_round_robin_shares_are_exact_per_weight(sluice, backends, algorithm):
+    """Over whole cycles each server gets exactly its weight's share (1:2:3)."""
+    start_tcp(sluice, backends, f"balance {algorithm}",
+              [("a", "weight 1"), ("b", "weight 2"), ("c", "weight 3")])
+    seen = collections.Counter(reached(sluice) for _ in range(60))
+    assert seen == {"a": 10, "b": 20, "c": 30}
+
+
+def test_http_requests_on_one_connection_are_balanced_each(sluice, backends):
+    """In mode http every request is balanced, even on one keep-alive client connection."""
+    web = start_http(sluice, backends, "balance roundrobin", [("a", ""), ("b", "")])
+    with http_connect(sluice.port("lb")) as c:
+        for _ in range(10):
+            c.request("GET", "/")
+            assert c.response().status == 200
+    assert len(web["a"].requests) == 5 and len(web["b"].requests) == 5
+
+
+# ---------------------------------------------------------------------------------------------
+# leastconn and first, with connections held open
+
+
+def hold(sluice, n):
+    return [socket.create_connection(("127.0.0.1", sluice.port("lb")), timeout=5)
+            for _ in range(n)]
+
+
+def open_tracked(sluice, echo):
+    """Opens one connection and says which server it reached (whose open count grew)."""
+    before = {n: e.open_connections for n, e in echo.items()}
+    s = socket.create_connection(("127.0.0.1", sluice.port("lb")), timeout=5)
+    wait_for(lambda: sum(e.open_connections for e in echo.values()) == sum(before.values()) + 1,
+             what="the new connection at a server")
+    got = [n for n, e in echo.items() if e.open_connections > before[n]]
+    assert len(got) == 1
+    return s, got[0]
+
+
+def test_leastconn_sends_new_connections_to_the_least_loaded(sluice, backends):
+    """Two connections each on a, b, c; a's two end: the next two both go to a (round robin
+    would send one to b)."""
+    echo = {n: backends.echo(n) for n in ("a", "b", "c")}
+    text = (f"{sluice.base(mode='tcp')}listen lb\n    bind 127.0.0.1:{sluice.port('lb')}\n"
+            "    balance leastconn\n")
+    text += "".join(f"    server {n} 127.0.0.1:{e.port}\n" for n, e in echo.items())
+    sluice.start(text)
+    held = [open_tracked(sluice, echo) for _ in range(6)]
+    assert collections.Counter(n for _, n in held) == {"a": 2, "b": 2, "c": 2}
+    for s, n in held:
+        if n == "a":
+            s.close()
+    wait_for(lambda: echo["a"].open_connections == 0, what="a idle")
+    again = [open_tracked(sluice, echo) for _ in range(2)]
+    assert [n for _, n in again] == ["a", "a"]
+    for s, _ in held + again:
+        s.close()
+
+
+def test_first_fills_the_lowest_id_up_to_maxconn(sluice, backends):
+    """`first` uses the server with the lowest id (`id`, not line order) until its maxconn."""
+    echo = {n: backends.echo(n) for n in ("a", "b", "c")}
+    text = (f"{sluice.base(mode='tcp')}listen lb\n    bind 127.0.0.1:{sluice.port('lb')}\n"
+            "    balance first\n"
+            f"    server a 127.0.0.1:{echo['a'].port} id 3 maxconn 2\n"
+            f"    server b 127.0.0.1:{echo['b'].port} id 1 maxconn 2\n"
+            f"    server c 127.0.0.1:{echo['c'].port} id 2 maxconn 2\n")
+    sluice.start(text)
+    socks = []
+    for expected in ({"b": 1}, {"b": 2}, {"b": 2, "c": 1}, {"b": 2, "c": 2},
+                     {"b": 2, "c": 2, "a": 1}):
+        socks += hold(sluice, 1)
+        want = {n: expected.get(n, 0) for n in echo}
+        wait_for(lambda: {n: e.open_connections for n, e in echo.items()} == want,
+                 what=f"loads {want}")
+    for s in socks:
+        s.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Hashing
+
+
+def test_source_sends_each_client_address_to_one_server(sluice, backends):
+    start_tcp(sluice, backends, "balance source", [("a", ""), ("b", ""), ("c", "")])
+    first = {}
+    for i in range(2, 40):
+        src = f"127.0.0.{i}"
+        first[src] = reached(sluice, src)
+    for src, name in first.items():
+        assert reached(sluice, src) == name, src
+    assert len(set(first.values())) == 3  # 38 addresses spread over every server
+
+
+@pytest.mark.parametrize("balance,request_for", [
+    ("balance uri", lambda k: (f"/{k}/page?x={k}", [])),
+    ("balance uri whole", lambda k: (f"/p?id={k}", [])),
+    ("balance url_param id", lambda k: (f"/p?a=1&id={k}", [])),
+    ("balance hdr(x-user)", lambda k: ("/p", [("X-User", k)])),
+    ("balance hash req.hdr(x-user),lower", lambda k: ("/p", [("X-User", k.upper())])),
+])
+def test_hashing_algorithms_are_sticky_and_spread(sluice, backends, balance, request_for):
+    web = start_http(sluice, backends, balance, [("a", ""), ("b", ""), ("c", "")])
+
+    def server_of(key):
+        target, headers = request_for(key)
+        return who_served(web, lambda: get(sluice, target, headers))
+
+    mapping = {f"k{i}": server_of(f"k{i}") for i in range(40)}
+    for key, name in list(mapping.items())[:15]:
+        assert server_of(key) == name, key
+    assert len(set(mapping.values())) == 3
+
+
+def test_hashing_without_a_key_falls_back_to_round_robin(sluice, backends):
+    """url_param absent, header absent: round robin, as HAProxy."""
+    web = start_http(sluice, backends, "balance url_param id", [("a", ""), ("b", "")])
+    for _ in range(10):
+        get(sluice, "/none")
+    assert len(web["a"].requests) == 5 and len(web["b"].requests) == 5
+
+
+def test_hdr_use_domain_only_hashes_the_domain_label(sluice, backends):
+    """`hdr(host) use_domain_only`: www.x.com and api.x.com:8080 share the label "x"."""
+    web = start_http(sluice, backends, "balance hdr(host) use_domain_only",
+                     [("a", ""), ("b", ""), ("c", "")])
+    for label in ("alpha", "beta", "gamma", "delta"):
+        names = {who_served(web, lambda h=h: get(sluice, "/", [("Host", h)]))
+                 for h in (f"www.{label}.com", f"api.{label}.org:8080", f"{label}.net")}
+        assert len(names) == 1, (label, names)
+
+
+def test_consistent_hashing_moves_only_the_removed_servers_keys(sluice, backends):
+    """With `hash-type consistent`, taking one server of N out moves only the keys it had
+    (under 1/N + 5% of all keys), every other key stays where it was."""
+    names = ["s1", "s2", "s3", "s4", "s5"]
+    web = {n: backends.http(n) for n in names}
+
+    def mapping(servers, port_name):
+        text = (f"{sluice.base(mode='http')}listen lb\n"
+                f"    bind 127.0.0.1:{sluice.port(port_name)}\n"
+                "    balance uri\n    hash-type consistent\n")
+        text += "".join(f"    server {n} 127.0.0.1:{web[n].port} id {names.index(n) + 1}\n"
+                        for n in servers)
+        proc = sluice.start(text)
+        out = {}
+        for i in range(400):
+            def send(i=i):
+                with http_connect(sluice.port(port_name)) as c:
+                    c.request("GET", f"/obj/{i}")
+                    assert c.response().status == 200
+            out[i] = who_served(web, send)
+        proc.signal(15)
+        proc.wait_exit()
+        return out
+
+    before = mapping(names, "lb")
+    after = mapping([n for n in names if n != "s3"], "lb2")
+    moved = [k for k in before if before[k] != after[k]]
+    assert all(before[k] == "s3" for k in moved)
+    assert len(moved) / len(before) < 1 / len(names) + 0.05
+    assert len(set(before.values())) == 5
+
+
+def test_map_based_hashing_spreads_keys_by_weight(sluice, backends):
+    web = start_http(sluice, backends, "balance uri",
+                     [("a", "weight 1"), ("b", "weight 3")])
+    for i in range(400):
+        get(sluice, f"/k/{i}")
+    ratio = len(web["b"].requests) / max(1, len(web["a"].requests))
+    assert 2.0 < ratio < 4.5, ratio
+
+
+def test_random_respects_weights(sluice, backends):
+    web = start_http(sluice, backends, "balance random(2)",
+                     [("a", "weight 1"), ("b", "weight 3")])
+    for i in range(400):
+        get(sluice, f"/r/{i}")
+    assert len(web["a"].requests) + len(web["b"].requests) == 400
+    # Sequential requests: every server is idle when drawn, so weights alone decide.
+    ratio = len(web["b"].requests) / max(1, len(web["a"].requests))
+    assert 1.8 < ratio < 5, ratio
+
+
+def rdp_request(cookie):
+    line = f"Cookie: mstshash={cookie}\r\n".encode()
+    x224 = bytes([6 + len(line), 0xE0, 0, 0, 0, 0, 0]) + line
+    return struct.pack(">BBH", 3, 0, 4 + len(x224)) + x224
+
+
+def test_rdp_cookie_sends_one_user_to_one_server(sluice, backends):
+    echo = {n: backends.echo(n) for n in ("a", "b", "c")}
+    text = (f"{sluice.base(mode='tcp')}listen lb\n    bind 127.0.0.1:{sluice.port('lb')}\n"
+            "    balance rdp-cookie\n    tcp-request inspect-delay 5s\n"
+            "    tcp-request content accept if RDP_COOKIE\n")
+    text += "".join(f"    server {n} 127.0.0.1:{e.port}\n" for n, e in echo.items())
+    sluice.start(text)
+
+    def server_for(user):
+        before = {n: e.connections for n, e in echo.items()}
+        with socket.create_connection(("127.0.0.1", sluice.port("lb")), timeout=5) as s:
+            s.sendall(rdp_request(user))
+            assert s.recv(100)  # echoed back through the chosen server
+        got = [n for n, e in echo.items() if e.connections > before[n]]
+        assert len(got) == 1
+        return got[0]
+
+    users = {f"user{i}": server_for(f"user{i}") for i in range(24)}
+    for u, name in list(users.items())[:8]:
+        assert server_for(u) == name
+    assert len(set(users.values())) >= 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Backups
+
+
+@pytest.mark.parametrize("allbackups", [False, True])
+def test_backups_serve_only_when_no_active_server_can(sluice, backends, allbackups):
+    """Active servers in maintenance (`disabled`): the first backup takes everything, or with
+    `option allbackups` every backup shares the load."""
+    opt = "option allbackups" if allbackups else ""
+    start_tcp(sluice, backends, f"balance roundrobin\n{opt}",
+              [("act", "disabled"), ("bk1", "backup"), ("bk2", "backup")])
+    seen = collections.Counter(reached(sluice) for _ in range(10))
+    assert seen == ({"bk1": 5, "bk2": 5} if allbackups else {"bk1": 10})
+
+
+# ---------------------------------------------------------------------------------------------
+# redir
+
+
+def test_redir_server_answers_get_and_head_with_a_302(sluice, backends):
+    """HAProxy: `redir PREFIX` answers GET and HEAD with `302 Found`, `location: PREFIX` then
+    the path and query, and closes; other methods are forwarded to the server."""
+    web = start_http(sluice, backends, "", [("s", "redir http://other.example/pre")])
+    with http_connect(sluice.port("lb")) as c:
+        c.request("GET", "/a/b?x=1")
+        r = c.response()
+        assert r.status == 302
+        assert r.header("location") == "http://other.example/pre/a/b?x=1"
+        assert r.header("cache-control") == "no-cache"
+        assert r.header("connection") == "close"
+    with http_connect(sluice.port("lb")) as c:
+        c.request("POST", "/form", body=b"a=1")
+        assert c.response().status == 200
+    assert [r.target for r in web["s"].requests] == ["/form"]
