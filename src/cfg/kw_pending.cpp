@@ -83,7 +83,8 @@ constexpr Keyword kPending[] = {
     pending("log-format", P, kLog),
     pending("log-format-sd", P, kLog),
     pending("error-log-format", P, kLog),
-    pending("capture", FE, kLog),
+    // Only the logs show a captured cookie (%CC, %CS): header captures are in sample/capture.cpp.
+    pending("capture cookie", FE, kLog),
     pending("option contstats", P, kStats),
     // proxies: persistence, compression, misc
     pending("stick-table", FE | BE, kStick),

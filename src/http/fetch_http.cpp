@@ -255,6 +255,23 @@ bool fetch_res_ver(const Args&, Context& ctx, Sample& out) {
     out = Sample::string(version_number(r->version_text));
     return true;
 }
+// capture.req.ver / capture.res.ver: "HTTP/1.0" or "HTTP/1.1", in either direction for the
+// request's (HAProxy keeps a flag of it for its logs).
+std::string_view version_name(Version v) {
+    return v == Version::Http11 ? "HTTP/1.1" : "HTTP/1.0";
+}
+bool fetch_capture_req_ver(const Args&, Context& ctx, Sample& out) {
+    const Txn* t = ctx.find<Txn>();
+    if (!t || (!t->req && !t->res)) return false;
+    out = Sample::string(version_name(t->req ? t->req->version : t->req_version));
+    return true;
+}
+bool fetch_capture_res_ver(const Args&, Context& ctx, Sample& out) {
+    const ResponseHead* r = response(ctx);
+    if (!r) return false;
+    out = Sample::string(version_name(r->version));
+    return true;
+}
 bool fetch_status(const Args&, Context& ctx, Sample& out) {
     const ResponseHead* r = response(ctx);
     if (!r) return false;
@@ -474,6 +491,11 @@ constexpr sample::Fetch kFetches[] = {
     {.name = "urlp", .fn = fetch_url_param, .args = {1, 2}, .out = Type::Str, .use = kReq},
     {.name = "req.ver", .fn = fetch_req_ver, .out = Type::Str, .use = kReq},
     {.name = "req_ver", .fn = fetch_req_ver, .out = Type::Str, .use = kReq},
+    {.name = "capture.req.ver",
+     .fn = fetch_capture_req_ver,
+     .out = Type::Str,
+     .use = Use::Internal},
+    {.name = "capture.res.ver", .fn = fetch_capture_res_ver, .out = Type::Str, .use = kRes},
     {.name = "req.proto_http", .fn = fetch_proto_http, .out = Type::Bool, .use = kReq},
     {.name = "req.len", .fn = fetch_req_len, .out = Type::Sint, .use = kReq},
     {.name = "req_len", .fn = fetch_req_len, .out = Type::Sint, .use = kReq},

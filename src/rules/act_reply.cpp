@@ -359,7 +359,6 @@ constexpr ActionDef kActions[] = {
     {.name = "redirect", .parse = parse_redirect},
     {.name = "tarpit", .parse = parse_tarpit, .response = false},
     {.name = "set-log-level", .pending = kLog},
-    {.name = "capture", .pending = kLog},
     {.name = "set-map", .pending = kRuntime},
     {.name = "del-map", .pending = kRuntime},
     {.name = "add-acl", .pending = kRuntime},

@@ -176,7 +176,8 @@ cfg::Status parse_rule(cfg::Args args, cfg::Ctx& ctx) {
     auto action = def->parse({.args = args.subspan(0, cond_at),
                               .set = Set,
                               .available = available,
-                              .proxy = ctx.name()});
+                              .proxy = ctx.name(),
+                              .cfg = &ctx});
     if (!action) return ctx.alert("'{} {}': {}", set_label(Set), name, action.error());
     auto rule = std::make_shared<Rule>();
     rule->action = std::move(*action);

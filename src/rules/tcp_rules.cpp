@@ -144,8 +144,22 @@ cfg::Status parse_tcp_rule(cfg::Args args, cfg::Ctx& ctx) {
         args = args.subspan(1);  // the condition, if any, follows 'layer4'
     } else if (action.starts_with("track-sc") || action.starts_with("sc-")) {
         return ctx.alert("'{} {} {}' comes with stick tables (roadmap item 9)", kw, when, action);
-    } else if (action == "capture" || action == "set-log-level") {
-        return ctx.alert("'{} {} {}' comes with logging (issue #8)", kw, when, action);
+    } else if (action == "capture" && set == &conf.content) {
+        cond_at = sample::condition_start(args);
+        auto parsed = parse_content_capture(args.subspan(1, cond_at - 1), ctx, available);
+        if (!parsed) return ctx.alert("'{} {} {}': {}", kw, when, action, parsed.error());
+        rule.verb = TcpVerb::Run;
+        rule.action = std::move(*parsed);
+        args = args.subspan(cond_at - 2);  // as if the action were one word
+    } else if (action == "capture") {
+        // HAProxy 2.6 captures from content rules only (tcp-response has no capture).
+        return ctx.alert(
+            "'{} {} capture' is not allowed: captures are taken by "
+            "'tcp-request content' rules only",
+            kw, when);
+    } else if (action == "set-log-level") {
+        return ctx.alert("'{} {} {}' is not implemented yet; it comes with logging (issue #8)", kw,
+                         when, action);
     } else {
         return ctx.alert("'{} {} {}' is not implemented yet; it comes with {}", kw, when, action,
                          kLater);

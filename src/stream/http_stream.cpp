@@ -317,6 +317,7 @@ bool HttpStream::parse_request() {
     resp_ = Body{};
     response_started_ = false;
     attempt_.reset();
+    capture_request(head);
     const rules::Outcome outcome = run_request_rules(head, client_.in.size(), body, framing);
     // Early hints go out now, ahead of the wait, the reply or the server's response (HAProxy
     // 2.6 sends them even before a reject closes the connection).
@@ -745,6 +746,7 @@ bool HttpStream::parse_response() {
                            framing.kind != http::BodyKind::Tunnel;
             if (framing.kind == http::BodyKind::UntilClose || req_must_close_ || soft_stopping_)
                 client_keep_ = false;
+            capture_response(head);
             const rules::Outcome outcome = run_response_rules(head);
             if (outcome.verdict == rules::Verdict::Drop) {
                 drop_server_connection();
@@ -826,6 +828,7 @@ void HttpStream::end_transaction() {
                                  !server_side_.read_closed && server_side_.fd >= 0;
     proxy::Server* srv = conn_server_;
     attempt_.release();
+    captures_.reset();  // the next transaction takes its own
     if (server_reusable && srv) {
         set_interest(server_side_, 0);
         if (be_->http_reuse == proxy::HttpReuse::Never || srv->options.send_proxy) {

@@ -474,6 +474,7 @@ void HttpStream::close() {
     }
     phase_ = Phase::Closed;
     attempt_.release();
+    captures_.reset();
     worker_.stream_closed(fe_, worker_link);
 }
 

@@ -3,6 +3,7 @@
 // backend, then the frontend's; answers that rules give instead of the server's.
 #include <chrono>
 
+#include "sluice/http/capture.hpp"
 #include "sluice/http/txn.hpp"
 #include "sluice/net/socket.hpp"
 #include "sluice/rules/http_rules.hpp"
@@ -82,6 +83,22 @@ void HttpStream::attach_common(sample::Context& ctx, sample::Connection& conn) {
     ctx.attach(const_cast<proxy::Config*>(&worker_.config()));
     ctx.attach(&variables().view);
     if (be_) ctx.attach(be_);
+    if (captures_) ctx.attach(captures_.get());
+}
+
+void HttpStream::capture_request(const http::RequestHead& head) {
+    if (!fe_.parts) return;
+    const sample::CaptureConf& conf = fe_.parts->read<sample::CaptureConf>();
+    const bool keep_line = sample::request_line_wanted();
+    if (conf.empty() && !keep_line) return;
+    if (!captures_) captures_ = sample::take_captures(conf);
+    http::capture_request(conf, head, *captures_, keep_line);
+}
+
+void HttpStream::capture_response(const http::ResponseHead& head) {
+    if (!captures_) return;
+    const sample::CaptureConf& conf = fe_.parts->read<sample::CaptureConf>();
+    if (!conf.res.empty()) http::capture_response(conf, head, *captures_);
 }
 
 bool HttpStream::has_request_rules() const {
@@ -251,7 +268,8 @@ rules::Outcome HttpStream::run_response_rules(http::ResponseHead& head) {
     sample::Connection conn;
     attach_common(ctx, conn);
     if (attempt_.server()) ctx.attach(attempt_.server());
-    http::Txn txn{.req = nullptr, .res = &head, .req_len = 0, .req_body = {}};
+    http::Txn txn{
+        .req = nullptr, .res = &head, .req_len = 0, .req_body = {}, .req_version = req_version_};
     ctx.attach(&txn);
     rules::RuleCtx rctx{.samples = ctx, .req = nullptr, .res = &head, .outcome = outcome};
     if (tcp) {

@@ -94,6 +94,12 @@ void TcpStream::attach_connection(sample::Context& ctx, sample::Connection& conn
     // No allocation per connection unless a rule may set a variable.
     if (!vars_ && rules_set_vars) vars_ = std::make_unique<sample::StreamVars>();
     if (vars_) ctx.attach(&vars_->view);
+    // The frontend's capture slots: the stream is one transaction, so they live as long.
+    if (!captures_) {
+        const sample::CaptureConf& slots = fe_.parts->read<sample::CaptureConf>();
+        if (!slots.empty()) captures_ = sample::take_captures(slots);
+    }
+    if (captures_) ctx.attach(captures_.get());
 }
 
 const cfg::Parts& TcpStream::inspected_parts() const {

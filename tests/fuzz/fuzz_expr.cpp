@@ -3,7 +3,7 @@
 // (sample/acl.cpp, the pattern sets). The input is parsed as an expression, as a format, and,
 // split on spaces into words, as an ACL line and as a condition (over a table holding one ACL);
 // whatever parses is evaluated against a fixed request and response, in request and in
-// response rules, with variables attached. Checked for every input:
+// response rules, with variables and captures attached. Checked for every input:
 //  - parse_expr_prefix takes at least one byte and at most the input; parse_expr accepts exactly
 //    the inputs that the prefix parse takes whole, with the same text;
 //  - an evaluated sample has a concrete type (never Any or Addr), and its bytes can be read
@@ -24,10 +24,12 @@
 #include <variant>
 #include <vector>
 
+#include "sluice/http/capture.hpp"
 #include "sluice/http/h1_parse.hpp"
 #include "sluice/http/txn.hpp"
 #include "sluice/net/address.hpp"
 #include "sluice/sample/acl.hpp"
+#include "sluice/sample/capture.hpp"
 #include "sluice/sample/connection.hpp"
 #include "sluice/sample/expr.hpp"
 #include "sluice/sample/format.hpp"
@@ -89,6 +91,10 @@ struct Fixture {
     net::Address dst = inet("198.51.100.1", 443);
     sample::Connection conn;
     sample::AclTable table;
+    sample::CaptureConf captures{.req = {{.header = "Host", .len = 8},
+                                         {.header = {}, .len = 4},
+                                         {.header = "x-multi", .len = 20}},
+                                 .res = {{.header = "Server", .len = 6}, {.header = {}, .len = 3}}};
 
     Fixture() {
         const auto r = http::parse_request_head(
@@ -127,11 +133,15 @@ struct Evaluation {
     sample::Context ctx{arena};
     sample::VarStore sess, txn_vars, req_vars, res_vars;
     sample::Vars vars{.sess = &sess, .txn = &txn_vars, .req = &req_vars, .res = &res_vars};
+    sample::CapturesPtr captures;
 
-    Evaluation(Fixture& f, bool response) {
+    Evaluation(Fixture& f, bool response) : captures(sample::take_captures(f.captures)) {
+        http::capture_request(f.captures, f.req, *captures, true);
+        http::capture_response(f.captures, f.res, *captures);
         ctx.attach(&f.txn);
         ctx.attach(&f.conn);
         ctx.attach(&vars);
+        ctx.attach(captures.get());
         ctx.response = response;
     }
 };

@@ -18,6 +18,8 @@ struct Txn {
     // which the body fetches remove.
     std::string_view req_body;
     bool req_body_chunked = false;
+    // The request's version, for response rules, which have no request head (capture.req.ver).
+    Version req_version = Version::Http11;
 };
 
 // The path of a request target: from its first '/' (after any scheme://authority) up to '?'.

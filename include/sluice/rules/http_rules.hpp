@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sluice/cfg/keyword.hpp"
 #include "sluice/http/error_pages.hpp"
 #include "sluice/http/h1_parse.hpp"
 #include "sluice/sample/acl.hpp"
@@ -142,6 +143,10 @@ struct ActionParse {
     RuleSet set;
     sample::Use available;
     std::string_view proxy = {};  // the name of the proxy section holding the rule
+    // The line being parsed: its section (kind, Parts) for actions that declare something
+    // there (`capture ... len` takes a capture slot), and late checks. Null when an action is
+    // parsed on its own.
+    cfg::Ctx* cfg = nullptr;
 };
 using ActionParseFn = util::Result<std::unique_ptr<const Action>> (*)(const ActionParse& p);
 

@@ -30,7 +30,7 @@ enum class TcpVerb : std::uint8_t { Accept, Reject, SilentDrop, ExpectProxy, Run
 struct TcpRule {
     TcpVerb verb = TcpVerb::Accept;
     std::shared_ptr<const sample::Condition> cond;  // null: always
-    std::shared_ptr<const Action> action;           // Run: set-var, unset-var
+    std::shared_ptr<const Action> action;           // Run: set-var, unset-var, capture
 };
 
 // A proxy section's tcp-request rules, in its cfg::Parts.
@@ -57,6 +57,12 @@ struct Admission {
 Admission admit_connection(const TcpRulesConf& conf, sample::Context& ctx);
 // Runs the session rules (after any PROXY header): Accept, Reject or SilentDrop.
 TcpVerb admit_session(const TcpRulesConf& conf, sample::Context& ctx);
+
+// `tcp-request content capture <expr> len <length>` (act_capture.cpp): `args` from the word
+// `capture` up to any condition. Takes a request capture slot in the line's section.
+util::Result<std::unique_ptr<const Action>> parse_content_capture(std::span<const std::string> args,
+                                                                  cfg::Ctx& ctx,
+                                                                  sample::Use available);
 
 enum class ContentVerdict : std::uint8_t { Accept, Reject, SilentDrop, Close, Wait };
 // Runs content rules on the context's Payload. Wait: a condition read bytes that are not there

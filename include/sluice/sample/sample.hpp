@@ -99,7 +99,9 @@ class Context {
         const void* key = nullptr;
         void* object = nullptr;
     };
-    std::array<Facet, 8> facets_{};
+    // Response rules attach the most: connection, proxies, config, server, variables,
+    // captures, transaction, payload.
+    std::array<Facet, 12> facets_{};
     Arena& arena_;
 };
 

@@ -20,6 +20,7 @@
 #include "sluice/http/h1_parse.hpp"
 #include "sluice/proxy/runtime.hpp"
 #include "sluice/rules/http_rules.hpp"
+#include "sluice/sample/capture.hpp"
 #include "sluice/sample/vars.hpp"
 #include "sluice/stream/server_attempt.hpp"
 #include "sluice/stream/stream.hpp"
@@ -154,6 +155,10 @@ class HttpStream final : public Stream {
     static void change_address(void* owner, sample::Connection& conn, bool dst,
                                const net::Address& to);
     void attach_common(sample::Context& ctx, sample::Connection& conn);
+    // The transaction's captures (see sample/capture.hpp), from the parsed head, before any
+    // rule: only for a frontend with capture slots, or when the request line is read later.
+    void capture_request(const http::RequestHead& head);
+    void capture_response(const http::ResponseHead& head);
     bool has_request_rules() const;
     // Frontend rules, backend choice (sets be_), backend rules.
     // `body`: the request body bytes in the buffer (as received, maybe chunked), for req.body.
@@ -195,6 +200,8 @@ class HttpStream final : public Stream {
     proxy::Backend* be_;
     ServerAttempt attempt_;
     std::unique_ptr<Variables> vars_;  // the transaction's server (slot) and attempts
+    // From the request head to the end of the transaction; back to the pool in between.
+    sample::CapturesPtr captures_;
     struct Tarpit {
         rules::Outcome reply;
         ev_tstamp until = 0;

@@ -12,6 +12,7 @@
 #include "sluice/core/buffer.hpp"
 #include "sluice/core/thread_cache.hpp"
 #include "sluice/proxy/runtime.hpp"
+#include "sluice/sample/capture.hpp"
 #include "sluice/sample/connection.hpp"
 #include "sluice/sample/vars.hpp"
 #include "sluice/stream/server_attempt.hpp"
@@ -109,6 +110,7 @@ class TcpStream final : public Stream {
     ev_tstamp phase_started_ = 0;
     std::unique_ptr<ClientAddresses> addrs_;    // from a PROXY header: they replace the socket's
     std::unique_ptr<sample::StreamVars> vars_;  // once content rules run
+    sample::CapturesPtr captures_;              // once rules run, if the frontend has slots
     std::uint8_t inspect_stage_ = 0;            // 0: the frontend's content rules, 1: the backend's
     bool inspecting_response_ = false;          // down_ is held for the tcp-response rules
     ev_tstamp connected_at_ = 0;

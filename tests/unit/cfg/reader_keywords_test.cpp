@@ -222,7 +222,7 @@ TEST(ReaderPending, PendingKeywordsAlertNamingWhatBringsThem) {
         {"defaults", "option httplog", "option httplog", "logging (issue #8)"},
         {"defaults", "compression algo gzip", "compression",
          "compression and cache (roadmap item 11)"},
-        {"frontend f", "capture request header Host len 20", "capture", "logging (issue #8)"},
+        {"frontend f", "capture cookie SRV len 20", "capture cookie", "logging (issue #8)"},
         {"backend b", "option httpchk GET /", "option httpchk",
          "balancing algorithms, queues and health checks (issue #6)"},
         {"backend b", "http-check expect status 200", "http-check",
