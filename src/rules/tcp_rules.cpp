@@ -118,6 +118,7 @@ constexpr TcpAction kTcpActions[] = {
     {.name = "close", .stages = kResponse, .kind = Kind::Verb, .verb = TcpVerb::Close},
     {.name = "expect-proxy", .stages = kConnection, .kind = Kind::ExpectProxy},
     {.name = "set-var", .stages = kAllStages, .kind = Kind::Shared},
+    {.name = "set-var-fmt", .stages = kAllStages, .kind = Kind::Shared},
     {.name = "unset-var", .stages = kAllStages, .kind = Kind::Shared},
     {.name = "set-src", .stages = kRequestStages, .kind = Kind::Shared},
     {.name = "set-src-port", .stages = kRequestStages, .kind = Kind::Shared},

@@ -93,6 +93,35 @@ TEST(TcpConnectionVars, ExpressionsReadOnlyTheConnection) {
     EXPECT_NE(m[0].find("none of which is available here"), std::string::npos) << m[0];
 }
 
+TEST(VarActions, SetVarFmtAndConditionsEverywhere) {
+    // HAProxy 2.6 has set-var-fmt and set-var's conditions in every rule set.
+    for (std::string_view line :
+         {R"(tcp-request connection set-var-fmt(sess.a,ifnotset) "%[src]:%[src_port]")",
+          "tcp-request session set-var(sess.b,ifnotexists,ifgt) int(1)",
+          "tcp-request content set-var-fmt(txn.c) x%[req.len]",
+          R"(http-request set-var-fmt(req.d,ifnotempty) "%[path]")",
+          "http-after-response set-var(txn.e,iflt) status"})
+        EXPECT_EQ(messages_for(line), Lines{}) << line;
+    EXPECT_TRUE(tcp_rules(parse(frontend_with("tcp-request connection set-var-fmt(sess.a) %[src]")))
+                    .connection_sets_vars);
+    EXPECT_EQ(messages_for("http-request set-var(txn.a,bogus) int(1)"),
+              Lines{alert("http-request",
+                          "'http-request set-var': unknown condition 'bogus' (expected ifexists, "
+                          "ifnotexists, ifempty, ifnotempty, ifset, ifnotset, ifgt or iflt)")});
+    EXPECT_EQ(messages_for("http-request unset-var(txn.a,ifset)"),
+              Lines{alert("http-request",
+                          "'http-request unset-var': expects only a variable name, no "
+                          "condition")});
+    EXPECT_EQ(messages_for("tcp-request connection set-var-fmt(txn.a) x"),
+              Lines{alert("tcp-request",
+                          "'tcp-request connection set-var-fmt(txn.a)': a 'txn' variable does "
+                          "not exist before the stream does; connection rules can only use "
+                          "'sess' and 'proc' variables")});
+    const auto m = messages_for("tcp-request connection set-var-fmt(sess.a) %[req.hdr(x)]");
+    ASSERT_EQ(m.size(), 1u);
+    EXPECT_NE(m[0].find("none of which is available here"), std::string::npos) << m[0];
+}
+
 TEST(TcpAddressActions, EveryRequestStageButNotTheResponse) {
     for (std::string_view stage : {"connection", "session", "content"})
         for (std::string_view action : {"set-src ipv4(10.0.0.1)", "set-src-port int(1)",
