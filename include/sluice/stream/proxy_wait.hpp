@@ -2,9 +2,9 @@
 // accept-proxy`, `tcp-request connection expect-proxy layer4`): it reads exactly the header,
 // never a byte of what follows, then hands the connection, with the addresses the header gave
 // and what the connection rules left (sess variables), to Worker::launch (session rules, then
-// the mode's stream). A bad header, the client leaving or
-// `timeout client` passing first closes the connection. It holds the connection's slots while
-// it waits, and is in the worker's list of streams so that a stop frees it.
+// the mode's stream). A bad header, the client leaving or `timeout client` passing first closes
+// the connection. It holds the connection's slots while it waits, and is in the worker's list
+// of streams so that a stop frees it.
 #pragma once
 
 #include <ev.h>
