@@ -181,6 +181,20 @@ void prepare_silent_drop(int fd) {
         setsockopt(fd, IPPROTO_IP, IP_TTL, &one, sizeof one);
 }
 
+bool set_mark(int fd, std::uint32_t mark) {
+    return setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) == 0;
+}
+
+bool set_tos(int fd, std::uint8_t tos) {
+    // An IPv6 socket sends to a v4-mapped peer as IPv4, with the IPv4 option's TOS; to others
+    // with its traffic class. Setting both, and letting the IPv6 one fail on an IPv4 socket,
+    // costs no address lookup.
+    const int value = tos;
+    const bool v4 = setsockopt(fd, IPPROTO_IP, IP_TOS, &value, sizeof value) == 0;
+    const bool v6 = setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &value, sizeof value) == 0;
+    return v4 || v6;
+}
+
 Pending pending_input(int fd) {
     char byte;
     const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);

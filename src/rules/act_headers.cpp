@@ -1,5 +1,5 @@
-// Actions that edit the message or the variables: set-header, add-header, del-header,
-// set-path, set-pathq, set-query, set-uri, set-method, set-status, set-var, unset-var.
+// Actions that edit the message: set-header, add-header, del-header, set-path, set-pathq,
+// set-query, set-uri, set-method, set-status. The variables' actions are in act_vars.cpp.
 #include <fmt/format.h>
 
 #include <charconv>
@@ -7,7 +7,6 @@
 #include "sluice/http/h1_emit.hpp"
 #include "sluice/http/txn.hpp"
 #include "sluice/rules/http_rules.hpp"
-#include "sluice/sample/vars.hpp"
 
 namespace sluice::rules {
 namespace {
@@ -175,58 +174,6 @@ Result<std::unique_ptr<const Action>> parse_set_status(const ActionParse& p) {
         static_cast<std::uint16_t>(v), p.args.size() == 4 ? p.args[3] : std::string()));
 }
 
-// set-var(NAME) EXPR / unset-var(NAME)
-class VarWrite final : public Action {
-  public:
-    VarWrite(sample::VarRef ref, std::optional<sample::Expr> expr)
-        : ref_(std::move(ref)), expr_(std::move(expr)) {}
-    bool run(RuleCtx& ctx) const override {
-        // Session and process variables outlive the parse of the head: set (or unset) before
-        // the rules stopped to wait for the body, they are not written again.
-        if (ctx.retracing &&
-            (ref_.scope == sample::VarScope::Sess || ref_.scope == sample::VarScope::Proc))
-            return true;
-        if (!expr_) {
-            (void)sample::unset_var(ctx.samples, ref_);
-            return true;
-        }
-        sample::Sample s;
-        if (expr_->eval(ctx.samples, s)) (void)sample::write_var(ctx.samples, ref_, s);
-        return true;
-    }
-
-  private:
-    sample::VarRef ref_;
-    std::optional<sample::Expr> expr_;
-};
-
-Result<sample::VarRef> var_in_name(const std::string& word) {
-    const std::size_t open = word.find('(');
-    if (open == std::string::npos || word.back() != ')')
-        return util::error(fmt::format("expects '{}(<var-name>)'", word.substr(0, open)));
-    const std::string inner = word.substr(open + 1, word.size() - open - 2);
-    // set-var(name,ifexists...) conditions came after 2.6: one argument only.
-    if (inner.find(',') != std::string::npos)
-        return util::error("set-var conditions are not supported (HAProxy 2.6 has none)");
-    return sample::parse_var_name(inner);
-}
-
-Result<std::unique_ptr<const Action>> parse_set_var(const ActionParse& p) {
-    auto ref = var_in_name(p.args[0]);
-    if (!ref) return util::error(ref.error());
-    if (p.args.size() != 2) return util::error("expects exactly 1 argument: <expr>");
-    auto e = sample::parse_expr(p.args[1], p.available);
-    if (!e) return util::error(e.error());
-    return std::unique_ptr<const Action>(new VarWrite(std::move(*ref), std::move(*e)));
-}
-
-Result<std::unique_ptr<const Action>> parse_unset_var(const ActionParse& p) {
-    auto ref = var_in_name(p.args[0]);
-    if (!ref) return util::error(ref.error());
-    if (p.args.size() != 1) return util::error("takes no argument");
-    return std::unique_ptr<const Action>(new VarWrite(std::move(*ref), std::nullopt));
-}
-
 constexpr ActionDef kActions[] = {
     {.name = "set-header", .parse = parse_header_write<true>, .after_response = true},
     {.name = "add-header", .parse = parse_header_write<false>, .after_response = true},
@@ -237,8 +184,6 @@ constexpr ActionDef kActions[] = {
     {.name = "set-uri", .parse = parse_target_write<TargetPart::Uri>, .response = false},
     {.name = "set-method", .parse = parse_target_write<TargetPart::Method>, .response = false},
     {.name = "set-status", .parse = parse_set_status, .request = false, .after_response = true},
-    {.name = "set-var", .parse = parse_set_var, .after_response = true},
-    {.name = "unset-var", .parse = parse_unset_var, .after_response = true},
 };
 const ActionRegistrar kRegistered{kActions};
 

@@ -5,30 +5,53 @@
 
 #include "nice.hpp"
 #include "sluice/cfg/keyword.hpp"
+#include "sluice/util/suggest.hpp"
 
 namespace sluice::rules {
 
+namespace {
+
+void run_action(const Action& action, sample::Context& ctx) {
+    Outcome unused;
+    RuleCtx rctx{.samples = ctx, .req = nullptr, .res = nullptr, .outcome = unused};
+    (void)action.run(rctx);  // tcp actions never end the rules
+}
+
+// Connection or session rules, in order: actions run and the rules go on; the first other
+// verb that applies ends them (Accept when none does).
+TcpVerb admit(std::span<const TcpRule> rules, sample::Context& ctx, bool& expect_proxy) {
+    for (const TcpRule& rule : rules) {
+        if (rule.cond && !rule.cond->eval(ctx)) continue;
+        switch (rule.verb) {
+            case TcpVerb::ExpectProxy:
+                expect_proxy = true;
+                continue;
+            case TcpVerb::Run:
+                run_action(*rule.action, ctx);
+                continue;
+            case TcpVerb::Nothing:
+                continue;
+            case TcpVerb::Accept:
+            case TcpVerb::Reject:
+            case TcpVerb::SilentDrop:
+            case TcpVerb::Close:
+                return rule.verb;
+        }
+    }
+    return TcpVerb::Accept;
+}
+
+}  // namespace
+
 Admission admit_connection(const TcpRulesConf& conf, sample::Context& ctx) {
     Admission a;
-    for (const TcpRule& rule : conf.connection) {
-        if (rule.cond && !rule.cond->eval(ctx)) continue;
-        if (rule.verb == TcpVerb::ExpectProxy) {
-            a.expect_proxy = true;
-            continue;
-        }
-        if (rule.verb == TcpVerb::Nothing) continue;
-        a.verb = rule.verb;
-        break;
-    }
+    a.verb = admit(conf.connection, ctx, a.expect_proxy);
     return a;
 }
 
 TcpVerb admit_session(const TcpRulesConf& conf, sample::Context& ctx) {
-    for (const TcpRule& rule : conf.session) {
-        if (rule.cond && !rule.cond->eval(ctx)) continue;
-        return rule.verb;
-    }
-    return TcpVerb::Accept;
+    bool unused = false;
+    return admit(conf.session, ctx, unused);
 }
 
 ContentVerdict run_content_rules(std::span<const TcpRule> rules, sample::Context& ctx, bool final) {
@@ -39,14 +62,11 @@ ContentVerdict run_content_rules(std::span<const TcpRule> rules, sample::Context
         if (ctx.may_change && !final) return ContentVerdict::Wait;
         if (!hit) continue;
         switch (rule.verb) {
-            case TcpVerb::Run: {
-                Outcome unused;
-                RuleCtx rctx{.samples = ctx, .req = nullptr, .res = nullptr, .outcome = unused};
+            case TcpVerb::Run:
                 ctx.may_change = false;
-                rule.action->run(rctx);
+                run_action(*rule.action, ctx);
                 if (ctx.may_change && !final) return ContentVerdict::Wait;
                 continue;
-            }
             case TcpVerb::Accept:
             case TcpVerb::ExpectProxy:  // connection rules only
                 return ContentVerdict::Accept;
@@ -65,7 +85,94 @@ ContentVerdict run_content_rules(std::span<const TcpRule> rules, sample::Context
 
 namespace {
 
-constexpr std::string_view kLater = "a later step of ACLs and rules (issue #5)";
+// Where a tcp rule runs: what it can read, and which actions HAProxy 2.6 takes there.
+enum Stage : std::uint8_t { kConnection = 1, kSession = 2, kContent = 4, kResponse = 8 };
+constexpr std::uint8_t kRequestStages = kConnection | kSession | kContent;
+constexpr std::uint8_t kAllStages = kRequestStages | kResponse;
+
+enum class Kind : std::uint8_t {
+    Verb,         // decides (accept, reject...)
+    Shared,       // an action http rules have too: the action registry parses it
+    ExpectProxy,  // `expect-proxy layer4`
+    Nice,         // set-nice: accepted, with a warning that it does nothing
+    Later,        // not in Sluice yet: an alert naming what brings it
+    Unsupported,  // not planned: an alert saying why
+};
+
+struct TcpAction {
+    std::string_view name;  // up to any '(' (`set-var(sess.x)`)
+    std::uint8_t stages;
+    Kind kind;
+    TcpVerb verb = TcpVerb::Nothing;  // Kind::Verb
+    std::string_view later = {};      // Kind::Later: what brings it; Unsupported: why not
+};
+
+constexpr std::string_view kQueues = "balancing algorithms, queues and health checks (issue #6)";
+
+// Every action of HAProxy 2.6's tcp-request and tcp-response rules but capture, set-log-level
+// and the stick counters (track-sc*, sc-*), which parse_tcp_rule meets first.
+constexpr TcpAction kTcpActions[] = {
+    {.name = "accept", .stages = kAllStages, .kind = Kind::Verb, .verb = TcpVerb::Accept},
+    {.name = "reject", .stages = kAllStages, .kind = Kind::Verb, .verb = TcpVerb::Reject},
+    {.name = "silent-drop", .stages = kAllStages, .kind = Kind::Verb, .verb = TcpVerb::SilentDrop},
+    {.name = "close", .stages = kResponse, .kind = Kind::Verb, .verb = TcpVerb::Close},
+    {.name = "expect-proxy", .stages = kConnection, .kind = Kind::ExpectProxy},
+    {.name = "set-var", .stages = kAllStages, .kind = Kind::Shared},
+    {.name = "set-var-fmt", .stages = kAllStages, .kind = Kind::Shared},
+    {.name = "unset-var", .stages = kAllStages, .kind = Kind::Shared},
+    {.name = "set-src", .stages = kRequestStages, .kind = Kind::Shared},
+    {.name = "set-src-port", .stages = kRequestStages, .kind = Kind::Shared},
+    {.name = "set-dst", .stages = kRequestStages, .kind = Kind::Shared},
+    {.name = "set-dst-port", .stages = kRequestStages, .kind = Kind::Shared},
+    {.name = "set-mark", .stages = kAllStages, .kind = Kind::Shared},
+    {.name = "set-tos", .stages = kAllStages, .kind = Kind::Shared},
+    {.name = "set-nice", .stages = kContent | kResponse, .kind = Kind::Nice},
+    {.name = "expect-netscaler-cip",
+     .stages = kConnection,
+     .kind = Kind::Unsupported,
+     .later = "Sluice reads no NetScaler client IP header (it reads the PROXY protocol: "
+              "'expect-proxy layer4')"},
+    {.name = "do-resolve",
+     .stages = kContent,
+     .kind = Kind::Later,
+     .later = "DNS resolvers (roadmap item 12)"},
+    {.name = "set-priority-class", .stages = kContent, .kind = Kind::Later, .later = kQueues},
+    {.name = "set-priority-offset", .stages = kContent, .kind = Kind::Later, .later = kQueues},
+    {.name = "switch-mode",
+     .stages = kContent,
+     .kind = Kind::Unsupported,
+     .later = "Sluice does not turn a mode tcp stream into mode http (a mode tcp frontend "
+              "cannot use a mode http backend either)"},
+    {.name = "use-service",
+     .stages = kContent,
+     .kind = Kind::Later,
+     .later = "the runtime API and stats (issue #7)"},
+    {.name = "send-spoe-group",
+     .stages = kContent | kResponse,
+     .kind = Kind::Unsupported,
+     .later = "Sluice has no SPOE filters"},
+};
+
+const TcpAction* find_tcp_action(std::string_view name) {
+    for (const TcpAction& a : kTcpActions)
+        if (a.name == name) return &a;
+    return nullptr;
+}
+
+std::string nearest_tcp_action(std::string_view name, std::uint8_t stage) {
+    std::vector<std::string_view> names;
+    for (const TcpAction& a : kTcpActions)
+        if (a.stages & stage) names.push_back(a.name);
+    return std::string(util::nearest(name, names));
+}
+
+// The scope word of the variable an action names (`txn` in `set-var(txn.x)`), if any.
+std::string_view var_scope_word(std::string_view action) {
+    const std::size_t open = action.find('(');
+    if (open == std::string_view::npos) return {};
+    const std::string_view inner = action.substr(open + 1);
+    return inner.substr(0, inner.find_first_of(".,)"));
+}
 
 // One `tcp-request` or `tcp-response` line (`Response`).
 template <bool Response>
@@ -81,88 +188,126 @@ cfg::Status parse_tcp_rule(cfg::Args args, cfg::Ctx& ctx) {
         return cfg::Status::Ok;
     }
     std::vector<TcpRule>* set = nullptr;
+    Stage stage = kContent;
     if (Response) {
         if (when != "content")
             return ctx.alert("expects 'inspect-delay' or 'content', got '{}'", when);
         set = &conf.response;
+        stage = kResponse;
+    } else if (when == "connection") {
+        set = &conf.connection;
+        stage = kConnection;
+    } else if (when == "session") {
+        set = &conf.session;
+        stage = kSession;
+    } else if (when == "content") {
+        set = &conf.content;
     } else {
-        set = when == "connection" ? &conf.connection
-              : when == "session"  ? &conf.session
-              : when == "content"  ? &conf.content
-                                   : nullptr;
-        if (!set)
-            return ctx.alert(
-                "expects 'inspect-delay', 'connection', 'session' or 'content', got '{}'", when);
+        return ctx.alert("expects 'inspect-delay', 'connection', 'session' or 'content', got '{}'",
+                         when);
     }
     if (args.size() < 2) return ctx.alert("'{} {}' expects an action", kw, when);
     const std::string& action = args[1];
+    const std::string_view name = std::string_view(action).substr(0, action.find('('));
     TcpRule rule;
     // Content rules read what the client (or the server) sent; the others only the connection.
-    const bool content = set == &conf.content || set == &conf.response;
     const sample::Use available =
-        set == &conf.content    ? sample::Use::Internal | sample::Use::Conn | sample::Use::Req
-        : set == &conf.response ? sample::Use::Internal | sample::Use::Conn | sample::Use::Res
-                                : sample::Use::Internal | sample::Use::Conn;
-    std::size_t cond_at = 2;  // where `if`/`unless` may start
-    if (action.starts_with("set-var(") || action.starts_with("unset-var(")) {
-        if (!content)
-            return ctx.alert("'{} {} {}' is not implemented yet; it comes with {}", kw, when,
-                             action.substr(0, action.find('(')), kLater);
-        cond_at = sample::condition_start(args);
-        const ActionDef* def = find_action(std::string_view(action).substr(0, action.find('(')));
-        auto parsed = def->parse({.args = args.subspan(1, cond_at - 1),
-                                  .set = Response ? RuleSet::Response : RuleSet::Request,
-                                  .available = available});
-        if (!parsed) return ctx.alert("'{} {} {}': {}", kw, when, action, parsed.error());
-        rule.verb = TcpVerb::Run;
-        rule.action = std::move(*parsed);
-        (Response ? conf.response_runs_actions : conf.content_runs_actions) = true;
-        args = args.subspan(cond_at - 2);  // as if the action were one word
-    } else if (action == "accept") {
-        rule.verb = TcpVerb::Accept;
-    } else if (action == "reject") {
-        rule.verb = TcpVerb::Reject;
-    } else if (action == "silent-drop") {
-        rule.verb = TcpVerb::SilentDrop;
-    } else if (action == "set-nice" && set == &conf.content) {
-        // One word, then the condition if any.
-        cond_at = std::min(args.size(), sample::condition_start(args.subspan(2)) + 2);
-        if (auto st = check_nice_args(args.subspan(2, cond_at - 2)); !st)
-            return ctx.alert("'{} {} {}' {}", kw, when, action, st.error());
-        rule.verb = TcpVerb::Nothing;
-        (void)ctx.warning("'{} {} {}' has no effect in Sluice: {}", kw, when, action,
-                          kNiceHasNoEffect);
-        args = args.subspan(cond_at - 2);  // as if the action were one word
-    } else if (action == "close" && Response) {
-        rule.verb = TcpVerb::Close;
-    } else if (action == "expect-proxy" && !Response) {
-        if (set != &conf.connection)
-            return ctx.alert("'expect-proxy' is a 'tcp-request connection' action");
-        if (args.size() < 3 || args[2] != "layer4")
-            return ctx.alert("'tcp-request connection expect-proxy' expects 'layer4'");
-        rule.verb = TcpVerb::ExpectProxy;
-        args = args.subspan(1);  // the condition, if any, follows 'layer4'
-    } else if (action.starts_with("track-sc") || action.starts_with("sc-")) {
+        stage == kContent    ? sample::Use::Internal | sample::Use::Conn | sample::Use::Req
+        : stage == kResponse ? sample::Use::Internal | sample::Use::Conn | sample::Use::Res
+                             : sample::Use::Internal | sample::Use::Conn;
+    if (action.starts_with("track-sc") || action.starts_with("sc-")) {
         return ctx.alert("'{} {} {}' comes with stick tables (roadmap item 9)", kw, when, action);
-    } else if (action == "capture" && set == &conf.content) {
-        cond_at = sample::condition_start(args);
-        auto parsed = parse_content_capture(args.subspan(1, cond_at - 1), ctx, available);
-        if (!parsed) return ctx.alert("'{} {} {}': {}", kw, when, action, parsed.error());
-        rule.verb = TcpVerb::Run;
-        rule.action = std::move(*parsed);
-        args = args.subspan(cond_at - 2);  // as if the action were one word
-    } else if (action == "capture") {
+    } else if (action == "set-log-level") {
+        return ctx.alert("'{} {} {}' is not implemented yet; it comes with logging (issue #8)", kw,
+                         when, action);
+    } else if (action == "capture" && set != &conf.content) {
         // HAProxy 2.6 captures from content rules only (tcp-response has no capture).
         return ctx.alert(
             "'{} {} capture' is not allowed: captures are taken by "
             "'tcp-request content' rules only",
             kw, when);
-    } else if (action == "set-log-level") {
-        return ctx.alert("'{} {} {}' is not implemented yet; it comes with logging (issue #8)", kw,
-                         when, action);
+    }
+    if (action == "capture") {
+        const std::size_t at = sample::condition_start(args);
+        auto parsed = parse_content_capture(args.subspan(1, at - 1), ctx, available);
+        if (!parsed) return ctx.alert("'{} {} {}': {}", kw, when, action, parsed.error());
+        rule.verb = TcpVerb::Run;
+        rule.action = std::move(*parsed);
+        args = args.subspan(at - 2);  // as if the action were one word
     } else {
-        return ctx.alert("'{} {} {}' is not implemented yet; it comes with {}", kw, when, action,
-                         kLater);
+        const TcpAction* def = find_tcp_action(name);
+        if (!def) {
+            const std::string near = nearest_tcp_action(name, stage);
+            return ctx.alert("unknown '{} {}' action '{}'{}", kw, when, name,
+                             near.empty() ? "" : fmt::format(" (did you mean '{}'?)", near));
+        }
+        if (!(def->stages & stage))
+            return ctx.alert("'{}' is not a valid '{} {}' action", name, kw, when);
+        // As in HAProxy: a backend is chosen after these rules ran.
+        if ((stage == kConnection || stage == kSession) &&
+            ctx.section() == cfg::SectionKind::Backend)
+            return ctx.alert(
+                "'{} {}' rules run before any backend is chosen: they belong in a "
+                "frontend or listen section",
+                kw, when);
+        std::size_t cond_at = 2;  // where `if`/`unless` may start
+        switch (def->kind) {
+            case Kind::Later:
+                return ctx.alert("'{} {} {}' is not implemented yet; it comes with {}", kw, when,
+                                 name, def->later);
+            case Kind::Unsupported:
+                return ctx.alert("'{} {} {}' is not supported: {}", kw, when, name, def->later);
+            case Kind::Verb:
+                rule.verb = def->verb;
+                break;
+            case Kind::ExpectProxy:
+                if (args.size() < 3 || args[2] != "layer4")
+                    return ctx.alert("'tcp-request connection expect-proxy' expects 'layer4'");
+                rule.verb = TcpVerb::ExpectProxy;
+                args = args.subspan(1);  // the condition, if any, follows 'layer4'
+                break;
+            case Kind::Nice:
+                // One word, then the condition if any.
+                cond_at = std::min(args.size(), sample::condition_start(args.subspan(2)) + 2);
+                if (auto st = check_nice_args(args.subspan(2, cond_at - 2)); !st)
+                    return ctx.alert("'{} {} {}' {}", kw, when, action, st.error());
+                rule.verb = TcpVerb::Nothing;
+                (void)ctx.warning("'{} {} {}' has no effect in Sluice: {}", kw, when, action,
+                                  kNiceHasNoEffect);
+                args = args.subspan(cond_at - 2);  // as if the action were one word
+                break;
+            case Kind::Shared: {
+                cond_at = sample::condition_start(args);
+                const ActionDef* shared = find_action(name);
+                auto parsed = shared->parse({.args = args.subspan(1, cond_at - 1),
+                                             .set = Response ? RuleSet::Response : RuleSet::Request,
+                                             .available = available,
+                                             .proxy = ctx.name()});
+                if (!parsed) return ctx.alert("'{} {} {}': {}", kw, when, action, parsed.error());
+                const std::string_view scope = var_scope_word(action);
+                // HAProxy 2.6 takes these, and the variable is never set: the transaction, and
+                // its request and response, do not exist yet.
+                if ((stage == kConnection || stage == kSession) && !scope.empty() &&
+                    scope != "sess" && scope != "proc")
+                    return ctx.alert(
+                        "'{} {} {}': a '{}' variable does not exist before the stream does; {} "
+                        "rules "
+                        "can only use 'sess' and 'proc' variables",
+                        kw, when, action, scope, when);
+                rule.verb = TcpVerb::Run;
+                rule.action = std::move(*parsed);
+                // Only a set-var needs the stores made: an unset-var finds nothing to remove in
+                // stores no rule made.
+                if (name.starts_with("set-var") && !scope.empty() && scope != "proc") {
+                    (stage == kConnection ? conf.connection_sets_vars
+                     : stage == kSession  ? conf.session_sets_vars
+                     : stage == kContent  ? conf.content_sets_vars
+                                          : conf.response_sets_vars) = true;
+                }
+                args = args.subspan(cond_at - 2);  // as if the action were one word
+                break;
+            }
+        }
     }
     if (args.size() > 2) {
         if (args[2] != "if" && args[2] != "unless")

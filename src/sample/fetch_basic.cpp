@@ -24,8 +24,9 @@ bool fetch_false(const Args&, Context&, Sample& out) {
     return true;
 }
 
+// `str()` is the empty string, as in HAProxy (set-var(txn.x,ifempty) str() sets it).
 bool fetch_str(const Args& args, Context&, Sample& out) {
-    out = Sample::string(args.list[0].text);
+    out = Sample::string(args.list.empty() ? std::string_view() : args.list[0].text);
     return true;
 }
 bool fetch_int(const Args& args, Context&, Sample& out) {
@@ -151,7 +152,7 @@ constexpr ArgSpec kOneInt{1, 1, {ArgKind::Sint}};
 constexpr Fetch kFetches[] = {
     {.name = "always_true", .fn = fetch_true, .out = Type::Bool},
     {.name = "always_false", .fn = fetch_false, .out = Type::Bool},
-    {.name = "str", .fn = fetch_str, .args = kOneStr, .out = Type::Str},
+    {.name = "str", .fn = fetch_str, .args = {0, 1}, .out = Type::Str},
     {.name = "int", .fn = fetch_int, .args = kOneInt, .out = Type::Sint},
     {.name = "bool", .fn = fetch_bool, .args = kOneInt, .out = Type::Bool},
     {.name = "meth", .fn = fetch_meth, .args = kOneStr, .out = Type::Meth},

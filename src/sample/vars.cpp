@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+#include <utility>
+
 #include "sluice/sample/registry.hpp"
 
 namespace sluice::sample {
@@ -74,6 +77,31 @@ util::Result<VarRef> parse_var_name(std::string_view text) {
     return ref;
 }
 
+util::Status add_set_condition(VarRef& ref, std::string_view word) {
+    static constexpr std::pair<std::string_view, SetCondition> kNames[] = {
+        {"ifexists", kIfExists}, {"ifnotexists", kIfNotExists},
+        {"ifempty", kIfEmpty},   {"ifnotempty", kIfNotEmpty},
+        {"ifset", kIfSet},       {"ifnotset", kIfNotSet},
+        {"ifgt", kIfGt},         {"iflt", kIfLt},
+    };
+    for (const auto& [name, bit] : kNames) {
+        if (name == word) {
+            ref.conditions |= bit;
+            return util::ok();
+        }
+    }
+    return util::error(fmt::format(
+        "unknown condition '{}' (expected ifexists, ifnotexists, ifempty, ifnotempty, ifset, "
+        "ifnotset, ifgt or iflt)",
+        word));
+}
+
+const Sample* VarStore::find(std::string_view name) const {
+    for (const Var& v : vars_)
+        if (v.name == name) return &v.value;
+    return nullptr;
+}
+
 bool VarStore::get(std::string_view name, Sample& out) const {
     for (const Var& v : vars_) {
         if (v.name == name) {
@@ -132,16 +160,39 @@ bool read_var(Context& ctx, const VarRef& ref, Sample& out) {
     return s && s->get(ref.name, out);
 }
 
+namespace {
+
+bool is_empty(const Sample& s) {
+    return (s.type == Type::Str || s.type == Type::Bin || s.type == Type::Meth) && s.str.empty();
+}
+
+// Whether a write of `value` over `current` (null: unset) may happen; `exists`: the variable
+// exists even when unset (proc variables).
+bool conditions_hold(std::uint8_t c, const Sample* current, bool exists, const Sample& value) {
+    if (c == 0) return true;
+    const bool set = current != nullptr;
+    exists = exists || set;
+    const bool integers = set && current->type == Type::Sint && value.type == Type::Sint;
+    return !((c & kIfExists && !exists) || (c & kIfNotExists && exists) ||
+             (c & kIfEmpty && !is_empty(value)) || (c & kIfNotEmpty && is_empty(value)) ||
+             (c & kIfSet && !set) || (c & kIfNotSet && set) ||
+             (c & kIfGt && integers && !(current->sint > value.sint)) ||
+             (c & kIfLt && integers && !(current->sint < value.sint)));
+}
+
+}  // namespace
+
 bool write_var(Context& ctx, const VarRef& ref, const Sample& value) {
     if (ref.scope == VarScope::Proc) {
         ProcVars& p = proc_vars();
         std::lock_guard lock(p.mu);
-        p.store.set(ref.name, value);
+        if (conditions_hold(ref.conditions, p.store.find(ref.name), true, value))
+            p.store.set(ref.name, value);
         return true;
     }
     VarStore* s = store_for(ctx, ref.scope);
     if (!s) return false;
-    s->set(ref.name, value);
+    if (conditions_hold(ref.conditions, s->find(ref.name), false, value)) s->set(ref.name, value);
     return true;
 }
 
@@ -167,8 +218,37 @@ util::Status prepare_var(Args& args) {
     return util::ok();
 }
 
+// set-var(name[,condition...])
+util::Status prepare_set_var(Args& args) {
+    auto ref = parse_var_name(args.list[0].text);
+    if (!ref) return util::error(ref.error());
+    for (std::size_t i = 1; i < args.list.size(); ++i)
+        if (auto st = add_set_condition(*ref, args.list[i].text); !st) return st;
+    args.prepared = std::make_shared<const VarRef>(std::move(*ref));
+    return util::ok();
+}
+
+// var(name[,default]): the default is a string, as in HAProxy.
+struct VarFetch {
+    VarRef ref;
+    std::optional<std::string> fallback;
+};
+
+util::Status prepare_var_fetch(Args& args) {
+    auto ref = parse_var_name(args.list[0].text);
+    if (!ref) return util::error(ref.error());
+    VarFetch f{.ref = std::move(*ref), .fallback = std::nullopt};
+    if (args.list.size() > 1) f.fallback = args.list[1].text;
+    args.prepared = std::make_shared<const VarFetch>(std::move(f));
+    return util::ok();
+}
+
 bool fetch_var(const Args& args, Context& ctx, Sample& out) {
-    return read_var(ctx, args.state<VarRef>(), out);
+    const VarFetch& f = args.state<VarFetch>();
+    if (read_var(ctx, f.ref, out)) return true;
+    if (!f.fallback) return false;
+    out = Sample::string(*f.fallback);
+    return true;
 }
 
 bool conv_set_var(const Args& args, Context& ctx, Sample& s) {
@@ -184,20 +264,20 @@ bool conv_unset_var(const Args& args, Context& ctx, Sample&) {
 constexpr Fetch kFetches[] = {
     {.name = "var",
      .fn = fetch_var,
-     .args = {1, 1},
+     .args = {1, 2},
      .out = Type::Any,
      .use = Use::Internal,
-     .prepare = prepare_var},
+     .prepare = prepare_var_fetch},
 };
 const FetchRegistrar kFetchesRegistered{kFetches};
 
 constexpr Converter kConverters[] = {
     {.name = "set-var",
      .fn = conv_set_var,
-     .args = {1, 1},
+     .args = {1, 5},  // the name, then up to four conditions as in HAProxy
      .in = Type::Any,
      .out = Type::Any,
-     .prepare = prepare_var},
+     .prepare = prepare_set_var},
     {.name = "unset-var",
      .fn = conv_unset_var,
      .args = {1, 1},

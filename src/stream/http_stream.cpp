@@ -19,13 +19,13 @@
 
 namespace sluice::stream {
 
-HttpStream::HttpStream(Worker& worker, proxy::Frontend& fe, int client_fd,
-                       std::unique_ptr<ClientAddresses> addrs)
+HttpStream::HttpStream(Worker& worker, proxy::Frontend& fe, int client_fd, Session session)
     : worker_(worker),
       fe_(fe),
       be_(fe.backend),
       attempt_(worker, fe.backend),
-      addrs_(std::move(addrs)) {
+      vars_(std::move(session.vars)),
+      addrs_(std::move(session.addrs)) {
     client_.fd = client_fd;
     ev_io_init(&client_.io, on_client_io, client_fd, 0);
     client_.io.data = this;
@@ -622,7 +622,7 @@ bool HttpStream::reuse_idle(proxy::Server& srv) {
 void HttpStream::connect() {
     phase_ = Phase::Connecting;
     phase_started_ = worker_.loop().now();
-    auto fd = attempt_.connect(client_.fd);
+    auto fd = attempt_.connect(client_.fd, addrs_.get());
     if (!fd) {
         connect_failed(false);
         return;

@@ -54,14 +54,7 @@ bool content_rules_pass(const cfg::Parts* parts, sample::Context& ctx, rules::Ou
 void HttpStream::change_address(void* owner, sample::Connection& conn, bool dst,
                                 const net::Address& to) {
     auto* self = static_cast<HttpStream*>(owner);
-    if (!self->addrs_) {
-        self->addrs_ = std::make_unique<ClientAddresses>();
-        (void)net::peer_address(self->client_.fd, self->addrs_->src);
-        (void)net::local_address(self->client_.fd, self->addrs_->dst);
-    }
-    (dst ? self->addrs_->dst : self->addrs_->src) = to;
-    conn.src = &self->addrs_->src;
-    conn.dst = &self->addrs_->dst;
+    change_client_address(self->addrs_, conn, dst, to);
     self->client_ip_[0] = 0;  // forwardfor's cached text of the old address
 }
 

@@ -10,8 +10,8 @@
 
 namespace sluice::stream {
 
-ProxyHeaderWait::ProxyHeaderWait(Worker& worker, proxy::Frontend& fe, int fd)
-    : worker_(worker), fe_(fe), fd_(fd) {
+ProxyHeaderWait::ProxyHeaderWait(Worker& worker, proxy::Frontend& fe, int fd, Session session)
+    : worker_(worker), fe_(fe), fd_(fd), session_(std::move(session)) {
     ev_io_init(&io_, on_readable, fd, EV_READ);
     io_.data = this;
     ev_init(&timer_, on_timeout);
@@ -72,13 +72,13 @@ bool ProxyHeaderWait::read() {
     }
     have_ += take;
     if (r == net::ProxyParse::Incomplete) return false;
-    std::unique_ptr<ClientAddresses> addrs;
-    if (!header.local) addrs.reset(new ClientAddresses{header.src, header.dst});
+    // The header's addresses replace any a connection rule set; a LOCAL one changes nothing.
+    if (!header.local) session_.addrs.reset(new ClientAddresses{header.src, header.dst});
     ev_io_stop(worker_.loop().raw(), &io_);
     ev_timer_stop(worker_.loop().raw(), &timer_);
     done_ = true;
     worker_.stream_handed_over(worker_link);  // the connection's slots go with it
-    worker_.launch(fe_, fd_, std::move(addrs));
+    worker_.launch(fe_, fd_, std::move(session_));
     return true;
 }
 

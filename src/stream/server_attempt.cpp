@@ -45,13 +45,14 @@ void ServerAttempt::release() {
     worker_.server_released(*s->backend);
 }
 
-util::Result<int> ServerAttempt::connect(int client_fd) const {
+util::Result<int> ServerAttempt::connect(int client_fd, const ClientAddresses* addrs) const {
     const proxy::Server& srv = *held_;
     net::Address to = srv.address.address;
     if (!srv.address.has_port) {
         // No port on the server line: the port the client connected to, plus any offset.
         net::Address local;
-        if (net::local_address(client_fd, local))
+        if (addrs) local = addrs->dst;
+        if (addrs || net::local_address(client_fd, local))
             to.set_port(static_cast<std::uint16_t>(local.port() + srv.address.port_offset));
     }
     auto fd = net::start_connect(to);

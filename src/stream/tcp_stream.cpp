@@ -31,13 +31,13 @@ double seconds(util::Duration d) {
 
 }  // namespace
 
-TcpStream::TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd,
-                     std::unique_ptr<ClientAddresses> addrs)
+TcpStream::TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd, Session session)
     : worker_(worker),
       fe_(fe),
       be_(fe.backend),
       attempt_(worker, fe.backend),
-      addrs_(std::move(addrs)) {
+      addrs_(std::move(session.addrs)),
+      vars_(std::move(session.vars)) {
     client_.fd = client_fd;
     ev_io_init(&client_.io, on_client_io, client_fd, 0);
     client_.io.data = this;
@@ -87,7 +87,9 @@ void TcpStream::attach_connection(sample::Context& ctx, sample::Connection& conn
                                   bool rules_set_vars) {
     conn = {.fd = client_.fd,
             .src = addrs_ ? &addrs_->src : nullptr,
-            .dst = addrs_ ? &addrs_->dst : nullptr};
+            .dst = addrs_ ? &addrs_->dst : nullptr,
+            .change_address = &TcpStream::change_address,
+            .owner = this};
     ctx.attach(&conn);
     ctx.attach(&fe_);
     ctx.attach(const_cast<proxy::Config*>(&worker_.config()));
@@ -100,6 +102,11 @@ void TcpStream::attach_connection(sample::Context& ctx, sample::Connection& conn
         if (!slots.empty()) captures_ = sample::take_captures(slots);
     }
     if (captures_) ctx.attach(captures_.get());
+}
+
+void TcpStream::change_address(void* owner, sample::Connection& conn, bool dst,
+                               const net::Address& to) {
+    change_client_address(static_cast<TcpStream*>(owner)->addrs_, conn, dst, to);
 }
 
 const cfg::Parts& TcpStream::inspected_parts() const {
@@ -117,7 +124,7 @@ void TcpStream::inspect(bool expired) {
         arena.reset();
         sample::Context ctx(arena);
         sample::Connection conn;
-        attach_connection(ctx, conn, rc.content_runs_actions);
+        attach_connection(ctx, conn, rc.content_sets_vars);
         sample::Payload payload{.req = up_.buf.readable(),
                                 .res = {},
                                 .final = expired || rc.inspect_delay.count() == 0 ||
@@ -204,7 +211,7 @@ bool TcpStream::woken_from_queue() {
 void TcpStream::connect() {
     phase_ = Phase::Connecting;
     phase_started_ = worker_.loop().now();
-    auto fd = attempt_.connect(client_.fd);
+    auto fd = attempt_.connect(client_.fd, addrs_.get());
     if (!fd) {
         connect_failed(false);
         return;
@@ -317,7 +324,7 @@ void TcpStream::inspect_response(bool expired) {
     sample::Context ctx(arena);
     ctx.response = true;
     sample::Connection conn;
-    attach_connection(ctx, conn, rc.response_runs_actions);
+    attach_connection(ctx, conn, rc.response_sets_vars);
     sample::Payload payload{.req = {},
                             .res = down_.buf.readable(),
                             .final = expired || rc.response_inspect_delay.count() == 0 ||

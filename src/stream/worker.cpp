@@ -93,18 +93,35 @@ void Worker::on_listener_ready(struct ev_loop*, ev_io* w, int) {
 
 namespace {
 
+// set-src / set-dst in a connection or session rule: the Session keeps the new address.
+void change_session_address(void* owner, sample::Connection& conn, bool dst,
+                            const net::Address& to) {
+    change_client_address(static_cast<Session*>(owner)->addrs, conn, dst, to);
+}
+
 // Runs `rules` on what a connection offers before any stream exists: its addresses (the
-// socket's, or a PROXY header's), its frontend, the process.
+// socket's, or a PROXY header's), its frontend, the process. Only sess (and proc) variables
+// exist at this stage; their store is made first when the rules may set one (`sets_vars`,
+// known at parse time), so that other connections allocate nothing.
 template <class Rules>
 auto on_connection(sample::Arena& arena, proxy::Config& config, proxy::Frontend& fe, int fd,
-                   const ClientAddresses* addrs, Rules rules) {
+                   Session& session, bool sets_vars, Rules rules) {
     arena.reset();
     sample::Context ctx(arena);
-    sample::Connection conn{
-        .fd = fd, .src = addrs ? &addrs->src : nullptr, .dst = addrs ? &addrs->dst : nullptr};
+    sample::Connection conn{.fd = fd,
+                            .src = session.addrs ? &session.addrs->src : nullptr,
+                            .dst = session.addrs ? &session.addrs->dst : nullptr,
+                            .change_address = &change_session_address,
+                            .owner = &session};
     ctx.attach(&conn);
     ctx.attach(&fe);
     ctx.attach(&config);
+    if (sets_vars && !session.vars) session.vars = std::make_unique<sample::StreamVars>();
+    sample::Vars vars;
+    if (session.vars) {
+        vars.sess = &session.vars->sess;
+        ctx.attach(&vars);
+    }
     return rules(ctx);
 }
 
@@ -120,18 +137,18 @@ void refuse(int fd, rules::TcpVerb verb) {
 
 }  // namespace
 
-rules::Admission Worker::admitted(proxy::Frontend& fe, int fd) {
+rules::Admission Worker::admitted(proxy::Frontend& fe, int fd, Session& session) {
     const rules::TcpRulesConf& conf = fe.parts->read<rules::TcpRulesConf>();
     if (conf.connection.empty()) return {};
-    return on_connection(arena_, engine_.config(), fe, fd, nullptr,
+    return on_connection(arena_, engine_.config(), fe, fd, session, conf.connection_sets_vars,
                          [&](sample::Context& ctx) { return rules::admit_connection(conf, ctx); });
 }
 
-void Worker::launch(proxy::Frontend& fe, int fd, std::unique_ptr<ClientAddresses> addrs) {
+void Worker::launch(proxy::Frontend& fe, int fd, Session session) {
     const rules::TcpRulesConf& conf = fe.parts->read<rules::TcpRulesConf>();
     if (!conf.session.empty()) {
         const rules::TcpVerb verb =
-            on_connection(arena_, engine_.config(), fe, fd, addrs.get(),
+            on_connection(arena_, engine_.config(), fe, fd, session, conf.session_sets_vars,
                           [&](sample::Context& ctx) { return rules::admit_session(conf, ctx); });
         if (verb != rules::TcpVerb::Accept) {
             refuse(fd, verb);
@@ -141,10 +158,10 @@ void Worker::launch(proxy::Frontend& fe, int fd, std::unique_ptr<ClientAddresses
         }
     }
     if (fe.http) {
-        auto* stream = new HttpStream(*this, fe, fd, std::move(addrs));
+        auto* stream = new HttpStream(*this, fe, fd, std::move(session));
         stream->start();
     } else {
-        auto* stream = new TcpStream(*this, fe, fd, std::move(addrs));
+        auto* stream = new TcpStream(*this, fe, fd, std::move(session));
         stream->start();
     }
 }
@@ -176,9 +193,10 @@ void Worker::accept_from(ListenWatcher& lw) {
             }
             return;  // EAGAIN: another thread took it, or nothing left
         }
-        const rules::Admission admission = admitted(fe, fd);
+        Session session;
+        const rules::Admission admission = admitted(fe, fd, session);
         if (admission.verb != rules::TcpVerb::Accept) {
-            // Refused before anything is allocated for it.
+            // Refused before any stream is made for it.
             refuse(fd, admission.verb);
             fe.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
             c.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
@@ -186,11 +204,11 @@ void Worker::accept_from(ListenWatcher& lw) {
         }
         if (lw.listener->options.accept_proxy || admission.expect_proxy) {
             // The session starts once the PROXY header said whose connection this is.
-            auto* wait = new ProxyHeaderWait(*this, fe, fd);
+            auto* wait = new ProxyHeaderWait(*this, fe, fd, std::move(session));
             wait->start();
             continue;
         }
-        launch(fe, fd, nullptr);
+        launch(fe, fd, std::move(session));
     }
 }
 

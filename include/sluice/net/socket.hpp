@@ -2,6 +2,7 @@
 // Thin wrappers over the system calls that return errors as values with the address named.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "sluice/net/address.hpp"
@@ -38,6 +39,13 @@ void set_nolinger(int fd);
 // Makes the coming close() of a client socket tell the client nothing (`silent-drop`): no FIN
 // and, where the system lets us, no reset either.
 void prepare_silent_drop(int fd);
+
+// `set-mark`: the netfilter mark of every packet the socket sends from now on (SO_MARK, which
+// needs CAP_NET_ADMIN). False when the system refused it.
+bool set_mark(int fd, std::uint32_t mark);
+// `set-tos`: the IPv4 TOS byte, or IPv6 traffic class, of every packet the socket sends from
+// now on. False when neither applies (a UNIX socket).
+bool set_tos(int fd, std::uint8_t tos);
 
 // What a connected socket has waiting to be read, told by one peek.
 enum class Pending { Nothing, Bytes, End };  // End: FIN or error

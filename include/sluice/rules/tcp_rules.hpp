@@ -1,9 +1,11 @@
-// tcp-request rules: `tcp-request connection|session|content accept|reject|silent-drop
-// [if|unless COND]` and `tcp-request inspect-delay`. Connection and session rules run on a new
-// client connection before any stream exists, on what it offers at that point: addresses,
-// ports, proxies. Content rules run in the stream on what the client sent (sample::Payload):
-// in mode tcp they are evaluated again as bytes arrive, until one decides or the inspect delay
-// is over; in mode http once per request, on the parsed request.
+// tcp-request rules: `tcp-request connection|session|content ACTION [if|unless COND]` and
+// `tcp-request inspect-delay`, and their tcp-response counterparts. Connection and session
+// rules run on a new client connection before any stream exists, on what it offers at that
+// point: addresses, ports, proxies; their actions (set-var of sess and proc variables, set-src,
+// set-dst, set-mark, set-tos...) act on the connection. Content rules run in the stream on
+// what the client sent (sample::Payload): in mode tcp they are evaluated again as bytes arrive,
+// until one decides or the inspect delay is over; in mode http once per request, on the parsed
+// request. Actions that http rules have too are parsed by the action registry (http_rules.hpp).
 #pragma once
 
 #include <memory>
@@ -21,7 +23,7 @@ namespace sluice::rules {
 // no reset where the system allows), so that an attacker's connection stays open on its side.
 // ExpectProxy (`expect-proxy layer4`, connection rules only) does not end the set: the
 // connection must begin with a PROXY protocol header.
-// Run (content rules only): an action such as set-var runs and the rules go on. Close
+// Run: an action such as set-var, set-src or set-tos runs and the rules go on. Close
 // (tcp-response only): the server connection ends once what it sent is forwarded. Nothing: an
 // action accepted for compatibility that does nothing in Sluice (`content set-nice`); the rules
 // go on past it.
@@ -30,7 +32,7 @@ enum class TcpVerb : std::uint8_t { Accept, Reject, SilentDrop, ExpectProxy, Run
 struct TcpRule {
     TcpVerb verb = TcpVerb::Accept;
     std::shared_ptr<const sample::Condition> cond;  // null: always
-    std::shared_ptr<const Action> action;           // Run: set-var, unset-var, capture
+    std::shared_ptr<const Action> action;           // Run: set-var, unset-var, capture, ...
 };
 
 // A proxy section's tcp-request rules, in its cfg::Parts.
@@ -41,9 +43,12 @@ struct TcpRulesConf {
     // what the server sends.
     std::vector<TcpRule> response;
     util::Duration response_inspect_delay{0};
-    // A content rule of that direction runs an action (set-var...): the stream then needs its
-    // variable scopes. Known at parse time, so no stream looks for it per read.
-    bool content_runs_actions = false, response_runs_actions = false;
+    // A rule of that set sets a variable of a scope the connection or the stream keeps
+    // (sess, txn...): the stores are made before the rules run (for connection and session
+    // rules, the connection's store, which its stream takes over). Known at parse time, so
+    // nothing is looked for per connection or per read, and others allocate nothing.
+    bool connection_sets_vars = false, session_sets_vars = false;
+    bool content_sets_vars = false, response_sets_vars = false;
     bool admits_all() const { return connection.empty() && session.empty(); }
 };
 
@@ -53,7 +58,8 @@ struct Admission {
     TcpVerb verb = TcpVerb::Accept;
     bool expect_proxy = false;
 };
-// Runs the connection rules; an `accept` ends them.
+// Runs the connection rules; an `accept` ends them. Their actions act on what `ctx` holds (the
+// sample::Connection, the variables).
 Admission admit_connection(const TcpRulesConf& conf, sample::Context& ctx);
 // Runs the session rules (after any PROXY header): Accept, Reject or SilentDrop.
 TcpVerb admit_session(const TcpRulesConf& conf, sample::Context& ctx);

@@ -17,17 +17,37 @@ namespace sluice::sample {
 
 enum class VarScope : std::uint8_t { Proc, Sess, Txn, Req, Res };
 
+// set-var's conditions (`set-var(txn.x,ifnotexists,ifgt)`, as an action or a converter): the
+// variable is written only when all of them hold. ifexists/ifset: the variable is there (a
+// proc variable exists from the config on, as in HAProxy, where parsing creates it; it is set
+// once written); ifempty: the new value is an empty string (a scalar never is); ifgt/iflt: the
+// variable's integer is greater/less than the new one (true unless both are integers).
+enum SetCondition : std::uint8_t {
+    kIfExists = 1 << 0,
+    kIfNotExists = 1 << 1,
+    kIfEmpty = 1 << 2,
+    kIfNotEmpty = 1 << 3,
+    kIfSet = 1 << 4,
+    kIfNotSet = 1 << 5,
+    kIfGt = 1 << 6,
+    kIfLt = 1 << 7,
+};
+
 struct VarRef {
     VarScope scope = VarScope::Txn;
-    std::string name;  // without the scope: "foo" for "txn.foo"
+    std::string name;             // without the scope: "foo" for "txn.foo"
+    std::uint8_t conditions = 0;  // SetCondition bits, for writes
 };
 // "txn.foo" -> {Txn, "foo"}; an error names what is wrong ("unknown variable scope 'tx'").
 util::Result<VarRef> parse_var_name(std::string_view text);
+// Adds the condition named `word` ("ifnotexists"...) to `ref`; an error for an unknown one.
+util::Status add_set_condition(VarRef& ref, std::string_view word);
 
 // One scope's variables. Few per transaction: a flat vector beats a map.
 class VarStore {
   public:
     bool get(std::string_view name, Sample& out) const;  // views into the store
+    const Sample* find(std::string_view name) const;     // null when unset
     void set(std::string_view name, const Sample& value);
     void unset(std::string_view name);
     void clear() { vars_.clear(); }
@@ -63,7 +83,7 @@ struct StreamVars {
 // Reads a variable into `out` (views into the store, valid until it changes); false when unset
 // or its scope is not available here.
 bool read_var(Context& ctx, const VarRef& ref, Sample& out);
-// Sets a variable; false when its scope is not available here.
+// Sets a variable if its conditions hold; false when its scope is not available here.
 bool write_var(Context& ctx, const VarRef& ref, const Sample& value);
 bool unset_var(Context& ctx, const VarRef& ref);
 

@@ -23,6 +23,7 @@
 #include "sluice/sample/capture.hpp"
 #include "sluice/sample/vars.hpp"
 #include "sluice/stream/server_attempt.hpp"
+#include "sluice/stream/session.hpp"
 #include "sluice/stream/stream.hpp"
 #include "sluice/stream/worker.hpp"
 
@@ -49,9 +50,9 @@ struct TerminationState {
 class HttpStream final : public Stream {
   public:
     // Takes ownership of `client_fd` (accepted, non-blocking); its slots are already counted.
-    // `addrs`: the client's addresses from a PROXY protocol header, if any.
-    HttpStream(Worker& worker, proxy::Frontend& fe, int client_fd,
-               std::unique_ptr<ClientAddresses> addrs = nullptr);
+    // `session`: what a PROXY header and the connection's first rules left (addresses, sess
+    // variables), if anything.
+    HttpStream(Worker& worker, proxy::Frontend& fe, int client_fd, Session session = {});
     void start();
 
     static void* operator new(std::size_t size) {
@@ -198,8 +199,9 @@ class HttpStream final : public Stream {
     Worker& worker_;
     proxy::Frontend& fe_;
     proxy::Backend* be_;
-    ServerAttempt attempt_;
-    std::unique_ptr<Variables> vars_;  // the transaction's server (slot) and attempts
+    ServerAttempt attempt_;  // the transaction's server (slot) and attempts
+    // From the connection's first rules (sess variables), else made when rules first run.
+    std::unique_ptr<Variables> vars_;
     // From the request head to the end of the transaction; back to the pool in between.
     sample::CapturesPtr captures_;
     struct Tarpit {

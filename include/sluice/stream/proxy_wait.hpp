@@ -1,9 +1,10 @@
 // A client connection whose first bytes must be a PROXY protocol header (`bind ...
 // accept-proxy`, `tcp-request connection expect-proxy layer4`): it reads exactly the header,
-// never a byte of what follows, then hands the connection and the addresses the header gave to
-// Worker::launch (session rules, then the mode's stream). A bad header, the client leaving or
-// `timeout client` passing first closes the connection. It holds the connection's slots while
-// it waits, and is in the worker's list of streams so that a stop frees it.
+// never a byte of what follows, then hands the connection, with the addresses the header gave
+// and what the connection rules left (sess variables), to Worker::launch (session rules, then
+// the mode's stream). A bad header, the client leaving or `timeout client` passing first closes
+// the connection. It holds the connection's slots while it waits, and is in the worker's list
+// of streams so that a stop frees it.
 #pragma once
 
 #include <ev.h>
@@ -13,6 +14,7 @@
 
 #include "sluice/net/proxy_protocol.hpp"
 #include "sluice/proxy/runtime.hpp"
+#include "sluice/stream/session.hpp"
 #include "sluice/stream/stream.hpp"
 #include "sluice/stream/worker.hpp"
 
@@ -20,7 +22,7 @@ namespace sluice::stream {
 
 class ProxyHeaderWait final : public Stream {
   public:
-    ProxyHeaderWait(Worker& worker, proxy::Frontend& fe, int fd);
+    ProxyHeaderWait(Worker& worker, proxy::Frontend& fe, int fd, Session session);
     void start();
 
     void abandon() override;
@@ -38,6 +40,7 @@ class ProxyHeaderWait final : public Stream {
     Worker& worker_;
     proxy::Frontend& fe_;
     int fd_;
+    Session session_;
     ev_io io_;
     ev_timer timer_;
     bool done_ = false;

@@ -41,9 +41,10 @@ class ServerAttempt {
     // Gives the slot back (a queued stream may take it). Safe to call when none is held.
     void release();
 
-    // Starts a non-blocking connection to the held server for the client on `client_fd`
-    // (whose local port completes a server line without one), socket options set.
-    util::Result<int> connect(int client_fd) const;
+    // Starts a non-blocking connection to the held server for the client on `client_fd`, socket
+    // options set. A server line without a port takes the port the client connected to: that
+    // of `addrs` when set (a PROXY header, set-dst-port), else the socket's.
+    util::Result<int> connect(int client_fd, const ClientAddresses* addrs) const;
     // A connection to the held server was just established: with `send-proxy[-v2]`, its
     // PROXY header goes out first, saying `addrs` (else the client socket's own addresses).
     // False when it could not be sent whole (the connection is then unusable).

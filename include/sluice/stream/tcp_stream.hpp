@@ -16,6 +16,7 @@
 #include "sluice/sample/connection.hpp"
 #include "sluice/sample/vars.hpp"
 #include "sluice/stream/server_attempt.hpp"
+#include "sluice/stream/session.hpp"
 #include "sluice/stream/worker.hpp"
 
 namespace sluice::stream {
@@ -24,9 +25,9 @@ class TcpStream final : public Stream {
   public:
     // Takes ownership of `client_fd` (accepted, non-blocking). The frontend and global slots
     // are already counted for it.
-    // `addrs`: the client's addresses from a PROXY protocol header, if any.
-    TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd,
-              std::unique_ptr<ClientAddresses> addrs = nullptr);
+    // `session`: what a PROXY header and the connection's first rules left (addresses, sess
+    // variables), if anything.
+    TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd, Session session = {});
     void start();
 
     // From the thread's cache of stream-sized blocks: no malloc per connection once warm.
@@ -71,6 +72,8 @@ class TcpStream final : public Stream {
     // What content rules read of the connection, attached to `ctx` (`conn` is its storage);
     // the variable scopes come into being when the rules may set one.
     void attach_connection(sample::Context& ctx, sample::Connection& conn, bool rules_set_vars);
+    static void change_address(void* owner, sample::Connection& conn, bool dst,
+                               const net::Address& to);
     // tcp-response content rules on what the server sent, before any of it reaches the client.
     void inspect_response(bool expired);
     ev_tstamp response_inspection_end() const;
@@ -108,11 +111,13 @@ class TcpStream final : public Stream {
     Flow up_, down_;  // client -> server, server -> client
     ev_timer timer_;
     ev_tstamp phase_started_ = 0;
-    std::unique_ptr<ClientAddresses> addrs_;    // from a PROXY header: they replace the socket's
-    std::unique_ptr<sample::StreamVars> vars_;  // once content rules run
-    sample::CapturesPtr captures_;              // once rules run, if the frontend has slots
-    std::uint8_t inspect_stage_ = 0;            // 0: the frontend's content rules, 1: the backend's
-    bool inspecting_response_ = false;          // down_ is held for the tcp-response rules
+    // From a PROXY header or a set-src/set-dst rule: they replace the socket's.
+    std::unique_ptr<ClientAddresses> addrs_;
+    // From the connection's first rules (sess variables), else made once content rules run.
+    std::unique_ptr<sample::StreamVars> vars_;
+    sample::CapturesPtr captures_;      // once rules run, if the frontend has slots
+    std::uint8_t inspect_stage_ = 0;    // 0: the frontend's content rules, 1: the backend's
+    bool inspecting_response_ = false;  // down_ is held for the tcp-response rules
     ev_tstamp connected_at_ = 0;
     bool closed_ = false;
 };

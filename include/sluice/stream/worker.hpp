@@ -14,6 +14,7 @@
 #include "sluice/proxy/runtime.hpp"
 #include "sluice/rules/tcp_rules.hpp"
 #include "sluice/sample/sample.hpp"
+#include "sluice/stream/session.hpp"
 #include "sluice/stream/stream.hpp"
 
 namespace sluice::stream {
@@ -42,9 +43,9 @@ class Worker {
     void stream_closed(proxy::Frontend& fe, QueueLink& link);
     // A connection passes from one stream object to another (its slots go with it).
     void stream_handed_over(QueueLink& link);
-    // tcp-request session rules (after any PROXY header), then the mode's stream; `addrs`: the
-    // client's addresses from a PROXY header, if any.
-    void launch(proxy::Frontend& fe, int fd, std::unique_ptr<ClientAddresses> addrs);
+    // tcp-request session rules (after any PROXY header), then the mode's stream; `session`:
+    // what the PROXY header and the connection rules left (addresses, sess variables).
+    void launch(proxy::Frontend& fe, int fd, Session session);
     // Called when a stream gives a server slot back: wake a queued stream, here or elsewhere.
     void server_released(proxy::Backend& be);
     // Queue management for TcpStream.
@@ -67,8 +68,9 @@ class Worker {
     static void on_listener_ready(struct ev_loop* raw, ev_io* w, int revents);
     static void on_fd_limit_timer(struct ev_loop* raw, ev_timer* w, int revents);
     void accept_from(ListenWatcher& lw);
-    // tcp-request connection rules on a just-accepted connection.
-    rules::Admission admitted(proxy::Frontend& fe, int fd);
+    // tcp-request connection rules on a just-accepted connection; what their actions set
+    // (addresses, sess variables) goes into `session`.
+    rules::Admission admitted(proxy::Frontend& fe, int fd, Session& session);
     bool has_room(const proxy::Frontend& fe) const;
     void pause(ListenWatcher& lw);
 

@@ -145,6 +145,8 @@ const Names kKeywords = {
     "server",
     "server-state-base",
     "server-state-file",
+    "set-var",
+    "set-var-fmt",
     "spread-checks",
     "srvtimeout",
     "ssl-default-bind-ciphers",

@@ -788,7 +788,7 @@ TEST_F(VarTest, NameErrorsAtParseTime) {
     EXPECT_ERROR("str(a),set-var(txn.a-b)", "'set-var': variable name 'txn.a-b' may only hold");
     EXPECT_ERROR("str(a),unset-var(txn.)", "empty variable name");
     EXPECT_ERROR("var", "at least 1");
-    EXPECT_ERROR("var(txn.a,txn.b)", "at most 1");
+    EXPECT_ERROR("var(txn.a,dflt,more)", "at most 2");  // var(name[,default])
 }
 
 }  // namespace
