@@ -18,6 +18,10 @@ struct Txn {
     // which the body fetches remove.
     std::string_view req_body;
     bool req_body_chunked = false;
+    // The same for the response body, in response rules (all of it with http-response
+    // wait-for-body, else what came with the head).
+    std::string_view res_body = {};
+    bool res_body_chunked = false;
 };
 
 // The path of a request target: from its first '/' (after any scheme://authority) up to '?'.
