@@ -181,10 +181,11 @@ class VarWrite final : public Action {
     VarWrite(sample::VarRef ref, std::optional<sample::Expr> expr)
         : ref_(std::move(ref)), expr_(std::move(expr)) {}
     bool run(RuleCtx& ctx) const override {
-        // Session and process variables outlive the parse of the head: set (or unset) before
-        // the rules stopped to wait for the body, they are not written again.
-        if (ctx.retracing &&
-            (ref_.scope == sample::VarScope::Sess || ref_.scope == sample::VarScope::Proc))
+        // Variables that outlive the parse of the head, set (or unset) before the rules stopped
+        // to wait for the body, are not written again: session and process ones, and in
+        // response rules every one (the request's variables are not cleared between runs).
+        if (ctx.retracing && (ctx.res || ref_.scope == sample::VarScope::Sess ||
+                              ref_.scope == sample::VarScope::Proc))
             return true;
         if (!expr_) {
             (void)sample::unset_var(ctx.samples, ref_);

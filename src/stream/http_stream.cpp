@@ -711,9 +711,26 @@ bool HttpStream::parse_response() {
             server_keep_ = server_keep_ && http::keeps_alive(head.version, framing) &&
                            framing.kind != http::BodyKind::UntilClose &&
                            framing.kind != http::BodyKind::Tunnel;
-            if (framing.kind == http::BodyKind::UntilClose || req_must_close_ || soft_stopping_)
-                client_keep_ = false;
-            const rules::Outcome outcome = run_response_rules(head);
+            if (req_must_close_ || soft_stopping_) client_keep_ = false;
+            // The body bytes at hand, for the body fetches and wait-for-body: none past the
+            // body's end, and none at all where no body follows (a tunnel's bytes are not one).
+            std::span<const std::byte> body = server_side_.in.readable().subspan(done->consumed);
+            http::Framing body_framing = framing;
+            if (framing.kind == http::BodyKind::ContentLength)
+                body = body.first(static_cast<std::size_t>(
+                    std::min<std::uint64_t>(body.size(), framing.content_length)));
+            else if (framing.kind != http::BodyKind::Chunked &&
+                     framing.kind != http::BodyKind::UntilClose) {
+                body = body.first(0);
+                body_framing = http::Framing{};
+            }
+            const rules::Outcome outcome = run_response_rules(head, body, body_framing);
+            if (outcome.verdict == rules::Verdict::WaitBody) {
+                // Nothing is consumed: the head is parsed, and the rules run, again as more of
+                // the body comes (or at the wait's end, on_deadline).
+                return false;
+            }
+            body_wait_.reset();
             if (outcome.verdict == rules::Verdict::Drop) {
                 drop_server_connection();
                 attempt_.release();
@@ -727,6 +744,9 @@ bool HttpStream::parse_response() {
                 send_reply(outcome, false);
                 return false;
             }
+            // A body that ends at the close ends the client connection too, once it is the one
+            // forwarded (an answer of the proxy's instead keeps it, as HAProxy does).
+            if (framing.kind == http::BodyKind::UntilClose) client_keep_ = false;
         }
         if (!emit_response_head(head, framing)) {
             count_response_failure();
@@ -794,6 +814,7 @@ void HttpStream::end_transaction() {
                                  !server_side_.read_closed && server_side_.fd >= 0;
     proxy::Server* srv = conn_server_;
     attempt_.release();
+    body_wait_.reset();
     if (server_reusable && srv) {
         set_interest(server_side_, 0);
         if (be_->http_reuse == proxy::HttpReuse::Never || srv->options.send_proxy) {
