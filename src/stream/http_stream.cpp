@@ -211,8 +211,9 @@ bool valid_host(const http::RequestHead& head, bool accept_invalid) {
     const std::size_t scheme_end = t.find("://");
     if (scheme_end == std::string_view::npos) return true;
     t.remove_prefix(scheme_end + 3);
-    const std::size_t end = t.find_first_of("/?#");
-    std::string_view authority = t.substr(0, end);
+    // The authority runs up to the path's '/', whatever comes before it: `http://host?a` names
+    // "host?a", which a Host of "host" does not match (HAProxy reads it so, and answers 400).
+    std::string_view authority = t.substr(0, t.find('/'));
     if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos)
         authority.remove_prefix(at + 1);
     return http::iequals(authority, host->value);
