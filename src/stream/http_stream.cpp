@@ -118,9 +118,32 @@ bool HttpStream::step() {
             client_.in.release();
             if (client_.write_shut && client_.read_closed) close();
             return false;
+        case Phase::Queued:
+        case Phase::Connecting:
+        case Phase::RetryWait:
+            return waiting_step();
         default:
-            return false;  // waiting for a server: its events drive the stream
+            return false;
     }
+}
+
+// Waiting for a server: its events (or the queue) drive the stream, but the client may give up.
+bool HttpStream::waiting_step() {
+    if (req_.done || !client_.read_closed) return false;
+    // Body bytes that came meanwhile may have completed it: checked as forwarding checks them.
+    if (!scan_body(req_, client_.in, fe_.accept_invalid_request)) {
+        fe_.errors.count(&proxy::ErrorCounters::failed_requests);
+        fail(400, 'P', 'D');
+        return true;
+    }
+    if (req_.done) return false;  // a whole request: it is served, half-closed or not
+    // The client stopped sending in the middle of its body: the request can never be whole,
+    // so HAProxy gives it up at once rather than waiting for a server to take it.
+    fe_.errors.count(&proxy::ErrorCounters::client_aborts);
+    be_->errors.count(&proxy::ErrorCounters::client_aborts);
+    term_.set('C', phase_ == Phase::Queued ? 'Q' : 'C');
+    close();
+    return false;
 }
 
 bool HttpStream::exchange_step() {
@@ -368,8 +391,12 @@ bool HttpStream::parse_request() {
         return false;
     }
     if (!emit_request_head(head, framing)) {
-        fail(400, 'P', 'R');  // the rewritten head does not fit in a buffer
-        return false;
+        // A body read whole with the head goes with the 500: the connection can carry on.
+        const auto body_len = whole_body_length(body, framing);
+        client_.in.consume(head_len + body_len.value_or(0));  // the views in `head` die here
+        if (body_len) req_.done = true;
+        rewrite_overflow(false);
+        return true;
     }
     client_.in.consume(head_len);  // the views in `head` die here
     phase_ = Phase::Exchange;      // provisional: connect_or_queue sets the real phase
@@ -510,6 +537,28 @@ bool HttpStream::emit_request_head(const http::RequestHead& head, const http::Fr
     server_side_.out.commit(w.size());
     req_head_open_ = true;
     return true;
+}
+
+void HttpStream::rewrite_overflow(bool response) {
+    // Counted where HAProxy counts a failed rewrite: the frontend, and the backend and server
+    // for a response.
+    for (proxy::ErrorCounters* c : {&fe_.errors, response ? &be_->errors : nullptr,
+                                    response && conn_server_ ? &conn_server_->errors : nullptr}) {
+        if (!c) continue;
+        c->count(&proxy::ErrorCounters::failed_rewrites);
+        c->count(&proxy::ErrorCounters::internal_errors);
+    }
+    if (response) {
+        // The server's response goes unread: its connection cannot be reused.
+        term_.set('P', 'H');
+        drop_server_connection();
+        attempt_.release();
+    }
+    rules::Outcome outcome;
+    outcome.verdict = rules::Verdict::Reply;
+    outcome.status = 500;
+    // As after a rule's failed rewrite, the client connection carries on.
+    send_reply(outcome, !response && !req_.done);
 }
 
 // Completes the head in the server's out buffer once the connection is made.
@@ -750,8 +799,12 @@ bool HttpStream::parse_response() {
             if (framing.kind == http::BodyKind::UntilClose) client_keep_ = false;
         }
         if (!emit_response_head(head, framing)) {
-            count_response_failure();
-            fail(502, 'P', 'H');
+            if (client_.out.holds_memory()) {
+                rewrite_overflow(true);
+            } else {
+                count_response_failure();
+                fail(502, 'P', 'H');
+            }
             return false;
         }
         server_side_.in.consume(done->consumed);

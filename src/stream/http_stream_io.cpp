@@ -261,7 +261,7 @@ const http::ErrorPage* HttpStream::error_page(std::uint16_t status, bool fronten
 void HttpStream::send_page(const http::ErrorPage& page_ref, bool keep,
                            std::string_view head_override) {
     const http::ErrorPage* page = &page_ref;
-    const std::string_view head = head_override.empty() ? page->head : head_override;
+    std::string_view head = head_override.empty() ? page->head : head_override;
     resp_ = Body{};
     body_wait_.reset();  // the transaction ends here, a wait for its body with it
     // What the client's out buffer holds before a final response is interim responses (100
@@ -270,8 +270,17 @@ void HttpStream::send_page(const http::ErrorPage& page_ref, bool keep,
     std::span<std::byte> room = client_.out.writable();
     // An empty page (`errorfile 408 /dev/null`) sends nothing: the connection just closes.
     const std::string_view end = keep ? "\r\n" : "connection: close\r\n\r\n";
-    const std::size_t body = req_is_head_ ? 0 : page->body.size();
-    const std::size_t total = head.size() + end.size() + body;
+    std::size_t body = req_is_head_ ? 0 : page->body.size();
+    std::size_t total = head.size() + end.size() + body;
+    if (!head.empty() && room.size() < total) {
+        // A reply that does not fit in a buffer (a long `return` content): HAProxy answers
+        // 500 instead and counts an internal error; the connection goes on as it would have.
+        fe_.errors.count(&proxy::ErrorCounters::internal_errors);
+        page = error_page(500);
+        head = page->head;
+        body = req_is_head_ ? 0 : page->body.size();
+        total = head.size() + end.size() + body;
+    }
     if (!head.empty() && room.size() >= total) {
         std::byte* p = room.data();
         std::memcpy(p, head.data(), head.size());

@@ -119,6 +119,12 @@ class HttpStream final : public Stream {
     // it does not fit.
     bool queue_interim(std::string_view bytes);
     bool emit_request_head(const http::RequestHead& head, const http::Framing& framing);
+    // The rewritten head (request or response) outgrew its buffer: HAProxy's failed rewrite,
+    // answered with 500.
+    void rewrite_overflow(bool response);
+    // Queued, connecting or about to retry: a client that left before its body was whole
+    // abandons the request at once (it can never be whole).
+    bool waiting_step();
     void finish_request_head();
 
     // Server side.
