@@ -1,6 +1,7 @@
-// HTTP sample fetches: method, path, url, query, headers, cookies, status, versions. They read
-// the heads the stream attached as an http::Txn. `hdr()` and `cook()` read the request in
-// request rules and the response in response rules, as in HAProxy.
+// HTTP sample fetches: method, path, url, query, headers, cookies, status, versions, bodies.
+// They read the heads (and the body bytes at hand) the stream attached as an http::Txn. `hdr()`
+// and `cook()` read the request in request rules and the response in response rules, as in
+// HAProxy.
 #include <algorithm>
 #include <charconv>
 #include <limits>
@@ -310,44 +311,52 @@ bool fetch_req_len(const Args&, Context& ctx, Sample& out) {
     out = Sample::integer(static_cast<std::int64_t>(p->req.size()));
     return true;
 }
-// The buffered request body as the body fetches read it: without chunk framing.
-std::optional<std::string_view> request_body(Context& ctx) {
-    const Txn* t = ctx.find<Txn>();
-    if (!t || !t->req) return std::nullopt;
-    if (!t->req_body_chunked || t->req_body.empty()) return t->req_body;
+// A buffered body as the body fetches read it: without chunk framing (http::body_at_hand
+// removes it, as it does when the stream asks how much of a body is in).
+std::string_view dechunk(Context& ctx, std::string_view raw, bool chunked) {
+    if (!chunked || raw.empty()) return raw;
     std::string& out = ctx.arena().take();
-    const auto* raw = reinterpret_cast<const std::byte*>(t->req_body.data());
-    const std::span<const std::byte> in(raw, t->req_body.size());
-    ChunkedDecoder dec{};
-    for (std::size_t at = 0; at < in.size();) {
-        const ChunkStep st = decode_chunked(dec, in.subspan(at));
-        if (st.event == ChunkEvent::Payload)
-            out.append(reinterpret_cast<const char*>(st.data.data()), st.data.size());
-        at += st.consumed;
-        if (st.event != ChunkEvent::Payload) break;
-    }
+    Framing framing;
+    framing.kind = BodyKind::Chunked;
+    (void)body_at_hand({reinterpret_cast<const std::byte*>(raw.data()), raw.size()}, framing, {},
+                       &out);
     return out;
 }
-bool fetch_req_body(const Args&, Context& ctx, Sample& out) {
-    const auto body = request_body(ctx);
+// The request's (or the response's) body at hand; none outside its rules.
+template <bool Res>
+std::optional<std::string_view> message_body(Context& ctx) {
+    const Txn* t = ctx.find<Txn>();
+    if constexpr (Res) {
+        if (!t || !t->res) return std::nullopt;
+        return dechunk(ctx, t->res_body, t->res_body_chunked);
+    } else {
+        if (!t || !t->req) return std::nullopt;
+        return dechunk(ctx, t->req_body, t->req_body_chunked);
+    }
+}
+template <bool Res>
+bool fetch_body(const Args&, Context& ctx, Sample& out) {
+    const auto body = message_body<Res>(ctx);
     if (!body || body->empty()) return false;
     out = Sample::string(*body, Type::Bin);
     return true;
 }
-bool fetch_req_body_len(const Args&, Context& ctx, Sample& out) {
-    const auto body = request_body(ctx);
+template <bool Res>
+bool fetch_body_len(const Args&, Context& ctx, Sample& out) {
+    const auto body = message_body<Res>(ctx);
     if (!body) return false;
     out = Sample::integer(static_cast<std::int64_t>(body->size()));
     return true;
 }
 // The advertised length: Content-Length, or what is buffered of a chunked body.
-bool fetch_req_body_size(const Args&, Context& ctx, Sample& out) {
-    const Txn* t = ctx.find<Txn>();
-    const auto body = request_body(ctx);
+template <bool Res>
+bool fetch_body_size(const Args&, Context& ctx, Sample& out) {
+    const auto body = message_body<Res>(ctx);
     if (!body) return false;
+    const HeaderList* h = headers(ctx, Res);
     std::int64_t size = static_cast<std::int64_t>(body->size());
-    if (!t->req->headers.find("transfer-encoding")) {
-        if (const Header* cl = t->req->headers.find("content-length")) {
+    if (!h->find("transfer-encoding")) {
+        if (const Header* cl = h->find("content-length")) {
             std::uint64_t v = 0;
             const std::string_view s = cl->value;
             const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -361,7 +370,7 @@ bool fetch_req_body_size(const Args&, Context& ctx, Sample& out) {
 }
 // req.body_param([name]): a url-encoded body's first `name=` parameter (any with no name).
 bool fetch_req_body_param(const Args& args, Context& ctx, Sample& out) {
-    const auto whole = request_body(ctx);
+    const auto whole = message_body<false>(ctx);
     if (!whole || whole->empty()) return false;
     const std::string_view name = args.at(0) ? std::string_view(args.list[0].text) : "";
     std::string_view body = *whole;
@@ -499,9 +508,12 @@ constexpr sample::Fetch kFetches[] = {
     {.name = "req.proto_http", .fn = fetch_proto_http, .out = Type::Bool, .use = kReq},
     {.name = "req.len", .fn = fetch_req_len, .out = Type::Sint, .use = kReq},
     {.name = "req_len", .fn = fetch_req_len, .out = Type::Sint, .use = kReq},
-    {.name = "req.body", .fn = fetch_req_body, .out = Type::Bin, .use = kReq},
-    {.name = "req.body_len", .fn = fetch_req_body_len, .out = Type::Sint, .use = kReq},
-    {.name = "req.body_size", .fn = fetch_req_body_size, .out = Type::Sint, .use = kReq},
+    {.name = "req.body", .fn = fetch_body<false>, .out = Type::Bin, .use = kReq},
+    {.name = "req.body_len", .fn = fetch_body_len<false>, .out = Type::Sint, .use = kReq},
+    {.name = "req.body_size", .fn = fetch_body_size<false>, .out = Type::Sint, .use = kReq},
+    {.name = "res.body", .fn = fetch_body<true>, .out = Type::Bin, .use = kRes},
+    {.name = "res.body_len", .fn = fetch_body_len<true>, .out = Type::Sint, .use = kRes},
+    {.name = "res.body_size", .fn = fetch_body_size<true>, .out = Type::Sint, .use = kRes},
     {.name = "req.body_param",
      .fn = fetch_req_body_param,
      .args = kOptName,

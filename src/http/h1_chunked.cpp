@@ -201,7 +201,7 @@ ChunkStep decode_chunked(ChunkedDecoder& d, std::span<const std::byte> in,
 }
 
 BodyAtHand body_at_hand(std::span<const std::byte> in, const Framing& framing,
-                        const ParseOptions& opts) {
+                        const ParseOptions& opts, std::string* dechunked) {
     BodyAtHand at;
     switch (framing.kind) {
         case BodyKind::None:
@@ -222,7 +222,12 @@ BodyAtHand body_at_hand(std::span<const std::byte> in, const Framing& framing,
                     return at;
                 }
                 used += st.consumed;
-                if (st.event == ChunkEvent::Payload) at.payload += st.data.size();
+                if (st.event == ChunkEvent::Payload) {
+                    at.payload += st.data.size();
+                    if (dechunked)
+                        dechunked->append(reinterpret_cast<const char*>(st.data.data()),
+                                          st.data.size());
+                }
                 if (st.event == ChunkEvent::Done) {
                     at.complete = true;
                     at.length = used;

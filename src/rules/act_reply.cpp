@@ -7,9 +7,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "sluice/cfg/document.hpp"
 #include "sluice/cfg/keyword.hpp"
+#include "sluice/cfg/late.hpp"
 #include "sluice/http/h1_emit.hpp"
 #include "sluice/http/txn.hpp"
+#include "sluice/proxy/conf.hpp"
 #include "sluice/rules/http_rules.hpp"
 
 namespace sluice::rules {
@@ -58,6 +61,17 @@ Result<std::string> read_file(const std::string& path) {
     return s.str();
 }
 
+// A content larger than a buffer can never be sent: refused once the config is read (when
+// tune.bufsize is known). HAProxy 2.6 refuses such a file; a string that long it sends empty.
+void check_fits(std::string_view action, std::string what, std::size_t size) {
+    cfg::defer_check([action = std::string(action), what = std::move(what),
+                      size](const cfg::Document& doc) -> std::string {
+        const std::size_t limit = doc.global.read<proxy::GlobalConf>().bufsize;
+        if (size <= limit) return {};
+        return fmt::format("'{}': {} exceeds the buffer size ({} > {})", action, what, size, limit);
+    });
+}
+
 // Parses `[deny_status|status N] [content-type T] [string S|lf-string F|file P|errorfile P|
 // default-errorfiles] [hdr N F]...`.
 Result<ReplySpec> parse_reply(std::span<const std::string> a, std::string_view status_word,
@@ -93,6 +107,8 @@ Result<ReplySpec> parse_reply(std::span<const std::string> a, std::string_view s
                 }
                 r.body = std::move(*content);
             }
+            check_fits(a[0], w == "file" ? fmt::format("file '{}'", *v) : std::string("string"),
+                       r.body->size());
             r.use_error_page = false;
         } else if (w == "lf-string") {
             auto v = next();

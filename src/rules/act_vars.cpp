@@ -22,10 +22,11 @@ class VarWrite final : public Action {
     using Value = std::variant<std::monostate, sample::Expr, sample::Format>;
     VarWrite(sample::VarRef ref, Value value) : ref_(std::move(ref)), value_(std::move(value)) {}
     bool run(RuleCtx& ctx) const override {
-        // Session and process variables outlive the parse of the head: set (or unset) before
-        // the rules stopped to wait for the body, they are not written again.
-        if (ctx.retracing &&
-            (ref_.scope == sample::VarScope::Sess || ref_.scope == sample::VarScope::Proc))
+        // Variables that outlive the parse of the head, set (or unset) before the rules stopped
+        // to wait for the body, are not written again: session and process ones, and in
+        // response rules every one (the request's variables are not cleared between runs).
+        if (ctx.retracing && (ctx.res || ref_.scope == sample::VarScope::Sess ||
+                              ref_.scope == sample::VarScope::Proc))
             return true;
         if (const auto* expr = std::get_if<sample::Expr>(&value_)) {
             sample::Sample s;

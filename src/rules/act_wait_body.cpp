@@ -1,9 +1,10 @@
-// http-request wait-for-body time T [at-least N]: the rules wait, at most T from when the wait
-// began, for the request body, and go on with it visible to the body fetches (req.body,
-// req.body_param...) once the whole body is in, or N payload bytes are (0: no such bound), or
-// the buffer is full, or the client stopped sending. The rule answers from what the stream
-// tells it (RequestBody); the stream keeps the wait going (Verdict::WaitBody and RulesTrail)
-// and ends an expired one with 408, as HAProxy 2.6 does.
+// http-request|http-response wait-for-body time T [at-least N]: the rules wait, at most T from
+// when the wait began, for the message's body, and go on with it visible to the body fetches
+// (req.body, res.body, req.body_param...) once the whole body is in, or N payload bytes are (0:
+// no such bound), or the buffer is full, or the sender stopped sending. The rule answers from
+// what the stream tells it (MessageBody); the stream keeps the wait going (Verdict::WaitBody and
+// RulesTrail) and ends an expired one as HAProxy 2.6 does: 408 for a request, 504 for a
+// response.
 #include <fmt/format.h>
 
 #include "sluice/http/h1_chunked.hpp"
@@ -19,7 +20,7 @@ class WaitForBody final : public Action {
     bool run(RuleCtx& ctx) const override {
         // Retracing: its wait ended before the rules stopped again further on.
         if (ctx.retracing || !ctx.body) return true;
-        const RequestBody& body = *ctx.body;
+        const MessageBody& body = *ctx.body;
         if (body.cannot_grow) return true;
         const http::BodyAtHand at = http::body_at_hand(body.bytes, *body.framing, body.opts);
         // A bad chunk is for the forwarding path to refuse: more bytes would not mend it.
@@ -62,9 +63,7 @@ util::Result<std::unique_ptr<const Action>> parse_wait_for_body(const ActionPars
 }
 
 constexpr ActionDef kActions[] = {
-    {.name = "wait-for-body",
-     .parse = parse_wait_for_body,
-     .response_pending = "a later step of ACLs and rules (issue #5)"},
+    {.name = "wait-for-body", .parse = parse_wait_for_body},
 };
 const ActionRegistrar kRegistered{kActions};
 

@@ -118,9 +118,32 @@ bool HttpStream::step() {
             client_.in.release();
             if (client_.write_shut && client_.read_closed) close();
             return false;
+        case Phase::Queued:
+        case Phase::Connecting:
+        case Phase::RetryWait:
+            return waiting_step();
         default:
-            return false;  // waiting for a server: its events drive the stream
+            return false;
     }
+}
+
+// Waiting for a server: its events (or the queue) drive the stream, but the client may give up.
+bool HttpStream::waiting_step() {
+    if (req_.done || !client_.read_closed) return false;
+    // Body bytes that came meanwhile may have completed it: checked as forwarding checks them.
+    if (!scan_body(req_, client_.in, fe_.accept_invalid_request)) {
+        fe_.errors.count(&proxy::ErrorCounters::failed_requests);
+        fail(400, 'P', 'D');
+        return true;
+    }
+    if (req_.done) return false;  // a whole request: it is served, half-closed or not
+    // The client stopped sending in the middle of its body: the request can never be whole,
+    // so HAProxy gives it up at once rather than waiting for a server to take it.
+    fe_.errors.count(&proxy::ErrorCounters::client_aborts);
+    be_->errors.count(&proxy::ErrorCounters::client_aborts);
+    term_.set('C', phase_ == Phase::Queued ? 'Q' : 'C');
+    close();
+    return false;
 }
 
 bool HttpStream::exchange_step() {
@@ -211,8 +234,9 @@ bool valid_host(const http::RequestHead& head, bool accept_invalid) {
     const std::size_t scheme_end = t.find("://");
     if (scheme_end == std::string_view::npos) return true;
     t.remove_prefix(scheme_end + 3);
-    const std::size_t end = t.find_first_of("/?#");
-    std::string_view authority = t.substr(0, end);
+    // The authority runs up to the path's '/', whatever comes before it: `http://host?a` names
+    // "host?a", which a Host of "host" does not match (HAProxy reads it so, and answers 400).
+    std::string_view authority = t.substr(0, t.find('/'));
     if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos)
         authority.remove_prefix(at + 1);
     return http::iequals(authority, host->value);
@@ -379,8 +403,12 @@ bool HttpStream::parse_request() {
         }
     }
     if (!emit_request_head(head, framing)) {
-        fail(400, 'P', 'R');  // the rewritten head does not fit in a buffer
-        return false;
+        // A body read whole with the head goes with the 500: the connection can carry on.
+        const auto body_len = whole_body_length(body, framing);
+        client_.in.consume(head_len + body_len.value_or(0));  // the views in `head` die here
+        if (body_len) req_.done = true;
+        rewrite_overflow(false);
+        return true;
     }
     client_.in.consume(head_len);  // the views in `head` die here
     phase_ = Phase::Exchange;      // provisional: connect_or_queue sets the real phase
@@ -542,6 +570,28 @@ bool HttpStream::emit_request_head(const http::RequestHead& head, const http::Fr
     server_side_.out.commit(w.size());
     req_head_open_ = true;
     return true;
+}
+
+void HttpStream::rewrite_overflow(bool response) {
+    // Counted where HAProxy counts a failed rewrite: the frontend, and the backend and server
+    // for a response.
+    for (proxy::ErrorCounters* c : {&fe_.errors, response ? &be_->errors : nullptr,
+                                    response && conn_server_ ? &conn_server_->errors : nullptr}) {
+        if (!c) continue;
+        c->count(&proxy::ErrorCounters::failed_rewrites);
+        c->count(&proxy::ErrorCounters::internal_errors);
+    }
+    if (response) {
+        // The server's response goes unread: its connection cannot be reused.
+        term_.set('P', 'H');
+        drop_server_connection();
+        attempt_.release();
+    }
+    rules::Outcome outcome;
+    outcome.verdict = rules::Verdict::Reply;
+    outcome.status = 500;
+    // As after a rule's failed rewrite, the client connection carries on.
+    send_reply(outcome, !response && !req_.done);
 }
 
 // Completes the head in the server's out buffer once the connection is made.
@@ -744,10 +794,27 @@ bool HttpStream::parse_response() {
             server_keep_ = server_keep_ && http::keeps_alive(head.version, framing) &&
                            framing.kind != http::BodyKind::UntilClose &&
                            framing.kind != http::BodyKind::Tunnel;
-            if (framing.kind == http::BodyKind::UntilClose || req_must_close_ || soft_stopping_)
-                client_keep_ = false;
+            if (req_must_close_ || soft_stopping_) client_keep_ = false;
+            // The body bytes at hand, for the body fetches and wait-for-body: none past the
+            // body's end, and none at all where no body follows (a tunnel's bytes are not one).
+            std::span<const std::byte> body = server_side_.in.readable().subspan(done->consumed);
+            http::Framing body_framing = framing;
+            if (framing.kind == http::BodyKind::ContentLength)
+                body = body.first(static_cast<std::size_t>(
+                    std::min<std::uint64_t>(body.size(), framing.content_length)));
+            else if (framing.kind != http::BodyKind::Chunked &&
+                     framing.kind != http::BodyKind::UntilClose) {
+                body = body.first(0);
+                body_framing = http::Framing{};
+            }
             capture_response(head);
-            const rules::Outcome outcome = run_response_rules(head);
+            const rules::Outcome outcome = run_response_rules(head, body, body_framing);
+            if (outcome.verdict == rules::Verdict::WaitBody) {
+                // Nothing is consumed: the head is parsed, and the rules run, again as more of
+                // the body comes (or at the wait's end, on_deadline).
+                return false;
+            }
+            body_wait_.reset();
             if (outcome.verdict == rules::Verdict::Drop) {
                 drop_server_connection();
                 attempt_.release();
@@ -761,10 +828,17 @@ bool HttpStream::parse_response() {
                 send_reply(outcome, false);
                 return false;
             }
+            // A body that ends at the close ends the client connection too, once it is the one
+            // forwarded (an answer of the proxy's instead keeps it, as HAProxy does).
+            if (framing.kind == http::BodyKind::UntilClose) client_keep_ = false;
         }
         if (!emit_response_head(head, framing)) {
-            count_response_failure();
-            fail(502, 'P', 'H');
+            if (client_.out.holds_memory()) {
+                rewrite_overflow(true);
+            } else {
+                count_response_failure();
+                fail(502, 'P', 'H');
+            }
             return false;
         }
         server_side_.in.consume(done->consumed);
@@ -829,6 +903,7 @@ void HttpStream::end_transaction() {
     proxy::Server* srv = conn_server_;
     attempt_.release();
     captures_.reset();  // the next transaction takes its own
+    body_wait_.reset();
     if (server_reusable && srv) {
         set_interest(server_side_, 0);
         if (be_->http_reuse == proxy::HttpReuse::Never || srv->options.send_proxy) {

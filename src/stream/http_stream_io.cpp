@@ -261,16 +261,26 @@ const http::ErrorPage* HttpStream::error_page(std::uint16_t status, bool fronten
 void HttpStream::send_page(const http::ErrorPage& page_ref, bool keep,
                            std::string_view head_override) {
     const http::ErrorPage* page = &page_ref;
-    const std::string_view head = head_override.empty() ? page->head : head_override;
+    std::string_view head = head_override.empty() ? page->head : head_override;
     resp_ = Body{};
+    body_wait_.reset();  // the transaction ends here, a wait for its body with it
     // What the client's out buffer holds before a final response is interim responses (100
     // Continue, early hints, a server's 1xx), maybe partly sent: they go out first, whole.
     if (!client_.out.holds_memory()) client_.out = core::Buffer::take(worker_.loop().buffers());
     std::span<std::byte> room = client_.out.writable();
     // An empty page (`errorfile 408 /dev/null`) sends nothing: the connection just closes.
     const std::string_view end = keep ? "\r\n" : "connection: close\r\n\r\n";
-    const std::size_t body = req_is_head_ ? 0 : page->body.size();
-    const std::size_t total = head.size() + end.size() + body;
+    std::size_t body = req_is_head_ ? 0 : page->body.size();
+    std::size_t total = head.size() + end.size() + body;
+    if (!head.empty() && room.size() < total) {
+        // A reply that does not fit in a buffer (a long `return` content): HAProxy answers
+        // 500 instead and counts an internal error; the connection goes on as it would have.
+        fe_.errors.count(&proxy::ErrorCounters::internal_errors);
+        page = error_page(500);
+        head = page->head;
+        body = req_is_head_ ? 0 : page->body.size();
+        total = head.size() + end.size() + body;
+    }
     if (!head.empty() && room.size() >= total) {
         std::byte* p = room.data();
         std::memcpy(p, head.data(), head.size());
@@ -327,7 +337,9 @@ ev_tstamp HttpStream::deadline() const {
         case Phase::RetryWait:
             return phase_started_ + attempt_.retry_pause();
         case Phase::Exchange: {
-            ev_tstamp t = 0;
+            // http-response wait-for-body: its own limit, besides the server's silence.
+            ev_tstamp t =
+                !response_started_ && body_wait_ && body_wait_->resume ? body_wait_->until : 0;
             // The client side counts while we wait on it: its request body, or its reading.
             if (!req_.done || !client_.out.empty() || resp_.ready > 0)
                 t = earliest(t, at(client_.last_activity, fe_.timeout_client));
@@ -413,6 +425,13 @@ void HttpStream::on_deadline() {
             connect_or_queue(attempt_.retry());
             return;
         case Phase::Exchange: {
+            if (!response_started_ && body_wait_ && body_wait_->resume && body_wait_->until > 0 &&
+                body_wait_->until <= now + 0.0005) {
+                // The response body did not come in time: HAProxy 2.6 answers 504 (and counts
+                // no failed response), keeping the client connection.
+                fail(504, 's', 'H');
+                return;
+            }
             const bool server_late =
                 timeout_server().count() > 0 &&
                 server_side_.last_activity + seconds(timeout_server()) <= now + 0.0005 &&

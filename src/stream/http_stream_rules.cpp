@@ -166,7 +166,7 @@ rules::Outcome HttpStream::run_request_rules(http::RequestHead& head, std::size_
                  .resume = body_wait_->resume};
     else
         trail.path = &arena.take();
-    const rules::RequestBody request_body{.bytes = body,
+    const rules::MessageBody request_body{.bytes = body,
                                           .framing = &framing,
                                           .opts = body_parse_options(),
                                           .cannot_grow = client_.in.full() || client_.read_closed};
@@ -243,7 +243,9 @@ void HttpStream::keep_body_wait(const rules::RulesTrail& trail, util::Duration w
                       : 0;
 }
 
-rules::Outcome HttpStream::run_response_rules(http::ResponseHead& head) {
+rules::Outcome HttpStream::run_response_rules(http::ResponseHead& head,
+                                              std::span<const std::byte> body,
+                                              const http::Framing& framing) {
     rules::Outcome outcome;
     const rules::HttpRulesConf* b = be_ ? rules_of(be_->parts) : nullptr;
     const rules::HttpRulesConf* f = be_ && be_->parts == fe_.parts ? nullptr : rules_of(fe_.parts);
@@ -261,11 +263,16 @@ rules::Outcome HttpStream::run_response_rules(http::ResponseHead& head) {
     sample::Connection conn;
     attach_common(ctx, conn);
     if (attempt_.server()) ctx.attach(attempt_.server());
-    http::Txn txn{
-        .req = nullptr, .res = &head, .req_len = 0, .req_body = {}, .req_version = req_version_};
+    http::Txn txn{.req = nullptr,
+                  .res = &head,
+                  .req_len = 0,
+                  .req_body = {},
+                  .req_version = req_version_,
+                  .res_body = {reinterpret_cast<const char*>(body.data()), body.size()},
+                  .res_body_chunked = framing.kind == http::BodyKind::Chunked};
     ctx.attach(&txn);
-    rules::RuleCtx rctx{.samples = ctx, .req = nullptr, .res = &head, .outcome = outcome};
-    if (tcp) {
+    // Resuming a wait for the body: the content rules ran on the head already, and let it pass.
+    if (tcp && !body_wait_) {
         // tcp-response content rules: once per response, on its head received whole.
         sample::Payload payload{.req = {}, .res = server_side_.in.readable(), .final = true};
         ctx.attach(&payload);
@@ -285,11 +292,35 @@ rules::Outcome HttpStream::run_response_rules(http::ResponseHead& head) {
                 break;
         }
     }
+    // As for request rules (run_request_rules): every run records its path, and a run after
+    // a stop retraces it.
+    rules::RulesTrail trail;
+    if (body_wait_)
+        trail = {.path = &body_wait_->path,
+                 .retrace = body_wait_->retrace,
+                 .resume = body_wait_->resume};
+    else
+        trail.path = &arena.take();
+    const rules::MessageBody response_body{
+        .bytes = body,
+        .framing = &framing,
+        .opts = {.accept_invalid = be_->accept_invalid_response, .strict_crlf = true},
+        .cannot_grow = server_side_.in.full() || server_side_.read_closed};
+    rules::RuleCtx rctx{.samples = ctx,
+                        .req = nullptr,
+                        .res = &head,
+                        .outcome = outcome,
+                        .body = &response_body,
+                        .trail = &trail};
     for (const rules::HttpRulesConf* set : {b, f}) {
         if (!set) continue;
         outcome.verdict = rules::Verdict::Continue;
         rules::run_rules(set->response, rctx);
         if (rules::ends_transaction(outcome.verdict)) return outcome;
+        if (outcome.verdict == rules::Verdict::WaitBody) {
+            keep_body_wait(trail, outcome.wait, nullptr);
+            return outcome;
+        }
     }
     // http-after-response: on what goes to the client, server answers included.
     for (const rules::HttpRulesConf* set : {b, f}) {

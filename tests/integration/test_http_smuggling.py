@@ -54,6 +54,8 @@ REJECTED = {
     "bare-cr-in-value": G + b"X-Foo: bar\rbaz\r\n\r\n",
     "two-hosts": b"GET /echo HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
     "absolute-uri-host-mismatch": b"GET http://a/echo HTTP/1.1\r\nHost: b\r\n\r\n",
+    # The authority runs up to the first '/': here it is "x?a", not the Host's "x".
+    "absolute-uri-query-without-path": b"GET http://x?a HTTP/1.1\r\nHost: x\r\n\r\n",
     "header-block-too-large": G + b"X-Big: " + b"a" * 16000 + b"\r\n\r\n",
     "too-many-headers": G + b"".join(b"X-%d: y\r\n" % i for i in range(110)) + b"\r\n",
     # Request line
@@ -233,6 +235,11 @@ ACCEPTED = [
      ("GET", "/echo", "HTTP/1.1", [], b"")),
     ("leading-empty-lines", b"\r\n\r\nGET /echo HTTP/1.1\r\nHost: x\r\n\r\n",
      ("GET", "/echo", "HTTP/1.1", [], b"")),
+    # Absolute forms whose authority is the Host's.
+    ("absolute-uri-query-after-path", b"GET http://x/?a HTTP/1.1\r\nHost: x\r\n\r\n",
+     ("GET", "http://x/?a", "HTTP/1.1", [], b"")),
+    ("absolute-uri-without-path", b"GET http://x HTTP/1.1\r\nHost: x\r\n\r\n",
+     ("GET", "http://x", "HTTP/1.1", [], b"")),
 ]
 
 

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "sluice/http/h1_parse.hpp"
@@ -77,7 +78,9 @@ ChunkStep decode_chunked(ChunkedDecoder& dec, std::span<const std::byte> in,
 
 // How much of a message body has arrived: `in` holds the bytes after the head, as received.
 // Bytes past the body's end (a pipelined request) are not counted. A chunked body is decoded
-// from its start at each call, so callers ask when they need the answer, not per read.
+// from its start at each call, so callers ask when they need the answer, not per read; its
+// payload is appended to `dechunked` when one is given (the body fetches read it so; another
+// body's payload is `in.first(payload)` itself).
 struct BodyAtHand {
     bool complete = false;      // the body ends inside `in` (or there is none)
     bool invalid = false;       // bad chunk framing: more bytes would change nothing
@@ -85,6 +88,6 @@ struct BodyAtHand {
     std::uint64_t payload = 0;  // payload bytes in `in` (chunk framing left out)
 };
 BodyAtHand body_at_hand(std::span<const std::byte> in, const Framing& framing,
-                        const ParseOptions& opts = {});
+                        const ParseOptions& opts = {}, std::string* dechunked = nullptr);
 
 }  // namespace sluice::http

@@ -20,6 +20,10 @@ struct Txn {
     bool req_body_chunked = false;
     // The request's version, for response rules, which have no request head (capture.req.ver).
     Version req_version = Version::Http11;
+    // The same for the response body, in response rules (all of it with http-response
+    // wait-for-body, else what came with the head).
+    std::string_view res_body = {};
+    bool res_body_chunked = false;
 };
 
 // The path of a request target: from its first '/' (after any scheme://authority) up to '?'.

@@ -28,6 +28,8 @@ struct ErrorCounters {
     std::atomic<std::uint64_t> client_aborts{0};     // cli_abrt
     std::atomic<std::uint64_t> server_aborts{0};     // srv_abrt
     std::atomic<std::uint64_t> failed_requests{0};   // ereq (frontends)
+    std::atomic<std::uint64_t> failed_rewrites{0};   // wrew
+    std::atomic<std::uint64_t> internal_errors{0};   // eint
     void count(std::atomic<std::uint64_t> ErrorCounters::*which) {
         (this->*which).fetch_add(1, std::memory_order_relaxed);
     }

@@ -63,24 +63,26 @@ struct Outcome {
     util::Duration wait{0};
 };
 
-// The request body as far as it has arrived, for wait-for-body; set by the stream on request
-// rules. Views into the client's buffer, valid while the rules run.
-struct RequestBody {
+// The body of the message the rules run on, as far as it has arrived, for wait-for-body; set by
+// the stream on request and response rules. Views into the sender's buffer, valid while the
+// rules run.
+struct MessageBody {
     std::span<const std::byte> bytes;  // after the head, as received (chunk framing and all)
     const http::Framing* framing = nullptr;
     http::ParseOptions opts;
-    bool cannot_grow = false;  // the buffer is full, or the client stopped sending
+    bool cannot_grow = false;  // the buffer is full, or the sender stopped sending
 };
 
-// A request rule set may stop before its end to wait for the body (wait-for-body, or the
-// chosen backend's option http-buffer-request) and go on once more of it has arrived. Bytes
-// arriving may move the buffer under the parsed head's views, so the stream parses the head
-// again and runs the rules from the start: the trail makes that run retrace the stopped one.
+// A rule set may stop before its end to wait for the body (wait-for-body, or the chosen
+// backend's option http-buffer-request) and go on once more of it has arrived. Bytes arriving
+// may move the buffer under the parsed head's views, so the stream parses the head again and
+// runs the rules from the start: the trail makes that run retrace the stopped one.
 // Each rule met records whether it applied. Up to the stop, the next run takes the same
 // decisions without evaluating conditions again (one reading the body, the date or `rand`
 // could now decide otherwise), and runs those actions with RuleCtx::retracing set: head edits,
 // lost with the old parse, are made again, while effects that outlive the head (a 103 already
-// sent, a session variable already set, a wait already over) are not repeated. The rule that
+// sent, a session variable already set, any variable a response rule set, a wait already
+// over) are not repeated. The rule that
 // stopped the set runs again as itself, its condition taken as still holding, as HAProxy
 // resumes a yielding action. Owned by the stream; run_rules reads and extends it.
 struct RulesTrail {
@@ -103,8 +105,8 @@ struct RuleCtx {
     // `strict-mode on|off`: whether a failed rewrite answers 500 (HAProxy's default) or is
     // ignored; back to on for each rule set.
     bool strict = true;
-    const RequestBody* body = nullptr;  // request rules
-    RulesTrail* trail = nullptr;        // request rules: see RulesTrail
+    const MessageBody* body = nullptr;  // the message's body (http-request, http-response)
+    RulesTrail* trail = nullptr;        // see RulesTrail
     bool retracing = false;             // the running rule already ran before a stop
     // 103 Early Hints responses built by early-hint rules, for the stream to send before any
     // other response: null until one is. `hint_open`: the last one still takes fields (the

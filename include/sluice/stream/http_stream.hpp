@@ -121,6 +121,12 @@ class HttpStream final : public Stream {
     // it does not fit.
     bool queue_interim(std::string_view bytes);
     bool emit_request_head(const http::RequestHead& head, const http::Framing& framing);
+    // The rewritten head (request or response) outgrew its buffer: HAProxy's failed rewrite,
+    // answered with 500.
+    void rewrite_overflow(bool response);
+    // Queued, connecting or about to retry: a client that left before its body was whole
+    // abandons the request at once (it can never be whole).
+    bool waiting_step();
     void finish_request_head();
 
     // Server side.
@@ -173,7 +179,11 @@ class HttpStream final : public Stream {
                                std::span<const std::byte> body, const http::Framing& framing);
     void keep_body_wait(const rules::RulesTrail& trail, util::Duration wait,
                         proxy::Backend* chosen);
-    rules::Outcome run_response_rules(http::ResponseHead& head);
+    // Response rules on the head and `body`, the response body bytes at hand (as received).
+    // WaitBody: an http-response wait-for-body waits for more of it (body_wait_ says how to
+    // resume); the response is parsed again, and its rules run again, as more comes.
+    rules::Outcome run_response_rules(http::ResponseHead& head, std::span<const std::byte> body,
+                                      const http::Framing& framing);
     bool monitor_request(const http::RequestHead& head, sample::Context& ctx,
                          rules::Outcome& outcome);
     void send_reply(const rules::Outcome& outcome, bool request_has_body);
@@ -209,8 +219,9 @@ class HttpStream final : public Stream {
         ev_tstamp until = 0;
     };
     std::unique_ptr<Tarpit> tarpit_;  // Phase::Tarpit only
-    // The request rules stopped to wait for the body (see rules::RulesTrail): how their next
-    // run retraces this one, and when the wait ends. From the stop until they run to the end.
+    // The request rules, or the response rules, stopped to wait for the body (see
+    // rules::RulesTrail): how their next run retraces this one, and when the wait ends. From the
+    // stop until they run to the end (or the transaction does).
     struct BodyWait {
         std::string path;
         std::size_t retrace = 0;

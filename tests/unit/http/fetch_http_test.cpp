@@ -383,6 +383,32 @@ TEST_F(FetchHttp, RequestLengthBodyAndProto) {
     EXPECT_EQ(p->sint, 1);
 }
 
+TEST_F(FetchHttp, BodiesReadWithoutChunkFraming) {
+    request("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+    // What the stream attached: the bytes as received, a chunk still coming.
+    txn.req_body = "2\r\nab\r\n3\r\ncd";
+    txn.req_body_chunked = true;
+    EXPECT_EQ(get("req.body"), "abcd");
+    EXPECT_EQ(sint("req.body_len"), 4);
+    EXPECT_EQ(sint("req.body_size"), 4);  // chunked: what is there
+    response("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n");
+    EXPECT_EQ(get("res.body"), "<none>");
+    EXPECT_EQ(sint("res.body_len"), 0);
+    EXPECT_EQ(sint("res.body_size"), 10);  // the advertised length
+    txn.res_body = "xyz";
+    EXPECT_EQ(type("res.body"), Type::Bin);
+    EXPECT_EQ(get("res.body"), "xyz");
+    EXPECT_EQ(sint("res.body_len"), 3);
+    response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    txn.res_body = "3\r\nabc\r\n2\r\nde\r\n0\r\nT: 1\r\n\r\n";
+    txn.res_body_chunked = true;
+    EXPECT_EQ(get("res.body"), "abcde");  // trailers are not body
+    EXPECT_EQ(sint("res.body_size"), 5);
+    // A bad chunk ends what the fetches read.
+    txn.res_body = "3\r\nabc\r\nzz\r\n";
+    EXPECT_EQ(get("res.body"), "abc");
+}
+
 // ---- Which message -------------------------------------------------------------------------
 
 TEST_F(FetchHttp, HdrReadsTheResponseInResponseRules) {
@@ -441,8 +467,9 @@ TEST_F(FetchHttp, DeclaredUses) {
         EXPECT_TRUE(sample::parse_expr(text, kReqAvail).ok()) << text;
         EXPECT_FALSE(sample::parse_expr(text, Use::Internal | Use::Conn).ok()) << text;
     }
-    for (const char* text : {"status", "res.hdr(a)", "res.ver", "res.cook(a)", "scook(a)",
-                             "res.fhdr(a)", "res.hdr_cnt", "res.hdr_ip(a)"}) {
+    for (const char* text :
+         {"status", "res.hdr(a)", "res.ver", "res.cook(a)", "scook(a)", "res.fhdr(a)",
+          "res.hdr_cnt", "res.hdr_ip(a)", "res.body", "res.body_len", "res.body_size"}) {
         EXPECT_TRUE(sample::parse_expr(text, kResAvail).ok()) << text;
         EXPECT_FALSE(sample::parse_expr(text, kReqAvail).ok()) << text;
     }

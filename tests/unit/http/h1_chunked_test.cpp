@@ -322,5 +322,25 @@ TEST(BodyAtHand, ChunkedCountsPayloadWithoutFraming) {
     EXPECT_TRUE(body_at_hand(bytes("1\na\n0\n\n"), chunked, {.strict_crlf = true}).invalid);
 }
 
+TEST(BodyAtHand, ChunkedPayloadForTheBodyFetches) {
+    const Framing chunked = framing_of(BodyKind::Chunked);
+    std::string out;
+    BodyAtHand at = body_at_hand(bytes("2\r\nab\r\n3\r\ncd"), chunked, {}, &out);
+    EXPECT_EQ(out, "abcd");  // the chunk under way too, as far as it came
+    EXPECT_EQ(at.payload, out.size());
+    out.clear();
+    at =
+        body_at_hand(bytes("2\r\nab\r\n1\r\nc\r\n0\r\nT: 1\r\n\r\n2\r\nzz\r\n"), chunked, {}, &out);
+    EXPECT_TRUE(at.complete);
+    EXPECT_EQ(out, "abc");  // neither the trailers nor what follows the body
+    out.clear();
+    at = body_at_hand(bytes("1\r\na\r\nzz\r\n"), chunked, {}, &out);
+    EXPECT_TRUE(at.invalid);
+    EXPECT_EQ(out, "a");  // up to the bad chunk
+    out = "kept";
+    (void)body_at_hand(bytes("abc"), framing_of(BodyKind::ContentLength, 3), {}, &out);
+    EXPECT_EQ(out, "kept");  // only a chunked payload needs copying out
+}
+
 }  // namespace
 }  // namespace sluice::http

@@ -92,12 +92,13 @@ TEST(WaitForBodyParse, RefusesWhatHAProxyRefuses) {
     }
 }
 
-TEST(WaitForBodyParse, ResponseSideComesLater) {
-    // HAProxy 2.6 has `http-response wait-for-body`; sluice says it is not there yet.
-    EXPECT_EQ(messages_for("http-response wait-for-body time 1s"),
-              Lines{alert("http-response",
-                          "'http-response wait-for-body' is not implemented yet; it comes with a "
-                          "later step of ACLs and rules (issue #5)")});
+TEST(WaitForBodyParse, ResponseSideToo) {
+    const auto p = parse(frontend_with("http-response wait-for-body time 1s at-least 10"));
+    EXPECT_EQ(p.messages(), Lines{});
+    EXPECT_EQ(p.doc.proxies.at(0).parts.read<HttpRulesConf>().response.size(), 1u);
+    EXPECT_EQ(messages_for("http-after-response wait-for-body time 1s"),
+              Lines{alert("http-after-response",
+                          "'wait-for-body' is not a valid http-after-response action")});
 }
 
 const std::string kNoEffect =
