@@ -162,6 +162,9 @@ void report(Check& c, StateMessage::What what, const Outcome& o, long ms) {
 
 void schedule(Check& c, util::Duration delay);
 void finish(Check& c, Outcome o);
+void after_connect(Check& c);
+bool send_some(Check& c);
+void after_send(Check& c);
 
 void on_io(struct ev_loop*, ev_io* w, int revents);
 
@@ -188,10 +191,33 @@ void start(Check& c) {
     }
     c.fd = *fd;
     c.phase = Check::Phase::Connecting;
-    net::tune_stream_socket(c.fd, false);
-    want(c, EV_WRITE);
+    // A loopback or nearby server often completes the handshake (or refuses it) within
+    // connect() itself: settle it at once, without registering the socket with epoll. Most
+    // of a check's cost is system calls, and thousands run every second.
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    if (::getpeername(c.fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) {
+        after_connect(c);
+        if (c.phase != Check::Phase::Sending) return;
+        if (send_some(c)) {
+            after_send(c);
+        } else if (c.phase == Check::Phase::Sending) {
+            want(c, EV_WRITE);
+        }
+    } else if (const int err = net::connect_result(c.fd); err != 0) {
+        finish(c, {Status::L4Conn, -1, std::strerror(err)});
+        return;
+    } else {
+        want(c, EV_WRITE);
+    }
+    if (c.phase == Check::Phase::Idle) return;
+    if (c.plan->kind == Kind::Http) net::tune_stream_socket(c.fd, false);
     // HAProxy: with `timeout check`, connecting may take min(timeout connect, inter), reading
     // `timeout check`; without, `inter` bounds the whole check.
+    if (c.phase != Check::Phase::Connecting) {
+        if (!c.plan->timeout_check) arm_timeout(c, c.conf.inter);  // else after_connect did
+        return;
+    }
     util::Duration limit = c.conf.inter;
     if (c.plan->timeout_check) {
         const util::Duration tc = c.plan->backend->timeout_connect;
