@@ -2,9 +2,12 @@
 // `http-check`, `timeout check` and the global `spread-checks`.
 #include <fmt/format.h>
 
+#include "sluice/cfg/document.hpp"
 #include "sluice/cfg/keyword.hpp"
+#include "sluice/cfg/late.hpp"
 #include "sluice/cfg/options.hpp"
 #include "sluice/check/conf.hpp"
+#include "sluice/proxy/conf.hpp"
 
 namespace sluice::check {
 namespace {
@@ -18,9 +21,34 @@ ServerCheckConf& srv(Ctx& ctx) {
     return ctx.parts().get<ServerCheckConf>();
 }
 
+// HAProxy 2.6 refuses a checked server with no port to check; the check's own `port` may come
+// later on the line, so this is decided once the whole config is read.
+std::string port_to_check(const cfg::Document& doc, const std::string& proxy, int line) {
+    for (const cfg::Section& s : doc.proxies) {
+        if (s.name != proxy) continue;
+        const auto& pc = s.parts.read<ProxyCheckConf>();
+        for (const proxy::ServerLine& l : s.parts.read<proxy::ProxyConf>().servers) {
+            if (l.where.line != line) continue;
+            const auto& sc = l.options.read<ServerCheckConf>();
+            if (!sc.enabled || sc.port || l.address.has_port || l.address.port_is_offset ||
+                (pc.connect && pc.connect->port) ||
+                (l.address.address.family() != AF_INET && l.address.address.family() != AF_INET6))
+                return {};
+            return fmt::format("server '{}' has neither a service port nor a check port to check",
+                               l.name);
+        }
+    }
+    return {};
+}
+
 template <bool On>
 Status set_check(Args, Ctx& ctx) {
     srv(ctx).enabled = On;
+    if (On)
+        (void)cfg::defer_check(
+            [proxy = ctx.name(), line = ctx.where().line](const cfg::Document& doc) {
+                return port_to_check(doc, proxy, line);
+            });
     return Status::Ok;
 }
 

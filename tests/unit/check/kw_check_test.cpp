@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "../cfg/reader_test_support.hpp"
+#include "sluice/cfg/late.hpp"
 #include "sluice/check/conf.hpp"
 
 namespace sluice::cfg::reader_test {
@@ -147,6 +148,23 @@ TEST(CheckKeywords, SpreadChecks) {
               (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:3] : global : 'spread-checks' : "
                      "expects a percentage from 0 to 50, got '51'"}));
     EXPECT_EQ(p.doc.global.read<check::GlobalCheckConf>().spread_checks, 5u);
+}
+
+}  // namespace
+}  // namespace sluice::cfg::reader_test
+
+namespace sluice::cfg::reader_test {
+namespace {
+
+TEST(CheckKeywords, ACheckedServerNeedsAPort) {
+    // HAProxy 2.6 refuses it too ("has neither service port nor check port").
+    Parsed p = parse(
+        "backend b\n  server s1 127.0.0.1 check\n  server s2 127.0.0.1 check port 81\n"
+        "  server s3 127.0.0.1:80 check\n  server s4 127.0.0.1\n");
+    run_late_checks(p.doc, p.diag);
+    EXPECT_EQ(p.messages(),
+              (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:2] : backend 'b' : 'server' : "
+                     "server 's1' has neither a service port nor a check port to check"}));
 }
 
 }  // namespace
