@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "sluice/cfg/reader.hpp"
+#include "sluice/check/checks.hpp"
 #include "sluice/cmdline.hpp"
 #include "sluice/core/loop.hpp"
 #include "sluice/lb/algorithm.hpp"
@@ -212,6 +213,7 @@ int main(int argc, char** argv) {
                             .cpu_sets = config->cpu_sets};
     core::Runtime runtime(ro);
     stream::Engine engine(*config, runtime);
+    check::Checks checks(*config, runtime);
 
     ev_timer hard_stop_timer;
     ev_init(&hard_stop_timer, [](struct ev_loop*, ev_timer* w, int) {
@@ -223,6 +225,7 @@ int main(int argc, char** argv) {
 
     auto soft_stop = [&] {
         engine.soft_stop();
+        checks.stop();
         if (hard_stop_after > 0 && !ev_is_active(&hard_stop_timer)) {
             ev_timer_set(&hard_stop_timer, hard_stop_after, 0.);
             ev_timer_start(runtime.loops()[0]->raw(), &hard_stop_timer);
@@ -232,7 +235,10 @@ int main(int argc, char** argv) {
     runtime.on_signal(SIGUSR1, soft_stop);
     runtime.on_signal(SIGTERM, [&] { runtime.stop(); });
     runtime.on_signal(SIGINT, [&] { runtime.stop(); });
-    runtime.run([&](core::Loop& loop) { engine.setup_thread(loop); });
+    runtime.run([&](core::Loop& loop) {
+        engine.setup_thread(loop);
+        checks.setup_thread(loop);
+    });
     if (ev_is_active(&hard_stop_timer)) {
         ev_ref(runtime.loops()[0]->raw());
         ev_timer_stop(runtime.loops()[0]->raw(), &hard_stop_timer);

@@ -75,7 +75,7 @@ Status parse_options(OptionOf of, Args args, Ctx& line_ctx, Parts& target) {
             continue;
         }
         Ctx option_ctx(line_ctx.diagnostics(), line_ctx.where(), line_ctx.context(),
-                       line_ctx.section(), target, line_ctx.global());
+                       line_ctx.section(), target, line_ctx.global(), line_ctx.name());
         option_ctx.begin_keyword(opt->name, false);
         note(opt->parse(opt_args, option_ctx));
     }

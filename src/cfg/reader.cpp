@@ -188,7 +188,9 @@ void Reader::read_line(const Location& where, std::string_view line) {
             return;
         }
     }
+    current_line_ = line;
     dispatch(where, words);
+    current_line_ = {};
 }
 
 void Reader::begin_section(const Location& where, SectionKind kind, Args args) {
@@ -336,6 +338,7 @@ void Reader::dispatch(const Location& where, std::span<const std::string> words)
 
     Ctx ctx(diag_, where, context, kind, parts, doc_.global, section ? section->name : "");
     ctx.begin_keyword(kw->name, negated);
+    ctx.set_line(current_line_);
     const In caps = capabilities(kind);
     if (!any(kw->in, caps)) {
         const bool proxy_keyword = any(kw->in, kFrontendSide | In::Backend);

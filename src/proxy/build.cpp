@@ -232,6 +232,7 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
             srv->where = line.where;
             srv->address = line.address;
             srv->options = line.options.read<ServerOptions>();
+            srv->line_parts = &line.options;
             srv->index = static_cast<std::uint32_t>(be->servers.size());
             srv->uid = c.server_count++;
             srv->backend = be.get();

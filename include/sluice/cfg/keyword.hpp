@@ -102,6 +102,10 @@ class Ctx {
     const std::string& name() const { return name_; }  // the section's name: "fe"; "" for global
     std::string_view keyword() const { return keyword_; }
     bool negated() const { return negated_; }  // the line started with "no "
+    // The line as written in the file, before quotes and escapes were applied (for warnings
+    // about what the quoting did to a word); empty when not read from a file.
+    std::string_view line() const { return line_; }
+    void set_line(std::string_view line) { line_ = line; }
 
     // Set by the reader before each parse call.
     void begin_keyword(std::string_view keyword, bool negated) {
@@ -120,6 +124,7 @@ class Ctx {
     Parts& global_;
     std::string_view keyword_;
     bool negated_ = false;
+    std::string_view line_;
 };
 
 using ParseFn = Status (*)(Args args, Ctx& ctx);

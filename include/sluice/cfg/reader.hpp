@@ -22,6 +22,7 @@ class Reader {
     void read_text(std::string_view name, std::string_view text);
 
   private:
+    std::string_view current_line_;  // the raw text of the line being dispatched
     void read_line(const Location& where, std::string_view line);
     void begin_section(const Location& where, SectionKind kind, Args args);
     void begin_named_section(const Location& where, SectionKind kind, Args args);

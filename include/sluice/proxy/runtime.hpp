@@ -57,9 +57,27 @@ struct Server {
     std::atomic<std::uint32_t> idle_conns{0};  // kept for reuse, all threads (pool-max-conn)
     ErrorCounters errors;
 
+    // ---- Health checks (check module) ------------------------------------------------------
+    // Written by the thread that runs the server's check, read by any (stats, balancers).
+    const cfg::Parts* line_parts = nullptr;  // the `server` line's options of every module
+    // NOLB ("stopping"): the check passed conditionally (`http-check disable-on-404` saw a
+    // 404): still up, but takes no new traffic.
+    std::atomic<bool> stopping{false};
+    std::atomic<std::uint64_t> check_failures{0};  // chkfail: failed checks
+    std::atomic<std::uint64_t> check_downs{0};     // chkdown: UP to DOWN transitions
+    std::atomic<std::int64_t> last_change{0};      // lastchg: unix time of the last change, s
+    std::atomic<std::int64_t> down_time{0};        // downtime: seconds DOWN before the last UP
+    // The last check's outcome, as stats show it: check::Status as a number ("L7STS"...), the
+    // HTTP code (-1: none) and the duration in ms.
+    std::atomic<std::uint8_t> check_status{0};
+    std::atomic<std::int16_t> check_code{-1};
+    std::atomic<std::uint32_t> check_duration_ms{0};
+    // ----------------------------------------------------------------------------------------
+
     bool usable() const {
         return admin.load(std::memory_order_acquire) == AdminState::Ready &&
-               up.load(std::memory_order_acquire) && weight.load(std::memory_order_relaxed) > 0;
+               up.load(std::memory_order_acquire) && !stopping.load(std::memory_order_acquire) &&
+               weight.load(std::memory_order_relaxed) > 0;
     }
     // Takes a connection slot if the limit allows; release() gives it back.
     bool try_reserve();

@@ -216,16 +216,14 @@ TEST(ReaderPending, PendingKeywordsAlertNamingWhatBringsThem) {
          "TLS (roadmap item 7)"},
         {"global", "tune.h2.max-concurrent-streams 10", "tune.h2.max-concurrent-streams",
          "HTTP/2 (roadmap item 10)"},
-        {"global", "spread-checks 5", "spread-checks",
-         "balancing algorithms, queues and health checks (issue #6)"},
         {"defaults", "log global", "log", "logging (issue #8)"},
         {"defaults", "option httplog", "option httplog", "logging (issue #8)"},
         {"defaults", "compression algo gzip", "compression",
          "compression and cache (roadmap item 11)"},
         {"frontend f", "capture cookie SRV len 20", "capture cookie", "logging (issue #8)"},
-        {"backend b", "option httpchk GET /", "option httpchk",
+        {"backend b", "option mysql-check user u", "option mysql-check",
          "balancing algorithms, queues and health checks (issue #6)"},
-        {"backend b", "http-check expect status 200", "http-check",
+        {"backend b", "tcp-check expect string ok", "tcp-check",
          "balancing algorithms, queues and health checks (issue #6)"},
         {"backend b", "stick-table type ip size 1m", "stick-table",
          "stick tables and persistence (roadmap item 9)"},
@@ -337,16 +335,14 @@ TEST(ReaderPending, BalanceRejectsAnArgumentOnAnAlgorithmWithoutOne) {
                      "algorithm 'roundrobin' takes no argument, got 'roundrobin()'"}));
 }
 
-TEST(ReaderPending, ServerCheckIsPending) {
-    const Parsed p = parse("backend b\n  server s1 127.0.0.1:80 check inter 2s weight 4\n");
+TEST(ReaderPending, ServerAgentCheckIsPending) {
+    const Parsed p =
+        parse("backend b\n  server s1 127.0.0.1:80 check inter 2s agent-check weight 4\n");
     EXPECT_EQ(p.messages(),
               (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:2] : backend 'b' : 'server' : "
-                     "server option 'check' is not implemented yet; it comes with balancing "
-                     "algorithms, queues and health checks (issue #6)",
-                     "[ALERT]    (PID) : config : parsing [t.cfg:2] : backend 'b' : 'server' : "
-                     "server option 'inter' is not implemented yet; it comes with balancing "
+                     "server option 'agent-check' is not implemented yet; it comes with balancing "
                      "algorithms, queues and health checks (issue #6)"}));
-    // The rest of the line is still read, with the option's argument skipped.
+    // The rest of the line is still read.
     ASSERT_EQ(p.proxy(0).servers.size(), 1u);
     EXPECT_EQ(p.proxy(0).servers[0].options.read<proxy::ServerOptions>().weight, 4u);
 }

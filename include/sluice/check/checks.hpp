@@ -1,0 +1,74 @@
+// The health-check scheduler. Every server with `check` gets one Check, owned by one worker
+// thread's loop for life (spread round-robin over the loops); it runs there like a connection,
+// with one timer and one I/O watcher, holds no buffer between checks, and changes its server
+// through the atomics of proxy::Server and the backend's Balancer::server_changed.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sluice/check/conf.hpp"
+#include "sluice/core/loop.hpp"
+#include "sluice/proxy/runtime.hpp"
+
+namespace sluice::check {
+
+// A server's health as HAProxy counts it: a counter from 0 to rise+fall-1. A server with
+// `check` starts UP at `rise` ("going down": one failure marks it DOWN); once a check passes
+// it is fully UP and takes `fall` failures to go DOWN; a DOWN server needs `rise` successes.
+struct Health {
+    enum class Change : std::uint8_t { None, Down, Up };
+    std::uint32_t rise = 2, fall = 3;
+    std::uint32_t value = 2;
+    bool up = true;
+
+    static Health start(std::uint32_t rise, std::uint32_t fall) { return {rise, fall, rise, true}; }
+    std::uint32_t full() const { return rise + fall - 1; }
+    Change record(bool ok);
+    // The delay before the next check: `inter` at full health, `downinter` when DOWN,
+    // `fastinter` in between (each falling back to `inter`).
+    util::Duration next_interval(const ServerCheckConf& conf) const;
+};
+
+// The message HAProxy prints when a server changes state (without the "[WARNING]  (pid) : "
+// prefix): "Server be/s1 is DOWN, reason: ..., check duration: 0ms. 0 active and ...".
+struct StateMessage {
+    std::string_view backend, server;
+    enum class What : std::uint8_t { Down, Up, Stopping } what = What::Down;
+    const Outcome* outcome = nullptr;
+    long duration_ms = 0;
+    std::uint32_t active = 0, backup = 0;  // usable servers of the backend after the change
+    std::uint32_t sessions = 0;            // the server's current connections
+};
+std::string format_state_message(const StateMessage& m);
+
+struct Plan;
+struct Check;
+struct ThreadChecks;
+
+class Checks {
+  public:
+    Checks(proxy::Config& config, core::Runtime& runtime);
+    ~Checks();
+    Checks(const Checks&) = delete;
+    Checks& operator=(const Checks&) = delete;
+
+    // Runtime::run's per-thread setup: arms the first run of this thread's checks, spread over
+    // the shortest interval as HAProxy does.
+    void setup_thread(core::Loop& loop);
+    // Soft stop: every thread stops its checks (a check in flight is dropped) so that loops
+    // can end once their connections have.
+    void stop();
+    std::size_t size() const { return count_; }
+
+  private:
+    proxy::Config& config_;
+    core::Runtime& runtime_;
+    std::vector<std::unique_ptr<Plan>> plans_;            // per backend with checks
+    std::vector<std::unique_ptr<ThreadChecks>> threads_;  // per loop
+    std::size_t count_ = 0;
+};
+
+}  // namespace sluice::check

@@ -1,0 +1,70 @@
+// What the config says about health checks: per server line (`check`, `inter`, ...), per proxy
+// (`option httpchk`, `http-check ...`, `timeout check`) and global (`spread-checks`). Plain data
+// in the sections' Parts, read once by check::Checks when the process starts.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sluice/cfg/diag.hpp"
+#include "sluice/check/expect.hpp"
+#include "sluice/net/address.hpp"
+#include "sluice/util/units.hpp"
+
+namespace sluice::check {
+
+// Options of one `server` line (and `default-server`).
+struct ServerCheckConf {
+    bool enabled = false;  // `check`
+    util::Duration inter = std::chrono::seconds(2);
+    std::optional<util::Duration> fastinter, downinter;
+    std::uint32_t rise = 2, fall = 3;
+    std::uint16_t port = 0;            // 0: the server's port
+    std::optional<net::Address> addr;  // the server's address when unset
+    bool send_proxy = false;           // check-send-proxy: a PROXY v1 header opens each check
+};
+
+struct GlobalCheckConf {
+    std::uint32_t spread_checks = 0;  // percent, 0..50
+};
+
+enum class Kind : std::uint8_t { Tcp, Http };
+
+// The HTTP request of `option httpchk` and `http-check send`.
+struct HttpRequest {
+    std::string method = "OPTIONS";
+    std::string uri = "/";
+    std::string version = "HTTP/1.0";
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    // The request's bytes, as sent: the line, the headers, Content-Length with a body,
+    // Connection: close unless a Connection header is given or the version is HTTP/1.0.
+    std::string serialize() const;
+};
+
+// `http-check connect` (the one that opens the sequence).
+struct Connect {
+    std::uint16_t port = 0;
+    std::optional<net::Address> addr;
+    bool send_proxy = false;
+    bool linger = false;
+};
+
+struct ProxyCheckConf {
+    Kind kind = Kind::Tcp;
+    cfg::Location kind_where;
+    HttpRequest request;
+    std::vector<Expect> expects;
+    std::optional<Connect> connect;
+    bool disable_on_404 = false;
+    bool sent = false;  // an `http-check send` was read: later rules belong to this exchange
+    // Which section wrote the http-check rules: a backend's own rules replace those it
+    // inherited from its defaults section instead of adding to them.
+    std::string rules_owner;
+    std::optional<util::Duration> timeout_check;
+};
+
+}  // namespace sluice::check

@@ -1,0 +1,559 @@
+// The health-check scheduler and the TCP and HTTP check kinds (see checks.hpp).
+#include "sluice/check/checks.hpp"
+
+#include <fmt/format.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+#include <random>
+
+#include "sluice/http/h1_parse.hpp"
+#include "sluice/net/proxy_protocol.hpp"
+#include "sluice/net/socket.hpp"
+
+namespace sluice::check {
+
+Health::Change Health::record(bool ok) {
+    if (!ok) {
+        if (value == 0) return Change::None;
+        --value;
+        if (value < rise) value = 0;
+        if (value == 0 && up) {
+            up = false;
+            return Change::Down;
+        }
+        return Change::None;
+    }
+    if (value >= full()) return Change::None;
+    ++value;
+    if (value >= rise) value = full();
+    if (value >= rise && !up) {
+        up = true;
+        return Change::Up;
+    }
+    return Change::None;
+}
+
+util::Duration Health::next_interval(const ServerCheckConf& conf) const {
+    if (value >= full()) return conf.inter;
+    if (value == 0 && !up) return conf.downinter.value_or(conf.inter);
+    return conf.fastinter.value_or(conf.inter);
+}
+
+std::string format_state_message(const StateMessage& m) {
+    static constexpr std::string_view kWhat[] = {"DOWN", "UP", "stopping"};
+    std::string out =
+        fmt::format("Server {}/{} is {}", m.backend, m.server, kWhat[static_cast<int>(m.what)]);
+    if (m.outcome) {
+        out += fmt::format(", reason: {}", describe(m.outcome->status));
+        if (has_code(m.outcome->status)) out += fmt::format(", code: {}", m.outcome->code);
+        if (!m.outcome->info.empty()) out += fmt::format(", info: \"{}\"", m.outcome->info);
+        out += fmt::format(", check duration: {}ms", m.duration_ms);
+    }
+    if (m.what == StateMessage::What::Down)
+        out += fmt::format(
+            ". {} active and {} backup servers left. {} sessions active, 0 requeued, 0 "
+            "remaining in queue.",
+            m.active, m.backup, m.sessions);
+    else
+        out += fmt::format(
+            ". {} active and {} backup servers online. 0 sessions requeued, 0 total in queue.",
+            m.active, m.backup);
+    return out;
+}
+
+// What every check of one backend shares, compiled once.
+struct Plan {
+    proxy::Backend* backend = nullptr;
+    Kind kind = Kind::Tcp;
+    std::string request;  // HTTP: the bytes sent
+    std::vector<Expect> expects;
+    bool disable_on_404 = false;
+    bool needs_body = false;
+    std::optional<util::Duration> timeout_check;
+    std::optional<Connect> connect;
+};
+
+struct Check {
+    ThreadChecks* thread = nullptr;
+    proxy::Server* server = nullptr;
+    const Plan* plan = nullptr;
+    ServerCheckConf conf;
+    net::Address target;
+    bool send_proxy = false;
+    bool linger = false;
+    Health health;
+    std::size_t position = 0;  // among every check of the process (first-run spread)
+
+    enum class Phase : std::uint8_t { Idle, Connecting, Sending, Reading } phase = Phase::Idle;
+    ev_timer timer{};
+    ev_io io{};
+    int fd = -1;
+    ev_tstamp started = 0;
+    std::string out;  // request bytes still to send (with a PROXY header in front)
+    std::size_t sent = 0;
+    std::string in;  // the response so far; released after each check
+    std::size_t scanned = 0;
+};
+
+struct ThreadChecks {
+    Checks* owner = nullptr;
+    core::Loop* loop = nullptr;
+    std::size_t bufsize = 16384;
+    std::uint32_t spread = 0;
+    std::minstd_rand rng;
+    std::vector<std::unique_ptr<Check>> checks;
+    bool stopped = false;
+};
+
+namespace {
+
+std::mutex g_print_mutex;
+
+void print_line(std::string_view level, const std::string& text) {
+    // "[WARNING]  (pid) : " / "[ALERT]    (pid) : ": HAProxy pads the tag to one width.
+    fmt::print(stderr, "{:<11}({}) : {}\n", level, getpid(), text);
+    std::fflush(stderr);
+}
+
+double seconds(util::Duration d) {
+    return std::chrono::duration<double>(d).count();
+}
+
+void close_fd(Check& c) {
+    if (c.fd < 0) return;
+    ev_io_stop(c.thread->loop->raw(), &c.io);
+    if (!c.linger) {
+        // A reset instead of a FIN: thousands of checks a second leave no TIME_WAIT behind.
+        const linger l{1, 0};
+        setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    ::close(c.fd);
+    c.fd = -1;
+}
+
+void count_usable(const proxy::Backend& be, std::uint32_t& active, std::uint32_t& backup) {
+    active = backup = 0;
+    for (const auto& s : be.servers)
+        if (s->usable()) ++(s->options.backup ? backup : active);
+}
+
+void report(Check& c, StateMessage::What what, const Outcome& o, long ms) {
+    proxy::Server& s = *c.server;
+    if (s.backend->balancer) s.backend->balancer->server_changed(s);
+    if (s.admin.load(std::memory_order_acquire) != proxy::AdminState::Ready) return;
+    StateMessage m{.backend = s.backend->name,
+                   .server = s.name,
+                   .what = what,
+                   .outcome = &o,
+                   .duration_ms = ms,
+                   .sessions = s.cur_conns.load(std::memory_order_relaxed)};
+    std::lock_guard lock(g_print_mutex);
+    count_usable(*s.backend, m.active, m.backup);
+    print_line("[WARNING]", format_state_message(m));
+    if (what != StateMessage::What::Up && m.active == 0 && m.backup == 0)
+        print_line("[ALERT]",
+                   fmt::format("backend '{}' has no server available!", s.backend->name));
+}
+
+void schedule(Check& c, util::Duration delay);
+void finish(Check& c, Outcome o);
+void after_connect(Check& c);
+bool send_some(Check& c);
+void after_send(Check& c);
+
+void on_io(struct ev_loop*, ev_io* w, int revents);
+
+void want(Check& c, int events) {
+    ev_io_stop(c.thread->loop->raw(), &c.io);
+    ev_io_set(&c.io, c.fd, events);
+    ev_io_start(c.thread->loop->raw(), &c.io);
+}
+
+void arm_timeout(Check& c, util::Duration d) {
+    ev_timer_stop(c.thread->loop->raw(), &c.timer);
+    ev_timer_set(&c.timer, seconds(d), 0.);
+    ev_timer_start(c.thread->loop->raw(), &c.timer);
+}
+
+void start(Check& c) {
+    c.started = ev_now(c.thread->loop->raw());
+    auto fd = net::start_connect(c.target);
+    if (!fd) {
+        const bool socket_error = fd.error().starts_with("socket:");
+        finish(c, {socket_error ? Status::SocketError : Status::L4Conn, -1,
+                   socket_error ? std::string() : fd.error()});
+        return;
+    }
+    c.fd = *fd;
+    c.phase = Check::Phase::Connecting;
+    // A loopback or nearby server often completes the handshake (or refuses it) within
+    // connect() itself: settle it at once, without registering the socket with epoll. Most
+    // of a check's cost is system calls, and thousands run every second.
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    if (::getpeername(c.fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) {
+        after_connect(c);
+        if (c.phase != Check::Phase::Sending) return;
+        if (send_some(c)) {
+            after_send(c);
+        } else if (c.phase == Check::Phase::Sending) {
+            want(c, EV_WRITE);
+        }
+    } else if (const int err = net::connect_result(c.fd); err != 0) {
+        finish(c, {Status::L4Conn, -1, std::strerror(err)});
+        return;
+    } else {
+        want(c, EV_WRITE);
+    }
+    if (c.phase == Check::Phase::Idle) return;
+    if (c.plan->kind == Kind::Http) net::tune_stream_socket(c.fd, false);
+    // HAProxy: with `timeout check`, connecting may take min(timeout connect, inter), reading
+    // `timeout check`; without, `inter` bounds the whole check.
+    if (c.phase != Check::Phase::Connecting) {
+        if (!c.plan->timeout_check) arm_timeout(c, c.conf.inter);  // else after_connect did
+        return;
+    }
+    util::Duration limit = c.conf.inter;
+    if (c.plan->timeout_check) {
+        const util::Duration tc = c.plan->backend->timeout_connect;
+        if (tc.count() > 0 && tc < limit) limit = tc;
+    }
+    arm_timeout(c, limit);
+}
+
+void after_connect(Check& c) {
+    if (c.plan->kind == Kind::Tcp && !c.send_proxy) {
+        finish(c, {Status::L4Ok, -1, {}});
+        return;
+    }
+    c.out.clear();
+    c.sent = 0;
+    if (c.send_proxy) {
+        sockaddr_storage local{};
+        socklen_t len = sizeof local;
+        net::Address src;
+        if (getsockname(c.fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
+            src.storage = local;
+            src.length = len;
+        }
+        std::byte buf[256];
+        const std::size_t n = net::write_proxy_header(1, src, c.target, buf);
+        c.out.assign(reinterpret_cast<const char*>(buf), n);
+    }
+    if (c.plan->kind == Kind::Http) c.out += c.plan->request;
+    c.phase = Check::Phase::Sending;
+    if (c.plan->timeout_check) arm_timeout(c, *c.plan->timeout_check);
+}
+
+// Sends what is left; true when everything went.
+bool send_some(Check& c) {
+    while (c.sent < c.out.size()) {
+        const ssize_t n = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+        if (n > 0) {
+            c.sent += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
+        finish(c, {Status::L4Conn, -1, n < 0 ? std::strerror(errno) : std::string()});
+        return false;
+    }
+    return true;
+}
+
+void after_send(Check& c) {
+    c.out.clear();
+    c.out.shrink_to_fit();
+    if (c.plan->kind == Kind::Tcp) {  // a PROXY header alone was to go
+        finish(c, {Status::L4Ok, -1, {}});
+        return;
+    }
+    c.phase = Check::Phase::Reading;
+    c.in.clear();
+    c.in.reserve(c.thread->bufsize);
+    c.scanned = 0;
+    want(c, EV_READ);
+}
+
+// Evaluates the response if it is complete enough; `eof`: the server closed.
+void evaluate(Check& c, bool eof) {
+    http::ResponseHead head;
+    const auto bytes = std::as_bytes(std::span(c.in.data(), c.in.size()));
+    http::ParseOptions opts;
+    opts.accept_invalid = true;
+    const http::HeadResult r = http::parse_response_head(bytes, c.scanned, head, opts);
+    const bool full = c.in.size() >= c.thread->bufsize;
+    if (std::holds_alternative<http::Incomplete>(r)) {
+        c.scanned = c.in.size();
+        if (eof || full) finish(c, {Status::L7Response, -1, {}});
+        return;
+    }
+    if (std::holds_alternative<http::Invalid>(r)) {
+        finish(c, {Status::L7Response, -1, {}});
+        return;
+    }
+    const std::size_t head_len = std::get<http::Done>(r).consumed;
+    std::string_view body(c.in.data() + head_len, c.in.size() - head_len);
+    if (c.plan->needs_body && !eof && !full) {
+        // Wait for the whole body: Content-Length when given, else the server's close.
+        const http::Header* cl = head.headers.find("content-length");
+        if (!cl) return;
+        auto len = util::parse_uint(cl->value);
+        if (!len || body.size() < *len) return;
+        body = body.substr(0, *len);
+    }
+    HttpAnswer a{
+        .status = head.status, .reason = head.reason, .headers = &head.headers, .body = body};
+    finish(c, evaluate_http(c.plan->expects, a, c.plan->disable_on_404));
+}
+
+void read_some(Check& c) {
+    char* base = nullptr;
+    while (true) {
+        const std::size_t have = c.in.size();
+        const std::size_t room = c.thread->bufsize - have;
+        if (room == 0) {
+            evaluate(c, false);
+            return;
+        }
+        c.in.resize(have + room);
+        base = c.in.data();
+        const ssize_t n = ::recv(c.fd, base + have, room, 0);
+        if (n > 0) {
+            c.in.resize(have + static_cast<std::size_t>(n));
+            continue;
+        }
+        c.in.resize(have);
+        if (n == 0) {
+            evaluate(c, true);
+            return;
+        }
+        if (errno == EAGAIN || errno == EINTR) {
+            evaluate(c, false);
+            return;
+        }
+        if (have > 0) {  // a reset after the answer: judge what came
+            evaluate(c, true);
+            return;
+        }
+        finish(c, {Status::L7Response, -1, std::strerror(errno)});
+        return;
+    }
+}
+
+void on_io(struct ev_loop*, ev_io* w, int) {
+    Check& c = *static_cast<Check*>(w->data);
+    switch (c.phase) {
+        case Check::Phase::Connecting: {
+            const int err = net::connect_result(c.fd);
+            if (err != 0) {
+                finish(c, {Status::L4Conn, -1, std::strerror(err)});
+                return;
+            }
+            after_connect(c);
+            if (c.phase != Check::Phase::Sending) return;
+            [[fallthrough]];
+        }
+        case Check::Phase::Sending:
+            if (!send_some(c)) {
+                if (c.phase == Check::Phase::Sending) want(c, EV_WRITE);
+                return;
+            }
+            after_send(c);
+            return;
+        case Check::Phase::Reading:
+            read_some(c);
+            return;
+        case Check::Phase::Idle:
+            return;
+    }
+}
+
+void on_timer(struct ev_loop*, ev_timer* w, int) {
+    Check& c = *static_cast<Check*>(w->data);
+    switch (c.phase) {
+        case Check::Phase::Idle:
+            start(c);
+            return;
+        case Check::Phase::Connecting:
+            finish(c, {Status::L4Timeout, -1, {}});
+            return;
+        case Check::Phase::Sending:
+        case Check::Phase::Reading:
+            finish(c, {c.plan->expects.empty() ? Status::L7Timeout
+                                               : c.plan->expects.back().timeout_status,
+                       -1,
+                       {}});
+            return;
+    }
+}
+
+void schedule(Check& c, util::Duration delay) {
+    const std::uint32_t spread = c.thread->spread;
+    double d = seconds(delay);
+    if (spread > 0) {
+        // spread-checks: up to +/- spread% of the interval, at random.
+        std::uniform_int_distribution<int> dist(-static_cast<int>(spread),
+                                                static_cast<int>(spread));
+        d += d * dist(c.thread->rng) / 100.0;
+    }
+    arm_timeout(c, std::chrono::duration_cast<util::Duration>(std::chrono::duration<double>(d)));
+}
+
+void finish(Check& c, Outcome o) {
+    const ev_tstamp now = ev_now(c.thread->loop->raw());
+    const long ms = static_cast<long>((now - c.started) * 1000.0);
+    close_fd(c);
+    c.in.clear();
+    c.in.shrink_to_fit();
+    c.out.clear();
+    c.out.shrink_to_fit();
+    c.phase = Check::Phase::Idle;
+    proxy::Server& s = *c.server;
+    s.check_status.store(static_cast<std::uint8_t>(o.status), std::memory_order_relaxed);
+    s.check_code.store(static_cast<std::int16_t>(o.code), std::memory_order_relaxed);
+    s.check_duration_ms.store(static_cast<std::uint32_t>(ms), std::memory_order_relaxed);
+
+    const bool ok = passed(o.status);
+    const bool conditional = o.status == Status::L7OkConditional;
+    if (!ok) s.check_failures.fetch_add(1, std::memory_order_relaxed);
+    // A DOWN server answering 404 under disable-on-404 stays DOWN (as HAProxy).
+    const Health::Change change =
+        conditional && !c.health.up ? Health::Change::None : c.health.record(ok);
+    const std::int64_t wall = static_cast<std::int64_t>(std::time(nullptr));
+    switch (change) {
+        case Health::Change::Down:
+            s.stopping.store(false, std::memory_order_release);
+            s.up.store(false, std::memory_order_release);
+            s.check_downs.fetch_add(1, std::memory_order_relaxed);
+            s.last_change.store(wall, std::memory_order_relaxed);
+            report(c, StateMessage::What::Down, o, ms);
+            break;
+        case Health::Change::Up: {
+            const std::int64_t since = s.last_change.exchange(wall, std::memory_order_relaxed);
+            if (since > 0) s.down_time.fetch_add(wall - since, std::memory_order_relaxed);
+            s.stopping.store(conditional, std::memory_order_release);
+            s.up.store(true, std::memory_order_release);
+            report(c, conditional ? StateMessage::What::Stopping : StateMessage::What::Up, o, ms);
+            break;
+        }
+        case Health::Change::None:
+            if (c.health.up && ok && conditional != s.stopping.load(std::memory_order_acquire)) {
+                s.stopping.store(conditional, std::memory_order_release);
+                s.last_change.store(wall, std::memory_order_relaxed);
+                report(c, conditional ? StateMessage::What::Stopping : StateMessage::What::Up, o,
+                       ms);
+            }
+            break;
+    }
+    if (!c.thread->stopped) schedule(c, c.health.next_interval(c.conf));
+}
+
+void stop_thread(ThreadChecks& t) {
+    t.stopped = true;
+    for (auto& c : t.checks) {
+        close_fd(*c);
+        ev_timer_stop(t.loop->raw(), &c->timer);
+        c->phase = Check::Phase::Idle;
+    }
+}
+
+}  // namespace
+
+Checks::Checks(proxy::Config& config, core::Runtime& runtime) : config_(config), runtime_(runtime) {
+    const auto loops = runtime.loops();
+    const auto& global = config.doc.global.read<GlobalCheckConf>();
+    for (const auto& loop : loops) {
+        auto t = std::make_unique<ThreadChecks>();
+        t->owner = this;
+        t->loop = loop.get();
+        t->bufsize = config.global.bufsize;
+        t->spread = global.spread_checks;
+        t->rng.seed(static_cast<unsigned>(getpid()) * 7919u + static_cast<unsigned>(loop->index()));
+        threads_.push_back(std::move(t));
+    }
+    std::size_t position = 0;
+    for (const auto& be : config.backends) {
+        std::unique_ptr<Plan> plan;
+        for (const auto& srv : be->servers) {
+            if (!srv->line_parts) continue;
+            const auto& sc = srv->line_parts->read<ServerCheckConf>();
+            if (!sc.enabled) continue;
+            if (!plan) {
+                const auto& pc = be->parts->read<ProxyCheckConf>();
+                plan = std::make_unique<Plan>();
+                plan->backend = be.get();
+                plan->kind = pc.kind;
+                plan->timeout_check = pc.timeout_check;
+                plan->connect = pc.connect;
+                if (pc.kind == Kind::Http) {
+                    plan->request = pc.request.serialize();
+                    plan->expects = pc.expects;
+                    plan->disable_on_404 = pc.disable_on_404;
+                    for (const Expect& e : pc.expects)
+                        if (e.kind == Expect::Kind::String || e.kind == Expect::Kind::RString)
+                            plan->needs_body = true;
+                }
+            }
+            auto c = std::make_unique<Check>();
+            c->server = srv.get();
+            c->plan = plan.get();
+            c->conf = sc;
+            c->health = Health::start(sc.rise, sc.fall);
+            c->position = position;
+            // Where to connect: http-check connect's, else the server's check options, else
+            // the server's own address.
+            c->target = srv->address.address;
+            if (sc.addr) c->target = *sc.addr;
+            if (sc.port) c->target.set_port(sc.port);
+            if (plan->connect) {
+                if (plan->connect->addr) c->target = *plan->connect->addr;
+                if (plan->connect->port) c->target.set_port(plan->connect->port);
+                if (plan->connect->send_proxy) c->send_proxy = true;
+                c->linger = plan->connect->linger;
+            }
+            if (sc.send_proxy) c->send_proxy = true;
+            ThreadChecks& t = *threads_[position % threads_.size()];
+            c->thread = &t;
+            ev_init(&c->timer, on_timer);
+            c->timer.data = c.get();
+            ev_init(&c->io, on_io);
+            c->io.data = c.get();
+            t.checks.push_back(std::move(c));
+            ++position;
+        }
+        if (plan) plans_.push_back(std::move(plan));
+    }
+    count_ = position;
+}
+
+Checks::~Checks() {
+    for (auto& t : threads_)
+        stop_thread(*t);
+}
+
+void Checks::setup_thread(core::Loop& loop) {
+    ThreadChecks& t = *threads_[static_cast<std::size_t>(loop.index())];
+    if (t.checks.empty()) return;
+    // HAProxy spreads the first checks of the process over the shortest first interval.
+    util::Duration shortest = util::Duration::max();
+    for (const auto& th : threads_)
+        for (const auto& c : th->checks)
+            shortest = std::min(shortest, c->health.next_interval(c->conf));
+    for (auto& c : t.checks) {
+        const auto offset =
+            shortest * static_cast<std::int64_t>(c->position) / static_cast<std::int64_t>(count_);
+        arm_timeout(*c, offset);
+    }
+}
+
+void Checks::stop() {
+    runtime_.post_all(
+        [this](core::Loop& l) { stop_thread(*threads_[static_cast<std::size_t>(l.index())]); });
+}
+
+}  // namespace sluice::check

@@ -1,0 +1,383 @@
+// Health-check keywords: the server options (`check`, `inter`, `rise`, ...), `option httpchk`,
+// `http-check`, `timeout check` and the global `spread-checks`.
+#include <fmt/format.h>
+
+#include "sluice/cfg/document.hpp"
+#include "sluice/cfg/keyword.hpp"
+#include "sluice/cfg/late.hpp"
+#include "sluice/cfg/options.hpp"
+#include "sluice/check/conf.hpp"
+#include "sluice/proxy/conf.hpp"
+
+namespace sluice::check {
+namespace {
+
+using cfg::Args;
+using cfg::Ctx;
+using cfg::In;
+using cfg::Status;
+
+ServerCheckConf& srv(Ctx& ctx) {
+    return ctx.parts().get<ServerCheckConf>();
+}
+
+// HAProxy 2.6 refuses a checked server with no port to check; the check's own `port` may come
+// later on the line, so this is decided once the whole config is read.
+std::string port_to_check(const cfg::Document& doc, const std::string& proxy, int line) {
+    for (const cfg::Section& s : doc.proxies) {
+        if (s.name != proxy) continue;
+        const auto& pc = s.parts.read<ProxyCheckConf>();
+        for (const proxy::ServerLine& l : s.parts.read<proxy::ProxyConf>().servers) {
+            if (l.where.line != line) continue;
+            const auto& sc = l.options.read<ServerCheckConf>();
+            if (!sc.enabled || sc.port || l.address.has_port || l.address.port_is_offset ||
+                (pc.connect && pc.connect->port) ||
+                (l.address.address.family() != AF_INET && l.address.address.family() != AF_INET6))
+                return {};
+            return fmt::format("server '{}' has neither a service port nor a check port to check",
+                               l.name);
+        }
+    }
+    return {};
+}
+
+template <bool On>
+Status set_check(Args, Ctx& ctx) {
+    srv(ctx).enabled = On;
+    if (On)
+        (void)cfg::defer_check(
+            [proxy = ctx.name(), line = ctx.where().line](const cfg::Document& doc) {
+                return port_to_check(doc, proxy, line);
+            });
+    return Status::Ok;
+}
+
+// A check interval: HAProxy's time units, milliseconds when bare, above zero.
+Status interval(Args args, Ctx& ctx, util::Duration& out) {
+    auto d = util::parse_duration(args[0]);
+    if (!d) return ctx.alert("{}", d.error());
+    if (d->count() <= 0) return ctx.alert("expects a time above zero, got '{}'", args[0]);
+    out = *d;
+    return Status::Ok;
+}
+Status set_inter(Args args, Ctx& ctx) {
+    return interval(args, ctx, srv(ctx).inter);
+}
+Status set_fastinter(Args args, Ctx& ctx) {
+    util::Duration d{};
+    const Status st = interval(args, ctx, d);
+    if (st != Status::Alert) srv(ctx).fastinter = d;
+    return st;
+}
+Status set_downinter(Args args, Ctx& ctx) {
+    util::Duration d{};
+    const Status st = interval(args, ctx, d);
+    if (st != Status::Alert) srv(ctx).downinter = d;
+    return st;
+}
+template <std::uint32_t ServerCheckConf::*Member>
+Status set_count(Args args, Ctx& ctx) {
+    auto v = util::parse_uint(args[0], INT32_MAX);
+    if (!v || *v == 0) return ctx.alert("expects a number above zero, got '{}'", args[0]);
+    srv(ctx).*Member = static_cast<std::uint32_t>(*v);
+    return Status::Ok;
+}
+util::Result<std::uint16_t> port_number(std::string_view text) {
+    auto v = util::parse_uint(text, 65535);
+    if (!v || *v == 0)
+        return util::error(fmt::format("expects a port from 1 to 65535, got '{}'", text));
+    return static_cast<std::uint16_t>(*v);
+}
+Status set_port(Args args, Ctx& ctx) {
+    auto p = port_number(args[0]);
+    if (!p) return ctx.alert("{}", p.error());
+    srv(ctx).port = *p;
+    return Status::Ok;
+}
+util::Result<net::Address> ip_address(std::string_view text) {
+    auto a = net::parse_server_address(text);
+    if (!a || (a->address.family() != AF_INET && a->address.family() != AF_INET6) || a->has_port)
+        return util::error(fmt::format("expects an IPv4 or IPv6 address, got '{}'", text));
+    return a->address;
+}
+Status set_addr(Args args, Ctx& ctx) {
+    auto a = ip_address(args[0]);
+    if (!a) return ctx.alert("{}", a.error());
+    srv(ctx).addr = *a;
+    return Status::Ok;
+}
+template <bool On>
+Status set_check_send_proxy(Args, Ctx& ctx) {
+    srv(ctx).send_proxy = On;
+    return Status::Ok;
+}
+
+using cfg::OptionOf;
+constexpr cfg::Option kServerOptions[] = {
+    {.of = OptionOf::Server, .name = "check", .parse = set_check<true>},
+    {.of = OptionOf::Server, .name = "no-check", .parse = set_check<false>},
+    {.of = OptionOf::Server, .name = "inter", .args = 1, .parse = set_inter},
+    {.of = OptionOf::Server, .name = "fastinter", .args = 1, .parse = set_fastinter},
+    {.of = OptionOf::Server, .name = "downinter", .args = 1, .parse = set_downinter},
+    {.of = OptionOf::Server, .name = "rise", .args = 1, .parse = set_count<&ServerCheckConf::rise>},
+    {.of = OptionOf::Server, .name = "fall", .args = 1, .parse = set_count<&ServerCheckConf::fall>},
+    {.of = OptionOf::Server, .name = "port", .args = 1, .parse = set_port},
+    {.of = OptionOf::Server, .name = "addr", .args = 1, .parse = set_addr},
+    {.of = OptionOf::Server, .name = "check-send-proxy", .parse = set_check_send_proxy<true>},
+    {.of = OptionOf::Server, .name = "no-check-send-proxy", .parse = set_check_send_proxy<false>},
+};
+const cfg::OptionRegistrar kOptionsRegistered{kServerOptions};
+
+// ---- proxies --------------------------------------------------------------------------------
+
+// Headers hidden after the version (`HTTP/1.1\r\nHost:\ www`), the pre-2.2 way to send some.
+Status split_legacy_version(std::string& version, HttpRequest& req, Ctx& ctx) {
+    const std::size_t cut = version.find("\r\n");
+    if (cut == std::string::npos) return Status::Ok;
+    std::string rest = version.substr(cut + 2);
+    version.resize(cut);
+    std::size_t pos = 0;
+    while (pos < rest.size()) {
+        std::size_t end = rest.find("\r\n", pos);
+        if (end == std::string::npos) end = rest.size();
+        std::string_view line(rest.data() + pos, end - pos);
+        pos = end + 2;
+        if (line.empty()) break;  // a body after an empty line is not sent (as HAProxy 2.6)
+        const std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos || colon == 0)
+            return ctx.alert(
+                "'option httpchk' : the header line '{}' hidden in the version has "
+                "no name followed by ':'",
+                line);
+        std::string_view value = line.substr(colon + 1);
+        while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+            value.remove_prefix(1);
+        req.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
+    }
+    return ctx.warning(
+        "'option httpchk' : headers after the HTTP version still work but are deprecated; "
+        "write them as 'http-check send hdr NAME VALUE'");
+}
+
+Status parse_httpchk(Args args, Ctx& ctx, ProxyCheckConf& pc) {
+    if (ctx.negated()) {
+        pc.kind = Kind::Tcp;
+        return Status::Ok;
+    }
+    pc.kind = Kind::Http;
+    pc.kind_where = ctx.where();
+    HttpRequest base;
+    if (args.size() == 1) {
+        base.uri = args[0];
+    } else if (args.size() >= 2) {
+        base.method = args[0];
+        base.uri = args[1];
+    }
+    Status st = Status::Ok;
+    if (args.size() >= 3) {
+        base.version = args[2];
+        st = split_legacy_version(base.version, base, ctx);
+    }
+    // `http-check send` may have been read first (defaults): its words stay on top.
+    base.headers.insert(base.headers.end(), pc.request.headers.begin(), pc.request.headers.end());
+    base.body = pc.request.body;
+    pc.request = std::move(base);
+    return st;
+}
+
+void own_rules(Ctx& ctx, ProxyCheckConf& pc) {
+    if (pc.rules_owner == ctx.context()) return;
+    // Rules inherited from a defaults section give way to the section's own.
+    if (!pc.rules_owner.empty()) {
+        pc.expects.clear();
+        pc.connect.reset();
+        pc.sent = false;
+    }
+    pc.rules_owner = ctx.context();
+}
+
+Status parse_send(Args args, Ctx& ctx, ProxyCheckConf& pc) {
+    if (!pc.expects.empty())
+        return ctx.alert(
+            "several request/response exchanges in one http-check sequence are not "
+            "implemented yet; they come with the rest of the health checks (issue "
+            "#6)");
+    HttpRequest& r = pc.request;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        const std::string& w = args[i];
+        auto value = [&](int n) -> bool { return i + static_cast<std::size_t>(n) < args.size(); };
+        if (w == "meth" && value(1)) {
+            r.method = args[++i];
+        } else if (w == "uri" && value(1)) {
+            r.uri = args[++i];
+        } else if (w == "ver" && value(1)) {
+            r.version = args[++i];
+        } else if (w == "hdr" && value(2)) {
+            r.headers.emplace_back(args[i + 1], args[i + 2]);
+            i += 2;
+        } else if (w == "body" && value(1)) {
+            r.body = args[++i];
+        } else if (w == "comment" && value(1)) {
+            ++i;
+        } else if (w == "uri-lf" || w == "body-lf") {
+            return ctx.alert(
+                "'http-check send {}' is not implemented yet; it comes with the "
+                "health checks' log-format requests (issue #6)",
+                w);
+        } else if (w == "meth" || w == "uri" || w == "ver" || w == "hdr" || w == "body" ||
+                   w == "comment") {
+            return ctx.alert("'http-check send' : '{}' expects {}", w,
+                             w == "hdr" ? "a name and a value" : "a value");
+        } else {
+            return ctx.alert(
+                "'http-check send' : expects 'meth', 'uri', 'ver', 'hdr', 'body' or "
+                "'comment', got '{}'",
+                w);
+        }
+    }
+    pc.sent = true;
+    return Status::Ok;
+}
+
+Status parse_expect(Args args, Ctx& ctx, ProxyCheckConf& pc) {
+    std::string warning;
+    auto e = parse_http_expect(args.subspan(1), warning);
+    if (!e) return ctx.alert("'http-check expect' : {}", e.error());
+    Status st = Status::Ok;
+    if (!warning.empty()) st = ctx.warning("'http-check expect' : {}", warning);
+    if (e->kind == Expect::Kind::String && !ctx.line().empty()) {
+        const std::string q = quoting_warning(last_raw_word(ctx.line()), e->pattern.text);
+        if (!q.empty()) st = ctx.warning("'http-check expect' : {}", q);
+    }
+    pc.expects.push_back(std::move(*e));
+    return st;
+}
+
+Status parse_connect(Args args, Ctx& ctx, ProxyCheckConf& pc) {
+    if (pc.connect || !pc.expects.empty() || pc.sent)
+        return ctx.alert(
+            "'http-check connect' : only one connect, at the start of the sequence, "
+            "is implemented yet; sequences of several come with the rest of the "
+            "health checks (issue #6)");
+    Connect c;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        const std::string& w = args[i];
+        const bool has_value = i + 1 < args.size();
+        if (w == "default" || w == "linger") {
+            if (w == "linger") c.linger = true;
+        } else if (w == "send-proxy") {
+            c.send_proxy = true;
+        } else if (w == "port" && has_value) {
+            auto p = port_number(args[++i]);
+            if (!p) return ctx.alert("'http-check connect' : 'port' {}", p.error());
+            c.port = *p;
+        } else if (w == "addr" && has_value) {
+            auto a = ip_address(args[++i]);
+            if (!a) return ctx.alert("'http-check connect' : 'addr' {}", a.error());
+            c.addr = *a;
+        } else if (w == "comment" && has_value) {
+            ++i;
+        } else if (w == "ssl" || w == "sni" || w == "alpn") {
+            return ctx.alert(
+                "'http-check connect {}' is not implemented yet; it comes with TLS "
+                "(roadmap item 7)",
+                w);
+        } else if (w == "via-socks4" || w == "proto") {
+            return ctx.alert(
+                "'http-check connect {}' is not implemented yet; it comes with the "
+                "rest of the health checks (issue #6)",
+                w);
+        } else {
+            return ctx.alert("'http-check connect' : unknown or incomplete option '{}'", w);
+        }
+    }
+    pc.connect = c;
+    return Status::Ok;
+}
+
+Status parse_http_check(Args args, Ctx& ctx, ProxyCheckConf& pc) {
+    const std::string& what = args[0];
+    if (what == "disable-on-404") {
+        if (args.size() > 1) return ctx.alert("'http-check disable-on-404' takes no argument");
+        pc.disable_on_404 = true;
+        return Status::Ok;
+    }
+    if (what == "comment") return Status::Ok;
+    if (what == "send-state" || what.starts_with("set-var") || what.starts_with("unset-var"))
+        return ctx.alert(
+            "'http-check {}' is not implemented yet; it comes with the rest of the "
+            "health checks (issue #6)",
+            what);
+    if (what != "send" && what != "expect" && what != "connect")
+        return ctx.alert(
+            "'http-check' expects 'comment', 'connect', 'disable-on-404', 'expect', "
+            "'send', 'send-state', 'set-var' or 'unset-var', got '{}'",
+            what);
+    own_rules(ctx, pc);
+    if (what == "send") return parse_send(args, ctx, pc);
+    if (what == "expect") return parse_expect(args, ctx, pc);
+    return parse_connect(args, ctx, pc);
+}
+
+Status parse_timeout_check(Args args, Ctx& ctx, ProxyCheckConf& pc) {
+    auto d = util::parse_duration(args[0]);
+    if (!d) return ctx.alert("{}", d.error());
+    pc.timeout_check = *d;
+    return Status::Ok;
+}
+
+Status parse_spread_checks(Args args, Ctx& ctx, GlobalCheckConf& g) {
+    auto v = util::parse_uint(args[0], 50);
+    if (!v) return ctx.alert("expects a percentage from 0 to 50, got '{}'", args[0]);
+    g.spread_checks = static_cast<std::uint32_t>(*v);
+    return Status::Ok;
+}
+
+constexpr In BE = cfg::kBackendSide;
+
+constexpr cfg::Keyword kKeywords[] = {
+    {.name = "option httpchk",
+     .in = BE,
+     .arity = cfg::between(0, 3),
+     .parse = cfg::on_part<ProxyCheckConf, parse_httpchk>,
+     .negatable = true},
+    {.name = "http-check",
+     .in = BE,
+     .arity = cfg::at_least(1),
+     .parse = cfg::on_part<ProxyCheckConf, parse_http_check>},
+    {.name = "timeout check",
+     .in = BE,
+     .arity = cfg::exactly(1),
+     .parse = cfg::on_part<ProxyCheckConf, parse_timeout_check>},
+    {.name = "spread-checks",
+     .in = In::Global,
+     .arity = cfg::exactly(1),
+     .parse = cfg::on_global<GlobalCheckConf, parse_spread_checks>},
+};
+const cfg::Registrar kRegistered{kKeywords};
+
+}  // namespace
+
+std::string HttpRequest::serialize() const {
+    std::string out = fmt::format("{} {} {}\r\n", method, uri, version);
+    bool has_connection = false;
+    for (const auto& [name, value] : headers) {
+        std::string_view n = name;
+        auto lower_eq = [](std::string_view a, std::string_view b) {
+            if (a.size() != b.size()) return false;
+            for (std::size_t i = 0; i < a.size(); ++i)
+                if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
+            return true;
+        };
+        if (lower_eq(n, "content-length") || lower_eq(n, "transfer-encoding")) continue;
+        if (lower_eq(n, "connection")) has_connection = true;
+        out += fmt::format("{}: {}\r\n", name, value);
+    }
+    if (!body.empty()) out += fmt::format("Content-Length: {}\r\n", body.size());
+    if (!has_connection && version != "HTTP/1.0") out += "Connection: close\r\n";
+    out += "\r\n";
+    out += body;
+    return out;
+}
+
+}  // namespace sluice::check

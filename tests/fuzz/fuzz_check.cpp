@@ -1,0 +1,64 @@
+// Fuzzes the health checks' parsers and matchers (check/expect.cpp). The input is split at the
+// first NUL: before it, the words of an `http-check expect` line (split on spaces); after it, a
+// server's answer, parsed as an HTTP response and matched by the rule. Checked for every input:
+//  - parsing never crashes, and a refused line says why;
+//  - an accepted rule matched on any answer gives a status HAProxy can show (a pass, or a
+//    Layer7 failure), with the answer's code;
+//  - last_raw_word stays inside the line and quoting_warning handles any pair of words.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sluice/check/expect.hpp"
+#include "sluice/http/h1_parse.hpp"
+
+namespace {
+
+void require(bool ok) {
+    if (!ok) __builtin_trap();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    using namespace sluice;
+    const std::string_view all(reinterpret_cast<const char*>(data), size);
+    const std::size_t nul = all.find('\0');
+    const std::string_view line = all.substr(0, nul);
+    const std::string_view answer = nul == std::string_view::npos ? "" : all.substr(nul + 1);
+
+    const std::string_view raw = check::last_raw_word(line);
+    require(raw.empty() ||
+            (raw.data() >= line.data() && raw.data() + raw.size() <= line.data() + line.size()));
+    (void)check::quoting_warning(raw, line);
+
+    std::vector<std::string> words;
+    std::size_t pos = 0;
+    while (pos < line.size()) {
+        const std::size_t sp = line.find(' ', pos);
+        const std::size_t end = sp == std::string_view::npos ? line.size() : sp;
+        if (end > pos) words.emplace_back(line.substr(pos, end - pos));
+        pos = end + 1;
+    }
+    std::string warning;
+    auto rule = check::parse_http_expect(words, warning);
+    if (!rule) {
+        require(!rule.error().empty());
+        return 0;
+    }
+    http::ResponseHead head;
+    const auto bytes = std::as_bytes(std::span(answer.data(), answer.size()));
+    const auto r = http::parse_response_head(bytes, 0, head, {.accept_invalid = true});
+    if (!std::holds_alternative<http::Done>(r)) return 0;
+    const std::size_t n = std::get<http::Done>(r).consumed;
+    const check::HttpAnswer a{head.status, head.reason, &head.headers, answer.substr(n)};
+    const std::vector<check::Expect> rules{*rule};
+    for (bool on404 : {false, true}) {
+        const check::Outcome o = check::evaluate_http(rules, a, on404);
+        require(o.status != check::Status::Unknown && o.status != check::Status::Layer7Data);
+        require(o.code == head.status);
+    }
+    return 0;
+}
