@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <bit>
 #include <numeric>
 
 #include "sluice/cfg/keyword.hpp"
@@ -75,7 +76,7 @@ std::uint32_t ring_position(std::uint32_t puid, std::uint32_t i) {
 
 // Points per unit of weight: enough for an even spread, bounded so that a thousand heavy
 // servers do not build a ring of millions of points.
-constexpr std::uint64_t kRingPoints = 1u << 18;
+constexpr std::uint64_t kRingPoints = 1u << 16;
 constexpr std::uint64_t kPointsPerUnit = 100;
 
 }  // namespace
@@ -109,11 +110,24 @@ HashTable::HashTable(const std::vector<proxy::Server*>& servers, bool consistent
     for (std::size_t k = 0; k < up.size(); ++k) {
         const std::uint64_t n = weights[k] / g * per_unit;
         for (std::uint64_t i = 0; i < n; ++i)
-            ring_.push_back({ring_position(up[k]->puid, static_cast<std::uint32_t>(i)), up[k]});
+            ring_.push_back({ring_position(up[k]->puid, static_cast<std::uint32_t>(i)),
+                             static_cast<std::uint32_t>(k)});
     }
-    std::sort(ring_.begin(), ring_.end(), [](const Point& a, const Point& b) {
-        return a.at != b.at ? a.at < b.at : a.server->puid < b.server->puid;
+    servers_ = up;
+    std::sort(ring_.begin(), ring_.end(), [&](const Point& a, const Point& b) {
+        return a.at != b.at ? a.at < b.at : up[a.server]->puid < up[b.server]->puid;
     });
+    // About one point per bucket, at most 2^16 buckets.
+    bucket_bits_ = std::clamp<unsigned>(std::bit_width(ring_.size()), 1, 16);
+    bucket_start_.assign((std::size_t{1} << bucket_bits_) + 1, 0);
+    std::size_t at = 0;
+    for (std::size_t b = 0; b + 1 < bucket_start_.size(); ++b) {
+        const std::uint64_t first = static_cast<std::uint64_t>(b) << (32 - bucket_bits_);
+        while (at < ring_.size() && ring_[at].at < first)
+            ++at;
+        bucket_start_[b] = static_cast<std::uint32_t>(at);
+    }
+    bucket_start_.back() = static_cast<std::uint32_t>(ring_.size());
 }
 
 proxy::Server* HashTable::lookup(std::uint32_t hash, std::size_t skip) const {
@@ -132,16 +146,19 @@ proxy::Server* HashTable::lookup(std::uint32_t hash, std::size_t skip) const {
         return s;
     }
     if (ring_.empty()) return nullptr;
-    auto it = std::lower_bound(ring_.begin(), ring_.end(), hash,
+    const std::size_t bucket = hash >> (32 - bucket_bits_);
+    const auto first = ring_.begin() + bucket_start_[bucket];
+    const auto last = ring_.begin() + bucket_start_[bucket + 1];
+    auto it = std::lower_bound(first, last, hash,
                                [](const Point& p, std::uint32_t h) { return p.at < h; });
     std::size_t at = it == ring_.end() ? 0 : static_cast<std::size_t>(it - ring_.begin());
-    proxy::Server* s = ring_[at].server;
+    proxy::Server* s = servers_[ring_[at].server];
     if (skip == 0) return s;
     // Walking on: the servers after it, each counted once.
     std::vector<proxy::Server*> seen{s};
     for (std::size_t n = 0; n < ring_.size(); ++n) {
         at = (at + 1) % ring_.size();
-        proxy::Server* next = ring_[at].server;
+        proxy::Server* next = servers_[ring_[at].server];
         if (std::find(seen.begin(), seen.end(), next) != seen.end()) continue;
         seen.push_back(next);
         if (--skip == 0) return next;

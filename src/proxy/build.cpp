@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include "sluice/auth/userlist.hpp"
@@ -139,6 +140,23 @@ void assign_server_ids(Backend& be, Diagnostics& diag) {
         srv->puid = next;
         taken.emplace(next, srv.get());
     }
+}
+// A backend without `fullconn`: 10% of the maxconn of the frontends that may send to it
+// (default_backend and static use_backend rules), as HAProxy sets it.
+void default_fullconn(Config& c) {
+    std::map<const Backend*, std::uint64_t> reach;
+    for (const auto& fe : c.frontends) {
+        std::set<const Backend*> targets;
+        if (fe->backend) targets.insert(fe->backend);
+        for (const SwitchRule& r : fe->switching)
+            if (r.backend) targets.insert(r.backend);
+        for (const Backend* be : targets)
+            reach[be] += fe->maxconn;
+    }
+    for (const auto& be : c.backends)
+        if (be->fullconn == 0)
+            be->fullconn = static_cast<std::uint32_t>(
+                std::min<std::uint64_t>((reach[be.get()] + 9) / 10, UINT32_MAX));
 }
 }  // namespace
 
@@ -373,6 +391,7 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
         }
         c.frontends.push_back(std::move(fe));
     }
+    default_fullconn(c);
 
     if (diag.count(cfg::Level::Alert) > alerts_before) return nullptr;
     return config;

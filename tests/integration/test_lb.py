@@ -21,10 +21,10 @@ def indent(text):
     return "".join(f"    {line.strip()}\n" for line in text.splitlines() if line.strip())
 
 
-def start_tcp(sluice, backends, lines, servers):
+def start_tcp(sluice, backends, lines, servers, nbthread=1):
     """`listen lb` in mode tcp with `named` servers: [(name, options)]."""
     named = {n: backends.named(n) for n, _ in servers}
-    text = (f"{sluice.base(mode='tcp')}listen lb\n    bind 127.0.0.1:{sluice.port('lb')}\n"
+    text = (f"{sluice.base(mode='tcp', nbthread=nbthread)}listen lb\n    bind 127.0.0.1:{sluice.port('lb')}\n"
             f"{indent(lines)}")
     text += "".join(f"    server {n} 127.0.0.1:{named[n].port} {o}\n" for n, o in servers)
     sluice.start(text)
@@ -76,10 +76,12 @@ def get(sluice, target, headers=()):
 
 
 @pytest.mark.parametrize("algorithm", ["roundrobin", "static-rr"])
-def test_round_robin_shares_are_exact_per_weight(sluice, backends, algorithm):
-    """Over whole cycles each server gets exactly its weight's share (1:2:3)."""
+@pytest.mark.parametrize("nbthread", [1, 2])
+def test_round_robin_shares_are_exact_per_weight(sluice, backends, algorithm, nbthread):
+    """Over whole cycles each server gets exactly its weight's share (1:2:3), whatever thread
+    accepts each connection."""
     start_tcp(sluice, backends, f"balance {algorithm}",
-              [("a", "weight 1"), ("b", "weight 2"), ("c", "weight 3")])
+              [("a", "weight 1"), ("b", "weight 2"), ("c", "weight 3")], nbthread=nbthread)
     seen = collections.Counter(reached(sluice) for _ in range(60))
     assert seen == {"a": 10, "b": 20, "c": 30}
 
@@ -114,11 +116,12 @@ def open_tracked(sluice, echo):
     return s, got[0]
 
 
-def test_leastconn_sends_new_connections_to_the_least_loaded(sluice, backends):
+@pytest.mark.parametrize("nbthread", [1, 2])
+def test_leastconn_sends_new_connections_to_the_least_loaded(sluice, backends, nbthread):
     """Two connections each on a, b, c; a's two end: the next two both go to a (round robin
-    would send one to b)."""
+    would send one to b). With two threads, each counts the other's connections."""
     echo = {n: backends.echo(n) for n in ("a", "b", "c")}
-    text = (f"{sluice.base(mode='tcp')}listen lb\n    bind 127.0.0.1:{sluice.port('lb')}\n"
+    text = (f"{sluice.base(mode='tcp', nbthread=nbthread)}listen lb\n    bind 127.0.0.1:{sluice.port('lb')}\n"
             "    balance leastconn\n")
     text += "".join(f"    server {n} 127.0.0.1:{e.port}\n" for n, e in echo.items())
     sluice.start(text)

@@ -45,11 +45,17 @@ class HashTable {
   private:
     struct Point {
         std::uint32_t at;
-        proxy::Server* server;
+        std::uint32_t server;  // into `servers_`: half the size of a pointer, twice the points
+                               // per cache line
     };
+    std::vector<proxy::Server*> servers_;  // consistent: the usable servers
     bool consistent_;
     std::vector<proxy::Server*> map_;  // map-based: each server as often as its weight
     std::vector<Point> ring_;          // consistent: sorted by `at`
+    // consistent: where each range of positions (by their top `bucket_bits_` bits) starts in
+    // `ring_`, so that a lookup searches a handful of points instead of the whole ring.
+    std::vector<std::uint32_t> bucket_start_;
+    unsigned bucket_bits_ = 0;
     std::size_t distinct_ = 0;
 };
 

@@ -640,3 +640,40 @@ TEST(BuildCpuMap, CpuMapForProcessTwoIsIgnoredWithOneProcess) {
 
 }  // namespace
 }  // namespace sluice::proxy
+
+namespace sluice::proxy {
+namespace {
+
+// --- server ids and fullconn (balancing) -------------------------------------------------------
+
+TEST(BuildServers, IdsAreGivenOrTakenInOrderAndDuplicatesAreAlerts) {
+    const Built b =
+        build_text(with_base("backend b\n  server s1 127.0.0.1:1\n  server s2 127.0.0.1:2 id 1\n"
+                             "  server s3 127.0.0.1:3\n"));
+    ASSERT_NE(b.config, nullptr);
+    const Backend& be = b.backend("b");
+    EXPECT_EQ(be.servers[0]->puid, 2u);  // 1 is taken by s2
+    EXPECT_EQ(be.servers[1]->puid, 1u);
+    EXPECT_EQ(be.servers[2]->puid, 3u);
+    const Built dup = build_text(
+        with_base("backend b\n  server s1 127.0.0.1:1 id 2\n  server s2 127.0.0.1:2 id 2\n"));
+    EXPECT_EQ(dup.config, nullptr);
+    EXPECT_EQ(dup.messages(),
+              (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:9] : 'server b/s2' : 'id' : "
+                     "custom id 2 already used at t.cfg:8 ('server s1')"}));
+}
+
+TEST(BuildServers, FullconnDefaultsToATenthOfTheFrontendsMaxconn) {
+    // HAProxy: 10% of the sum of the maxconn of the frontends that may use the backend.
+    const Built b = build_text(
+        with_base("frontend f1\n  bind 127.0.0.1:80\n  maxconn 1000\n  default_backend b\n"
+                  "frontend f2\n  bind 127.0.0.1:81\n  maxconn 500\n  use_backend b if TRUE\n"
+                  "  default_backend c\nbackend b\n  server s 127.0.0.1:1 minconn 10 maxconn 100\n"
+                  "backend c\n  fullconn 77\n  server s 127.0.0.1:1\n"));
+    ASSERT_NE(b.config, nullptr);
+    EXPECT_EQ(b.backend("b").fullconn, 150u);
+    EXPECT_EQ(b.backend("c").fullconn, 77u);
+}
+
+}  // namespace
+}  // namespace sluice::proxy
