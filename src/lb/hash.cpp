@@ -9,6 +9,7 @@
 
 #include "sluice/cfg/keyword.hpp"
 #include "sluice/lb/roundrobin.hpp"
+#include "sluice/util/hash.hpp"
 
 namespace sluice::lb {
 
@@ -48,14 +49,7 @@ std::uint32_t hash_bytes(HashFunction fn, std::span<const std::uint8_t> bytes) {
 }
 
 std::uint32_t avalanche(std::uint32_t a) {
-    // Bob Jenkins' public-domain 6-shift integer hash.
-    a = (a + 0x7ed55d16) + (a << 12);
-    a = (a ^ 0xc761c23c) ^ (a >> 19);
-    a = (a + 0x165667b1) + (a << 5);
-    a = (a + 0xd3a2646c) ^ (a << 9);
-    a = (a + 0xfd7046c5) + (a << 3);
-    a = (a ^ 0xb55a4f09) ^ (a >> 16);
-    return a;
+    return util::jenkins_mix32(a);
 }
 
 std::uint32_t hash_key(const HashType& type, std::span<const std::uint8_t> bytes) {

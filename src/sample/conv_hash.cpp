@@ -18,6 +18,7 @@
 #include "sluice/sample/registry.hpp"
 #include "sluice/sample/vars.hpp"
 #include "sluice/util/base64.hpp"
+#include "sluice/util/hash.hpp"
 
 namespace sluice::sample {
 namespace {
@@ -88,13 +89,7 @@ bool conv_b64dec(const Args&, Context& ctx, Sample& s) {
 // (burtleburtle.net/bob/hash/integer.html), then a multiplication by the prime 3221225473
 // (close to 3/4 of 2^32) that HAProxy adds to spread values over its consistent-hash tree.
 constexpr std::uint32_t avalanche(std::uint32_t a) {
-    a = (a + 0x7ed55d16) + (a << 12);
-    a = (a ^ 0xc761c23c) ^ (a >> 19);
-    a = (a + 0x165667b1) + (a << 5);
-    a = (a + 0xd3a2646c) ^ (a << 9);
-    a = (a + 0xfd7046c5) + (a << 3);
-    a = (a ^ 0xb55a4f09) ^ (a >> 16);
-    return a * 3221225473u;
+    return util::jenkins_mix32(a) * 3221225473u;
 }
 
 // Reflected CRC tables; the polynomials are those of gzip (crc32) and RFC 4960 (crc32c).

@@ -157,15 +157,7 @@ rules::Outcome HttpStream::run_request_rules(http::RequestHead& head, std::size_
     ctx.attach(&txn);
     sample::Payload payload{.req = client_.in.readable(), .res = {}, .final = true};
     ctx.attach(&payload);
-    // Every run records its path (a byte per rule met, in a string the arena keeps): cheaper
-    // than finding out first whether any rule or backend may stop it.
-    rules::RulesTrail trail;
-    if (body_wait_)
-        trail = {.path = &body_wait_->path,
-                 .retrace = body_wait_->retrace,
-                 .resume = body_wait_->resume};
-    else
-        trail.path = &arena.take();
+    rules::RulesTrail trail = start_trail(arena);
     const rules::MessageBody request_body{.bytes = body,
                                           .framing = &framing,
                                           .opts = body_parse_options(),
@@ -223,6 +215,19 @@ bool HttpStream::run_request_rule_sets(sample::Context& ctx, rules::RuleCtx& rct
         choose_server(*be_, ctx, attempt_);
     }
     return true;
+}
+
+// Every run records its path (a byte per rule met, in a string the arena keeps): cheaper than
+// finding out first whether any rule or backend may stop it. A run after a stop for the body
+// retraces the path the stopped one recorded.
+rules::RulesTrail HttpStream::start_trail(sample::Arena& arena) {
+    if (body_wait_)
+        return {.path = &body_wait_->path,
+                .retrace = body_wait_->retrace,
+                .resume = body_wait_->resume};
+    rules::RulesTrail trail;
+    trail.path = &arena.take();
+    return trail;
 }
 
 // The rules stopped to wait for the body: what their next run needs to resume them.
@@ -292,15 +297,7 @@ rules::Outcome HttpStream::run_response_rules(http::ResponseHead& head,
                 break;
         }
     }
-    // As for request rules (run_request_rules): every run records its path, and a run after
-    // a stop retraces it.
-    rules::RulesTrail trail;
-    if (body_wait_)
-        trail = {.path = &body_wait_->path,
-                 .retrace = body_wait_->retrace,
-                 .resume = body_wait_->resume};
-    else
-        trail.path = &arena.take();
+    rules::RulesTrail trail = start_trail(arena);
     const rules::MessageBody response_body{
         .bytes = body,
         .framing = &framing,

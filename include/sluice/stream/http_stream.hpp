@@ -177,6 +177,7 @@ class HttpStream final : public Stream {
     // The sets themselves; true once the backend is chosen.
     bool run_request_rule_sets(sample::Context& ctx, rules::RuleCtx& rctx,
                                std::span<const std::byte> body, const http::Framing& framing);
+    rules::RulesTrail start_trail(sample::Arena& arena);
     void keep_body_wait(const rules::RulesTrail& trail, util::Duration wait,
                         proxy::Backend* chosen);
     // Response rules on the head and `body`, the response body bytes at hand (as received).
