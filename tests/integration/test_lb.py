@@ -325,3 +325,23 @@ def test_redir_server_answers_get_and_head_with_a_302(sluice, backends):
         c.request("POST", "/form", body=b"a=1")
         assert c.response().status == 200
     assert [r.target for r in web["s"].requests] == ["/form"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Queues
+
+
+def test_queue_timeout_answers_503_and_a_freed_slot_serves_the_next(sluice, backends):
+    """HAProxy: a request finding its only server at maxconn waits in the queue; after `timeout
+    queue` it gets 503. Once the slot frees, the next request is served."""
+    web = start_http(sluice, backends, "timeout queue 300ms", [("s", "maxconn 1")])
+    holder = http_connect(sluice.port("lb"))
+    holder.request("GET", "/delay/1500")
+    wait_for(lambda: len(web["s"].requests) == 1, what="the first request at the server")
+    with http_connect(sluice.port("lb")) as c:
+        c.request("GET", "/queued")
+        assert c.response().status == 503
+    assert holder.response().status == 200
+    holder.close()
+    assert get(sluice, "/after").status == 200
+    assert [r.target for r in web["s"].requests] == ["/delay/1500", "/after"]
