@@ -222,6 +222,7 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
         be->timeout_queue = px.timeout_queue ? *px.timeout_queue : be->timeout_connect;
         if (px.mode == Mode::Http) {
             be->http_reuse = px.http_reuse;
+            be->retry_on = px.retry_on;
             // HAProxy: without `timeout tarpit`, a tarpit lasts as long as `timeout connect`.
             be->timeout_tarpit = px.timeout_tarpit ? *px.timeout_tarpit : be->timeout_connect;
             be->buffer_request = px.http_buffer_request;

@@ -78,6 +78,39 @@ Status parse_http_reuse(Args args, Ctx& ctx, ProxyConf& px) {
     return Status::Ok;
 }
 
+// `retry-on KEYWORD...`: replaces what was set before, as in HAProxy.
+Status parse_retry_on(Args args, Ctx& ctx, ProxyConf& px) {
+    if (args.empty())
+        return ctx.alert("'retry-on' needs at least one keyword to specify when to retry");
+    static constexpr std::pair<std::string_view, std::uint32_t> kWords[] = {
+        {"conn-failure", retry_on::kConnFailure},
+        {"empty-response", retry_on::kEmptyResponse},
+        {"junk-response", retry_on::kJunkResponse},
+        {"response-timeout", retry_on::kResponseTimeout},
+        {"0rtt-rejected", retry_on::k0rttRejected},
+        {"all-retryable-errors",
+         retry_on::kConnFailure | retry_on::kEmptyResponse | retry_on::kJunkResponse |
+             retry_on::kResponseTimeout | retry_on::k0rttRejected | retry_on::status_bit(500) |
+             retry_on::status_bit(502) | retry_on::status_bit(503) | retry_on::status_bit(504)},
+    };
+    std::uint32_t bits = 0;
+    for (const std::string& word : args) {
+        if (word == "none") {
+            if (args.size() > 1) return ctx.alert("'none' is only usable alone");
+            continue;
+        }
+        std::uint32_t bit = 0;
+        for (const auto& [name, value] : kWords)
+            if (word == name) bit = value;
+        if (bit == 0 && word.size() == 3 && std::isdigit(static_cast<unsigned char>(word[0])))
+            bit = retry_on::status_bit(static_cast<std::uint16_t>(std::stoi(word)));
+        if (bit == 0) return ctx.alert("unknown keyword '{}'", word);
+        bits |= bit;
+    }
+    px.retry_on = bits;
+    return Status::Ok;
+}
+
 Status parse_send_name_header(Args args, Ctx& ctx, ProxyConf& px) {
     if (args.empty() || args[0].empty()) return ctx.alert("expects a header name");
     px.send_name_header = args[0];
@@ -139,6 +172,10 @@ constexpr cfg::Keyword kHttpKeywords[] = {
      .negatable = true},
     cfg::flag<&ProxyConf::accept_invalid_request>("option accept-invalid-http-request", FE),
     cfg::flag<&ProxyConf::accept_invalid_response>("option accept-invalid-http-response", BE),
+    {.name = "retry-on",
+     .in = cfg::kBackendSide,
+     .arity = cfg::at_least(0),
+     .parse = cfg::on_part<ProxyConf, parse_retry_on>},
     {.name = "http-reuse",
      .in = BE,
      .arity = cfg::exactly(1),

@@ -410,6 +410,7 @@ bool HttpStream::parse_request() {
         rewrite_overflow(false);
         return true;
     }
+    keep_for_retry(framing);
     client_.in.consume(head_len);  // the views in `head` die here
     phase_ = Phase::Exchange;      // provisional: connect_or_queue sets the real phase
     // Body bytes that came with the head are checked before any server is bothered.
@@ -420,6 +421,44 @@ bool HttpStream::parse_request() {
     }
     connect_or_queue(picked_early ? early : attempt_.pick());
     return !closed_;
+}
+
+// `retry-on` beyond conn-failure: the request head as written for the server (without the
+// lines that depend on the server) is kept until the response starts, so that it can be sent
+// again. Only requests without a body are kept (a body streams through and is gone).
+void HttpStream::keep_for_retry(const http::Framing& framing) {
+    retry_armed_ = false;
+    if ((be_->retry_on & proxy::retry_on::kAfterSending) == 0) return;
+    const bool bodiless =
+        framing.kind == http::BodyKind::None ||
+        (framing.kind == http::BodyKind::ContentLength && framing.content_length == 0);
+    if (!bodiless || req_upgrade_ || req_is_connect_) return;
+    if (!retry_head_) retry_head_ = std::make_unique<std::string>();
+    const std::span<const std::byte> head = server_side_.out.readable();
+    retry_head_->assign(reinterpret_cast<const char*>(head.data()), head.size());
+    retry_armed_ = true;
+}
+
+// The request went out and `why` happened before any response reached the client: when
+// `retry-on` says so and `retries` allows, the server connection is dropped and the kept
+// request goes to a server again (another one when `option redispatch` says so).
+bool HttpStream::retry_after_sending(std::uint32_t why) {
+    if (!retry_armed_ || (be_->retry_on & why) == 0 || response_started_ || !attempt_.may_retry())
+        return false;
+    drop_server_connection();
+    server_side_.out.consume(server_side_.out.size());
+    if (!server_side_.out.holds_memory())
+        server_side_.out = core::Buffer::take(worker_.loop().buffers());
+    const std::span<std::byte> room = server_side_.out.writable();
+    if (room.size() < retry_head_->size()) return false;
+    std::memcpy(room.data(), retry_head_->data(), retry_head_->size());
+    server_side_.out.commit(retry_head_->size());
+    req_head_open_ = true;
+    head_scanned_ = 0;
+    resp_ = Body{};
+    (void)attempt_.failed_after_sending();  // may_retry() said there is an attempt left
+    connect_or_queue(attempt_.retry());
+    return true;
 }
 
 // HAProxy's `redir` reply: a 302 to the server's prefix followed by the request's path (from
@@ -738,6 +777,7 @@ bool HttpStream::parse_response() {
     while (!response_started_) {
         if (server_side_.in.empty()) {
             if (server_side_.read_closed) {
+                if (retry_after_sending(proxy::retry_on::kEmptyResponse)) return false;
                 // Closed before a response: HAProxy's 502 (termination SH).
                 count_response_failure();
                 fail(502, 'S', 'H');
@@ -753,6 +793,7 @@ bool HttpStream::parse_response() {
         if (std::holds_alternative<http::Incomplete>(r)) {
             head_scanned_ = server_side_.in.size();
             if (server_side_.in.size() >= limit || server_side_.read_closed) {
+                if (retry_after_sending(proxy::retry_on::kJunkResponse)) return false;
                 count_response_failure();
                 fail(502, 'S', 'H');
             }
@@ -766,6 +807,7 @@ bool HttpStream::parse_response() {
                                                            : req_is_connect_ ? "CONNECT"
                                                                              : "GET");
         if (!done || done->consumed > limit || framing.kind == http::BodyKind::Invalid) {
+            if (retry_after_sending(proxy::retry_on::kJunkResponse)) return false;
             count_response_failure();
             fail(502, 'P', 'H');
             return false;
@@ -783,6 +825,7 @@ bool HttpStream::parse_response() {
             return false;
         }
         const bool interim = head.status < 200 && head.status != 101;
+        if (!interim && retry_after_sending(proxy::retry_on::status_bit(head.status))) return false;
         if (!interim) {
             resp_ = Body{};
             resp_.kind = framing.kind;
@@ -929,6 +972,7 @@ void HttpStream::end_transaction() {
     req_ = Body{};
     resp_ = Body{};
     response_started_ = false;
+    retry_armed_ = false;
     client_.out.release_if_empty();
     client_.in.release_if_empty();
 }

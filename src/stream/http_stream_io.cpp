@@ -167,6 +167,7 @@ bool HttpStream::send_to(Side& to, Side& from, Body& body) {
                 term_.set('C', 'D');
                 close();
             } else if (!response_started_ && phase_ == Phase::Exchange) {
+                if (retry_after_sending(proxy::retry_on::kEmptyResponse)) return false;
                 count_response_failure();
                 fail(502, 'S', 'H');
             } else {
@@ -438,6 +439,7 @@ void HttpStream::on_deadline() {
                 (!response_started_ || !resp_.done || !server_side_.out.empty() || req_.ready > 0);
             if (server_late) {
                 if (!response_started_) {
+                    if (retry_after_sending(proxy::retry_on::kResponseTimeout)) return;
                     count_response_failure();
                     fail(504, 's', 'H');
                 } else {

@@ -82,6 +82,16 @@ bool ServerAttempt::send_proxy_header(int server_fd, int client_fd,
 ServerAttempt::Next ServerAttempt::failed(bool timed_out) {
     be_->errors.count(&proxy::ErrorCounters::failed_connects);
     if (held_) held_->errors.count(&proxy::ErrorCounters::failed_connects);
+    return next_attempt(timed_out);
+}
+
+ServerAttempt::Next ServerAttempt::failed_after_sending() {
+    be_->errors.count(&proxy::ErrorCounters::retried_requests);
+    if (held_) held_->errors.count(&proxy::ErrorCounters::retried_requests);
+    return next_attempt(true);
+}
+
+ServerAttempt::Next ServerAttempt::next_attempt(bool timed_out) {
     failed_ = held_;
     release();
     ++attempts_;

@@ -60,6 +60,24 @@ struct BindLine {
 enum class HttpConnMode : std::uint8_t { Unset, KeepAlive, ServerClose, Close };
 enum class HttpReuse : std::uint8_t { Never, Safe, Aggressive, Always };
 
+// `retry-on`: the failures after which a request is sent again (bits).
+namespace retry_on {
+constexpr std::uint32_t kConnFailure = 1u << 0;
+constexpr std::uint32_t kEmptyResponse = 1u << 1;
+constexpr std::uint32_t kJunkResponse = 1u << 2;
+constexpr std::uint32_t kResponseTimeout = 1u << 3;
+constexpr std::uint32_t k0rttRejected = 1u << 4;
+// One bit per status among 401 403 404 408 425 500 501 502 503 504, from bit 8.
+constexpr std::uint16_t kStatuses[] = {401, 403, 404, 408, 425, 500, 501, 502, 503, 504};
+constexpr std::uint32_t status_bit(std::uint16_t status) {
+    for (std::size_t i = 0; i < std::size(kStatuses); ++i)
+        if (kStatuses[i] == status) return 1u << (8 + i);
+    return 0;
+}
+// What needs a copy of the request (anything after the request went out).
+constexpr std::uint32_t kAfterSending = ~kConnFailure;
+}  // namespace retry_on
+
 // `option forwardfor` / `option originalto`: a header carrying an address, unless the client
 // is in `except`.
 struct AddressHeader {
@@ -149,6 +167,7 @@ struct ProxyConf {
     AddressHeader originalto{false, "X-Original-To", std::nullopt, false};
     bool accept_invalid_request = false, accept_invalid_response = false;
     HttpReuse http_reuse = HttpReuse::Safe;
+    std::uint32_t retry_on = retry_on::kConnFailure;
     std::string send_name_header;  // `http-send-name-header [NAME]`
 };
 

@@ -28,6 +28,7 @@ struct ErrorCounters {
     std::atomic<std::uint64_t> client_aborts{0};     // cli_abrt
     std::atomic<std::uint64_t> server_aborts{0};     // srv_abrt
     std::atomic<std::uint64_t> failed_requests{0};   // ereq (frontends)
+    std::atomic<std::uint64_t> retried_requests{0};  // wretr after the request went out
     std::atomic<std::uint64_t> failed_rewrites{0};   // wrew
     std::atomic<std::uint64_t> internal_errors{0};   // eint
     void count(std::atomic<std::uint64_t> ErrorCounters::*which) {
@@ -150,12 +151,13 @@ struct Backend {
 
     // mode http, resolved from the config.
     HttpReuse http_reuse = HttpReuse::Safe;
+    std::uint32_t retry_on = retry_on::kConnFailure;  // see proxy::retry_on
     util::Duration timeout_tarpit{0};
     bool buffer_request = false;  // option http-buffer-request
     bool accept_invalid_response = false;
     bool server_close = false;  // this backend closes server connections after a response
     bool pretend_keepalive = false;
-    bool redirects = false;  // a server has `redir`
+    bool redirects = false;                     // a server has `redir`
     const AddressHeader* forwardfor = nullptr;  // when enabled here
     const AddressHeader* originalto = nullptr;
     std::shared_ptr<const http::ErrorPages> error_pages;

@@ -132,6 +132,8 @@ class HttpStream final : public Stream {
     // Server side.
     void connect_or_queue(const proxy::Pick& pick);
     void redirect_to_server(proxy::Server& srv, std::string_view target);
+    void keep_for_retry(const http::Framing& framing);
+    bool retry_after_sending(std::uint32_t why);
     bool reuse_idle(proxy::Server& srv);
     void connect();  // to the server attempt_ holds
     void on_connected();
@@ -231,6 +233,9 @@ class HttpStream final : public Stream {
         ev_tstamp until = 0;                // wait-for-body's limit; 0: none
     };
     std::unique_ptr<BodyWait> body_wait_;
+    // `retry-on`: the request head as sent, for another attempt (see keep_for_retry); kept for
+    // the connection's life once made, so that it is allocated once.
+    std::unique_ptr<std::string> retry_head_;
     std::unique_ptr<ClientAddresses> addrs_;  // from a PROXY header: they replace the socket's
     proxy::Server* conn_server_ = nullptr;    // where server_side_.fd leads (outlives the slot)
     Phase phase_ = Phase::WaitRequest;
@@ -260,6 +265,7 @@ class HttpStream final : public Stream {
     bool client_keep_ = false;       // the client connection carries another request after this
     bool response_started_ = false;  // a final response head went to the client
     bool soft_stopping_ = false;
+    bool retry_armed_ = false;  // retry_head_ holds this transaction's request
     bool client_done_ = false;  // Closing: no lingering needed unless the client sends more
     bool closed_ = false;
     char client_ip_[48] = {};  // cached text of the client address (forwardfor)

@@ -58,6 +58,12 @@ class ServerAttempt {
     // The attempt on the held server failed (its socket is already closed): counts it, gives
     // the slot back and says what comes next.
     Next failed(bool timed_out);
+    // `retry-on`: the request went out and failed after (no response, a junk one, a timeout,
+    // a status to retry on); the next attempt does not wait. Counted as a retry, not as a
+    // failed connection.
+    Next failed_after_sending();
+    // Whether `retries` allows another attempt after a failure now.
+    bool may_retry() const { return attempts_ < be_->conf->retries; }
     // The server for the next attempt, its slot held: another one when it is time to
     // redispatch, else the failed one again if it is usable and has room, else any.
     proxy::Pick retry();
@@ -74,6 +80,7 @@ class ServerAttempt {
 
   private:
     proxy::Pick pick_avoiding(const proxy::Server* avoid);
+    Next next_attempt(bool timed_out);
     // A slot on `srv` was taken here rather than by the balancer.
     void reserved_here(proxy::Server& srv);
 

@@ -142,6 +142,7 @@ const Names kKeywords = {
     "redirect",
     "redispatch",
     "retries",
+    "retry-on",
     "server",
     "server-state-base",
     "server-state-file",
