@@ -14,6 +14,7 @@
 #include "sluice/http/h1_parse.hpp"
 #include "sluice/net/proxy_protocol.hpp"
 #include "sluice/net/socket.hpp"
+#include "watch.hpp"
 
 namespace sluice::check {
 
@@ -48,6 +49,7 @@ std::string format_state_message(const StateMessage& m) {
     static constexpr std::string_view kWhat[] = {"DOWN", "UP", "stopping"};
     std::string out =
         fmt::format("Server {}/{} is {}", m.backend, m.server, kWhat[static_cast<int>(m.what)]);
+    if (!m.via_server.empty()) out += fmt::format(" via {}/{}", m.via_backend, m.via_server);
     if (m.outcome) {
         out += fmt::format(", reason: {}", describe(m.outcome->status));
         if (has_code(m.outcome->status)) out += fmt::format(", code: {}", m.outcome->code);
@@ -142,23 +144,31 @@ void count_usable(const proxy::Backend& be, std::uint32_t& active, std::uint32_t
         if (s->usable()) ++(s->options.backup ? backup : active);
 }
 
-void report(Check& c, StateMessage::What what, const Outcome& o, long ms) {
+void report(Check& c, StateMessage::What what, const Outcome& o, long ms, bool was_down) {
     proxy::Server& s = *c.server;
     if (s.backend->balancer) s.backend->balancer->server_changed(s);
-    if (s.admin.load(std::memory_order_acquire) != proxy::AdminState::Ready) return;
-    StateMessage m{.backend = s.backend->name,
-                   .server = s.name,
-                   .what = what,
-                   .outcome = &o,
-                   .duration_ms = ms,
-                   .sessions = s.cur_conns.load(std::memory_order_relaxed)};
+    if (s.admin.load(std::memory_order_acquire) == proxy::AdminState::Ready)
+        announce(s, {.backend = s.backend->name,
+                     .server = s.name,
+                     .what = what,
+                     .outcome = &o,
+                     .duration_ms = ms,
+                     .sessions = s.cur_conns.load(std::memory_order_relaxed)});
+    c.thread->owner->watch().changed(s, what, was_down, *c.thread->loop);
+}
+
+}  // namespace
+
+void announce(const proxy::Server& s, StateMessage m) {
     std::lock_guard lock(g_print_mutex);
     count_usable(*s.backend, m.active, m.backup);
     print_line("[WARNING]", format_state_message(m));
-    if (what != StateMessage::What::Up && m.active == 0 && m.backup == 0)
+    if (m.what != StateMessage::What::Up && m.active == 0 && m.backup == 0)
         print_line("[ALERT]",
                    fmt::format("backend '{}' has no server available!", s.backend->name));
 }
+
+namespace {
 
 void schedule(Check& c, util::Duration delay);
 void finish(Check& c, Outcome o);
@@ -431,14 +441,15 @@ void finish(Check& c, Outcome o) {
             s.up.store(false, std::memory_order_release);
             s.check_downs.fetch_add(1, std::memory_order_relaxed);
             s.last_change.store(wall, std::memory_order_relaxed);
-            report(c, StateMessage::What::Down, o, ms);
+            report(c, StateMessage::What::Down, o, ms, false);
             break;
         case Health::Change::Up: {
             const std::int64_t since = s.last_change.exchange(wall, std::memory_order_relaxed);
             if (since > 0) s.down_time.fetch_add(wall - since, std::memory_order_relaxed);
             s.stopping.store(conditional, std::memory_order_release);
             s.up.store(true, std::memory_order_release);
-            report(c, conditional ? StateMessage::What::Stopping : StateMessage::What::Up, o, ms);
+            report(c, conditional ? StateMessage::What::Stopping : StateMessage::What::Up, o, ms,
+                   true);
             break;
         }
         case Health::Change::None:
@@ -446,7 +457,7 @@ void finish(Check& c, Outcome o) {
                 s.stopping.store(conditional, std::memory_order_release);
                 s.last_change.store(wall, std::memory_order_relaxed);
                 report(c, conditional ? StateMessage::What::Stopping : StateMessage::What::Up, o,
-                       ms);
+                       ms, false);
             }
             break;
     }
@@ -464,7 +475,8 @@ void stop_thread(ThreadChecks& t) {
 
 }  // namespace
 
-Checks::Checks(proxy::Config& config, core::Runtime& runtime) : config_(config), runtime_(runtime) {
+Checks::Checks(proxy::Config& config, core::Runtime& runtime)
+    : config_(config), runtime_(runtime), watch_(std::make_unique<Watch>(config)) {
     const auto loops = runtime.loops();
     const auto& global = config.doc.global.read<GlobalCheckConf>();
     for (const auto& loop : loops) {
@@ -552,8 +564,10 @@ void Checks::setup_thread(core::Loop& loop) {
 }
 
 void Checks::stop() {
-    runtime_.post_all(
-        [this](core::Loop& l) { stop_thread(*threads_[static_cast<std::size_t>(l.index())]); });
+    runtime_.post_all([this](core::Loop& l) {
+        stop_thread(*threads_[static_cast<std::size_t>(l.index())]);
+        watch_->stop_thread(l);
+    });
 }
 
 }  // namespace sluice::check

@@ -83,8 +83,7 @@ HashTable::HashTable(const std::vector<proxy::Server*>& servers, bool consistent
         if (s->usable()) {
             up.push_back(s);
             // Map-based tables are static: the configured weights, as HAProxy's.
-            weights.push_back(consistent ? s->weight.load(std::memory_order_relaxed)
-                                         : s->options.weight);
+            weights.push_back(consistent ? s->effective_weight() : s->options.weight);
         }
     distinct_ = up.size();
     if (up.empty()) return;

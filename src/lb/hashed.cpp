@@ -11,9 +11,9 @@ namespace {
 
 // Servers by load relative to weight, as leastconn and the bounded loads compare them.
 std::uint64_t relative_load(const proxy::Server& s, std::uint32_t extra = 0) {
-    const std::uint32_t w = std::max<std::uint32_t>(1, s.weight.load(std::memory_order_relaxed));
-    return (static_cast<std::uint64_t>(s.cur_conns.load(std::memory_order_relaxed)) + extra) * 256 /
-           w;
+    const std::uint32_t w = std::max<std::uint32_t>(1, s.effective_weight());
+    return (static_cast<std::uint64_t>(s.cur_conns.load(std::memory_order_relaxed)) + extra) * 256 *
+           proxy::Server::kWeightScale / w;
 }
 
 class HashTier final : public Tier {

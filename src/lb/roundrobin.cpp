@@ -1,6 +1,8 @@
 // balance roundrobin and static-rr (see roundrobin.hpp).
 #include "sluice/lb/roundrobin.hpp"
 
+#include <numeric>
+
 #include "sluice/lb/algorithm.hpp"
 
 namespace sluice::lb {
@@ -32,7 +34,15 @@ RoundRobinTier::RoundRobinTier(std::vector<proxy::Server*> servers, bool dynamic
 RoundRobinTier::Schedule RoundRobinTier::build() const {
     std::vector<std::uint32_t> weights;
     for (proxy::Server* s : servers_)
-        weights.push_back(dynamic_ ? s->weight.load(std::memory_order_relaxed) : s->options.weight);
+        weights.push_back(dynamic_ ? s->effective_weight() : s->options.weight);
+    // Effective weights are scaled (a warming server's share is a fraction of its weight):
+    // the schedule's length is the sum of the reduced weights.
+    std::uint32_t g = 0;
+    for (std::uint32_t w : weights)
+        g = std::gcd(g, w);
+    if (g > 1)
+        for (std::uint32_t& w : weights)
+            w /= g;
     Schedule schedule;
     for (std::uint32_t i : smooth_schedule(weights))
         schedule.push_back(servers_[i]);

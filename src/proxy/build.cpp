@@ -86,14 +86,19 @@ std::string endpoint_key(const net::Endpoint& e) {
 }  // namespace
 
 std::uint32_t Server::limit() const {
-    if (options.maxconn == 0 || options.minconn == 0 || backend->fullconn == 0)
-        return options.maxconn;
-    // HAProxy's dynamic limit: minconn when the backend is idle, growing linearly with its
-    // load to maxconn at fullconn connections.
-    const std::uint64_t load = backend->cur_conns.load(std::memory_order_relaxed);
-    const std::uint64_t dynamic = load * options.maxconn / backend->fullconn;
-    return static_cast<std::uint32_t>(
-        std::clamp<std::uint64_t>(dynamic, options.minconn, options.maxconn));
+    std::uint32_t max = options.maxconn;
+    if (max != 0 && options.minconn != 0 && backend->fullconn != 0) {
+        // HAProxy's dynamic limit: minconn when the backend is idle, growing linearly with its
+        // load to maxconn at fullconn connections.
+        const std::uint64_t load = backend->cur_conns.load(std::memory_order_relaxed);
+        const std::uint64_t dynamic = load * options.maxconn / backend->fullconn;
+        max = static_cast<std::uint32_t>(
+            std::clamp<std::uint64_t>(dynamic, options.minconn, options.maxconn));
+    }
+    // slowstart: the limit grows from 1 with the warm-up, as HAProxy's.
+    const std::uint32_t pct = warmup.load(std::memory_order_relaxed);
+    if (max != 0 && pct < 100) max = std::max<std::uint32_t>(1, max * pct / 100);
+    return max;
 }
 
 bool Server::try_reserve() {

@@ -37,6 +37,8 @@ struct Health {
 struct StateMessage {
     std::string_view backend, server;
     enum class What : std::uint8_t { Down, Up, Stopping } what = What::Down;
+    // A tracking server's change: the server it follows ("is DOWN via be/s1"), no reason.
+    std::string_view via_backend = {}, via_server = {};
     const Outcome* outcome = nullptr;
     long duration_ms = 0;
     std::uint32_t active = 0, backup = 0;  // usable servers of the backend after the change
@@ -47,6 +49,7 @@ std::string format_state_message(const StateMessage& m);
 struct Plan;
 struct Check;
 struct ThreadChecks;
+class Watch;
 
 class Checks {
   public:
@@ -62,6 +65,7 @@ class Checks {
     // can end once their connections have.
     void stop();
     std::size_t size() const { return count_; }
+    Watch& watch() { return *watch_; }
 
   private:
     proxy::Config& config_;
@@ -69,6 +73,7 @@ class Checks {
     std::vector<std::unique_ptr<Plan>> plans_;            // per backend with checks
     std::vector<std::unique_ptr<ThreadChecks>> threads_;  // per loop
     std::size_t count_ = 0;
+    std::unique_ptr<Watch> watch_;  // track, slowstart (watch.cpp)
 };
 
 }  // namespace sluice::check

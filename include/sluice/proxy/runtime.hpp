@@ -73,7 +73,22 @@ struct Server {
     std::atomic<std::uint8_t> check_status{0};
     std::atomic<std::int16_t> check_code{-1};
     std::atomic<std::uint32_t> check_duration_ms{0};
+    // `slowstart` (check module): how far, in percent, a server that came back UP is through
+    // its warm-up; 100 once it runs at full speed (and always without slowstart). It scales
+    // the weight of dynamic algorithms and the connection limit, as HAProxy's.
+    std::atomic<std::uint8_t> warmup{100};
     // ----------------------------------------------------------------------------------------
+
+    // The weight dynamic algorithms use: `weight` on HAProxy's 1/16 scale, so that a warming
+    // server weighs from 1/16 of it up to all of it even at weight 1. Algorithms compare
+    // weights relatively (and divide by their gcd), so the scale costs nothing at rest.
+    static constexpr std::uint32_t kWeightScale = 16;
+    std::uint32_t effective_weight() const {
+        const std::uint32_t w = weight.load(std::memory_order_relaxed);
+        const std::uint32_t pct = warmup.load(std::memory_order_relaxed);
+        if (pct >= 100) return w * kWeightScale;
+        return std::max<std::uint32_t>(1, w * (1 + kWeightScale * pct / 100));
+    }
 
     bool usable() const {
         return admin.load(std::memory_order_acquire) == AdminState::Ready &&

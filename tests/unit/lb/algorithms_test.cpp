@@ -292,5 +292,56 @@ TEST_F(Farm, DynamicMaxconnGrowsWithTheBackendLoad) {
     EXPECT_EQ(s.limit(), 100u);
 }
 
+// slowstart (HAProxy 2.6): a warming server weighs from 1/16 of its weight with the dynamic
+// algorithms; map-based hashing keeps the configured weights; maxconn grows from 1.
+TEST_F(Farm, WarmupScalesDynamicWeightsOnly) {
+    proxy::Server& a = add("a", 1);
+    add("b", 1);
+    make("roundrobin");
+    a.warmup.store(0);
+    balancer_->server_changed(a);
+    std::map<std::string, int> seen;
+    for (int i = 0; i < 170; ++i)
+        ++seen[pick_any()];
+    EXPECT_EQ(seen, (std::map<std::string, int>{{"a", 10}, {"b", 160}}));
+    a.warmup.store(50);  // 1 + 16 * 50% = 9/16
+    balancer_->server_changed(a);
+    seen.clear();
+    for (int i = 0; i < 250; ++i)
+        ++seen[pick_any()];
+    EXPECT_EQ(seen, (std::map<std::string, int>{{"a", 90}, {"b", 160}}));
+    a.warmup.store(100);
+    balancer_->server_changed(a);
+    seen.clear();
+    for (int i = 0; i < 40; ++i)
+        ++seen[pick_any()];
+    EXPECT_EQ(seen, (std::map<std::string, int>{{"a", 20}, {"b", 20}}));
+
+    a.warmup.store(0);
+    make("source");  // map-based: static
+    seen.clear();
+    for (std::uint32_t k = 0; k < 4000; ++k)
+        ++seen[pick_hash(k * 2654435761u)];
+    EXPECT_EQ(seen["a"], 2000);
+    HashType consistent;
+    consistent.consistent = true;
+    make("source", consistent);
+    seen.clear();
+    for (std::uint32_t k = 0; k < 4000; ++k)
+        ++seen[pick_hash(k * 2654435761u)];
+    EXPECT_LT(seen["a"], 600);  // about 1/17 of the keys
+}
+
+TEST_F(Farm, WarmupGrowsMaxconnFromOne) {
+    proxy::Server& s = add("s", 1, false, 100);
+    EXPECT_EQ(s.limit(), 100u);
+    s.warmup.store(0);
+    EXPECT_EQ(s.limit(), 1u);
+    s.warmup.store(30);
+    EXPECT_EQ(s.limit(), 30u);
+    s.options.maxconn = 0;
+    EXPECT_EQ(s.limit(), 0u);  // no limit stays no limit
+}
+
 }  // namespace
 }  // namespace sluice::lb

@@ -1,0 +1,131 @@
+// Tracking and slowstart at run time (see watch.hpp).
+#include "watch.hpp"
+
+#include <ctime>
+
+#include "sluice/cfg/parts.hpp"
+
+namespace sluice::check {
+
+// One server's warm-up after it came back UP: a timer on the loop that changed it, stepping
+// Server::warmup (and the backend's balancer) until the server runs at full speed.
+struct Warmup {
+    proxy::Server* server = nullptr;
+    util::Duration slowstart{0};
+    core::Loop* loop = nullptr;
+    ev_timer timer{};
+    ev_tstamp since = 0;
+
+    void start(core::Loop& l) {
+        stop();
+        loop = &l;
+        since = ev_now(l.raw());
+        set(0);
+        arm();
+    }
+    void stop() {
+        if (loop) ev_timer_stop(loop->raw(), &timer);
+    }
+    void set(std::uint8_t pct) {
+        if (server->warmup.exchange(pct, std::memory_order_relaxed) == pct) return;
+        if (server->backend->balancer) server->backend->balancer->server_changed(*server);
+    }
+    void arm() {
+        const double step = std::chrono::duration<double>(warmup_step(slowstart)).count();
+        ev_timer_set(&timer, step, 0.);
+        ev_timer_start(loop->raw(), &timer);
+    }
+    static void on_timer(struct ev_loop*, ev_timer* w, int) {
+        Warmup& self = *static_cast<Warmup*>(w->data);
+        const auto elapsed = std::chrono::duration_cast<util::Duration>(
+            std::chrono::duration<double>(ev_now(self.loop->raw()) - self.since));
+        const std::uint8_t pct = warmup_percent(elapsed, self.slowstart);
+        self.set(pct);
+        if (pct < 100) self.arm();
+    }
+};
+
+Watch::Watch(proxy::Config& config) {
+    for (const auto& be : config.backends)
+        for (const auto& srv : be->servers) {
+            if (!srv->line_parts) continue;
+            const auto& w = srv->line_parts->read<ServerWatchConf>();
+            if (w.slowstart.count() > 0) {
+                auto wu = std::make_unique<Warmup>();
+                wu->server = srv.get();
+                wu->slowstart = w.slowstart;
+                ev_init(&wu->timer, Warmup::on_timer);
+                wu->timer.data = wu.get();
+                warmups_.emplace(srv.get(), std::move(wu));
+            }
+            if (w.track.empty()) continue;
+            // The config was checked (-c): the target exists.
+            const TrackTarget t = split_track(w.track, be->name);
+            for (const auto& other : config.backends) {
+                if (other->name != t.proxy) continue;
+                for (const auto& target : other->servers)
+                    if (target->name == t.server) trackers_[target.get()].push_back(srv.get());
+                break;
+            }
+        }
+}
+
+Watch::~Watch() {
+    for (auto& [s, w] : warmups_)
+        w->stop();
+}
+
+const std::vector<proxy::Server*>& Watch::trackers(const proxy::Server& s) const {
+    static const std::vector<proxy::Server*> kNone;
+    auto it = trackers_.find(&s);
+    return it == trackers_.end() ? kNone : it->second;
+}
+
+void Watch::changed(proxy::Server& s, StateMessage::What what, bool was_down, core::Loop& loop) {
+    follow(s, what, was_down, loop, nullptr);
+}
+
+void Watch::follow(proxy::Server& s, StateMessage::What what, bool was_down, core::Loop& loop,
+                   const proxy::Server* via) {
+    if (via) {
+        // A tracking server takes the state of the one it tracks, and says so.
+        const bool up = what != StateMessage::What::Down;
+        const bool stopping = what == StateMessage::What::Stopping;
+        const bool was_up = s.up.load(std::memory_order_acquire);
+        if (was_up == up && s.stopping.load(std::memory_order_acquire) == stopping) return;
+        was_down = !was_up;
+        const std::int64_t wall = static_cast<std::int64_t>(std::time(nullptr));
+        if (!up) s.check_downs.fetch_add(1, std::memory_order_relaxed);
+        const std::int64_t since = s.last_change.exchange(wall, std::memory_order_relaxed);
+        if (up && !was_up && since > 0)
+            s.down_time.fetch_add(wall - since, std::memory_order_relaxed);
+        s.stopping.store(stopping, std::memory_order_release);
+        s.up.store(up, std::memory_order_release);
+        if (s.backend->balancer) s.backend->balancer->server_changed(s);
+        if (s.admin.load(std::memory_order_acquire) == proxy::AdminState::Ready)
+            announce(s, StateMessage{.backend = s.backend->name,
+                                     .server = s.name,
+                                     .what = what,
+                                     .via_backend = via->backend->name,
+                                     .via_server = via->name,
+                                     .sessions = s.cur_conns.load(std::memory_order_relaxed)});
+    }
+    if (auto it = warmups_.find(&s); it != warmups_.end()) {
+        // The warm-up applies only to a server seen failed that comes back (never at start).
+        if (what == StateMessage::What::Up && was_down) {
+            it->second->start(loop);
+        } else if (what == StateMessage::What::Down) {
+            it->second->stop();
+            it->second->set(100);
+        }
+    }
+    for (proxy::Server* t : trackers(s))
+        follow(*t, what, false, loop, &s);
+}
+
+void Watch::stop_thread(core::Loop& loop) {
+    for (auto& [s, w] : warmups_)
+        if (w->loop == &loop) w->stop();
+}
+
+}  // namespace sluice::check

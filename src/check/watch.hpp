@@ -1,0 +1,45 @@
+// Internal to the check module: what happens around a server's state change beyond its own
+// check (tracking servers follow it, slowstart warms it up, observed traffic feeds it). Built
+// once by Checks; every change runs on the thread of the check at the head of the chain.
+#pragma once
+
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "sluice/check/checks.hpp"
+#include "sluice/check/watch.hpp"
+#include "sluice/core/loop.hpp"
+
+namespace sluice::check {
+
+// Prints a state change as HAProxy does (the WARNING line, then the ALERT when the backend has
+// no usable server left), under the process-wide print lock. Counts the backend's servers.
+void announce(const proxy::Server& s, StateMessage m);
+
+struct Warmup;
+
+class Watch {
+  public:
+    explicit Watch(proxy::Config& config);
+    ~Watch();
+    Watch(const Watch&) = delete;
+    Watch& operator=(const Watch&) = delete;
+
+    // `s` has just gone DOWN or come UP (`was_down`: from DOWN; its message printed), on
+    // `loop`: its trackers follow
+    // (each with its "via" message, depth first as HAProxy), warm-ups start or end.
+    void changed(proxy::Server& s, StateMessage::What what, bool was_down, core::Loop& loop);
+    // Soft stop: this loop's warm-up timers stop, so the loop can end.
+    void stop_thread(core::Loop& loop);
+    // The servers that track `s` directly.
+    const std::vector<proxy::Server*>& trackers(const proxy::Server& s) const;
+
+  private:
+    void follow(proxy::Server& s, StateMessage::What what, bool was_down, core::Loop& loop,
+                const proxy::Server* via);
+    std::unordered_map<const proxy::Server*, std::vector<proxy::Server*>> trackers_;
+    std::unordered_map<const proxy::Server*, std::unique_ptr<Warmup>> warmups_;
+};
+
+}  // namespace sluice::check
