@@ -198,6 +198,17 @@ TEST_F(Farm, LeastConnWeighsLoadByWeight) {
     EXPECT_EQ(load, (std::map<std::string, int>{{"heavy", 6}, {"light", 2}}));
 }
 
+TEST_F(Farm, LeastConnSharesEvenlyBetweenIdleServersWhateverTheirWeights) {
+    // HAProxy 2.6 ranks by connections / weight: idle servers tie, and take turns.
+    add("light", 1);
+    add("heavy", 3);
+    make("leastconn");
+    std::map<std::string, int> seen;
+    for (int i = 0; i < 10; ++i)
+        ++seen[pick_any()];
+    EXPECT_EQ(seen, (std::map<std::string, int>{{"heavy", 5}, {"light", 5}}));
+}
+
 TEST_F(Farm, LeastConnSkipsDownAndFullServers) {
     add("a").up.store(false);
     add("b", 1, false, 1);
