@@ -58,14 +58,7 @@ constexpr Keyword kPending[] = {
     pending("unique-id-header", FE, kLog),
     // proxies: checks and algorithms
     pending("option mysql-check", BE, kChecks),
-    pending("option pgsql-check", BE, kChecks),
-    pending("option redis-check", BE, kChecks),
-    pending("option ssl-hello-chk", BE, kChecks),
-    pending("option smtpchk", BE, kChecks),
-    pending("option ldap-check", BE, kChecks),
-    pending("option tcp-check", BE, kChecks),
     pending("option external-check", BE, kChecks),
-    pending("tcp-check", BE, kChecks),
     pending("email-alert", BE, kChecks),
     // proxies: logging
     pending("option httplog", P, kLog),

@@ -1,6 +1,8 @@
 // The health-check scheduler and the TCP and HTTP check kinds (see checks.hpp).
 #include "sluice/check/checks.hpp"
 
+#include "sluice/check/tcpcheck.hpp"
+
 #include <fmt/format.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -78,6 +80,8 @@ struct Plan {
     bool needs_body = false;
     std::optional<util::Duration> timeout_check;
     std::optional<Connect> connect;
+    TcpRules rules;  // TcpCheck, Protocol
+    bool uses_rules() const { return kind == Kind::TcpCheck || kind == Kind::Protocol; }
 };
 
 struct Check {
@@ -91,7 +95,14 @@ struct Check {
     Health health;
     std::size_t position = 0;  // among every check of the process (first-run spread)
 
-    enum class Phase : std::uint8_t { Idle, Connecting, Sending, Reading } phase = Phase::Idle;
+    // Rules: a tcp-check sequence waits for its socket (run_rules knows what for).
+    enum class Phase : std::uint8_t {
+        Idle,
+        Connecting,
+        Sending,
+        Reading,
+        Rules
+    } phase = Phase::Idle;
     ev_timer timer{};
     ev_io io{};
     int fd = -1;
@@ -100,6 +111,13 @@ struct Check {
     std::size_t sent = 0;
     std::string in;  // the response so far; released after each check
     std::size_t scanned = 0;
+    // tcp-check sequences: the rule being run, whether it waits for new bytes, whether the
+    // server closed, and the outcome of the last expect that passed.
+    std::size_t step = 0;
+    bool must_read = false;
+    bool eof = false;
+    bool expected = false;
+    Outcome last_pass;
 };
 
 struct ThreadChecks {
@@ -177,6 +195,8 @@ bool send_some(Check& c);
 void after_send(Check& c);
 
 void on_io(struct ev_loop*, ev_io* w, int revents);
+void run_rules(Check& c);
+std::string connect_info(const Check& c, const std::string& error);
 
 void want(Check& c, int events) {
     ev_io_stop(c.thread->loop->raw(), &c.io);
@@ -192,11 +212,23 @@ void arm_timeout(Check& c, util::Duration d) {
 
 void start(Check& c) {
     c.started = ev_now(c.thread->loop->raw());
-    auto fd = net::start_connect(c.target);
+    net::Address target = c.target;
+    if (c.plan->uses_rules()) {
+        c.step = 0;
+        c.eof = c.expected = false;
+        const auto& rules = c.plan->rules.rules;
+        if (const std::size_t i = opening_connect(rules); i != std::string::npos) {
+            const TcpRule& r = rules[i];
+            if (r.addr) target = *r.addr;
+            if (r.port) target.set_port(r.port);
+            c.linger = r.linger;
+        }
+    }
+    auto fd = net::start_connect(target);
     if (!fd) {
         const bool socket_error = fd.error().starts_with("socket:");
         finish(c, {socket_error ? Status::SocketError : Status::L4Conn, -1,
-                   socket_error ? std::string() : fd.error()});
+                   socket_error ? std::string() : connect_info(c, fd.error())});
         return;
     }
     c.fd = *fd;
@@ -208,14 +240,15 @@ void start(Check& c) {
     socklen_t peer_len = sizeof peer;
     if (::getpeername(c.fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) {
         after_connect(c);
-        if (c.phase != Check::Phase::Sending) return;
-        if (send_some(c)) {
-            after_send(c);
-        } else if (c.phase == Check::Phase::Sending) {
-            want(c, EV_WRITE);
+        if (c.phase == Check::Phase::Sending) {
+            if (send_some(c)) {
+                after_send(c);
+            } else if (c.phase == Check::Phase::Sending) {
+                want(c, EV_WRITE);
+            }
         }
     } else if (const int err = net::connect_result(c.fd); err != 0) {
-        finish(c, {Status::L4Conn, -1, std::strerror(err)});
+        finish(c, {Status::L4Conn, -1, connect_info(c, std::strerror(err))});
         return;
     } else {
         want(c, EV_WRITE);
@@ -237,6 +270,11 @@ void start(Check& c) {
 }
 
 void after_connect(Check& c) {
+    if (c.plan->uses_rules() && c.step > 0) {  // a connect later in the sequence
+        ++c.step;
+        run_rules(c);
+        return;
+    }
     if (c.plan->kind == Kind::Tcp && !c.send_proxy) {
         finish(c, {Status::L4Ok, -1, {}});
         return;
@@ -258,6 +296,12 @@ void after_connect(Check& c) {
     if (c.plan->kind == Kind::Http) c.out += c.plan->request;
     c.phase = Check::Phase::Sending;
     if (c.plan->timeout_check) arm_timeout(c, *c.plan->timeout_check);
+    if (c.plan->uses_rules()) {
+        const std::size_t i = opening_connect(c.plan->rules.rules);
+        if (i != std::string::npos) c.step = i + 1;
+        c.must_read = true;
+        run_rules(c);
+    }
 }
 
 // Sends what is left; true when everything went.
@@ -355,13 +399,169 @@ void read_some(Check& c) {
     }
 }
 
+// "Connection refused at step 2 of tcp-check (connect port 80)": a tcp-check sequence names
+// the step; HAProxy's own rule sets (redis-check, ...) say the error alone.
+std::string connect_info(const Check& c, const std::string& error) {
+    if (!c.plan->uses_rules() || c.plan->rules.builtin) return error;
+    const auto& rules = c.plan->rules.rules;
+    const std::size_t opening = opening_connect(rules);
+    if (opening == std::string::npos && c.step == 0) return error + step_text(TcpRule{}, 0, true);
+    const std::size_t i = c.step == 0 ? opening : std::min(c.step, rules.size() - 1);
+    return error + step_text(rules[i], i + 1, false);
+}
+
+// Reads what the socket has: 1 when something came or the server closed, 0 when nothing is
+// there yet, -1 on an error (errno kept in `err`).
+int fill(Check& c, int& err) {
+    bool got = false;
+    while (c.in.size() < c.thread->bufsize) {
+        const std::size_t have = c.in.size();
+        c.in.resize(c.thread->bufsize);
+        const ssize_t n = ::recv(c.fd, c.in.data() + have, c.thread->bufsize - have, 0);
+        if (n > 0) {
+            c.in.resize(have + static_cast<std::size_t>(n));
+            got = true;
+            continue;
+        }
+        c.in.resize(have);
+        if (n == 0) {
+            c.eof = true;
+            return 1;
+        }
+        if (errno == EAGAIN || errno == EINTR) return got ? 1 : 0;
+        err = errno;
+        return got ? 1 : -1;
+    }
+    return 1;
+}
+
+// Runs the tcp-check sequence from c.step until it waits for the socket or ends.
+void run_rules(Check& c) {
+    const TcpRules& set = c.plan->rules;
+    const auto& rules = set.rules;
+    while (c.step < rules.size()) {
+        const TcpRule& r = rules[c.step];
+        switch (r.op) {
+            case TcpRule::Op::Connect: {
+                if (!c.out.empty() && c.sent < c.out.size()) break;  // flush first (below)
+                close_fd(c);
+                c.in.clear();
+                c.eof = false;
+                net::Address target = c.target;
+                if (r.addr) target = *r.addr;
+                if (r.port) target.set_port(r.port);
+                c.linger = r.linger;
+                auto fd = net::start_connect(target);
+                if (!fd) {
+                    finish(c, {Status::L4Conn, -1, connect_info(c, fd.error())});
+                    return;
+                }
+                c.fd = *fd;
+                c.phase = Check::Phase::Connecting;
+                want(c, EV_WRITE);
+                return;
+            }
+            case TcpRule::Op::Send:
+                // A new request: the answer to the previous one is forgotten (as HAProxy).
+                if (c.sent >= c.out.size()) {
+                    c.out.clear();
+                    c.sent = 0;
+                }
+                c.out += r.data;
+                c.in.clear();
+                c.must_read = true;
+                ++c.step;
+                continue;
+            case TcpRule::Op::Comment:
+                ++c.step;
+                continue;
+            case TcpRule::Op::Expect:
+                break;
+        }
+        if (c.sent < c.out.size()) {
+            c.phase = Check::Phase::Sending;
+            if (!send_some(c)) {
+                if (c.phase == Check::Phase::Sending) {
+                    c.phase = Check::Phase::Rules;
+                    want(c, EV_WRITE);
+                }
+                return;
+            }
+            c.out.clear();
+            c.sent = 0;
+            continue;
+        }
+        if (c.must_read && !c.eof) {
+            int err = 0;
+            const int got = fill(c, err);
+            if (got == 0) {
+                c.phase = Check::Phase::Rules;
+                want(c, EV_READ);
+                return;
+            }
+            if (got < 0) {
+                std::string info = std::strerror(err);
+                if (!set.builtin) info += step_text(r, c.step + 1, false);
+                finish(c, {Status::SocketError, -1, std::move(info)});
+                return;
+            }
+            c.must_read = false;
+        }
+        if (c.in.empty() && c.eof) {
+            std::string info = fmt::format("TCPCHK got an empty response at step {}", c.step + 1);
+            if (!r.comment.empty()) info += fmt::format(" comment: '{}'", r.comment);
+            finish(c, {r.expect.error_status, 0, set.builtin ? std::string() : std::move(info)});
+            return;
+        }
+        const bool last = c.eof || c.in.size() >= c.thread->bufsize;
+        Verdict v = evaluate_tcp(r, c.step + 1, c.in, last);
+        if (v.what == Verdict::What::Wait) {
+            c.must_read = true;
+            c.phase = Check::Phase::Rules;
+            want(c, EV_READ);
+            return;
+        }
+        if (v.what == Verdict::What::Fail) {
+            // HAProxy's own pattern rules say nothing unless they have a text; LDAP's reader has.
+            if (set.builtin && r.expect.on_error == InfoFrom::Default &&
+                r.expect.kind <= TcpExpect::Kind::RBinary)
+                v.outcome.info.clear();
+            finish(c, std::move(v.outcome));
+            return;
+        }
+        if (!set.builtin && r.expect.on_success == InfoFrom::Default)
+            v.outcome.info = "(tcp-check)";
+        c.last_pass = std::move(v.outcome);
+        c.expected = true;
+        ++c.step;
+    }
+    // The end of the sequence: flush what is left to send, then judge.
+    if (c.sent < c.out.size()) {
+        c.phase = Check::Phase::Sending;
+        if (!send_some(c)) {
+            if (c.phase == Check::Phase::Sending) {
+                c.phase = Check::Phase::Rules;
+                want(c, EV_WRITE);
+            }
+            return;
+        }
+        c.out.clear();
+        c.sent = 0;
+    }
+    if (c.expected) {
+        finish(c, std::move(c.last_pass));
+        return;
+    }
+    finish(c, {Status::L4Ok, -1, {}});
+}
+
 void on_io(struct ev_loop*, ev_io* w, int) {
     Check& c = *static_cast<Check*>(w->data);
     switch (c.phase) {
         case Check::Phase::Connecting: {
             const int err = net::connect_result(c.fd);
             if (err != 0) {
-                finish(c, {Status::L4Conn, -1, std::strerror(err)});
+                finish(c, {Status::L4Conn, -1, connect_info(c, std::strerror(err))});
                 return;
             }
             after_connect(c);
@@ -378,6 +578,9 @@ void on_io(struct ev_loop*, ev_io* w, int) {
         case Check::Phase::Reading:
             read_some(c);
             return;
+        case Check::Phase::Rules:
+            run_rules(c);
+            return;
         case Check::Phase::Idle:
             return;
     }
@@ -390,8 +593,17 @@ void on_timer(struct ev_loop*, ev_timer* w, int) {
             start(c);
             return;
         case Check::Phase::Connecting:
-            finish(c, {Status::L4Timeout, -1, {}});
+            finish(c, {Status::L4Timeout, -1, c.plan->uses_rules() ? connect_info(c, "") : ""});
             return;
+        case Check::Phase::Rules: {
+            const auto& rules = c.plan->rules.rules;
+            const std::size_t i = std::min(c.step, rules.size() - 1);
+            const TcpRule& r = rules[i];
+            const Status st =
+                r.op == TcpRule::Op::Expect ? r.expect.timeout_status : Status::L7Timeout;
+            finish(c, {st, -1, c.plan->rules.builtin ? "" : step_text(r, i + 1, false)});
+            return;
+        }
         case Check::Phase::Sending:
         case Check::Phase::Reading:
             finish(c, {c.plan->expects.empty() ? Status::L7Timeout
@@ -502,6 +714,8 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
                 plan->kind = pc.kind;
                 plan->timeout_check = pc.timeout_check;
                 plan->connect = pc.connect;
+                if (pc.kind == Kind::TcpCheck) plan->rules = pc.tcp_rules;
+                if (pc.kind == Kind::Protocol) plan->rules = pc.protocol_rules;
                 if (pc.kind == Kind::Http) {
                     plan->request = pc.request.serialize();
                     plan->expects = pc.expects;

@@ -2,6 +2,8 @@
 // `http-check`, `timeout check` and the global `spread-checks`.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "sluice/cfg/document.hpp"
 #include "sluice/cfg/keyword.hpp"
 #include "sluice/cfg/late.hpp"
@@ -165,6 +167,7 @@ Status parse_httpchk(Args args, Ctx& ctx, ProxyCheckConf& pc) {
         return Status::Ok;
     }
     pc.kind = Kind::Http;
+    pc.protocol_rules = {};
     pc.kind_where = ctx.where();
     HttpRequest base;
     if (args.size() == 1) {
@@ -319,6 +322,79 @@ Status parse_http_check(Args args, Ctx& ctx, ProxyCheckConf& pc) {
     return parse_connect(args, ctx, pc);
 }
 
+// ---- tcp-check and the protocol checks ------------------------------------------------------
+
+Status parse_tcp_check_kw(Args args, Ctx& ctx, ProxyCheckConf& pc) {
+    if (pc.tcp_rules_owner != ctx.context()) {
+        // As with http-check: a section's own rules replace those of its defaults.
+        if (!pc.tcp_rules_owner.empty()) pc.tcp_rules.rules.clear();
+        pc.tcp_rules_owner = ctx.context();
+        pc.tcp_comment.clear();
+    }
+    if (args[0] == "comment") {
+        if (args.size() != 2) return ctx.alert("'tcp-check comment' expects a comment string.");
+        pc.tcp_comment = args[1];
+        TcpRule c;
+        c.op = TcpRule::Op::Comment;
+        c.comment = args[1];
+        pc.tcp_rules.rules.push_back(std::move(c));
+        return Status::Ok;
+    }
+    auto rule = parse_tcp_check(args);
+    if (!rule) return ctx.alert("{}", rule.error());
+    if (rule->comment.empty()) rule->comment = pc.tcp_comment;
+    auto& rules = pc.tcp_rules.rules;
+    // HAProxy 2.6: once a sequence has a connect, it must open with one.
+    if (rule->op == TcpRule::Op::Connect && opening_connect(rules) == std::string::npos &&
+        std::any_of(rules.begin(), rules.end(),
+                    [](const TcpRule& r) { return r.op != TcpRule::Op::Comment; }))
+        return ctx.alert(
+            "'tcp-check connect' : first step MUST also be a 'connect', optionally preceded by "
+            "a 'set-var', an 'unset-var' or a 'comment', when there is a 'connect' step in "
+            "the tcp-check ruleset.");
+    rules.push_back(std::move(*rule));
+    return Status::Ok;
+}
+
+Status set_kind(Ctx& ctx, ProxyCheckConf& pc, Kind kind, TcpRules rules = {}) {
+    if (ctx.negated()) {
+        if (pc.kind == kind) pc.kind = Kind::Tcp;
+        return Status::Ok;
+    }
+    pc.kind = kind;
+    pc.kind_where = ctx.where();
+    pc.protocol_rules = std::move(rules);
+    return Status::Ok;
+}
+
+Status parse_option_tcp_check(Args, Ctx& ctx, ProxyCheckConf& pc) {
+    return set_kind(ctx, pc, Kind::TcpCheck);
+}
+Status parse_redis_check(Args, Ctx& ctx, ProxyCheckConf& pc) {
+    return set_kind(ctx, pc, Kind::Protocol, redis_rules());
+}
+Status parse_ldap_check(Args, Ctx& ctx, ProxyCheckConf& pc) {
+    return set_kind(ctx, pc, Kind::Protocol, ldap_rules());
+}
+Status parse_ssl_hello(Args, Ctx& ctx, ProxyCheckConf& pc) {
+    return set_kind(ctx, pc, Kind::Protocol, ssl_hello_rules());
+}
+Status parse_smtpchk(Args args, Ctx& ctx, ProxyCheckConf& pc) {
+    // HAProxy 2.6: HELO/EHLO with a domain, anything else falls back to "HELO localhost".
+    std::string verb = "HELO", domain = "localhost";
+    if (args.size() == 2 && (args[0] == "HELO" || args[0] == "EHLO")) {
+        verb = args[0];
+        domain = args[1];
+    }
+    return set_kind(ctx, pc, Kind::Protocol, smtp_rules(verb, domain));
+}
+Status parse_pgsql_check(Args args, Ctx& ctx, ProxyCheckConf& pc) {
+    if (ctx.negated()) return set_kind(ctx, pc, Kind::Protocol);
+    if (args.size() != 2 || args[0] != "user")
+        return ctx.alert("expects 'user <username>' as argument");
+    return set_kind(ctx, pc, Kind::Protocol, pgsql_rules(args[1]));
+}
+
 Status parse_timeout_check(Args args, Ctx& ctx, ProxyCheckConf& pc) {
     auto d = util::parse_duration(args[0]);
     if (!d) return ctx.alert("{}", d.error());
@@ -345,6 +421,40 @@ constexpr cfg::Keyword kKeywords[] = {
      .in = BE,
      .arity = cfg::at_least(1),
      .parse = cfg::on_part<ProxyCheckConf, parse_http_check>},
+    {.name = "tcp-check",
+     .in = BE,
+     .arity = cfg::at_least(1),
+     .parse = cfg::on_part<ProxyCheckConf, parse_tcp_check_kw>},
+    {.name = "option tcp-check",
+     .in = BE,
+     .arity = cfg::exactly(0),
+     .parse = cfg::on_part<ProxyCheckConf, parse_option_tcp_check>,
+     .negatable = true},
+    {.name = "option redis-check",
+     .in = BE,
+     .arity = cfg::exactly(0),
+     .parse = cfg::on_part<ProxyCheckConf, parse_redis_check>,
+     .negatable = true},
+    {.name = "option ldap-check",
+     .in = BE,
+     .arity = cfg::exactly(0),
+     .parse = cfg::on_part<ProxyCheckConf, parse_ldap_check>,
+     .negatable = true},
+    {.name = "option ssl-hello-chk",
+     .in = BE,
+     .arity = cfg::exactly(0),
+     .parse = cfg::on_part<ProxyCheckConf, parse_ssl_hello>,
+     .negatable = true},
+    {.name = "option smtpchk",
+     .in = BE,
+     .arity = cfg::between(0, 2),
+     .parse = cfg::on_part<ProxyCheckConf, parse_smtpchk>,
+     .negatable = true},
+    {.name = "option pgsql-check",
+     .in = BE,
+     .arity = cfg::between(0, 2),
+     .parse = cfg::on_part<ProxyCheckConf, parse_pgsql_check>,
+     .negatable = true},
     {.name = "timeout check",
      .in = BE,
      .arity = cfg::exactly(1),

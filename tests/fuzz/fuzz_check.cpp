@@ -4,7 +4,10 @@
 //  - parsing never crashes, and a refused line says why;
 //  - an accepted rule matched on any answer gives a status HAProxy can show (a pass, or a
 //    Layer7 failure), with the answer's code;
-//  - last_raw_word stays inside the line and quoting_warning handles any pair of words.
+//  - last_raw_word stays inside the line and quoting_warning handles any pair of words;
+//  - the same words read as a `tcp-check` line (tcpcheck.cpp) parse or say why, and an expect
+//    rule judges the answer as raw bytes (waiting only while more may come); the protocol
+//    checks' rules (LDAP's BindResponse reader among them) judge it too.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -12,12 +15,22 @@
 #include <vector>
 
 #include "sluice/check/expect.hpp"
+#include "sluice/check/tcpcheck.hpp"
 #include "sluice/http/h1_parse.hpp"
 
 namespace {
 
 void require(bool ok) {
     if (!ok) __builtin_trap();
+}
+
+void judge_tcp(const sluice::check::TcpRule& r, std::string_view answer) {
+    using sluice::check::Verdict;
+    if (r.op != sluice::check::TcpRule::Op::Expect) return;
+    const Verdict last = sluice::check::evaluate_tcp(r, 1, answer, true);
+    require(last.what != Verdict::What::Wait);
+    const Verdict more = sluice::check::evaluate_tcp(r, 1, answer, false);
+    require(more.what == Verdict::What::Wait || more.what == last.what);
 }
 
 }  // namespace
@@ -42,6 +55,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (end > pos) words.emplace_back(line.substr(pos, end - pos));
         pos = end + 1;
     }
+    if (auto tcp = check::parse_tcp_check(words); !tcp) {
+        require(!tcp.error().empty());
+    } else {
+        judge_tcp(*tcp, answer);
+    }
+    for (const auto& set : {check::redis_rules(), check::smtp_rules("EHLO", "x"),
+                            check::pgsql_rules("u"), check::ldap_rules(), check::ssl_hello_rules()})
+        for (const auto& r : set.rules)
+            judge_tcp(r, answer);
+
     std::string warning;
     auto rule = check::parse_http_expect(words, warning);
     if (!rule) {

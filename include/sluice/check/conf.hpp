@@ -11,6 +11,7 @@
 
 #include "sluice/cfg/diag.hpp"
 #include "sluice/check/expect.hpp"
+#include "sluice/check/tcpcheck.hpp"
 #include "sluice/net/address.hpp"
 #include "sluice/util/units.hpp"
 
@@ -31,7 +32,9 @@ struct GlobalCheckConf {
     std::uint32_t spread_checks = 0;  // percent, 0..50
 };
 
-enum class Kind : std::uint8_t { Tcp, Http };
+// Tcp: a connect alone; TcpCheck: `option tcp-check` with the `tcp-check` rules; Protocol: one
+// of the protocol options (`option redis-check`, ...) with its own rule set.
+enum class Kind : std::uint8_t { Tcp, Http, TcpCheck, Protocol };
 
 // The HTTP request of `option httpchk` and `http-check send`.
 struct HttpRequest {
@@ -65,6 +68,13 @@ struct ProxyCheckConf {
     // inherited from its defaults section instead of adding to them.
     std::string rules_owner;
     std::optional<util::Duration> timeout_check;
+    // `tcp-check` rules (used with `option tcp-check`), their owner as for the http-check
+    // rules, and a pending `tcp-check comment` for the next rule.
+    TcpRules tcp_rules;
+    std::string tcp_rules_owner;
+    std::string tcp_comment;
+    cfg::Location tcp_first_connect_error;
+    TcpRules protocol_rules;  // Kind::Protocol
 };
 
 }  // namespace sluice::check

@@ -223,7 +223,7 @@ TEST(ReaderPending, PendingKeywordsAlertNamingWhatBringsThem) {
         {"frontend f", "capture cookie SRV len 20", "capture cookie", "logging (issue #8)"},
         {"backend b", "option mysql-check user u", "option mysql-check",
          "balancing algorithms, queues and health checks (issue #6)"},
-        {"backend b", "tcp-check expect string ok", "tcp-check",
+        {"backend b", "option external-check", "option external-check",
          "balancing algorithms, queues and health checks (issue #6)"},
         {"backend b", "stick-table type ip size 1m", "stick-table",
          "stick tables and persistence (roadmap item 9)"},

@@ -1,0 +1,95 @@
+// `tcp-check` rule sequences (connect / send / expect steps) and the protocol checks HAProxy
+// builds from such sequences (`option redis-check`, `smtpchk`, `pgsql-check`, `mysql-check`,
+// `ldap-check`, `ssl-hello-chk`). Parsing and judging an answer are pure, so both are
+// unit-tested and fuzzed without sockets; checks.cpp runs the steps.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sluice/check/expect.hpp"
+#include "sluice/net/address.hpp"
+#include "sluice/util/result.hpp"
+
+namespace sluice::check {
+
+// What a step's message says about an answer when the rule does not give a fixed text.
+enum class InfoFrom : std::uint8_t {
+    Default,    // the generic text ("TCPCHK did not match content ...")
+    Fixed,      // `text`
+    Line,       // the answer's first line (up to CR/LF)
+    AfterCode,  // the answer's first line after its 3-digit code and spaces (SMTP)
+    PgError,    // a PostgreSQL ErrorResponse's first field (up to NUL)
+};
+
+struct TcpExpect {
+    enum class Kind : std::uint8_t { String, RString, Binary, RBinary, Mysql, Ldap, SslHello };
+    Kind kind = Kind::String;
+    bool negate = false;
+    std::string pattern;  // String/Binary: the bytes; RString/RBinary: the source
+    std::shared_ptr<const Regex> regex;
+    int min_recv = -1;
+    Status ok_status = Status::L7Ok;
+    Status error_status = Status::L7Response;
+    Status timeout_status = Status::L7Timeout;
+    InfoFrom on_error = InfoFrom::Default, on_success = InfoFrom::Default;
+    std::string error_text, success_text;
+    bool code_from_answer = false;  // the first 3 bytes are the status code (SMTP)
+};
+
+struct TcpRule {
+    // Comment: `tcp-check comment`, a step of its own whose text later steps report.
+    enum class Op : std::uint8_t { Connect, Send, Expect, Comment };
+    Op op = Op::Expect;
+    // Connect
+    std::uint16_t port = 0;
+    std::optional<net::Address> addr;
+    bool send_proxy = false;
+    bool linger = false;
+    // Send: the bytes
+    std::string data;
+    TcpExpect expect;
+    std::string comment;
+};
+
+// A rule set: the rules, and whether it is one of HAProxy's own (their messages on timeouts
+// and connection errors carry no step text).
+struct TcpRules {
+    std::vector<TcpRule> rules;
+    bool builtin = false;
+};
+
+// The words after `tcp-check` (`connect ...`, `send ...`, `send-binary ...`, `expect ...`).
+util::Result<TcpRule> parse_tcp_check(std::span<const std::string> words);
+
+// "3031ff" -> bytes; an error for odd lengths or non-hex digits.
+util::Result<std::string> parse_hex(std::string_view hex);
+
+// The verdict of one expect rule on the bytes at hand. `last`: nothing more will come (the
+// server closed or the buffer is full).
+struct Verdict {
+    enum class What : std::uint8_t { Wait, Pass, Fail } what = What::Wait;
+    Outcome outcome;  // Pass: the status/info if this is the last rule; Fail: the failure
+};
+Verdict evaluate_tcp(const TcpRule& rule, std::size_t step, std::string_view answer, bool last);
+
+// " at step 3 of tcp-check (expect string 'x') comment: 'c'": what a timeout or a
+// connection error at this step says after the error text.
+std::string step_text(const TcpRule& rule, std::size_t step, bool initial_connect);
+
+// The index of the sequence's opening connect (only comments before it), or npos.
+std::size_t opening_connect(const std::vector<TcpRule>& rules);
+
+// The protocol checks as rule sets.
+TcpRules redis_rules();
+TcpRules smtp_rules(std::string_view verb, std::string_view domain);
+TcpRules pgsql_rules(std::string_view user);
+TcpRules ldap_rules();
+TcpRules ssl_hello_rules();
+
+}  // namespace sluice::check

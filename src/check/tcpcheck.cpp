@@ -1,0 +1,392 @@
+// `tcp-check` rules: parsing the words and judging an answer (see tcpcheck.hpp). Messages are
+// HAProxy 2.6's, checked against haproxy 2.6.12.
+#include "sluice/check/tcpcheck.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "sluice/util/units.hpp"
+
+namespace sluice::check {
+namespace {
+
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::string to_hex(std::string_view bytes) {
+    static constexpr char kDigits[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (const char ch : bytes) {
+        const auto b = static_cast<unsigned char>(ch);
+        out += kDigits[b >> 4];
+        out += kDigits[b & 15];
+    }
+    return out;
+}
+
+util::Result<std::uint16_t> tcp_port(std::string_view text) {
+    auto v = util::parse_uint(text, 65535);
+    if (!v || *v == 0)
+        return util::error(fmt::format(
+            "expects a valid TCP port (from range 1 to 65535) or a sample expression, got {}.",
+            text));
+    return static_cast<std::uint16_t>(*v);
+}
+
+util::Result<TcpRule> parse_connect(std::span<const std::string> w) {
+    TcpRule r;
+    r.op = TcpRule::Op::Connect;
+    for (std::size_t i = 1; i < w.size(); ++i) {
+        const std::string& k = w[i];
+        const bool more = i + 1 < w.size();
+        if (k == "default") {
+        } else if (k == "linger") {
+            r.linger = true;
+        } else if (k == "send-proxy") {
+            r.send_proxy = true;
+        } else if (k == "port" && more) {
+            auto p = tcp_port(w[++i]);
+            if (!p) return util::error(fmt::format("'tcp-check connect' : {}", p.error()));
+            r.port = *p;
+        } else if (k == "addr" && more) {
+            auto a = net::parse_server_address(w[++i]);
+            if (!a || (a->address.family() != AF_INET && a->address.family() != AF_INET6))
+                return util::error(
+                    fmt::format("'tcp-check connect' : expects a valid IPv4/IPv6 address, "
+                                "got '{}'",
+                                w[i]));
+            r.addr = a->address;
+        } else if (k == "comment" && more) {
+            r.comment = w[++i];
+        } else if (k == "ssl" || k == "sni" || k == "alpn" || k == "check-sni") {
+            return util::error(fmt::format(
+                "'tcp-check connect {}' is not implemented yet; it comes with TLS (roadmap "
+                "item 7)",
+                k));
+        } else if (k == "via-socks4" || k == "proto") {
+            return util::error(fmt::format(
+                "'tcp-check connect {}' is not implemented yet; it comes with the rest of "
+                "the health checks (issue #6)",
+                k));
+        } else {
+            return util::error(fmt::format(
+                "'tcp-check connect' : expects 'comment', 'port', 'addr', 'send-proxy', "
+                "'via-socks4', 'ssl', 'sni', 'alpn', 'proto', 'linger', 'default' but got "
+                "'{}' as argument.",
+                k));
+        }
+    }
+    return r;
+}
+
+util::Result<TcpRule> parse_send(std::span<const std::string> w, bool binary) {
+    const std::string_view name = binary ? "send-binary" : "send";
+    if (w.size() < 2)
+        return util::error(fmt::format("'tcp-check {}' expects a {} as argument.", name,
+                                       binary ? "<hexstring>" : "<string>"));
+    TcpRule r;
+    r.op = TcpRule::Op::Send;
+    if (binary) {
+        auto b = parse_hex(w[1]);
+        if (!b)
+            return util::error(
+                fmt::format("'tcp-check send-binary' : '{}' invalid binary string "
+                            "({}).",
+                            w[1], b.error()));
+        r.data = std::move(*b);
+    } else {
+        r.data = w[1];
+    }
+    for (std::size_t i = 2; i < w.size(); ++i) {
+        if (w[i] == "comment" && i + 1 < w.size()) {
+            r.comment = w[++i];
+        } else {
+            return util::error(fmt::format(
+                "'tcp-check {}' : expects 'comment' but got '{}' as argument.", name, w[i]));
+        }
+    }
+    return r;
+}
+
+util::Result<Status> status_word(std::string_view option, std::string_view word,
+                                 std::span<const Status> allowed, std::string_view names) {
+    auto st = status_from_name(word);
+    if (!st || std::find(allowed.begin(), allowed.end(), *st) == allowed.end())
+        return util::error(
+            fmt::format("'tcp-check expect' : '{}' only supports {} status (got "
+                        "'{}').",
+                        option, names, word));
+    return *st;
+}
+
+util::Result<TcpRule> parse_expect(std::span<const std::string> w) {
+    TcpRule r;
+    r.op = TcpRule::Op::Expect;
+    TcpExpect& e = r.expect;
+    bool have_kind = false;
+    for (std::size_t i = 1; i < w.size(); ++i) {
+        const std::string& k = w[i];
+        const bool more = i + 1 < w.size();
+        if (k == "!") {
+            e.negate = true;
+        } else if (k == "min-recv") {
+            if (!more)
+                return util::error(
+                    "'tcp-check expect' : 'min-recv' expects an integer as "
+                    "argument.");
+            const std::string& t = w[++i];
+            auto v = t == "-1" ? util::Result<std::uint64_t>(0) : util::parse_uint(t, INT32_MAX);
+            if (!v)
+                return util::error(fmt::format(
+                    "'tcp-check expect' : 'min-recv' expects an integer as argument, got "
+                    "'{}'.",
+                    w[i]));
+            e.min_recv = t == "-1" ? -1 : static_cast<int>(*v);
+        } else if (k == "comment" || k == "ok-status" || k == "error-status" ||
+                   k == "tout-status") {
+            if (!more)
+                return util::error(
+                    fmt::format("'tcp-check expect' : '{}' expects a {} as argument.", k,
+                                k == "comment" ? "string" : "status"));
+            const std::string& v = w[++i];
+            if (k == "comment") {
+                r.comment = v;
+                continue;
+            }
+            using S = Status;
+            util::Result<Status> st = util::error("");
+            if (k == "ok-status") {
+                static constexpr S kOk[] = {S::L7Ok, S::L7OkConditional, S::L6Ok, S::L4Ok};
+                st = status_word(k, v, kOk, "'L7OK', 'L7OKC', 'L6OK' or 'L4OK'");
+                if (st) e.ok_status = *st;
+            } else if (k == "error-status") {
+                static constexpr S kErr[] = {S::L7OkConditional, S::L7Response, S::L7Status,
+                                             S::L6Response, S::L4Conn};
+                st = status_word(k, v, kErr, "'L4CON', 'L6RSP', 'L7RSP' or 'L7STS'");
+                if (st) e.error_status = *st;
+            } else {
+                static constexpr S kTout[] = {S::L7Timeout, S::L6Timeout, S::L4Timeout};
+                st = status_word(k, v, kTout, "'L4TOUT', 'L6TOUT' or 'L7TOUT'");
+                if (st) e.timeout_status = *st;
+            }
+            if (!st) return util::error(st.error());
+        } else if (k == "on-success" || k == "on-error" || k == "status-code") {
+            return util::error(fmt::format(
+                "'tcp-check expect {}' is not implemented yet; it comes with the health "
+                "checks' log-format messages (issue #6)",
+                k));
+        } else if (k == "string" || k == "rstring" || k == "binary" || k == "rbinary") {
+            if (have_kind)
+                return util::error(
+                    fmt::format("'tcp-check expect' : only on pattern expected (got '{}')", k));
+            if (!more)
+                return util::error(
+                    fmt::format("'tcp-check expect' : '{}' expects a <pattern> as argument.", k));
+            have_kind = true;
+            const std::string& p = w[++i];
+            if (k == "string") {
+                e.kind = TcpExpect::Kind::String;
+                e.pattern = p;
+            } else if (k == "binary") {
+                e.kind = TcpExpect::Kind::Binary;
+                auto b = parse_hex(p);
+                if (!b)
+                    return util::error(fmt::format(
+                        "'tcp-check expect' : '{}' invalid binary string ({}).", p, b.error()));
+                e.pattern = std::move(*b);
+            } else {
+                e.kind = k == "rstring" ? TcpExpect::Kind::RString : TcpExpect::Kind::RBinary;
+                e.pattern = p;
+                auto re = Regex::compile(p);
+                if (!re) return util::error(fmt::format("'tcp-check expect' : {}", re.error()));
+                e.regex = std::move(*re);
+            }
+        } else if (k == "string-lf" || k == "binary-lf") {
+            return util::error(fmt::format(
+                "'tcp-check expect {}' is not implemented yet; it comes with the health "
+                "checks' log-format messages (issue #6)",
+                k));
+        } else {
+            return util::error(fmt::format(
+                "'tcp-check expect' : 'only supports min-recv, '[!]binary', '[!]string', "
+                "'[!]rstring', '[!]string-lf''[!]rbinary', '[!]binary-lf' or comment but got "
+                "'{}' as argument.",
+                k));
+        }
+    }
+    if (!have_kind)
+        return util::error(
+            "'tcp-check expect' : expects a pattern type ('string', 'rstring', "
+            "'binary' or 'rbinary')");
+    return r;
+}
+
+std::string_view kind_text(const TcpExpect& e) {
+    switch (e.kind) {
+        case TcpExpect::Kind::RString:
+            return "(regex)";
+        case TcpExpect::Kind::RBinary:
+            return "(binary regex)";
+        default:
+            return "(binary)";
+    }
+}
+
+std::string first_line(std::string_view s) {
+    const std::size_t end = s.find_first_of("\r\n");
+    return std::string(s.substr(0, end));
+}
+
+std::string info_for(InfoFrom from, const std::string& text, std::string_view answer) {
+    switch (from) {
+        case InfoFrom::Fixed:
+            return text;
+        case InfoFrom::Line:
+            return first_line(answer);
+        case InfoFrom::AfterCode: {
+            std::string_view rest = answer.size() > 4 ? answer.substr(4) : std::string_view();
+            while (!rest.empty() && rest.front() == ' ')
+                rest.remove_prefix(1);
+            return first_line(rest);
+        }
+        case InfoFrom::PgError: {
+            std::string_view rest = answer.size() > 6 ? answer.substr(6) : std::string_view();
+            return std::string(rest.substr(0, rest.find('\0')));
+        }
+        case InfoFrom::Default:
+            break;
+    }
+    return {};
+}
+
+}  // namespace
+
+util::Result<std::string> parse_hex(std::string_view hex) {
+    std::string out;
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+        const int hi = hex_digit(hex[i]);
+        if (hi < 0)
+            return util::error(fmt::format("an hex digit is expected (found '{}')", hex[i]));
+        if (i + 1 >= hex.size()) return util::error("odd number of digits");
+        const int lo = hex_digit(hex[i + 1]);
+        if (lo < 0)
+            return util::error(fmt::format("an hex digit is expected (found '{}')", hex[i + 1]));
+        out += static_cast<char>(hi * 16 + lo);
+    }
+    return out;
+}
+
+util::Result<TcpRule> parse_tcp_check(std::span<const std::string> w) {
+    if (w.empty()) return util::error("'tcp-check' expects an action");
+    if (w[0] == "connect") return parse_connect(w);
+    if (w[0] == "send" || w[0] == "send-binary") return parse_send(w, w[0] == "send-binary");
+    if (w[0] == "expect") return parse_expect(w);
+    if (w[0] == "send-lf" || w[0] == "send-binary-lf" || w[0].starts_with("set-var") ||
+        w[0].starts_with("unset-var"))
+        return util::error(
+            fmt::format("'tcp-check {}' is not implemented yet; it comes with the health checks' "
+                        "log-format messages (issue #6)",
+                        w[0]));
+    return util::error(fmt::format(
+        "'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect', "
+        "'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '{}'",
+        w[0]));
+}
+
+std::string step_text(const TcpRule& rule, std::size_t step, bool initial_connect) {
+    std::string out;
+    if (initial_connect) {
+        out = " at initial connection step of tcp-check";
+    } else {
+        out = fmt::format(" at step {} of tcp-check", step);
+        switch (rule.op) {
+            case TcpRule::Op::Connect:
+                out += rule.port ? fmt::format(" (connect port {})", rule.port) : " (connect)";
+                break;
+            case TcpRule::Op::Send:
+                out += " (send)";
+                break;
+            case TcpRule::Op::Comment:
+                break;
+            case TcpRule::Op::Expect:
+                if (rule.expect.kind == TcpExpect::Kind::String)
+                    out += fmt::format(" (expect string '{}')", rule.expect.pattern);
+                else if (rule.expect.kind == TcpExpect::Kind::Binary)
+                    out += " (expect binary)";
+                else if (rule.expect.kind == TcpExpect::Kind::RString)
+                    out += " (expect regex)";
+                else if (rule.expect.kind == TcpExpect::Kind::RBinary)
+                    out += " (expect binary regex)";
+                else
+                    out += " (expect custom function)";
+                break;
+        }
+    }
+    if (!rule.comment.empty()) out += fmt::format(" comment: '{}'", rule.comment);
+    return out;
+}
+
+std::size_t opening_connect(const std::vector<TcpRule>& rules) {
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        if (rules[i].op == TcpRule::Op::Connect) return i;
+        if (rules[i].op != TcpRule::Op::Comment) break;
+    }
+    return std::string::npos;
+}
+
+Verdict custom_verdict(const TcpExpect& e, std::string_view answer, bool last);
+
+Verdict evaluate_tcp(const TcpRule& rule, std::size_t step, std::string_view answer, bool last) {
+    const TcpExpect& e = rule.expect;
+    Verdict v;
+    if (e.kind >= TcpExpect::Kind::Mysql) return custom_verdict(e, answer, last);
+    if (e.min_recv > 0 && answer.size() < static_cast<std::size_t>(e.min_recv) && !last) return v;
+    bool match = false;
+    switch (e.kind) {
+        case TcpExpect::Kind::String:
+        case TcpExpect::Kind::Binary:
+            match = answer.find(e.pattern) != std::string_view::npos;
+            break;
+        case TcpExpect::Kind::RString:
+            match = e.regex->search(answer);
+            break;
+        case TcpExpect::Kind::RBinary:
+            match = e.regex->search(to_hex(answer));
+            break;
+        default:
+            break;
+    }
+    if (!match && !last && e.min_recv == -1) return v;
+    int code = 0;
+    if (e.code_from_answer && answer.size() >= 3) {
+        auto n = util::parse_uint(answer.substr(0, 3), 999);
+        if (n) code = static_cast<int>(*n);
+    }
+    if (match != e.negate) {
+        v.what = Verdict::What::Pass;
+        v.outcome = {e.ok_status, code, info_for(e.on_success, e.success_text, answer)};
+        return v;
+    }
+    v.what = Verdict::What::Fail;
+    v.outcome.status = e.error_status;
+    v.outcome.code = code;
+    if (e.on_error != InfoFrom::Default) {
+        v.outcome.info = info_for(e.on_error, e.error_text, answer);
+        return v;
+    }
+    const std::string_view verb = e.negate ? "matched unwanted" : "did not match";
+    if (e.kind == TcpExpect::Kind::String)
+        v.outcome.info = fmt::format("TCPCHK {} content '{}' at step {}", verb, e.pattern, step);
+    else
+        v.outcome.info = fmt::format("TCPCHK {} content {} at step {}", verb, kind_text(e), step);
+    if (!rule.comment.empty()) v.outcome.info += fmt::format(" comment: {}", rule.comment);
+    return v;
+}
+
+}  // namespace sluice::check
