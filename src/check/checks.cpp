@@ -319,6 +319,22 @@ bool send_some(Check& c) {
     return true;
 }
 
+// A tcp-check sequence's pending bytes: true once all went (the buffer is then emptied);
+// false when the socket is full (the sequence waits for it) or the check ended.
+bool flush_rules_output(Check& c) {
+    c.phase = Check::Phase::Sending;
+    if (!send_some(c)) {
+        if (c.phase == Check::Phase::Sending) {
+            c.phase = Check::Phase::Rules;
+            want(c, EV_WRITE);
+        }
+        return false;
+    }
+    c.out.clear();
+    c.sent = 0;
+    return true;
+}
+
 void after_send(Check& c) {
     c.out.clear();
     c.out.shrink_to_fit();
@@ -479,16 +495,7 @@ void run_rules(Check& c) {
                 break;
         }
         if (c.sent < c.out.size()) {
-            c.phase = Check::Phase::Sending;
-            if (!send_some(c)) {
-                if (c.phase == Check::Phase::Sending) {
-                    c.phase = Check::Phase::Rules;
-                    want(c, EV_WRITE);
-                }
-                return;
-            }
-            c.out.clear();
-            c.sent = 0;
+            if (!flush_rules_output(c)) return;
             continue;
         }
         if (c.must_read && !c.eof) {
@@ -536,18 +543,7 @@ void run_rules(Check& c) {
         ++c.step;
     }
     // The end of the sequence: flush what is left to send, then judge.
-    if (c.sent < c.out.size()) {
-        c.phase = Check::Phase::Sending;
-        if (!send_some(c)) {
-            if (c.phase == Check::Phase::Sending) {
-                c.phase = Check::Phase::Rules;
-                want(c, EV_WRITE);
-            }
-            return;
-        }
-        c.out.clear();
-        c.sent = 0;
-    }
+    if (c.sent < c.out.size() && !flush_rules_output(c)) return;
     if (c.expected) {
         finish(c, std::move(c.last_pass));
         return;
