@@ -449,6 +449,20 @@ Result<std::unique_ptr<const Action>> parse_set_timeout(const ActionParse& p) {
     return std::unique_ptr<const Action>(new SetTimeout(tunnel, {}, std::move(*e)));
 }
 
+// disable-l7-retry: `retry-on` beyond conn-failure does not apply to this transaction.
+class DisableL7Retry final : public Action {
+  public:
+    bool run(RuleCtx& ctx) const override {
+        ctx.outcome.no_l7_retry = true;
+        return true;
+    }
+};
+
+Result<std::unique_ptr<const Action>> parse_disable_l7_retry(const ActionParse& p) {
+    if (p.args.size() != 1) return util::error("takes no argument");
+    return std::unique_ptr<const Action>(new DisableL7Retry());
+}
+
 // strict-mode on|off: for the rules after it in this rule set.
 class StrictMode final : public Action {
   public:
@@ -478,6 +492,7 @@ constexpr ActionDef kActions[] = {
     {.name = "replace-uri", .parse = parse_replace_target<TargetPart::Uri>, .response = false},
     {.name = "strict-mode", .parse = parse_strict_mode, .after_response = true},
     {.name = "set-timeout", .parse = parse_set_timeout, .response = false, .backend_side = true},
+    {.name = "disable-l7-retry", .parse = parse_disable_l7_retry, .response = false},
 };
 const ActionRegistrar kRegistered{kActions};
 

@@ -410,7 +410,7 @@ bool HttpStream::parse_request() {
         rewrite_overflow(false);
         return true;
     }
-    keep_for_retry(framing);
+    keep_for_retry(framing, outcome.no_l7_retry);
     client_.in.consume(head_len);  // the views in `head` die here
     phase_ = Phase::Exchange;      // provisional: connect_or_queue sets the real phase
     // Body bytes that came with the head are checked before any server is bothered.
@@ -426,9 +426,9 @@ bool HttpStream::parse_request() {
 // `retry-on` beyond conn-failure: the request head as written for the server (without the
 // lines that depend on the server) is kept until the response starts, so that it can be sent
 // again. Only requests without a body are kept (a body streams through and is gone).
-void HttpStream::keep_for_retry(const http::Framing& framing) {
+void HttpStream::keep_for_retry(const http::Framing& framing, bool disabled) {
     retry_armed_ = false;
-    if ((be_->retry_on & proxy::retry_on::kAfterSending) == 0) return;
+    if ((be_->retry_on & proxy::retry_on::kAfterSending) == 0 || disabled) return;
     const bool bodiless =
         framing.kind == http::BodyKind::None ||
         (framing.kind == http::BodyKind::ContentLength && framing.content_length == 0);

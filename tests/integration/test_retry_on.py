@@ -153,3 +153,18 @@ def test_a_request_with_a_body_is_not_sent_again(sluice, backends, fakes, binary
         c.request("POST", "/form", body=b"a=1")
         assert c.response().status == 503
     assert bad.requests == 1 and good.requests == []
+
+
+def test_disable_l7_retry_leaves_only_connection_failures(sluice, backends, fakes):
+    """HAProxy: `http-request disable-l7-retry` turns retry-on off for the request (beyond
+    conn-failure): the 503 goes to the client."""
+    bad, good = fakes("503"), backends.http("good")
+    start(sluice, ["retry-on 503", "option redispatch 1",
+                   "http-request disable-l7-retry if { path_beg /no }"], bad, good)
+    assert get(sluice, "/no").status == 503  # roundrobin: bad first
+    assert bad.requests == 1
+    # Round robin sends one of the next two to bad: retried on good.
+    assert get(sluice, "/yes").status == 200
+    assert get(sluice, "/yes").status == 200
+    assert bad.requests == 2
+    assert [q.target for q in good.requests] == ["/yes", "/yes"]

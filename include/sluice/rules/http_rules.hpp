@@ -49,6 +49,8 @@ struct Outcome {
     bool silent = false;    // Drop: not even a reset reaches the client (silent-drop)
     // `set-timeout server|tunnel`: this transaction's own (zero: the backend's).
     util::Duration server_timeout{0}, tunnel_timeout{0};
+    // `disable-l7-retry`: only a connection failure may send the request again (retry-on).
+    bool no_l7_retry = false;
     // The frontend's request rules (or monitor-uri) decided, before any backend was chosen: the
     // page for `status` is the frontend's, as in HAProxy, even if a default backend has one.
     bool frontend = false;

@@ -132,7 +132,8 @@ class HttpStream final : public Stream {
     // Server side.
     void connect_or_queue(const proxy::Pick& pick);
     void redirect_to_server(proxy::Server& srv, std::string_view target);
-    void keep_for_retry(const http::Framing& framing);
+    // `disabled`: the rules said disable-l7-retry.
+    void keep_for_retry(const http::Framing& framing, bool disabled);
     bool retry_after_sending(std::uint32_t why);
     bool reuse_idle(proxy::Server& srv);
     void connect();  // to the server attempt_ holds
