@@ -214,6 +214,12 @@ int main(int argc, char** argv) {
     core::Runtime runtime(ro);
     stream::Engine engine(*config, runtime);
     check::Checks checks(*config, runtime);
+    checks.on_shutdown_sessions([&engine](const proxy::Server& srv) {
+        const proxy::Server* target = &srv;
+        engine.runtime().post_all([&engine, target](core::Loop& l) {
+            engine.worker(l.index()).shutdown_server_sessions(*target);
+        });
+    });
 
     ev_timer hard_stop_timer;
     ev_init(&hard_stop_timer, [](struct ev_loop*, ev_timer* w, int) {

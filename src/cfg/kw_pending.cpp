@@ -112,8 +112,6 @@ constexpr Option kPendingOptions[] = {
     {.of = OptionOf::Server, .name = "observe", .args = 1, .pending = kChecks},
     {.of = OptionOf::Server, .name = "error-limit", .args = 1, .pending = kChecks},
     {.of = OptionOf::Server, .name = "on-error", .args = 1, .pending = kChecks},
-    {.of = OptionOf::Server, .name = "on-marked-down", .args = 1, .pending = kChecks},
-    {.of = OptionOf::Server, .name = "on-marked-up", .args = 1, .pending = kChecks},
     {.of = OptionOf::Server, .name = "ssl", .pending = kTls},
     {.of = OptionOf::Server, .name = "verify", .args = 1, .pending = kTls},
     {.of = OptionOf::Server, .name = "sni", .args = 1, .pending = kTls},

@@ -131,8 +131,22 @@ Status set_slowstart(Args args, Ctx& ctx) {
     return Status::Ok;
 }
 
+// `on-marked-down shutdown-sessions` and `on-marked-up shutdown-backup-sessions`: the only
+// action each takes in HAProxy 2.6.
+template <bool Down>
+Status set_on_marked(Args args, Ctx& ctx) {
+    constexpr std::string_view kWant = Down ? "shutdown-sessions" : "shutdown-backup-sessions";
+    if (args[0] != kWant)
+        return ctx.alert("'{}' expects '{}' but got '{}'.",
+                         Down ? "on-marked-down" : "on-marked-up", kWant, args[0]);
+    (Down ? watch(ctx).shutdown_sessions : watch(ctx).shutdown_backup_sessions) = true;
+    return Status::Ok;
+}
+
 using cfg::OptionOf;
 constexpr cfg::Option kWatchOptions[] = {
+    {.of = OptionOf::Server, .name = "on-marked-down", .args = 1, .parse = set_on_marked<true>},
+    {.of = OptionOf::Server, .name = "on-marked-up", .args = 1, .parse = set_on_marked<false>},
     {.of = OptionOf::Server, .name = "track", .args = 1, .parse = set_track},
     {.of = OptionOf::Server, .name = "slowstart", .args = 1, .parse = set_slowstart},
 };

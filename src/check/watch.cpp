@@ -110,6 +110,7 @@ void Watch::follow(proxy::Server& s, StateMessage::What what, bool was_down, cor
                                      .via_server = via->name,
                                      .sessions = s.cur_conns.load(std::memory_order_relaxed)});
     }
+    shut_sessions(s, what);
     if (auto it = warmups_.find(&s); it != warmups_.end()) {
         // The warm-up applies only to a server seen failed that comes back (never at start).
         if (what == StateMessage::What::Up && was_down) {
@@ -121,6 +122,21 @@ void Watch::follow(proxy::Server& s, StateMessage::What what, bool was_down, cor
     }
     for (proxy::Server* t : trackers(s))
         follow(*t, what, false, loop, &s);
+}
+
+// on-marked-down: a server going DOWN loses its connections at once; on-marked-up: a server
+// coming UP takes the backend back from its backups, whose connections are shut.
+void Watch::shut_sessions(const proxy::Server& s, StateMessage::What what) {
+    if (!shutdown_sessions || !s.line_parts) return;
+    const auto& conf = s.line_parts->read<ServerWatchConf>();
+    if (what == StateMessage::What::Down && conf.shutdown_sessions) shutdown_sessions(s);
+    if (what == StateMessage::What::Up && conf.shutdown_backup_sessions && !s.options.backup)
+        for (const auto& other : s.backend->servers)
+            if (other->options.backup) shutdown_sessions(*other);
+}
+
+void Checks::on_shutdown_sessions(std::function<void(const proxy::Server&)> shut) {
+    watch_->shutdown_sessions = std::move(shut);
 }
 
 void Watch::stop_thread(core::Loop& loop) {

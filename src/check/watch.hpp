@@ -3,6 +3,7 @@
 // once by Checks; every change runs on the thread of the check at the head of the chain.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -32,10 +33,14 @@ class Watch {
     void changed(proxy::Server& s, StateMessage::What what, bool was_down, core::Loop& loop);
     // Soft stop: this loop's warm-up timers stop, so the loop can end.
     void stop_thread(core::Loop& loop);
+    // How sessions of a server are shut (`on-marked-down shutdown-sessions`...): set once
+    // before the loops run; called on the thread of the change, for every thread.
+    std::function<void(const proxy::Server&)> shutdown_sessions;
     // The servers that track `s` directly.
     const std::vector<proxy::Server*>& trackers(const proxy::Server& s) const;
 
   private:
+    void shut_sessions(const proxy::Server& s, StateMessage::What what);
     void follow(proxy::Server& s, StateMessage::What what, bool was_down, core::Loop& loop,
                 const proxy::Server* via);
     std::unordered_map<const proxy::Server*, std::vector<proxy::Server*>> trackers_;

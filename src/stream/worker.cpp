@@ -316,6 +316,14 @@ void Worker::server_released(proxy::Backend& be) {
         [engine, index](core::Loop& l) { engine->worker(l.index()).drain_queue(index); });
 }
 
+void Worker::shutdown_server_sessions(const proxy::Server& srv) {
+    std::vector<Stream*> doomed;
+    for (QueueLink* l = streams_head_.next; l != &streams_head_; l = l->next)
+        if (l->owner->server() == &srv) doomed.push_back(l->owner);
+    for (Stream* s : doomed)
+        s->abandon();  // on this loop, outside the stream's own callbacks
+}
+
 void Worker::drain_queue(std::uint32_t backend_index) {
     proxy::Backend& be = *engine_.config().backends[backend_index];
     QueueLink& head = queue_heads_[backend_index];

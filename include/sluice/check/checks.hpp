@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -66,6 +67,9 @@ class Checks {
     void stop();
     std::size_t size() const { return count_; }
     Watch& watch() { return *watch_; }
+    // How to shut the sessions of a server (on-marked-down / on-marked-up), given by the stream
+    // layer before the loops run; called on the thread of the change.
+    void on_shutdown_sessions(std::function<void(const proxy::Server&)> shut);
 
   private:
     proxy::Config& config_;

@@ -12,11 +12,14 @@
 
 namespace sluice::check {
 
-// Options of one `server` line (and `default-server`) about tracking and warm-up. (`observe`,
-// `error-limit`, `on-error`, `on-marked-down`, `on-marked-up` are still pending: kw_pending.cpp.)
+// Options of one `server` line (and `default-server`) about tracking, warm-up and what a state
+// change does to the server's connections. (`observe`, `error-limit`, `on-error` are still
+// pending: kw_pending.cpp.)
 struct ServerWatchConf {
-    std::string track;            // `track [proxy/]server` as written; empty: none
-    util::Duration slowstart{0};  // 0: none
+    std::string track;                      // `track [proxy/]server` as written; empty: none
+    util::Duration slowstart{0};            // 0: none
+    bool shutdown_sessions = false;         // on-marked-down shutdown-sessions
+    bool shutdown_backup_sessions = false;  // on-marked-up shutdown-backup-sessions
 };
 
 // `track` target split as HAProxy reads it: "px/srv" or "srv" (the current proxy).

@@ -63,6 +63,7 @@ class HttpStream final : public Stream {
     }
 
     void abandon() override;
+    const proxy::Server* server() const override { return attempt_.server(); }
     bool woken_from_queue() override;
     void soft_stop() override;
 

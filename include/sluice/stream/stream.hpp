@@ -5,6 +5,10 @@
 
 #include "sluice/net/address.hpp"
 
+namespace sluice::proxy {
+struct Server;
+}
+
 namespace sluice::stream {
 
 // The client's addresses as a PROXY protocol header gave them (`accept-proxy`, `expect-proxy`):
@@ -41,6 +45,9 @@ class Stream {
     // The process stops softly: finish what is in flight, take nothing new (an idle keep-alive
     // connection closes now). The stream may be gone after the call.
     virtual void soft_stop() {}
+    // The server whose connection slot the stream holds, if any (`on-marked-down
+    // shutdown-sessions` closes the streams of a server).
+    virtual const proxy::Server* server() const { return nullptr; }
 
   protected:
     Stream() {

@@ -99,6 +99,7 @@ class TcpStream final : public Stream {
 
   public:
     void abandon() override;
+    const proxy::Server* server() const override { return attempt_.server(); }
     bool woken_from_queue() override;
 
   private:

@@ -52,6 +52,8 @@ class Worker {
     void enqueue(proxy::Backend& be, QueueLink& link);
     void dequeue(proxy::Backend& be, QueueLink& link);
     void drain_queue(std::uint32_t backend_index);
+    // `on-marked-down shutdown-sessions`: this thread's streams holding a slot on `srv` end.
+    void shutdown_server_sessions(const proxy::Server& srv);
     // This thread's idle server connections (http-reuse).
     IdlePool& idle_pool() { return *idle_pool_; }
     // Scratch strings for rule evaluation on this thread (reset per message head).

@@ -35,11 +35,23 @@ TEST(CheckWatch, OptionErrorsAndPending) {
         " is not implemented yet; it comes with balancing algorithms, queues and health checks "
         "(issue #6)";
     EXPECT_EQ(messages("backend b\n  server s 127.0.0.1:80 slowstart -1 observe layer4 "
-                       "on-marked-down shutdown-sessions\n"),
+                       "on-marked-down foo on-marked-up shutdown-sessions\n"),
               (Lines{pre + "'slowstart' : unexpected character '-' (a value starts with a "
                            "digit)",
                      pre + "'server' : server option 'observe'" + issue,
-                     pre + "'server' : server option 'on-marked-down'" + issue}));
+                     pre + "'on-marked-down' : 'on-marked-down' expects 'shutdown-sessions' but "
+                           "got 'foo'.",
+                     pre + "'on-marked-up' : 'on-marked-up' expects 'shutdown-backup-sessions' "
+                           "but got 'shutdown-sessions'."}));
+}
+
+TEST(CheckWatch, OnMarkedOptions) {
+    const Parsed p = parse(
+        "backend b\n  server s1 127.0.0.1:80 check on-marked-down shutdown-sessions "
+        "on-marked-up shutdown-backup-sessions\n");
+    EXPECT_EQ(p.messages(), Lines{});
+    EXPECT_TRUE(watch(p, 0).shutdown_sessions);
+    EXPECT_TRUE(watch(p, 0).shutdown_backup_sessions);
 }
 
 TEST(CheckWatch, TrackRefusals) {
