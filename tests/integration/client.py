@@ -57,3 +57,6 @@ def connect_refused(port, host="127.0.0.1"):
             return False
     except ConnectionRefusedError:
         return True
+    except ConnectionResetError:
+        # Caught in the backlog of a listener being closed: ask again.
+        return False

@@ -57,7 +57,8 @@ TEST(TcpConnectionVars, OnlyASessSetVarMakesTheConnectionAllocate) {
     for (std::string_view line :
          {"tcp-request connection set-var(proc.a) src", "tcp-request connection unset-var(sess.a)",
           "tcp-request connection set-src src", "tcp-request session set-var(proc.a) src"}) {
-        const TcpRulesConf& c = tcp_rules(parse(frontend_with(line)));
+        const auto parsed = parse(frontend_with(line));  // tcp_rules() points into it
+        const TcpRulesConf& c = tcp_rules(parsed);
         EXPECT_FALSE(c.connection_sets_vars || c.session_sets_vars) << line;
     }
     EXPECT_TRUE(tcp_rules(parse(frontend_with("tcp-request content set-var(txn.a) src")))
