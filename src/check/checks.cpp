@@ -193,6 +193,17 @@ void finish(Check& c, Outcome o);
 void after_connect(Check& c);
 bool send_some(Check& c);
 void after_send(Check& c);
+int fill(Check& c, int& err);
+
+// Where a `tcp-check connect` rule connects (the server's check address, with the rule's
+// address and port), taking its linger option.
+net::Address rule_target(Check& c, const TcpRule& r) {
+    net::Address target = c.target;
+    if (r.addr) target = *r.addr;
+    if (r.port) target.set_port(r.port);
+    c.linger = r.linger;
+    return target;
+}
 
 void on_io(struct ev_loop*, ev_io* w, int revents);
 void run_rules(Check& c);
@@ -218,10 +229,7 @@ void start(Check& c) {
         c.eof = c.expected = false;
         const auto& rules = c.plan->rules.rules;
         if (const std::size_t i = opening_connect(rules); i != std::string::npos) {
-            const TcpRule& r = rules[i];
-            if (r.addr) target = *r.addr;
-            if (r.port) target.set_port(r.port);
-            c.linger = r.linger;
+            target = rule_target(c, rules[i]);
         }
     }
     auto fd = net::start_connect(target);
@@ -343,6 +351,7 @@ void after_send(Check& c) {
         return;
     }
     c.phase = Check::Phase::Reading;
+    c.eof = false;
     c.in.clear();
     c.in.reserve(c.thread->bufsize);
     c.scanned = 0;
@@ -382,37 +391,14 @@ void evaluate(Check& c, bool eof) {
 }
 
 void read_some(Check& c) {
-    char* base = nullptr;
-    while (true) {
-        const std::size_t have = c.in.size();
-        const std::size_t room = c.thread->bufsize - have;
-        if (room == 0) {
-            evaluate(c, false);
-            return;
-        }
-        c.in.resize(have + room);
-        base = c.in.data();
-        const ssize_t n = ::recv(c.fd, base + have, room, 0);
-        if (n > 0) {
-            c.in.resize(have + static_cast<std::size_t>(n));
-            continue;
-        }
-        c.in.resize(have);
-        if (n == 0) {
-            evaluate(c, true);
-            return;
-        }
-        if (errno == EAGAIN || errno == EINTR) {
-            evaluate(c, false);
-            return;
-        }
-        if (have > 0) {  // a reset after the answer: judge what came
-            evaluate(c, true);
-            return;
-        }
-        finish(c, {Status::L7Response, -1, std::strerror(errno)});
+    int err = 0;
+    fill(c, err);
+    if (err != 0 && c.in.empty()) {
+        finish(c, {Status::L7Response, -1, std::strerror(err)});
         return;
     }
+    // The server closed, or reset after its answer: judge what came.
+    evaluate(c, c.eof || err != 0);
 }
 
 // "Connection refused at step 2 of tcp-check (connect port 80)": a tcp-check sequence names
@@ -463,11 +449,7 @@ void run_rules(Check& c) {
                 close_fd(c);
                 c.in.clear();
                 c.eof = false;
-                net::Address target = c.target;
-                if (r.addr) target = *r.addr;
-                if (r.port) target.set_port(r.port);
-                c.linger = r.linger;
-                auto fd = net::start_connect(target);
+                auto fd = net::start_connect(rule_target(c, r));
                 if (!fd) {
                     finish(c, {Status::L4Conn, -1, connect_info(c, fd.error())});
                     return;
@@ -751,6 +733,11 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
         if (plan) plans_.push_back(std::move(plan));
     }
     count_ = position;
+    // HAProxy spreads the first checks of the process over the shortest first interval; it
+    // is computed here, before any loop runs and changes a check's health.
+    for (const auto& th : threads_)
+        for (const auto& c : th->checks)
+            first_interval_ = std::min(first_interval_, c->health.next_interval(c->conf));
 }
 
 Checks::~Checks() {
@@ -761,14 +748,9 @@ Checks::~Checks() {
 void Checks::setup_thread(core::Loop& loop) {
     ThreadChecks& t = *threads_[static_cast<std::size_t>(loop.index())];
     if (t.checks.empty()) return;
-    // HAProxy spreads the first checks of the process over the shortest first interval.
-    util::Duration shortest = util::Duration::max();
-    for (const auto& th : threads_)
-        for (const auto& c : th->checks)
-            shortest = std::min(shortest, c->health.next_interval(c->conf));
     for (auto& c : t.checks) {
-        const auto offset =
-            shortest * static_cast<std::int64_t>(c->position) / static_cast<std::int64_t>(count_);
+        const auto offset = first_interval_ * static_cast<std::int64_t>(c->position) /
+                            static_cast<std::int64_t>(count_);
         arm_timeout(*c, offset);
     }
 }

@@ -168,7 +168,6 @@ Status parse_httpchk(Args args, Ctx& ctx, ProxyCheckConf& pc) {
     }
     pc.kind = Kind::Http;
     pc.protocol_rules = {};
-    pc.kind_where = ctx.where();
     HttpRequest base;
     if (args.size() == 1) {
         base.uri = args[0];
@@ -362,7 +361,6 @@ Status set_kind(Ctx& ctx, ProxyCheckConf& pc, Kind kind, TcpRules rules = {}) {
         return Status::Ok;
     }
     pc.kind = kind;
-    pc.kind_where = ctx.where();
     pc.protocol_rules = std::move(rules);
     return Status::Ok;
 }

@@ -61,12 +61,9 @@ Watch::Watch(proxy::Config& config) {
             if (w.track.empty()) continue;
             // The config was checked (-c): the target exists.
             const TrackTarget t = split_track(w.track, be->name);
-            for (const auto& other : config.backends) {
-                if (other->name != t.proxy) continue;
+            if (const proxy::Backend* other = config.find_backend(t.proxy))
                 for (const auto& target : other->servers)
                     if (target->name == t.server) trackers_[target.get()].push_back(srv.get());
-                break;
-            }
         }
 }
 

@@ -9,13 +9,6 @@
 namespace sluice::lb {
 namespace {
 
-// Servers by load relative to weight, as leastconn and the bounded loads compare them.
-std::uint64_t relative_load(const proxy::Server& s, std::uint32_t extra = 0) {
-    const std::uint32_t w = std::max<std::uint32_t>(1, s.effective_weight());
-    return (static_cast<std::uint64_t>(s.cur_conns.load(std::memory_order_relaxed)) + extra) * 256 *
-           proxy::Server::kWeightScale / w;
-}
-
 class HashTier final : public Tier {
   public:
     HashTier(std::vector<proxy::Server*> servers, const HashType& type)
@@ -54,7 +47,8 @@ class HashTier final : public Tier {
         std::uint64_t total = 0;
         for (const proxy::Server* t : servers_)
             if (t->usable()) total += relative_load(*t);
-        const std::uint64_t average = (total + 256) / std::max<std::size_t>(1, table.distinct());
+        const std::uint64_t average =
+            (total + kLoadUnit) / std::max<std::size_t>(1, table.distinct());
         return relative_load(s, 1) * 100 > average * type_.balance_factor;
     }
 
@@ -100,10 +94,6 @@ class RandomTier final : public Tier {
     void server_changed(proxy::Server&) override { rebuild(); }
 
   private:
-    static bool full(const proxy::Server& s) {
-        return s.options.maxconn > 0 &&
-               s.cur_conns.load(std::memory_order_relaxed) >= s.options.maxconn;
-    }
     void rebuild() {
         table_.rebuild([&] { return HashTable(servers_, true); });
     }

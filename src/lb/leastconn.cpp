@@ -85,14 +85,10 @@ class LeastConnTier final : public Tier {
     static bool after(const Entry& a, const Entry& b) {
         return a.load != b.load ? a.load > b.load : a.sequence > b.sequence;
     }
-    static std::uint64_t key_of(const proxy::Server& s) {
-        const std::uint32_t w = std::max<std::uint32_t>(1, s.effective_weight());
-        // Connections relative to weight, as HAProxy 2.6 ranks them: idle servers tie whatever
-        // their weights (and take turns). HAProxy counts queued connections too; ours queue in
-        // the backend, not per server.
-        return static_cast<std::uint64_t>(s.cur_conns.load(std::memory_order_relaxed)) * 65536 *
-               proxy::Server::kWeightScale / w;
-    }
+    // Connections relative to weight, as HAProxy 2.6 ranks them: idle servers tie whatever
+    // their weights (and take turns). HAProxy counts queued connections too; ours queue in the
+    // backend, not per server.
+    static std::uint64_t key_of(const proxy::Server& s) { return relative_load(s); }
 
     // Candidates: heap positions still to look at in a best-first walk (a small frontier).
     std::size_t best_remaining(std::size_t n) {

@@ -7,6 +7,8 @@
 // HAProxy).
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "sluice/cfg/document.hpp"
 #include "sluice/rules/http_rules.hpp"
 #include "sluice/rules/tcp_rules.hpp"
@@ -76,6 +78,21 @@ void check_slot_later(cfg::Ctx* ctx, bool response, std::uint32_t id, std::strin
     });
 }
 
+// A captured value is kept as a string: the expression must give one, or something that casts.
+// The error when it cannot, else nothing.
+std::optional<std::string> not_capturable(const sample::Expr& expr, std::string_view text) {
+    if (sample::castable(expr.type(), sample::Type::Str)) return std::nullopt;
+    return fmt::format("'{}' gives a {}, which cannot be captured as a string", text,
+                       sample::type_name(expr.type()));
+}
+
+util::Result<sample::Expr> captured_expr(const std::string& text, sample::Use available) {
+    auto expr = sample::parse_expr(text, available);
+    if (!expr) return util::error(expr.error());
+    if (auto bad = not_capturable(*expr, text)) return util::error(*bad);
+    return expr;
+}
+
 Result<std::unique_ptr<const Action>> parse_capture(const ActionParse& p) {
     const bool request = p.set == RuleSet::Request;
     const std::string_view usage = request ? "expects <expression> [ 'len' <length> | 'id' <idx> ]"
@@ -87,11 +104,8 @@ Result<std::unique_ptr<const Action>> parse_capture(const ActionParse& p) {
     if (how != "id" && !(request && how == "len"))
         return util::error(
             fmt::format("expects {}, found '{}'", request ? "'len' or 'id'" : "'id'", how));
-    auto expr = sample::parse_expr(p.args[1], p.available);
+    auto expr = captured_expr(p.args[1], p.available);
     if (!expr) return util::error(expr.error());
-    if (!sample::castable(expr->type(), sample::Type::Str))
-        return util::error(fmt::format("'{}' gives a {}, which cannot be captured as a string",
-                                       p.args[1], sample::type_name(expr->type())));
     std::uint32_t slot = 0;
     if (how == "len") {
         auto taken = take_slot(p.cfg, p.args[3]);
@@ -123,9 +137,7 @@ Result<std::unique_ptr<const Action>> parse_content_capture(std::span<const std:
         return util::error("a positive 'len' argument is mandatory");
     if (args.size() > 4)
         return util::error(fmt::format("unexpected '{}' (expected 'if' or 'unless')", args[4]));
-    if (!sample::castable(expr->type(), sample::Type::Str))
-        return util::error(fmt::format("'{}' gives a {}, which cannot be captured as a string",
-                                       args[1], sample::type_name(expr->type())));
+    if (auto bad = not_capturable(*expr, args[1])) return util::error(*bad);
     auto slot = take_slot(&ctx, args[3]);
     if (!slot) return util::error(slot.error());
     return std::unique_ptr<const Action>(new Capture(std::move(*expr), false, *slot));

@@ -154,9 +154,6 @@ cfg::Status parse_rule(cfg::Args args, cfg::Ctx& ctx) {
     if (!def->pending.empty())
         return ctx.alert("'{} {}' is not implemented yet; it comes with {}", set_label(Set), name,
                          def->pending);
-    if (Set == RuleSet::Response && !def->response_pending.empty())
-        return ctx.alert("'{} {}' is not implemented yet; it comes with {}", set_label(Set), name,
-                         def->response_pending);
     const bool allowed = Set == RuleSet::Request    ? def->request
                          : Set == RuleSet::Response ? def->response
                                                     : def->after_response;

@@ -8,31 +8,33 @@
 #include <atomic>
 #include <charconv>
 #include <limits>
+#include <optional>
 
 #include "sluice/cfg/keyword.hpp"
 #include "sluice/sample/registry.hpp"
+#include "sluice/util/units.hpp"
 
 namespace sluice::sample {
 
+// A slot length or number: digits only, at most INT32_MAX (HAProxy keeps them in an int).
+std::optional<std::uint32_t> parse_slot_number(std::string_view text) {
+    auto v = util::parse_uint(text, static_cast<std::uint64_t>(INT32_MAX));
+    if (!v) return std::nullopt;
+    return static_cast<std::uint32_t>(*v);
+}
+
 util::Result<std::uint32_t> parse_capture_len(std::string_view text, bool positive) {
-    std::uint32_t n = 0;
-    const char* last = text.data() + text.size();
-    const auto [end, ec] = std::from_chars(text.data(), last, n);
-    if (text.empty() || ec != std::errc() || end != last ||
-        n > static_cast<std::uint32_t>(std::numeric_limits<std::int32_t>::max()))
-        return util::error(fmt::format("'len' expects a number of bytes, got '{}'", text));
-    if (positive && n == 0) return util::error("length must be > 0");
-    return n;
+    const auto n = parse_slot_number(text);
+    if (!n) return util::error(fmt::format("'len' expects a number of bytes, got '{}'", text));
+    if (positive && *n == 0) return util::error("length must be > 0");
+    return *n;
 }
 
 util::Result<std::uint32_t> parse_capture_id(std::string_view text) {
-    std::uint32_t n = 0;
-    const char* last = text.data() + text.size();
-    const auto [end, ec] = std::from_chars(text.data(), last, n);
-    if (text.empty() || ec != std::errc() || end != last ||
-        n > static_cast<std::uint32_t>(std::numeric_limits<std::int32_t>::max()))
+    const auto n = parse_slot_number(text);
+    if (!n)
         return util::error(fmt::format("cannot parse id '{}': expects a slot number from 0", text));
-    return n;
+    return *n;
 }
 
 void Captures::reset(const CaptureConf& conf) {

@@ -186,13 +186,15 @@ bool write_var(Context& ctx, const VarRef& ref, const Sample& value) {
     if (ref.scope == VarScope::Proc) {
         ProcVars& p = proc_vars();
         std::lock_guard lock(p.mu);
-        if (conditions_hold(ref.conditions, p.store.find(ref.name), true, value))
+        if (ref.conditions == 0 ||
+            conditions_hold(ref.conditions, p.store.find(ref.name), true, value))
             p.store.set(ref.name, value);
         return true;
     }
     VarStore* s = store_for(ctx, ref.scope);
     if (!s) return false;
-    if (conditions_hold(ref.conditions, s->find(ref.name), false, value)) s->set(ref.name, value);
+    if (ref.conditions == 0 || conditions_hold(ref.conditions, s->find(ref.name), false, value))
+        s->set(ref.name, value);
     return true;
 }
 

@@ -98,8 +98,7 @@ bool HttpStream::has_request_rules() const {
     if (!fe_.switching.empty()) return true;
     if (has_content_rules(fe_.parts)) return true;
     if (fe_.backend && has_content_rules(fe_.backend->parts)) return true;
-    if (fe_.backend && (!fe_.backend->server_rules.empty() || fe_.backend->balancer->hashes()))
-        return true;
+    if (fe_.backend && needs_server_choice(*fe_.backend)) return true;
     if (fe_.parts && !fe_.parts->read<rules::MonitorConf>().uri.empty()) return true;
     const rules::HttpRulesConf* f = rules_of(fe_.parts);
     if (f && !f->request.empty()) return true;
@@ -209,8 +208,8 @@ bool HttpStream::run_request_rule_sets(sample::Context& ctx, rules::RuleCtx& rct
         if (const rules::HttpRulesConf* b = rules_of(be_->parts))
             rules::run_rules(b->request, rctx);
     }
-    if (be_ && (!be_->server_rules.empty() || be_->balancer->hashes()) &&
-        !rules::ends_transaction(outcome.verdict) && outcome.verdict != rules::Verdict::WaitBody) {
+    if (be_ && needs_server_choice(*be_) && !rules::ends_transaction(outcome.verdict) &&
+        outcome.verdict != rules::Verdict::WaitBody) {
         ctx.attach(be_);
         choose_server(*be_, ctx, attempt_);
     }

@@ -77,7 +77,7 @@ void TcpStream::start() {
 
 bool TcpStream::needs_inspection() const {
     if (!fe_.switching.empty()) return true;
-    if (be_ && (!be_->server_rules.empty() || be_->balancer->hashes())) return true;
+    if (be_ && needs_server_choice(*be_)) return true;
     if (!fe_.parts->read<rules::TcpRulesConf>().content.empty()) return true;
     return be_ && be_->parts != fe_.parts &&
            !be_->parts->read<rules::TcpRulesConf>().content.empty();

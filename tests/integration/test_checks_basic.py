@@ -260,7 +260,7 @@ def test_disable_on_404_stops_new_traffic(sluice, wait_for, fakes):
     proc = sluice.start(config(sluice, f"""    option httpchk
     http-check disable-on-404
     server s1 127.0.0.1:{port} check inter 150"""))
-    time.sleep(0.3)
+    wait_for(lambda: srv.count("OPTIONS") >= 1, what="a first check")
     assert http_status(sluice.port("fe"))[0] == 200
     srv.response = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
     wait_for(lambda: len(state_lines(proc)) >= 2, what="stopping")

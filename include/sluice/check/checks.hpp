@@ -77,7 +77,8 @@ class Checks {
     std::vector<std::unique_ptr<Plan>> plans_;            // per backend with checks
     std::vector<std::unique_ptr<ThreadChecks>> threads_;  // per loop
     std::size_t count_ = 0;
-    std::unique_ptr<Watch> watch_;  // track, slowstart (watch.cpp)
+    util::Duration first_interval_ = util::Duration::max();  // the shortest, over every check
+    std::unique_ptr<Watch> watch_;                           // track, slowstart (watch.cpp)
 };
 
 }  // namespace sluice::check

@@ -58,7 +58,6 @@ struct Connect {
 
 struct ProxyCheckConf {
     Kind kind = Kind::Tcp;
-    cfg::Location kind_where;
     HttpRequest request;
     std::vector<Expect> expects;
     std::optional<Connect> connect;
@@ -73,7 +72,6 @@ struct ProxyCheckConf {
     TcpRules tcp_rules;
     std::string tcp_rules_owner;
     std::string tcp_comment;
-    cfg::Location tcp_first_connect_error;
     TcpRules protocol_rules;  // Kind::Protocol
 };
 

@@ -4,6 +4,7 @@
 // with the backend's algorithm.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -28,6 +29,22 @@ class Tier {
   protected:
     std::vector<proxy::Server*> servers_;
 };
+
+// A server's connections (plus `extra`) relative to its effective weight, in units of
+// kLoadUnit per connection at weight 1: how leastconn, random's draws and the bounded loads of
+// consistent hashing compare servers.
+constexpr std::uint64_t kLoadUnit = 65536;
+inline std::uint64_t relative_load(const proxy::Server& s, std::uint32_t extra = 0) {
+    const std::uint32_t w = std::max<std::uint32_t>(1, s.effective_weight());
+    return (static_cast<std::uint64_t>(s.cur_conns.load(std::memory_order_relaxed)) + extra) *
+           kLoadUnit * proxy::Server::kWeightScale / w;
+}
+
+// True when `s` has no free slot under its current limit (Server::limit()).
+inline bool full(const proxy::Server& s) {
+    const std::uint32_t max = s.limit();
+    return max > 0 && s.cur_conns.load(std::memory_order_relaxed) >= max;
+}
 
 // Reserves a slot on `s` for a pick: {s} when it has room, else all_full.
 inline proxy::Pick reserve(proxy::Server* s) {

@@ -161,8 +161,6 @@ struct ActionDef {
     bool backend_side = false;  // only where a backend side exists (backend, listen)
     // Set for an action of a later issue: an alert naming it instead of a half-done action.
     std::string_view pending = {};
-    // The same for its http-response form only.
-    std::string_view response_pending = {};
     // Set for an action accepted for compatibility that cannot do in Sluice what it does in
     // HAProxy: a warning at every use saying why.
     std::string_view no_effect = {};

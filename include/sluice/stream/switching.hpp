@@ -15,5 +15,10 @@ proxy::Backend* choose_backend(const proxy::Frontend& fe, const proxy::Config& c
 // server of the backend's first rule whose condition holds) and, for a hashing balance
 // algorithm, the request's key.
 void choose_server(const proxy::Backend& be, sample::Context& ctx, ServerAttempt& attempt);
+// Whether choose_server has anything to do for `be` (the stream then evaluates the request
+// once its backend is chosen).
+inline bool needs_server_choice(const proxy::Backend& be) {
+    return !be.server_rules.empty() || be.balancer->hashes();
+}
 
 }  // namespace sluice::stream
