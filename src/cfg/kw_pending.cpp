@@ -108,7 +108,6 @@ constexpr Option kPendingOptions[] = {
     {.of = OptionOf::Server, .name = "agent-check", .pending = kChecks},
     {.of = OptionOf::Server, .name = "agent-port", .args = 1, .pending = kChecks},
     {.of = OptionOf::Server, .name = "agent-inter", .args = 1, .pending = kChecks},
-    {.of = OptionOf::Server, .name = "maxqueue", .args = 1, .pending = kChecks},
     {.of = OptionOf::Server, .name = "observe", .args = 1, .pending = kChecks},
     {.of = OptionOf::Server, .name = "error-limit", .args = 1, .pending = kChecks},
     {.of = OptionOf::Server, .name = "on-error", .args = 1, .pending = kChecks},

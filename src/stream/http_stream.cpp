@@ -652,18 +652,27 @@ void HttpStream::finish_request_head() {
 
 void HttpStream::connect_or_queue(const proxy::Pick& pick) {
     if (pick.server) {
+        worker_.dequeue(queue_link);
         if (reuse_idle(*pick.server)) return;
         connect();
         return;
     }
     if (pick.all_full) {
+        const bool was_queued = queue_link.linked();
+        if (!worker_.enqueue(*be_, pick, queue_link)) {
+            // The bound server's queue is at its maxqueue.
+            if (attempt_.leave_full_server(pick)) return connect_or_queue(attempt_.pick());
+            fail(503, 's', 'Q');
+            return;
+        }
+        if (was_queued) return;  // still waiting, its timer running
         phase_ = Phase::Queued;
         phase_started_ = worker_.loop().now();
-        worker_.enqueue(*be_, queue_link);
         update_interest();
         arm_timer();
         return;
     }
+    worker_.dequeue(queue_link);
     // No usable server: HAProxy's 503.
     fail(503, 's', 'C');
 }

@@ -234,7 +234,7 @@ void HttpStream::set_interest(Side& side, int events) {
 // whole; after the others (a bad, late or incomplete request) it closes.
 void HttpStream::fail(std::uint16_t status, char cause, char phase) {
     term_.set(cause, phase);
-    if (queue_link.linked()) worker_.dequeue(*be_, queue_link);
+    if (queue_link.linked()) worker_.dequeue(queue_link);
     drop_server_connection();
     attempt_.release();
     server_side_.out.release();
@@ -305,7 +305,7 @@ void HttpStream::send_page(const http::ErrorPage& page_ref, bool keep,
 // so that a client still sending does not get a reset that would destroy the response.
 void HttpStream::close_gracefully(bool client_done) {
     client_done_ = client_done;
-    if (queue_link.linked()) worker_.dequeue(*be_, queue_link);
+    if (queue_link.linked()) worker_.dequeue(queue_link);
     drop_server_connection();
     attempt_.release();
     server_side_.out.release();
@@ -416,7 +416,7 @@ void HttpStream::on_deadline() {
             }
             return;
         case Phase::Queued:
-            worker_.dequeue(*be_, queue_link);
+            worker_.dequeue(queue_link);
             fail(503, 's', 'Q');
             return;
         case Phase::Connecting:
@@ -483,7 +483,7 @@ void HttpStream::close() {
     closed_ = true;
     struct ev_loop* raw = worker_.loop().raw();
     ev_timer_stop(raw, &timer_);
-    if (queue_link.linked()) worker_.dequeue(*be_, queue_link);
+    if (queue_link.linked()) worker_.dequeue(queue_link);
     for (Side* s : {&client_, &server_side_}) {
         if (s->fd >= 0) {
             ev_io_stop(raw, &s->io);

@@ -94,6 +94,10 @@ struct ServerOptions {
     // With `fullconn` on the backend, the limit grows from minconn to maxconn with the
     // backend's load (HAProxy's dynamic maxconn); 0: maxconn alone.
     std::uint32_t minconn = 0;
+    // Requests bound to this server (hashing, `use-server`) that may wait in its queue when
+    // it is full; the next one is refused (503), or redispatched if `use-server` sent it and
+    // the backend has `option redispatch`. 0: no limit.
+    std::uint32_t maxqueue = 0;
     std::uint32_t id = 0;  // 0: the next free number, in declaration order
     // `redir PREFIX`: GET and HEAD requests picked for this server are answered with a 302 to
     // PREFIX followed by the request's path instead of being forwarded.

@@ -55,6 +55,7 @@ struct Server {
     // The weight balancers use: the configured one until the runtime API or an agent check
     // changes it (0 takes no new traffic, as `drain`).
     std::atomic<std::uint32_t> weight{1};
+    std::atomic<std::uint32_t> queued{0};      // requests waiting in its queue, all threads
     std::atomic<std::uint32_t> idle_conns{0};  // kept for reuse, all threads (pool-max-conn)
     ErrorCounters errors;
 
@@ -107,6 +108,9 @@ struct Server {
 struct Pick {
     Server* server = nullptr;  // with a slot reserved (try_reserve succeeded)
     bool all_full = false;     // usable servers exist but every one is at its maxconn: queue
+    // With all_full: the request is bound to this server (its hash key's, `use-server`'s) and
+    // waits in the server's own queue rather than the backend's.
+    Server* wait_for = nullptr;
 };
 
 // What a stream asks a balancer for.

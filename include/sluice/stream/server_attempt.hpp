@@ -29,7 +29,12 @@ class ServerAttempt {
     proxy::Server* server() const { return held_; }
 
     // The preferred server (`use-server`), else the balancer's choice: the slot is then held.
+    // A preferred server that is full binds the request to it (Pick::wait_for).
     proxy::Pick pick();
+    // The queue of the server `refused` waits for is at its `maxqueue`: true when the request
+    // may go to the balancer instead (`use-server` sent it and the backend has `option
+    // redispatch`, as HAProxy); the next pick() then ignores the rule.
+    bool leave_full_server(const proxy::Pick& refused);
     // `use-server` chose this server for the transaction: it is taken while it is usable and
     // has room; otherwise the balancer picks as usual.
     void prefer(proxy::Server* srv) { preferred_ = srv; }
