@@ -80,7 +80,6 @@ constexpr Keyword kPending[] = {
     pending("stick", BE, kStick),
     pending("cookie", BE, kStick),
     pending("persist", BE, kStick),
-    pending("option persist", BE, kStick),
     pending("compression", P, kComp),
     pending("filter", FE | BE, kComp),
 };

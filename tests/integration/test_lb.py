@@ -410,3 +410,18 @@ def test_use_server_waits_for_its_full_server_then_redispatches(sluice, backends
         assert web["b"].requests == []
     assert answers([holder]) == [200]
     assert [r.target for r in web["a"].requests] == ["/delay/1500", "/pinned"]
+
+
+@pytest.mark.parametrize("persist", [False, True])
+def test_use_server_passes_over_a_server_in_maintenance_unless_option_persist(sluice, backends,
+                                                                              persist):
+    """HAProxy: a `use-server` rule whose server is in maintenance (`disabled`) or down passes to
+    the next matching rule; with `option persist` the request goes to that server anyway."""
+    web = start_http(sluice, backends,
+                     "use-server a if { req.hdr(X-Pin) -m found }\n"
+                     "use-server c if { req.hdr(X-Pin) -m found }\n" +
+                     ("option persist" if persist else ""),
+                     [("a", "disabled"), ("b", ""), ("c", "")])
+    for _ in range(3):
+        assert who_served(web, lambda: get(sluice, "/", [("X-Pin", "1")])) == ("a" if persist
+                                                                                else "c")

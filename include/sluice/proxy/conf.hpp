@@ -134,6 +134,9 @@ struct ProxyConf {
     // `option redispatch [interval]`: 0 off; P > 0 every Pth retry; N < 0 the Nth retry before
     // the last (HAProxy's default when enabled is -1: redispatch on the last retry).
     int redispatch = 0;
+    // `option persist`: `use-server` sends to its server even when it is down or in
+    // maintenance (a failed connection may then redispatch).
+    bool persist = false;
     // Unset splice-auto means on in sluice (HAProxy: off): large transfers move through pipes
     // with splice(), less than half the CPU per byte. `no option splice-auto` turns it off.
     std::optional<bool> splice_auto;

@@ -96,6 +96,11 @@ struct Server {
                up.load(std::memory_order_acquire) && !stopping.load(std::memory_order_acquire) &&
                weight.load(std::memory_order_relaxed) > 0;
     }
+    // Not DOWN nor in maintenance (draining and NOLB servers run): what `use-server` needs.
+    bool running() const {
+        return admin.load(std::memory_order_acquire) != AdminState::Maint &&
+               up.load(std::memory_order_acquire);
+    }
     // Takes a connection slot if the limit allows; release() gives it back.
     bool try_reserve();
     // The connection limit now (0: none): maxconn, or between minconn and maxconn with the

@@ -35,8 +35,8 @@ class ServerAttempt {
     // may go to the balancer instead (`use-server` sent it and the backend has `option
     // redispatch`, as HAProxy); the next pick() then ignores the rule.
     bool leave_full_server(const proxy::Pick& refused);
-    // `use-server` chose this server for the transaction: it is taken while it is usable and
-    // has room; otherwise the balancer picks as usual.
+    // `use-server` chose this server for the transaction (null: none did): the request goes
+    // there, waiting in its queue when it is full.
     void prefer(proxy::Server* srv) { preferred_ = srv; }
     // The request's key for a hashing balance algorithm (`has`: one was found).
     void set_hash(bool has, std::uint32_t hash) {
