@@ -659,7 +659,7 @@ void HttpStream::connect_or_queue(const proxy::Pick& pick) {
     }
     if (pick.all_full) {
         const bool was_queued = queue_link.linked();
-        if (!worker_.enqueue(*be_, pick, queue_link)) {
+        if (!worker_.enqueue(*be_, pick, attempt_.priority(), queue_link)) {
             // The bound server's queue is at its maxqueue.
             if (attempt_.leave_full_server(pick)) return connect_or_queue(attempt_.pick());
             fail(503, 's', 'Q');

@@ -75,6 +75,7 @@ void HttpStream::attach_common(sample::Context& ctx, sample::Connection& conn) {
     ctx.attach(&fe_);
     ctx.attach(const_cast<proxy::Config*>(&worker_.config()));
     ctx.attach(&variables().view);
+    ctx.attach(&attempt_.priority());
     if (be_) ctx.attach(be_);
     if (captures_) ctx.attach(captures_.get());
 }

@@ -93,6 +93,7 @@ void TcpStream::attach_connection(sample::Context& ctx, sample::Connection& conn
     ctx.attach(&conn);
     ctx.attach(&fe_);
     ctx.attach(const_cast<proxy::Config*>(&worker_.config()));
+    ctx.attach(&attempt_.priority());
     // No allocation per connection unless a rule may set a variable.
     if (!vars_ && rules_set_vars) vars_ = std::make_unique<sample::StreamVars>();
     if (vars_) ctx.attach(&vars_->view);
@@ -192,7 +193,7 @@ void TcpStream::connect_or_queue(const proxy::Pick& pick) {
     }
     if (pick.all_full) {
         const bool was_queued = queue_link.linked();
-        if (!worker_.enqueue(*be_, pick, queue_link)) {
+        if (!worker_.enqueue(*be_, pick, attempt_.priority(), queue_link)) {
             // The bound server's queue is at its maxqueue.
             if (attempt_.leave_full_server(pick)) return connect_or_queue(attempt_.pick());
             close();

@@ -286,7 +286,8 @@ void Worker::stream_closed(proxy::Frontend& fe, QueueLink& link) {
     }
 }
 
-bool Worker::enqueue(proxy::Backend& be, const proxy::Pick& pick, WaitLink& link) {
+bool Worker::enqueue(proxy::Backend& be, const proxy::Pick& pick,
+                     const proxy::QueuePriority& priority, WaitLink& link) {
     proxy::Server* srv = pick.wait_for;
     std::atomic<std::uint32_t>& count = srv ? srv->queued : be.queued;
     if (link.linked()) {
@@ -297,10 +298,18 @@ bool Worker::enqueue(proxy::Backend& be, const proxy::Pick& pick, WaitLink& link
         count.load(std::memory_order_acquire) >= srv->options.maxqueue)
         return false;
     QueueLink& head = srv ? server_heads_[srv->uid] : queue_heads_[be.index];
-    link.prev = head.prev;
-    link.next = &head;
-    head.prev->next = &link;
-    head.prev = &link;
+    // The class first, then the arrival time in ms plus the offset (under 2^42 until 2109).
+    const auto now_ms = static_cast<std::int64_t>(loop_.now() * 1000);
+    link.key = static_cast<std::int64_t>(priority.klass) * (std::int64_t{1} << 42) + now_ms +
+               priority.offset_ms;
+    // From the tail: without priorities every stream goes last at once.
+    QueueLink* after = head.prev;
+    while (after != &head && static_cast<WaitLink*>(after)->key > link.key)
+        after = after->prev;
+    link.prev = after;
+    link.next = after->next;
+    after->next->prev = &link;
+    after->next = &link;
     link.count = &count;
     count.fetch_add(1, std::memory_order_acq_rel);
     return true;

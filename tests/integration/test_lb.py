@@ -425,3 +425,32 @@ def test_use_server_passes_over_a_server_in_maintenance_unless_option_persist(sl
     for _ in range(3):
         assert who_served(web, lambda: get(sluice, "/", [("X-Pin", "1")])) == ("a" if persist
                                                                                 else "c")
+
+
+def queue_length(sluice):
+    """The proxy's own count of waiting requests (the `queue` fetch), from /queue."""
+    with http_connect(sluice.port("lb")) as c:
+        c.request("GET", "/queue")
+        r = c.response()
+        assert r.status == 200, r.status
+        return int(r.header("x-queue"))
+
+
+@pytest.mark.parametrize("rule", ["set-priority-class int(-1)", "set-priority-offset int(-5000)"])
+def test_priority_serves_urgent_requests_first(sluice, backends, rule):
+    """HAProxy: queued requests are served by priority class, then by arrival time plus the
+    priority offset: an urgent request queued last is served first. `queue` counts them."""
+    web = start_http(sluice, backends,
+                     "timeout queue 20s\n"
+                     "http-request return status 200 hdr X-Queue %[queue] if { path /queue }\n"
+                     f"http-request {rule} if {{ req.hdr(X-Urgent) -m found }}\n",
+                     [("s", "maxconn 1")])
+    holder = hold_server(sluice, web, "s")
+    waiting = []
+    for name, headers in (("/a1", []), ("/a2", []), ("/urgent", [("X-Urgent", "1")])):
+        c = http_connect(sluice.port("lb"))
+        c.request("GET", name, headers=headers)
+        waiting.append(c)
+        wait_for(lambda: queue_length(sluice) == len(waiting), what=f"{name} queued")
+    assert answers([holder] + waiting) == [200] * 4
+    assert [r.target for r in web["s"].requests] == ["/delay/1500", "/urgent", "/a1", "/a2"]

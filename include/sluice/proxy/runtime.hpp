@@ -118,6 +118,14 @@ struct Pick {
     Server* wait_for = nullptr;
 };
 
+// A request's place in the queues (`set-priority-class`, `set-priority-offset`): lower classes
+// first, then earlier arrival times plus the offset, as HAProxy orders its queues.
+struct QueuePriority {
+    static constexpr std::int32_t kMaxClass = 2047, kMaxOffsetMs = 524287;
+    std::int32_t klass = 0;
+    std::int32_t offset_ms = 0;
+};
+
 // What a stream asks a balancer for.
 struct PickRequest {
     const Server* avoid = nullptr;  // redispatch: another server if there is one
@@ -168,7 +176,14 @@ struct Backend {
     };
     std::vector<ServerRule> server_rules;
 
-    std::atomic<std::uint32_t> queued{0};     // streams waiting for a server slot, all threads
+    std::atomic<std::uint32_t> queued{0};  // streams waiting for a server slot, all threads
+    // Streams waiting in its queue and its servers' (HAProxy's `queue` fetch).
+    std::int64_t waiting() const {
+        std::int64_t n = queued.load(std::memory_order_relaxed);
+        for (const auto& s : servers)
+            n += s->queued.load(std::memory_order_relaxed);
+        return n;
+    }
     std::atomic<std::uint32_t> cur_conns{0};  // connections to its servers, all threads
     std::uint32_t fullconn = 0;               // resolved (see ProxyConf::fullconn)
     ErrorCounters errors;

@@ -76,11 +76,15 @@ class ServerAttempt {
     // when shorter, so that a restarting server is not hammered.
     ev_tstamp retry_pause() const;
 
+    // The request's queue priority: rules set it, the queues read it.
+    proxy::QueuePriority& priority() { return priority_; }
+
     // A new transaction (mode http): its own count of attempts.
     void reset() {
         attempts_ = 0;
         preferred_ = nullptr;
         has_hash_ = false;
+        priority_ = {};
     }
 
   private:
@@ -98,6 +102,7 @@ class ServerAttempt {
     std::uint32_t hash_ = 0;              // set_hash()
     bool has_hash_ = false;
     bool redispatch_ = false;  // the next attempt avoids failed_
+    proxy::QueuePriority priority_;
 };
 
 }  // namespace sluice::stream

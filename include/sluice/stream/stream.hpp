@@ -36,6 +36,7 @@ struct QueueLink {
 // server's it is bound to; `count` is that queue's length over every thread.
 struct WaitLink : QueueLink {
     std::atomic<std::uint32_t>* count = nullptr;
+    std::int64_t key = 0;  // the queue is ordered by it (priority class, then time)
 };
 
 class Stream {

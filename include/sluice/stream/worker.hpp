@@ -52,7 +52,9 @@ class Worker {
     // Puts a stream whose `pick` found no free slot in the queue it names: the server's it is
     // bound to (Pick::wait_for), else the backend's. A stream already in that queue keeps its
     // place. False when the server's queue is at its `maxqueue` (the stream is not queued).
-    bool enqueue(proxy::Backend& be, const proxy::Pick& pick, WaitLink& link);
+    // Streams are kept in `priority` order, those of equal priority in arrival order.
+    bool enqueue(proxy::Backend& be, const proxy::Pick& pick, const proxy::QueuePriority& priority,
+                 WaitLink& link);
     void dequeue(WaitLink& link);
     // `on-marked-down shutdown-sessions`: this thread's streams holding a slot on `srv` end.
     void shutdown_server_sessions(const proxy::Server& srv);
