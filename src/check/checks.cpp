@@ -20,6 +20,21 @@
 
 namespace sluice::check {
 
+Health Health::start(std::uint32_t rise, std::uint32_t fall, ServerCheckConf::InitState init) {
+    using enum ServerCheckConf::InitState;
+    switch (init) {
+        case FullyUp:
+            return {rise, fall, rise + fall - 1, true};
+        case Down:
+            return {rise, fall, rise - 1, false};
+        case FullyDown:
+            return {rise, fall, 0, false};
+        case Up:
+            break;
+    }
+    return {rise, fall, rise, true};
+}
+
 Health::Change Health::record(bool ok) {
     if (!ok) {
         if (value == 0) return Change::None;
@@ -665,6 +680,15 @@ void stop_thread(ThreadChecks& t) {
 
 }  // namespace
 
+// `init-state down|fully-down`: the server, and those tracking it, take no traffic until
+// checks bring it UP. Before the loops run: nothing else reads the state yet.
+void Checks::start_down(proxy::Server& s) {
+    s.up.store(false, std::memory_order_release);
+    if (s.backend->balancer) s.backend->balancer->server_changed(s);
+    for (proxy::Server* t : watch_->trackers(s))
+        start_down(*t);
+}
+
 Checks::Checks(proxy::Config& config, core::Runtime& runtime)
     : config_(config), runtime_(runtime), watch_(std::make_unique<Watch>(config)) {
     const auto loops = runtime.loops();
@@ -707,7 +731,8 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
             c->server = srv.get();
             c->plan = plan.get();
             c->conf = sc;
-            c->health = Health::start(sc.rise, sc.fall);
+            c->health = Health::start(sc.rise, sc.fall, sc.init_state);
+            if (!c->health.up) start_down(*srv);
             c->position = position;
             // Where to connect: http-check connect's, else the server's check options, else
             // the server's own address.

@@ -25,7 +25,8 @@ struct Health {
     std::uint32_t value = 2;
     bool up = true;
 
-    static Health start(std::uint32_t rise, std::uint32_t fall) { return {rise, fall, rise, true}; }
+    static Health start(std::uint32_t rise, std::uint32_t fall,
+                        ServerCheckConf::InitState init = ServerCheckConf::InitState::Up);
     std::uint32_t full() const { return rise + fall - 1; }
     Change record(bool ok);
     // The delay before the next check: `inter` at full health, `downinter` when DOWN,
@@ -72,6 +73,7 @@ class Checks {
     void on_shutdown_sessions(std::function<void(const proxy::Server&)> shut);
 
   private:
+    void start_down(proxy::Server& s);
     proxy::Config& config_;
     core::Runtime& runtime_;
     std::vector<std::unique_ptr<Plan>> plans_;            // per backend with checks

@@ -253,6 +253,7 @@ const Names kServerOptions = {
     "fastinter",
     "id",
     "init-addr",
+    "init-state",
     "inter",
     "maxconn",
     "maxqueue",
