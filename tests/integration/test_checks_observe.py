@@ -3,6 +3,8 @@ sees of a server feeds its health check. Each test pins HAProxy 2.6's behaviour 
 against /usr/sbin/haproxy too (`--sluice=/usr/sbin/haproxy`): the messages are compared byte
 for byte after the pid."""
 import socket
+import struct
+import threading
 
 from conftest import http_connect, wait_for
 
@@ -21,12 +23,12 @@ def no_server(backend):
     return f"[ALERT]    (PID) : backend '{backend}' has no server available!"
 
 
-def http_config(sluice, app, server_opts, check_port=None, backend_lines=()):
+def http_config(sluice, app, server_opts, check_port=None, backend_lines=(), nbthread=1):
     """frontend fe (with `monitor-uri /alive`, answered by the proxy itself) to backend be with
     one server s1 on `app`; its check is `option httpchk GET /check`, on `check_port` when
     given."""
     port = f" port {check_port}" if check_port else ""
-    text = (f"{sluice.base(mode='http')}frontend fe\n    bind 127.0.0.1:{sluice.port('fe')}\n"
+    text = (f"{sluice.base(mode='http', nbthread=nbthread)}frontend fe\n    bind 127.0.0.1:{sluice.port('fe')}\n"
             "    monitor-uri /alive\n    default_backend be\n"
             "backend be\n    option httpchk GET /check\n    retries 0\n")
     text += "".join(f"    {line}\n" for line in backend_lines)
@@ -197,3 +199,64 @@ def test_layer7_connect_failure_counts(sluice, backends):
     wait_for(lambda: downs(proc), what="s1 DOWN")
     assert state_lines(proc) == [down_line("be", 2, "L4 unsuccessful connection"),
                                  no_server("be")]
+
+
+def test_errors_seen_by_every_thread_add_up(sluice, backends):
+    """nbthread 4: requests land on any thread, the count is the server's; the change is made
+    by the thread of the server's check."""
+    app = backends.http()
+    proc = sluice.start(http_config(
+        sluice, app, "inter 10s fall 1 observe layer7 error-limit 6 on-error mark-down",
+        nbthread=4))
+    for _ in range(6):
+        assert get(sluice, "/status/500") == 500
+    wait_for(lambda: downs(proc), what="s1 DOWN")
+    assert state_lines(proc) == [down_line("be", 6, "Wrong http response"), no_server("be")]
+
+
+class Resetting:
+    """Reads each request head, then resets the connection instead of answering."""
+
+    def __init__(self):
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self.port = self._sock.getsockname()[1]
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while True:
+            try:
+                c, _ = self._sock.accept()
+            except OSError:
+                return
+            data = b""
+            c.settimeout(5)
+            try:
+                while b"\r\n\r\n" not in data:
+                    chunk = c.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+            except OSError:
+                pass
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            c.close()
+
+    def close(self):
+        self._sock.close()
+
+
+def test_layer7_reset_before_answering_is_a_read_error(sluice):
+    app = Resetting()
+    FakeServer(sluice.port("check"))
+    try:
+        proc = sluice.start(http_config(
+            sluice, app, "inter 10s observe layer7 error-limit 1 on-error mark-down",
+            check_port=sluice.port("check")).replace("option httpchk GET /check\n", ""))
+        assert get(sluice, "/") == 502
+        wait_for(lambda: downs(proc), what="s1 DOWN")
+        assert state_lines(proc) == [down_line("be", 1, "Read error (http)", 0),
+                                     no_server("be")]
+    finally:
+        app.close()
