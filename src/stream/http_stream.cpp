@@ -842,7 +842,7 @@ bool HttpStream::parse_response() {
         }
         const bool interim = head.status < 200 && head.status != 101;
         if (!interim && retry_after_sending(proxy::retry_on::status_bit(head.status))) return false;
-        observe(proxy::observed_status(head.status));
+        if (interim) observe(proxy::Observed::HttpOk);
         if (!interim) {
             resp_ = Body{};
             resp_.kind = framing.kind;
@@ -875,6 +875,8 @@ bool HttpStream::parse_response() {
                 return false;
             }
             body_wait_.reset();
+            // Once per response: a head parsed again while rules wait for the body is not.
+            observe(proxy::observed_status(head.status));
             if (outcome.verdict == rules::Verdict::Drop) {
                 drop_server_connection();
                 attempt_.release();
@@ -906,7 +908,7 @@ bool HttpStream::parse_response() {
         if (!resp_.done && !scan_body(resp_, server_side_.in, be_->accept_invalid_response)) {
             // A bad chunk in the same read as the head: nothing has gone out yet, so a 502.
             client_.out.consume(client_.out.size());
-            observe(proxy::Observed::HttpResponse);
+            observe(proxy::Observed::HttpHeaders);  // HAProxy sees it with the head
             count_response_failure();
             fail(502, 'P', 'H');
             return false;

@@ -165,6 +165,7 @@ def response_error_cases():
         ("/hang", ["timeout server 200ms"], "Read timeout (http)", 504, 0),
         ("/garbage", [], "Invalid http response (headers)", 502, 1),
         ("/raw/cut", [], "Close from server (http)", 502, 0),  # a head cut by a close
+        ("/raw/badchunk", [], "Invalid http response (headers)", 502, 1),  # with its head
     ]
 
 
@@ -173,6 +174,7 @@ def test_layer7_response_errors_name_the_last_one(sluice, backends):
     for target, lines, reason, status, sessions in response_error_cases():
         app = backends.http()
         app.raw["cut"] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"  # then a close
+        app.raw["badchunk"] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n"
         proc = sluice.start(http_config(
             sluice, app, "inter 10s observe layer7 error-limit 1 on-error mark-down",
             backend_lines=lines))
@@ -260,3 +262,15 @@ def test_layer7_reset_before_answering_is_a_read_error(sluice):
                                      no_server("be")]
     finally:
         app.close()
+
+
+def test_layer4_ignores_what_the_server_answers(sluice, backends):
+    """observe layer4 in an http proxy: only connections count, a 500 or a bad answer does not."""
+    app = backends.http()
+    proc = sluice.start(http_config(
+        sluice, app, "inter 10s fall 1 observe layer4 error-limit 1 on-error mark-down"))
+    for target in ("/status/500", "/garbage", "/die-before-headers", "/status/503"):
+        get(sluice, target)
+    settled(sluice)
+    assert downs(proc) == []
+    assert get(sluice, "/") == 200
