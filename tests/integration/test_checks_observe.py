@@ -126,21 +126,26 @@ def test_fail_check_counts_as_one_failed_check(sluice, backends):
 
 
 def test_sudden_death_leaves_one_check_and_forces_fastinter(sluice, backends):
-    """rise 1 fall 3: after sudden-death, s1 is still UP but the next check, brought forward to
-    fastinter, fails and marks it DOWN (fail-check would have left two)."""
+    """rise 1 fall 3: after sudden-death s1 is still UP, but the next check, brought forward to
+    fastinter, fails and marks it DOWN: the second check of all (fail-check would leave two)."""
     app, checked = backends.http("app"), backends.http("checked")
+    checked.raw["chk"] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
     proc = sluice.start(http_config(
-        sluice, app, "inter 30s fastinter 100ms rise 1 fall 3 observe layer7 error-limit 1 "
-        "on-error sudden-death", check_port=checked.port))
-    first_check_passed(sluice, checked)
-    checked.stop()  # the next check fails
+        sluice, app, "inter 30s fastinter 200ms rise 1 fall 3 observe layer7 error-limit 1 "
+        "on-error sudden-death", check_port=checked.port).replace("GET /check", "GET /raw/chk"))
+    wait_for(lambda: checked.requests, what="the first check")
+    assert get(sluice, "/") == 200  # the check's answer came before this one's: judged
+    checked.raw["chk"] = b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n"
     assert get(sluice, "/status/500") == 500
     settled(sluice)
+    assert downs(proc) == []
     wait_for(lambda: downs(proc), what="s1 DOWN by its next check")
+    assert len(checked.requests) == 2  # DOWN checks wait for inter (30s)
     lines = state_lines(proc)
-    assert len(lines) == 2 and lines[1] == no_server("be")
-    assert lines[0].startswith("[WARNING]  (PID) : Server be/s1 is DOWN, reason: Layer4 "
-                               "connection problem, info: \"Connection refused\"")
+    assert lines == ["[WARNING]  (PID) : Server be/s1 is DOWN, reason: Layer7 wrong status, "
+                     "code: 503, info: \"Busy\", check duration: Nms. 0 active and 0 backup "
+                     "servers left. 0 sessions active, 0 requeued, 0 remaining in queue.",
+                     no_server("be")]
 
 
 def test_fastinter_mode_only_brings_the_next_check_forward(sluice, backends):
