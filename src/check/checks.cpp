@@ -71,7 +71,7 @@ std::string format_state_message(const StateMessage& m) {
         out += fmt::format(", reason: {}", describe(m.outcome->status));
         if (has_code(m.outcome->status)) out += fmt::format(", code: {}", m.outcome->code);
         if (!m.outcome->info.empty()) out += fmt::format(", info: \"{}\"", m.outcome->info);
-        out += fmt::format(", check duration: {}ms", m.duration_ms);
+        if (m.duration_ms >= 0) out += fmt::format(", check duration: {}ms", m.duration_ms);
     }
     if (m.what == StateMessage::What::Down)
         out += fmt::format(
@@ -177,7 +177,9 @@ void count_usable(const proxy::Backend& be, std::uint32_t& active, std::uint32_t
         if (s->usable()) ++(s->options.backup ? backup : active);
 }
 
-void report(Check& c, StateMessage::What what, const Outcome& o, long ms, bool was_down) {
+// `sessions`: the server's connections to print, when not those of now.
+void report(Check& c, StateMessage::What what, const Outcome& o, long ms, bool was_down,
+            std::optional<std::uint32_t> sessions = std::nullopt) {
     proxy::Server& s = *c.server;
     if (s.backend->balancer) s.backend->balancer->server_changed(s);
     if (s.admin.load(std::memory_order_acquire) == proxy::AdminState::Ready)
@@ -186,7 +188,7 @@ void report(Check& c, StateMessage::What what, const Outcome& o, long ms, bool w
                      .what = what,
                      .outcome = &o,
                      .duration_ms = ms,
-                     .sessions = s.cur_conns.load(std::memory_order_relaxed)});
+                     .sessions = sessions.value_or(s.cur_conns.load(std::memory_order_relaxed))});
     c.thread->owner->watch().changed(s, what, was_down, *c.thread->loop);
 }
 
@@ -619,6 +621,16 @@ void schedule(Check& c, util::Duration delay) {
     arm_timeout(c, std::chrono::duration_cast<util::Duration>(std::chrono::duration<double>(d)));
 }
 
+void mark_down(Check& c, const Outcome& o, long ms,
+               std::optional<std::uint32_t> sessions = std::nullopt) {
+    proxy::Server& s = *c.server;
+    s.stopping.store(false, std::memory_order_release);
+    s.up.store(false, std::memory_order_release);
+    s.check_downs.fetch_add(1, std::memory_order_relaxed);
+    s.last_change.store(static_cast<std::int64_t>(std::time(nullptr)), std::memory_order_relaxed);
+    report(c, StateMessage::What::Down, o, ms, false, sessions);
+}
+
 void finish(Check& c, Outcome o) {
     const ev_tstamp now = ev_now(c.thread->loop->raw());
     const long ms = static_cast<long>((now - c.started) * 1000.0);
@@ -636,17 +648,14 @@ void finish(Check& c, Outcome o) {
     const bool ok = passed(o.status);
     const bool conditional = o.status == Status::L7OkConditional;
     if (!ok) s.check_failures.fetch_add(1, std::memory_order_relaxed);
+    if (ok && s.observe_sink) s.consecutive_errors.store(0, std::memory_order_relaxed);
     // A DOWN server answering 404 under disable-on-404 stays DOWN (as HAProxy).
     const Health::Change change =
         conditional && !c.health.up ? Health::Change::None : c.health.record(ok);
     const std::int64_t wall = static_cast<std::int64_t>(std::time(nullptr));
     switch (change) {
         case Health::Change::Down:
-            s.stopping.store(false, std::memory_order_release);
-            s.up.store(false, std::memory_order_release);
-            s.check_downs.fetch_add(1, std::memory_order_relaxed);
-            s.last_change.store(wall, std::memory_order_relaxed);
-            report(c, StateMessage::What::Down, o, ms, false);
+            mark_down(c, o, ms);
             break;
         case Health::Change::Up: {
             const std::int64_t since = s.last_change.exchange(wall, std::memory_order_relaxed);
@@ -687,6 +696,27 @@ void Checks::start_down(proxy::Server& s) {
     if (s.backend->balancer) s.backend->balancer->server_changed(s);
     for (proxy::Server* t : watch_->trackers(s))
         start_down(*t);
+}
+
+void health_analyze(Check& c, OnError mode, std::string info, std::uint32_t sessions) {
+    proxy::Server& s = *c.server;
+    if (mode != OnError::FastInter) {
+        if (c.health.value > 0) s.check_failures.fetch_add(1, std::memory_order_relaxed);
+        s.check_status.store(static_cast<std::uint8_t>(Status::Hana), std::memory_order_relaxed);
+        s.check_code.store(-1, std::memory_order_relaxed);
+        // As HAProxy: the message of a change seen by observation gives no check duration.
+        if (analyze(c.health, mode) == Health::Change::Down)
+            mark_down(c, Outcome{Status::Hana, -1, std::move(info)}, -1, sessions);
+    }
+    // Every mode brings the next check forward to fastinter (a check under way goes on).
+    if (!c.conf.fastinter || c.phase != Check::Phase::Idle || c.thread->stopped) return;
+    struct ev_loop* loop = c.thread->loop->raw();
+    if (!ev_is_active(&c.timer) || ev_timer_remaining(loop, &c.timer) > seconds(*c.conf.fastinter))
+        arm_timeout(c, *c.conf.fastinter);
+}
+
+core::Loop& check_loop(const Check& c) {
+    return *c.thread->loop;
 }
 
 Checks::Checks(proxy::Config& config, core::Runtime& runtime)
@@ -752,6 +782,7 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
             c->timer.data = c.get();
             ev_init(&c->io, on_io);
             c->io.data = c.get();
+            watch_->observe(*srv, *c);
             t.checks.push_back(std::move(c));
             ++position;
         }

@@ -65,6 +65,7 @@ void HttpStream::handle_io(Side& side, int revents) {
                     return;
                 }
                 side.read_closed = true;  // a reset server: handled as a close below
+                side.reset = true;
                 break;
             }
             const bool got = r == ReadResult::Data || r == ReadResult::Full;
@@ -440,6 +441,7 @@ void HttpStream::on_deadline() {
             if (server_late) {
                 if (!response_started_) {
                     if (retry_after_sending(proxy::retry_on::kResponseTimeout)) return;
+                    observe(proxy::Observed::ReadTimeout);
                     count_response_failure();
                     fail(504, 's', 'H');
                 } else {

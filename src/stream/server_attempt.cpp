@@ -90,7 +90,10 @@ bool ServerAttempt::send_proxy_header(int server_fd, int client_fd,
 
 ServerAttempt::Next ServerAttempt::failed(bool timed_out) {
     be_->errors.count(&proxy::ErrorCounters::failed_connects);
-    if (held_) held_->errors.count(&proxy::ErrorCounters::failed_connects);
+    if (held_) {
+        held_->errors.count(&proxy::ErrorCounters::failed_connects);
+        held_->observed(proxy::Observed::L4Error);
+    }
     return next_attempt(timed_out);
 }
 

@@ -238,6 +238,7 @@ void TcpStream::on_connected() {
         return;
     }
     phase_ = Phase::Forwarding;
+    if (proxy::Server* srv = attempt_.server()) srv->observed(proxy::Observed::L4Ok);
     server_side_.last_activity = client_.last_activity = connected_at_ = worker_.loop().now();
     if (!be_->parts->read<rules::TcpRulesConf>().response.empty()) {
         inspecting_response_ = true;

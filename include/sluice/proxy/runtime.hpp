@@ -15,6 +15,7 @@
 #include "sluice/net/bind_options.hpp"
 #include "sluice/net/socket.hpp"
 #include "sluice/proxy/conf.hpp"
+#include "sluice/proxy/observe.hpp"
 
 namespace sluice::proxy {
 
@@ -78,6 +79,15 @@ struct Server {
     // its warm-up; 100 once it runs at full speed (and always without slowstart). It scales
     // the weight of dynamic algorithms and the connection limit, as HAProxy's.
     std::atomic<std::uint8_t> warmup{100};
+    // `observe` (check module, observe.hpp): set before the loops run, only for a server with
+    // `check`; the streams report outcomes through observed(), which costs one test when off.
+    ObserveMode observe = ObserveMode::None;
+    std::uint32_t error_limit = 10;
+    ObserveSink* observe_sink = nullptr;
+    std::atomic<std::uint32_t> consecutive_errors{0};
+    void observed(Observed what) {
+        if (observe != ObserveMode::None) observe_event(*this, what);
+    }
     // ----------------------------------------------------------------------------------------
 
     // The weight dynamic algorithms use: `weight` on HAProxy's 1/16 scale, so that a warming

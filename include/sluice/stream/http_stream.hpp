@@ -85,6 +85,7 @@ class HttpStream final : public Stream {
         int events = 0;
         bool watched = false;  // ever given to the poller (set_interest with events)
         bool read_closed = false;
+        bool reset = false;  // read_closed by an error (a reset), not a FIN
         bool write_shut = false;
         ev_tstamp last_activity = 0;
         core::Buffer in;   // read from this side's socket, not yet forwarded
@@ -147,6 +148,10 @@ class HttpStream final : public Stream {
     bool emit_response_head(const http::ResponseHead& head, const http::Framing& framing);
     void end_transaction();
     void count_response_failure();
+    // `observe`: what the exchange says of the server the connection leads to.
+    void observe(proxy::Observed what) {
+        if (conn_server_) conn_server_->observed(what);
+    }
     void start_tunnel();
 
     // I/O.
