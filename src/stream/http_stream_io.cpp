@@ -248,7 +248,8 @@ void HttpStream::fail(std::uint16_t status, char cause, char phase) {
     const bool keep = (status == 502 || status == 503 || status == 504) && client_keep_ &&
                       phase_ != Phase::WaitRequest && req_.done && !page->must_close &&
                       !soft_stopping_;
-    send_page(*page, keep);
+    const bool reading_request = status == 400 || status == 408;
+    send_page(*page, keep, {}, reading_request ? AfterRules::None : AfterRules::All);
 }
 
 const http::ErrorPage* HttpStream::error_page(std::uint16_t status, bool frontend_only) const {
@@ -261,9 +262,18 @@ const http::ErrorPage* HttpStream::error_page(std::uint16_t status, bool fronten
 }
 
 void HttpStream::send_page(const http::ErrorPage& page_ref, bool keep,
-                           std::string_view head_override) {
+                           std::string_view head_override, AfterRules after) {
     const http::ErrorPage* page = &page_ref;
     std::string_view head = head_override.empty() ? page->head : head_override;
+    if (!head.empty() && after != AfterRules::None) {
+        head = after_response_on_reply(head, after);
+        if (head.empty()) {
+            // A rule failed on the reply: HAProxy answers 500 instead, without the rules.
+            fe_.errors.count(&proxy::ErrorCounters::internal_errors);
+            page = error_page(500);
+            head = page->head;
+        }
+    }
     resp_ = Body{};
     body_wait_.reset();  // the transaction ends here, a wait for its body with it
     // What the client's out buffer holds before a final response is interim responses (100

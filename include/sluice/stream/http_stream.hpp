@@ -206,9 +206,17 @@ class HttpStream final : public Stream {
     // The page for `status`: the backend's own, else the frontend's, else the built-in one;
     // `frontend_only` leaves the backend out.
     const http::ErrorPage* error_page(std::uint16_t status, bool frontend_only = false) const;
+    // Which http-after-response rules see a reply of the proxy's own: none for the errors of
+    // reading a request (HAProxy answers those below its rules), the frontend's for a reply
+    // its request rules decided, else the backend's and the frontend's.
+    enum class AfterRules : std::uint8_t { None, Frontend, All };
     // Answers with `page`; `keep`: the client connection carries on after it.
     // `head` replaces the page's own when not empty (a page edited for this reply).
-    void send_page(const http::ErrorPage& page, bool keep, std::string_view head = {});
+    void send_page(const http::ErrorPage& page, bool keep, std::string_view head = {},
+                   AfterRules after = AfterRules::All);
+    // http-after-response rules on a reply's head: the head they leave (in the arena), or
+    // `head` itself when none apply; empty when a rule failed (the reply becomes a 500).
+    std::string_view after_response_on_reply(std::string_view head, AfterRules after);
     // `client_done`: the client's request was read whole, so it has nothing more to send.
     void close_gracefully(bool client_done = false);
     ev_tstamp deadline() const;
