@@ -26,7 +26,7 @@ void ServerAttempt::reserved_here(proxy::Server& srv) {
 }
 
 proxy::Pick ServerAttempt::pick() {
-    if (preferred_ && preferred_->usable()) {
+    if (preferred_ && preferred_->reachable()) {
         release();
         if (preferred_->try_reserve()) {
             reserved_here(*preferred_);

@@ -44,6 +44,11 @@ struct StateMessage {
     long duration_ms = 0;
     std::uint32_t active = 0, backup = 0;  // usable servers of the backend after the change
     std::uint32_t sessions = 0;            // the server's current connections
+    // Admin changes (agent checks, later the runtime API): the words after the server's name
+    // ("enters drain state") instead of "is DOWN..."; `what` then picks the counts' wording,
+    // and `counts` false ends the line after `event`.
+    std::string_view event = {};
+    bool counts = true;
 };
 std::string format_state_message(const StateMessage& m);
 

@@ -36,7 +36,10 @@ struct ErrorCounters {
     }
 };
 
-enum class AdminState : std::uint8_t { Ready, Maint };
+// Ready: takes traffic; Drain: up but takes no new load-balanced traffic (what is already
+// there, and use-server, stay); Maint: takes nothing. Set by `disabled`, agent checks and,
+// later, the runtime API.
+enum class AdminState : std::uint8_t { Ready, Maint, Drain };
 
 struct Server {
     std::string name;
@@ -55,6 +58,8 @@ struct Server {
     // The weight balancers use: the configured one until the runtime API or an agent check
     // changes it (0 takes no new traffic, as `drain`).
     std::atomic<std::uint32_t> weight{1};
+    // The connection limit: `maxconn` until an agent check (or the runtime API) changes it.
+    std::atomic<std::uint32_t> maxconn{0};
     std::atomic<std::uint32_t> idle_conns{0};  // kept for reuse, all threads (pool-max-conn)
     ErrorCounters errors;
 
@@ -94,6 +99,11 @@ struct Server {
         return admin.load(std::memory_order_acquire) == AdminState::Ready &&
                up.load(std::memory_order_acquire) && !stopping.load(std::memory_order_acquire) &&
                weight.load(std::memory_order_relaxed) > 0;
+    }
+    // For traffic sent to this server by name (use-server): a drained server takes it.
+    bool reachable() const {
+        return admin.load(std::memory_order_acquire) != AdminState::Maint &&
+               up.load(std::memory_order_acquire);
     }
     // Takes a connection slot if the limit allows; release() gives it back.
     bool try_reserve();

@@ -335,12 +335,12 @@ TEST(ReaderPending, BalanceRejectsAnArgumentOnAnAlgorithmWithoutOne) {
                      "algorithm 'roundrobin' takes no argument, got 'roundrobin()'"}));
 }
 
-TEST(ReaderPending, ServerAgentCheckIsPending) {
+TEST(ReaderPending, ServerMaxqueueIsPending) {
     const Parsed p =
-        parse("backend b\n  server s1 127.0.0.1:80 check inter 2s agent-check weight 4\n");
+        parse("backend b\n  server s1 127.0.0.1:80 check inter 2s maxqueue 3 weight 4\n");
     EXPECT_EQ(p.messages(),
               (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:2] : backend 'b' : 'server' : "
-                     "server option 'agent-check' is not implemented yet; it comes with balancing "
+                     "server option 'maxqueue' is not implemented yet; it comes with balancing "
                      "algorithms, queues and health checks (issue #6)"}));
     // The rest of the line is still read.
     ASSERT_EQ(p.proxy(0).servers.size(), 1u);
