@@ -238,13 +238,16 @@ void set_up(Agent& a, bool up, const Outcome& o, long ms) {
     a.watch->changed(s, what, !up, *a.loop);
 }
 
-void admin_message(const proxy::Server& s, std::string event, bool up, bool counts) {
+// `was_usable`: the backend's alert follows only when the change took its last usable server.
+void admin_message(const proxy::Server& s, std::string event, bool up, bool counts,
+                   bool was_usable = true) {
     announce(s, {.backend = s.backend->name,
                  .server = s.name,
                  .what = up ? StateMessage::What::Up : StateMessage::What::Down,
                  .sessions = s.cur_conns.load(std::memory_order_relaxed),
                  .event = event,
-                 .counts = counts});
+                 .counts = counts,
+                 .alert = was_usable});
 }
 
 void set_admin(Agent& a, AgentReply::Admin to) {
@@ -282,18 +285,19 @@ void set_admin(Agent& a, AgentReply::Admin to) {
         return;
     }
     const bool up = s.up.load(std::memory_order_acquire);
+    const bool was_usable = s.usable();
     s.admin.store(next, std::memory_order_release);
     if (next == AdminState::Maint) {
         if (s.backend->balancer) s.backend->balancer->server_changed(s);
         if (up)
-            admin_message(s, "is going DOWN for maintenance", false, true);
+            admin_message(s, "is going DOWN for maintenance", false, true, was_usable);
         else
             admin_message(s, "was DOWN and now enters maintenance", false, false);
         return;
     }
     if (s.backend->balancer) s.backend->balancer->server_changed(s);
     if (next == AdminState::Drain)
-        admin_message(s, "enters drain state", up, true);
+        admin_message(s, "enters drain state", up, true, was_usable);
     else
         admin_message(s, fmt::format("is {} (leaving forced drain)", up ? "UP" : "DOWN"), up,
                       false);

@@ -187,8 +187,8 @@ void announce(const proxy::Server& s, StateMessage m) {
     std::lock_guard lock(g_print_mutex);
     count_usable(*s.backend, m.active, m.backup);
     print_line("[WARNING]", format_state_message(m));
-    if ((m.what != StateMessage::What::Up || !m.event.empty()) && m.counts && m.active == 0 &&
-        m.backup == 0)
+    if ((m.what != StateMessage::What::Up || !m.event.empty()) && m.counts && m.alert &&
+        m.active == 0 && m.backup == 0)
         print_line("[ALERT]",
                    fmt::format("backend '{}' has no server available!", s.backend->name));
     // A state change of a drained server says it stays drained (as HAProxy).

@@ -255,6 +255,31 @@ def test_maint_and_back(sluice, wait_for, fakes, agents):
     assert shares(fe, 4) == {b"a": 2, b"b": 2}
 
 
+def test_agent_lifts_disabled_and_alerts_once(sluice, wait_for, fakes, agents):
+    """HAProxy 2.6: "ready" takes a `disabled` server out of maintenance; draining the last
+    usable server says the backend has none left, and maintenance after it does not again."""
+    proc, agent = start_backend(sluice, fakes, agents, a_opts="disabled", b_line=False)
+    fe = sluice.port("fe")
+    assert basic.http_status(fe)[0] == 503
+    agent.set(b"ready\n")
+    wait_lines(wait_for, proc, 1, "the end of the maintenance")
+    assert basic.http_status(fe)[1] == b"a"
+    agent.set(b"drain\n")
+    wait_lines(wait_for, proc, 3, "the drain message and alert")
+    assert basic.http_status(fe)[0] == 503
+    agent.set(b"maint\n")
+    wait_lines(wait_for, proc, 4, "the maintenance message")
+    agent.set(b"maint\n")
+    assert lines(proc) == [
+        "[WARNING]  (PID) : Server be/a is UP/READY (leaving forced maintenance).",
+        "[WARNING]  (PID) : Server be/a enters drain state. 0 active and 0 backup servers "
+        "online. " + UP_TAIL,
+        "[ALERT]    (PID) : backend 'be' has no server available!",
+        "[WARNING]  (PID) : Server be/a is going DOWN for maintenance. 0 active and 0 backup "
+        "servers left. " + DOWN_TAIL,
+    ]
+
+
 class HoldingServer:
     """Accepts connections and holds them without answering, counting them."""
 

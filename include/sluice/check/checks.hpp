@@ -49,6 +49,7 @@ struct StateMessage {
     // and `counts` false ends the line after `event`.
     std::string_view event = {};
     bool counts = true;
+    bool alert = true;  // false: no "has no server available" after it (nothing changed)
 };
 std::string format_state_message(const StateMessage& m);
 
