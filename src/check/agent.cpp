@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstring>
 #include <ctime>
+#include <random>
 
 #include "agent_run.hpp"
 #include "sluice/net/socket.hpp"
@@ -159,6 +160,8 @@ struct Agent {
     Watch* watch = nullptr;
     std::optional<util::Duration> timeout_check;
     std::size_t bufsize = 16384;
+    std::uint32_t spread = 0;  // spread-checks, percent
+    std::minstd_rand rng;
     bool up = true;  // the agent's own health: false from down/stopped/fail until up
     bool stopped = false;
 
@@ -345,7 +348,15 @@ void finish(Agent& a) {
     if (r.complete) apply(a, r, ms);
     a.in.clear();
     a.in.shrink_to_fit();
-    if (!a.stopped) arm(a, a.conf.inter);
+    if (a.stopped) return;
+    double next = seconds(a.conf.inter);
+    if (a.spread > 0) {
+        // spread-checks: up to +/- spread% of the interval, at random, as the regular checks.
+        std::uniform_int_distribution<int> dist(-static_cast<int>(a.spread),
+                                                static_cast<int>(a.spread));
+        next += next * dist(a.rng) / 100.0;
+    }
+    arm(a, std::chrono::duration_cast<util::Duration>(std::chrono::duration<double>(next)));
 }
 
 void read_some(Agent& a) {
@@ -441,7 +452,7 @@ void on_timer(struct ev_loop*, ev_timer* w, int) {
 
 AgentPtr make_agent(proxy::Server& server, const ServerAgentConf& conf, Health* check_health,
                     core::Loop& loop, Watch& watch, std::optional<util::Duration> timeout_check,
-                    std::size_t bufsize) {
+                    std::size_t bufsize, std::uint32_t spread) {
     AgentPtr a(new Agent);
     a->server = &server;
     a->conf = conf;
@@ -452,6 +463,8 @@ AgentPtr make_agent(proxy::Server& server, const ServerAgentConf& conf, Health* 
     a->watch = &watch;
     a->timeout_check = timeout_check;
     a->bufsize = bufsize;
+    a->spread = spread;
+    a->rng.seed(static_cast<unsigned>(getpid()) * 7919u + server.uid);
     ev_init(&a->timer, on_timer);
     a->timer.data = a.get();
     ev_init(&a->io, on_io);

@@ -22,10 +22,10 @@ using AgentPtr = std::unique_ptr<Agent, AgentDeleter>;
 
 class Watch;
 
-// `check_health`: the server's regular check, null without one.
+// `check_health`: the server's regular check, null without one; `spread`: spread-checks.
 AgentPtr make_agent(proxy::Server& server, const ServerAgentConf& conf, Health* check_health,
                     core::Loop& loop, Watch& watch, std::optional<util::Duration> timeout_check,
-                    std::size_t bufsize);
+                    std::size_t bufsize, std::uint32_t spread);
 // The first run, spread over agent-inter as the `index`th of `count` agents of the thread.
 void start_agent(Agent& a, std::size_t index, std::size_t count);
 void stop_agent(Agent& a);

@@ -706,7 +706,7 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
                     ThreadChecks& t = *threads_[agents++ % threads_.size()];
                     t.agents.push_back(make_agent(*srv, ac, nullptr, *t.loop, *watch_,
                                                   be->parts->read<ProxyCheckConf>().timeout_check,
-                                                  t.bufsize));
+                                                  t.bufsize, t.spread));
                 }
                 continue;
             }
@@ -751,7 +751,7 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
             if (ac.enabled && ac.port) {
                 // On the check's thread: the agent reads and resets the check's health.
                 t.agents.push_back(make_agent(*srv, ac, &c->health, *t.loop, *watch_,
-                                              plan->timeout_check, t.bufsize));
+                                              plan->timeout_check, t.bufsize, t.spread));
                 c->agent = t.agents.back().get();
                 ++agents;
             }

@@ -104,13 +104,14 @@ def shares(port, n):
     return got
 
 
-def start_backend(sluice, fakes, agents, a_opts="", b_line=True, balance="roundrobin", extra=""):
+def start_backend(sluice, fakes, agents, a_opts="", b_line=True, balance="roundrobin", extra="",
+                  nbthread=1):
     a_port, b_port, agent_port = sluice.port("a"), sluice.port("b"), sluice.port("agent")
     fakes(a_port, basic.ok_response(b"a"))
     fakes(b_port, basic.ok_response(b"b"))
     agent = agents(agent_port)
     b = f"    server b 127.0.0.1:{b_port} check inter 100 weight 10\n" if b_line else ""
-    proc = sluice.start(sluice.base("http") + f"""
+    proc = sluice.start(sluice.base("http", nbthread=nbthread) + f"""
 frontend fe
     bind 127.0.0.1:{sluice.port('fe')}
     default_backend be
@@ -144,10 +145,12 @@ UP_TAIL = "0 sessions requeued, 0 total in queue."
 DOWN_TAIL = "0 sessions active, 0 requeued, 0 remaining in queue."
 
 
-def test_weight_percentages_follow_the_agent(sluice, wait_for, fakes, agents):
+@pytest.mark.parametrize("nbthread", [1, 2])
+def test_weight_percentages_follow_the_agent(sluice, wait_for, fakes, agents, nbthread):
     """HAProxy 2.6: "N%" sets the weight to N% of the configured one (roundrobin follows it at
-    once); 0% takes the server out of the rotation; above 100% is allowed (capped at 256)."""
-    proc, agent = start_backend(sluice, fakes, agents)
+    once, whichever thread runs the agent); 0% takes the server out of the rotation; above 100%
+    is allowed (capped at 256)."""
+    proc, agent = start_backend(sluice, fakes, agents, nbthread=nbthread)
     fe = sluice.port("fe")
     assert shares(fe, 20) == {b"a": 10, b"b": 10}
     agent.set(b"50%\n")
@@ -333,6 +336,40 @@ backend be
         first.close()
     finally:
         held.stop()
+
+
+def test_agent_alone_without_a_regular_check(sluice, wait_for, agents):
+    """HAProxy 2.6: an agent on a server without `check` takes it DOWN and UP by itself, "stopped"
+    and "fail" as "down"."""
+    a_port, agent_port = sluice.port("a"), sluice.port("agent")
+    agent = agents(agent_port)
+    proc = sluice.start(sluice.base("http") + f"""
+frontend fe
+    bind 127.0.0.1:{sluice.port('fe')}
+    default_backend be
+backend be
+    server a 127.0.0.1:{a_port} agent-check agent-port {agent_port} agent-inter 100
+""")
+    agent.wait_answers(1)
+    agent.set(b"stopped\n")
+    wait_lines(wait_for, proc, 2, "the DOWN message")
+    agent.set(b"up\n")
+    wait_lines(wait_for, proc, 3, "the UP message")
+    agent.set(b"fail # disk\n")
+    wait_lines(wait_for, proc, 5, "the second DOWN message")
+    assert lines(proc) == [
+        "[WARNING]  (PID) : Server be/a is DOWN, reason: Layer7 wrong status, code: 0, info: "
+        "\"via agent : stopped\", check duration: Nms. 0 active and 0 backup servers left. "
+        + DOWN_TAIL,
+        "[ALERT]    (PID) : backend 'be' has no server available!",
+        "[WARNING]  (PID) : Server be/a is UP, reason: Layer7 check passed, code: 0, info: "
+        "\"via agent : up\", check duration: Nms. 1 active and 0 backup servers online. "
+        + UP_TAIL,
+        "[WARNING]  (PID) : Server be/a is DOWN, reason: Layer7 wrong status, code: 0, info: "
+        "\"via agent : fail (disk)\", check duration: Nms. 0 active and 0 backup servers left. "
+        + DOWN_TAIL,
+        "[ALERT]    (PID) : backend 'be' has no server available!",
+    ]
 
 
 def test_reply_without_a_newline_is_ignored(sluice, wait_for, fakes, agents):
