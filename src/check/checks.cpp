@@ -50,10 +50,11 @@ util::Duration Health::next_interval(const ServerCheckConf& conf) const {
 
 std::string format_state_message(const StateMessage& m) {
     static constexpr std::string_view kWhat[] = {"DOWN", "UP", "stopping"};
+    const std::string_view who = m.backup_server ? "Backup Server" : "Server";
     std::string out = m.event.empty()
-                          ? fmt::format("Server {}/{} is {}", m.backend, m.server,
+                          ? fmt::format("{} {}/{} is {}", who, m.backend, m.server,
                                         kWhat[static_cast<int>(m.what)])
-                          : fmt::format("Server {}/{} {}", m.backend, m.server, m.event);
+                          : fmt::format("{} {}/{} {}", who, m.backend, m.server, m.event);
     if (!m.counts) return out + ".";
     if (!m.via_server.empty()) out += fmt::format(" via {}/{}", m.via_backend, m.via_server);
     if (m.outcome) {
@@ -186,6 +187,7 @@ void report(Check& c, StateMessage::What what, const Outcome& o, long ms, bool w
 void announce(const proxy::Server& s, StateMessage m) {
     std::lock_guard lock(g_print_mutex);
     count_usable(*s.backend, m.active, m.backup);
+    m.backup_server = s.options.backup;
     print_line("[WARNING]", format_state_message(m));
     if ((m.what != StateMessage::What::Up || !m.event.empty()) && m.counts && m.alert &&
         m.active == 0 && m.backup == 0)
@@ -193,7 +195,8 @@ void announce(const proxy::Server& s, StateMessage m) {
                    fmt::format("backend '{}' has no server available!", s.backend->name));
     // A state change of a drained server says it stays drained (as HAProxy).
     if (m.event.empty() && s.admin.load(std::memory_order_acquire) == proxy::AdminState::Drain)
-        print_line("[WARNING]", fmt::format("Server {}/{} remains in forced drain mode.",
+        print_line("[WARNING]", fmt::format("{} {}/{} remains in forced drain mode.",
+                                            s.options.backup ? "Backup Server" : "Server",
                                             s.backend->name, s.name));
 }
 

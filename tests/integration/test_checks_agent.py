@@ -231,6 +231,35 @@ def test_drained_server_still_takes_use_server(sluice, wait_for, fakes, agents):
     assert basic.http_status(fe, "/a")[1] == b"b"
 
 
+def test_backup_server_messages(sluice, wait_for, fakes, agents):
+    """HAProxy 2.6: a backup server's messages say "Backup Server"."""
+    a_port, c_port, agent_port = sluice.port("a"), sluice.port("c"), sluice.port("agent")
+    fakes(a_port, basic.ok_response(b"a"))
+    fakes(c_port, basic.ok_response(b"c"))
+    agent = agents(agent_port)
+    proc = sluice.start(sluice.base("http") + f"""
+frontend fe
+    bind 127.0.0.1:{sluice.port('fe')}
+    default_backend be
+backend be
+    server a 127.0.0.1:{a_port}
+    server c 127.0.0.1:{c_port} backup check inter 100 agent-check agent-port {agent_port} agent-inter 100
+""")
+    agent.wait_answers(1)
+    agent.set(b"drain\n")
+    wait_lines(wait_for, proc, 1, "the drain message")
+    agent.set(b"down\n")
+    wait_lines(wait_for, proc, 3, "the DOWN message")
+    assert lines(proc) == [
+        "[WARNING]  (PID) : Backup Server be/c enters drain state. 1 active and 0 backup servers "
+        "online. " + UP_TAIL,
+        "[WARNING]  (PID) : Backup Server be/c is DOWN, reason: Layer7 wrong status, code: 0, "
+        "info: \"via agent : down\", check duration: Nms. 1 active and 0 backup servers left. "
+        + DOWN_TAIL,
+        "[WARNING]  (PID) : Backup Server be/c remains in forced drain mode.",
+    ]
+
+
 def test_maint_and_back(sluice, wait_for, fakes, agents):
     """HAProxy 2.6: "maint" takes the server out ("going DOWN for maintenance"), replies then
     change its state silently, "drain" and "ready" bring it back saying how (a health word in

@@ -49,7 +49,8 @@ struct StateMessage {
     // and `counts` false ends the line after `event`.
     std::string_view event = {};
     bool counts = true;
-    bool alert = true;  // false: no "has no server available" after it (nothing changed)
+    bool alert = true;           // false: no "has no server available" after it (nothing changed)
+    bool backup_server = false;  // "Backup Server be/s1 ...", set by announce()
 };
 std::string format_state_message(const StateMessage& m);
 

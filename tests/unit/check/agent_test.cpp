@@ -105,6 +105,8 @@ TEST(CheckAgent, AdminMessages) {
          .event = "is UP (leaving forced drain)",
          .counts = false};
     EXPECT_EQ(check::format_state_message(m), "Server be/s1 is UP (leaving forced drain).");
+    m.backup_server = true;  // haproxy 2.6 names backups so in every state message
+    EXPECT_EQ(check::format_state_message(m), "Backup Server be/s1 is UP (leaving forced drain).");
 }
 
 const check::ServerAgentConf& agent(const Parsed& p, std::size_t i) {
