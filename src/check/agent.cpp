@@ -162,6 +162,7 @@ struct Agent {
     std::size_t bufsize = 16384;
     std::uint32_t spread = 0;  // spread-checks, percent
     std::minstd_rand rng;
+    const std::function<void(proxy::Backend&, core::Loop&)>* wake_queue = nullptr;
     bool up = true;  // the agent's own health: false from down/stopped/fail until up
     bool stopped = false;
 
@@ -332,7 +333,12 @@ void apply(Agent& a, const AgentReply& r, long ms) {
     }
     if (!r.maxconn.empty()) {
         const AgentChange m = agent_maxconn(r.maxconn);
-        if (m.value) s.maxconn.store(*m.value, std::memory_order_relaxed);
+        if (m.value) {
+            const std::uint32_t before = s.maxconn.exchange(*m.value, std::memory_order_relaxed);
+            const bool raised = before != 0 && (*m.value == 0 || *m.value > before);
+            // Requests queued at the old limit may go now (HAProxy dequeues at once).
+            if (raised && *a.wake_queue) (*a.wake_queue)(*s.backend, *a.loop);
+        }
         if (warning.empty()) warning = m.warning;
     }
     if (r.health != AgentReply::Health::None && !health_first) apply_health(a, r, warning, ms);
@@ -451,19 +457,19 @@ void on_timer(struct ev_loop*, ev_timer* w, int) {
 }  // namespace
 
 AgentPtr make_agent(proxy::Server& server, const ServerAgentConf& conf, Health* check_health,
-                    core::Loop& loop, Watch& watch, std::optional<util::Duration> timeout_check,
-                    std::size_t bufsize, std::uint32_t spread) {
+                    const AgentSetup& setup) {
     AgentPtr a(new Agent);
     a->server = &server;
     a->conf = conf;
     a->target = conf.addr ? *conf.addr : server.address.address;
     a->target.set_port(conf.port);
     a->check_health = check_health;
-    a->loop = &loop;
-    a->watch = &watch;
-    a->timeout_check = timeout_check;
-    a->bufsize = bufsize;
-    a->spread = spread;
+    a->loop = &setup.loop;
+    a->watch = &setup.watch;
+    a->timeout_check = setup.timeout_check;
+    a->bufsize = setup.bufsize;
+    a->spread = setup.spread;
+    a->wake_queue = &setup.wake_queue;
     a->rng.seed(static_cast<unsigned>(getpid()) * 7919u + server.uid);
     ev_init(&a->timer, on_timer);
     a->timer.data = a.get();
@@ -475,6 +481,10 @@ AgentPtr make_agent(proxy::Server& server, const ServerAgentConf& conf, Health* 
 void start_agent(Agent& a, std::size_t index, std::size_t count) {
     a.stopped = false;
     arm(a, a.conf.inter * static_cast<std::int64_t>(index) / static_cast<std::int64_t>(count));
+}
+
+void Checks::on_limit_raised(std::function<void(proxy::Backend&, core::Loop&)> wake) {
+    wake_queue_ = std::move(wake);
 }
 
 void stop_agent(Agent& a) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -22,10 +23,19 @@ using AgentPtr = std::unique_ptr<Agent, AgentDeleter>;
 
 class Watch;
 
-// `check_health`: the server's regular check, null without one; `spread`: spread-checks.
+// What an agent shares with the checks of its thread and backend.
+struct AgentSetup {
+    core::Loop& loop;
+    Watch& watch;
+    std::optional<util::Duration> timeout_check;
+    std::size_t bufsize = 16384;
+    std::uint32_t spread = 0;  // spread-checks, percent
+    // Lets queued requests in after `maxconn:N` raised the limit (may be empty).
+    const std::function<void(proxy::Backend&, core::Loop&)>& wake_queue;
+};
+// `check_health`: the server's regular check, null without one.
 AgentPtr make_agent(proxy::Server& server, const ServerAgentConf& conf, Health* check_health,
-                    core::Loop& loop, Watch& watch, std::optional<util::Duration> timeout_check,
-                    std::size_t bufsize, std::uint32_t spread);
+                    const AgentSetup& setup);
 // The first run, spread over agent-inter as the `index`th of `count` agents of the thread.
 void start_agent(Agent& a, std::size_t index, std::size_t count);
 void stop_agent(Agent& a);

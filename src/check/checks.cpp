@@ -707,9 +707,10 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
                 // An agent alone: no regular check's health to combine with.
                 if (ac.enabled && ac.port) {
                     ThreadChecks& t = *threads_[agents++ % threads_.size()];
-                    t.agents.push_back(make_agent(*srv, ac, nullptr, *t.loop, *watch_,
-                                                  be->parts->read<ProxyCheckConf>().timeout_check,
-                                                  t.bufsize, t.spread));
+                    t.agents.push_back(make_agent(
+                        *srv, ac, nullptr,
+                        {*t.loop, *watch_, be->parts->read<ProxyCheckConf>().timeout_check,
+                         t.bufsize, t.spread, wake_queue_}));
                 }
                 continue;
             }
@@ -753,8 +754,9 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
             c->thread = &t;
             if (ac.enabled && ac.port) {
                 // On the check's thread: the agent reads and resets the check's health.
-                t.agents.push_back(make_agent(*srv, ac, &c->health, *t.loop, *watch_,
-                                              plan->timeout_check, t.bufsize, t.spread));
+                t.agents.push_back(make_agent(
+                    *srv, ac, &c->health,
+                    {*t.loop, *watch_, plan->timeout_check, t.bufsize, t.spread, wake_queue_}));
                 c->agent = t.agents.back().get();
                 ++agents;
             }

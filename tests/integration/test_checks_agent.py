@@ -401,6 +401,37 @@ backend be
     ]
 
 
+def test_maxconn_raised_lets_the_queue_in(sluice, wait_for, agents):
+    """HAProxy 2.6: raising "maxconn:N" serves the requests waiting in the queue at once, not
+    when a connection ends."""
+    srv_port, agent_port = sluice.port("srv"), sluice.port("agent")
+    held = HoldingServer(srv_port)
+    agent = agents(agent_port, b"maxconn:1\n")
+    conns = []
+    try:
+        sluice.start(sluice.base("http") + f"""
+frontend fe
+    bind 127.0.0.1:{sluice.port('fe')}
+    default_backend be
+backend be
+    timeout queue 20s
+    timeout server 20s
+    server a 127.0.0.1:{srv_port} agent-check agent-port {agent_port} agent-inter 100
+""")
+        agent.wait_answers(2)
+        for _ in range(3):
+            c = sluice.connect(sluice.port("fe"))
+            c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            conns.append(c)
+        wait_for(lambda: held.accepted == 1, what="the first request at the server")
+        agent.set(b"maxconn:3\n")
+        wait_for(lambda: held.accepted == 3, what="the queued requests at the server")
+    finally:
+        for c in conns:
+            c.close()
+        held.stop()
+
+
 def test_reply_without_a_newline_is_ignored(sluice, wait_for, fakes, agents):
     """HAProxy 2.6: a reply must end its line; "down" alone, closed, changes nothing."""
     proc, agent = start_backend(sluice, fakes, agents)

@@ -77,6 +77,10 @@ class Checks {
     // How to shut the sessions of a server (on-marked-down / on-marked-up), given by the stream
     // layer before the loops run; called on the thread of the change.
     void on_shutdown_sessions(std::function<void(const proxy::Server&)> shut);
+    // How to let queued requests in once a server's connection limit grew (an agent's
+    // `maxconn:N`), given by the stream layer before the loops run; called on the worker loop
+    // of the change (agent.cpp).
+    void on_limit_raised(std::function<void(proxy::Backend&, core::Loop&)> wake);
 
   private:
     proxy::Config& config_;
@@ -86,6 +90,7 @@ class Checks {
     std::size_t count_ = 0;
     util::Duration first_interval_ = util::Duration::max();  // the shortest, over every check
     std::unique_ptr<Watch> watch_;                           // track, slowstart (watch.cpp)
+    std::function<void(proxy::Backend&, core::Loop&)> wake_queue_;  // on_limit_raised
 };
 
 }  // namespace sluice::check
