@@ -104,9 +104,6 @@ constexpr Option kPendingOptions[] = {
     {.of = OptionOf::Bind, .name = "level", .args = 1, .pending = kStats},
     {.of = OptionOf::Bind, .name = "expose-fd", .args = 1, .pending = kMaster},
     // server
-    {.of = OptionOf::Server, .name = "agent-check", .pending = kChecks},
-    {.of = OptionOf::Server, .name = "agent-port", .args = 1, .pending = kChecks},
-    {.of = OptionOf::Server, .name = "agent-inter", .args = 1, .pending = kChecks},
     {.of = OptionOf::Server, .name = "ssl", .pending = kTls},
     {.of = OptionOf::Server, .name = "verify", .args = 1, .pending = kTls},
     {.of = OptionOf::Server, .name = "sni", .args = 1, .pending = kTls},

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <random>
 
+#include "agent_run.hpp"
 #include "sluice/http/h1_parse.hpp"
 #include "sluice/net/proxy_protocol.hpp"
 #include "sluice/net/socket.hpp"
@@ -64,8 +65,12 @@ util::Duration Health::next_interval(const ServerCheckConf& conf) const {
 
 std::string format_state_message(const StateMessage& m) {
     static constexpr std::string_view kWhat[] = {"DOWN", "UP", "stopping"};
-    std::string out =
-        fmt::format("Server {}/{} is {}", m.backend, m.server, kWhat[static_cast<int>(m.what)]);
+    const std::string_view who = m.backup_server ? "Backup Server" : "Server";
+    std::string out = m.event.empty()
+                          ? fmt::format("{} {}/{} is {}", who, m.backend, m.server,
+                                        kWhat[static_cast<int>(m.what)])
+                          : fmt::format("{} {}/{} {}", who, m.backend, m.server, m.event);
+    if (!m.counts) return out + ".";
     if (!m.via_server.empty()) out += fmt::format(" via {}/{}", m.via_backend, m.via_server);
     if (m.outcome) {
         out += fmt::format(", reason: {}", describe(m.outcome->status));
@@ -109,6 +114,7 @@ struct Check {
     bool linger = false;
     Health health;
     std::size_t position = 0;  // among every check of the process (first-run spread)
+    Agent* agent = nullptr;    // the server's agent check, on this thread
 
     // Rules: a tcp-check sequence waits for its socket (run_rules knows what for).
     enum class Phase : std::uint8_t {
@@ -142,6 +148,7 @@ struct ThreadChecks {
     std::uint32_t spread = 0;
     std::minstd_rand rng;
     std::vector<std::unique_ptr<Check>> checks;
+    std::vector<AgentPtr> agents;
     bool stopped = false;
 };
 
@@ -182,7 +189,7 @@ void report(Check& c, StateMessage::What what, const Outcome& o, long ms, bool w
             std::optional<std::uint32_t> sessions = std::nullopt) {
     proxy::Server& s = *c.server;
     if (s.backend->balancer) s.backend->balancer->server_changed(s);
-    if (s.admin.load(std::memory_order_acquire) == proxy::AdminState::Ready)
+    if (s.admin.load(std::memory_order_acquire) != proxy::AdminState::Maint)
         announce(s, {.backend = s.backend->name,
                      .server = s.name,
                      .what = what,
@@ -197,10 +204,17 @@ void report(Check& c, StateMessage::What what, const Outcome& o, long ms, bool w
 void announce(const proxy::Server& s, StateMessage m) {
     std::lock_guard lock(g_print_mutex);
     count_usable(*s.backend, m.active, m.backup);
+    m.backup_server = s.options.backup;
     print_line("[WARNING]", format_state_message(m));
-    if (m.what != StateMessage::What::Up && m.active == 0 && m.backup == 0)
+    if ((m.what != StateMessage::What::Up || !m.event.empty()) && m.counts && m.alert &&
+        m.active == 0 && m.backup == 0)
         print_line("[ALERT]",
                    fmt::format("backend '{}' has no server available!", s.backend->name));
+    // A state change of a drained server says it stays drained (as HAProxy).
+    if (m.event.empty() && s.admin.load(std::memory_order_acquire) == proxy::AdminState::Drain)
+        print_line("[WARNING]", fmt::format("{} {}/{} remains in forced drain mode.",
+                                            s.options.backup ? "Backup Server" : "Server",
+                                            s.backend->name, s.name));
 }
 
 namespace {
@@ -655,9 +669,11 @@ void finish(Check& c, Outcome o) {
     const std::int64_t wall = static_cast<std::int64_t>(std::time(nullptr));
     switch (change) {
         case Health::Change::Down:
+            if (!s.up.load(std::memory_order_acquire)) break;  // its agent took it down
             mark_down(c, o, ms);
             break;
         case Health::Change::Up: {
+            if (c.agent && !agent_allows_up(*c.agent)) break;  // its agent keeps it down
             const std::int64_t since = s.last_change.exchange(wall, std::memory_order_relaxed);
             if (since > 0) s.down_time.fetch_add(wall - since, std::memory_order_relaxed);
             s.stopping.store(conditional, std::memory_order_release);
@@ -685,6 +701,8 @@ void stop_thread(ThreadChecks& t) {
         ev_timer_stop(t.loop->raw(), &c->timer);
         c->phase = Check::Phase::Idle;
     }
+    for (auto& a : t.agents)
+        stop_agent(*a);
 }
 
 }  // namespace
@@ -732,13 +750,24 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
         t->rng.seed(static_cast<unsigned>(getpid()) * 7919u + static_cast<unsigned>(loop->index()));
         threads_.push_back(std::move(t));
     }
-    std::size_t position = 0;
+    std::size_t position = 0, agents = 0;
     for (const auto& be : config.backends) {
         std::unique_ptr<Plan> plan;
         for (const auto& srv : be->servers) {
             if (!srv->line_parts) continue;
             const auto& sc = srv->line_parts->read<ServerCheckConf>();
-            if (!sc.enabled) continue;
+            const auto& ac = srv->line_parts->read<ServerAgentConf>();
+            if (!sc.enabled) {
+                // An agent alone: no regular check's health to combine with.
+                if (ac.enabled && ac.port) {
+                    ThreadChecks& t = *threads_[agents++ % threads_.size()];
+                    t.agents.push_back(make_agent(
+                        *srv, ac, nullptr,
+                        {*t.loop, *watch_, be->parts->read<ProxyCheckConf>().timeout_check,
+                         t.bufsize, t.spread, wake_queue_}));
+                }
+                continue;
+            }
             if (!plan) {
                 const auto& pc = be->parts->read<ProxyCheckConf>();
                 plan = std::make_unique<Plan>();
@@ -778,6 +807,14 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
             if (sc.send_proxy) c->send_proxy = true;
             ThreadChecks& t = *threads_[position % threads_.size()];
             c->thread = &t;
+            if (ac.enabled && ac.port) {
+                // On the check's thread: the agent reads and resets the check's health.
+                t.agents.push_back(make_agent(
+                    *srv, ac, &c->health,
+                    {*t.loop, *watch_, plan->timeout_check, t.bufsize, t.spread, wake_queue_}));
+                c->agent = t.agents.back().get();
+                ++agents;
+            }
             ev_init(&c->timer, on_timer);
             c->timer.data = c.get();
             ev_init(&c->io, on_io);
@@ -803,6 +840,8 @@ Checks::~Checks() {
 
 void Checks::setup_thread(core::Loop& loop) {
     ThreadChecks& t = *threads_[static_cast<std::size_t>(loop.index())];
+    for (std::size_t i = 0; i < t.agents.size(); ++i)
+        start_agent(*t.agents[i], i, t.agents.size());
     if (t.checks.empty()) return;
     for (auto& c : t.checks) {
         const auto offset = first_interval_ * static_cast<std::int64_t>(c->position) /

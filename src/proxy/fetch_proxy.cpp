@@ -62,12 +62,12 @@ bool fetch_connslots(const Args& args, Context& ctx, Sample& out) {
     std::int64_t slots = 0;
     for (const auto& s : be->servers) {
         if (!s->usable()) continue;
-        if (s->options.maxconn == 0) {
+        const std::uint32_t maxconn = s->maxconn.load(std::memory_order_relaxed);
+        if (maxconn == 0) {
             out = Sample::integer(-1);
             return true;
         }
-        slots += static_cast<std::int64_t>(s->options.maxconn) -
-                 s->cur_conns.load(std::memory_order_relaxed);
+        slots += static_cast<std::int64_t>(maxconn) - s->cur_conns.load(std::memory_order_relaxed);
     }
     slots -= be->queued.load(std::memory_order_relaxed);
     out = Sample::integer(slots);
@@ -118,7 +118,7 @@ bool fetch_srv_conn(const Args& args, Context& ctx, Sample& out) {
 bool fetch_srv_is_up(const Args& args, Context& ctx, Sample& out) {
     const Server* s = server_arg(args, ctx);
     if (!s) return false;
-    out = Sample::boolean(s->running());
+    out = Sample::boolean(s->reachable());
     return true;
 }
 

@@ -27,7 +27,7 @@ void choose_server(const proxy::Backend& be, sample::Context& ctx, ServerAttempt
         if (r.cond && !r.cond->eval(ctx)) continue;
         // HAProxy: a server that is down or in maintenance passes to the next rule, unless
         // `option persist` sends the request there anyway.
-        if (r.server->running() || be.conf->persist) {
+        if (r.server->reachable() || be.conf->persist) {
             preferred = r.server;
             break;
         }

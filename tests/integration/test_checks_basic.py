@@ -324,8 +324,10 @@ def test_init_state_fully_up_takes_fall_failures(sluice, wait_for, fakes, binary
     if binary_is_haproxy:
         pytest.skip("HAProxy 2.6 has no init-state")
     port = sluice.port("srv")  # nothing listens: every check fails
-    proc = sluice.start(config(sluice, f"    server s1 127.0.0.1:{port} check inter 150 fall 3 "
+    proc = sluice.start(config(sluice, f"    server s1 127.0.0.1:{port} check inter 400 fall 3 "
                                        f"init-state fully-up"))
     began = time.monotonic()
     wait_for(lambda: any("is DOWN" in l for l in state_lines(proc)), what="DOWN")
-    assert time.monotonic() - began >= 0.25  # three checks 150 ms apart
+    # Three checks 400 ms apart, the first within 400 ms of the start: DOWN 800 ms after the
+    # first at least (less the start-up's own time); the default start is DOWN at the first.
+    assert time.monotonic() - began >= 0.55

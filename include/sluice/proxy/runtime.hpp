@@ -37,7 +37,10 @@ struct ErrorCounters {
     }
 };
 
-enum class AdminState : std::uint8_t { Ready, Maint };
+// Ready: takes traffic; Drain: up but takes no new load-balanced traffic (what is already
+// there, and use-server, stay); Maint: takes nothing. Set by `disabled`, agent checks and,
+// later, the runtime API.
+enum class AdminState : std::uint8_t { Ready, Maint, Drain };
 
 struct Server {
     std::string name;
@@ -56,7 +59,9 @@ struct Server {
     // The weight balancers use: the configured one until the runtime API or an agent check
     // changes it (0 takes no new traffic, as `drain`).
     std::atomic<std::uint32_t> weight{1};
-    std::atomic<std::uint32_t> queued{0};      // requests waiting in its queue, all threads
+    std::atomic<std::uint32_t> queued{0};  // requests waiting in its queue, all threads
+    // The connection limit: `maxconn` until an agent check (or the runtime API) changes it.
+    std::atomic<std::uint32_t> maxconn{0};
     std::atomic<std::uint32_t> idle_conns{0};  // kept for reuse, all threads (pool-max-conn)
     ErrorCounters errors;
 
@@ -106,8 +111,8 @@ struct Server {
                up.load(std::memory_order_acquire) && !stopping.load(std::memory_order_acquire) &&
                weight.load(std::memory_order_relaxed) > 0;
     }
-    // Not DOWN nor in maintenance (draining and NOLB servers run): what `use-server` needs.
-    bool running() const {
+    // For traffic sent to this server by name (use-server): a drained server takes it.
+    bool reachable() const {
         return admin.load(std::memory_order_acquire) != AdminState::Maint &&
                up.load(std::memory_order_acquire);
     }

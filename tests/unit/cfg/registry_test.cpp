@@ -235,9 +235,11 @@ const Names kBindOptions = {
 
 const Names kServerOptions = {
     "addr",
+    "agent-addr",
     "agent-check",
     "agent-inter",
     "agent-port",
+    "agent-send",
     "alpn",
     "backup",
     "ca-file",
@@ -258,6 +260,7 @@ const Names kServerOptions = {
     "maxconn",
     "maxqueue",
     "minconn",
+    "no-agent-check",
     "no-backup",
     "no-check",
     "no-check-send-proxy",
