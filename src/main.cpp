@@ -14,6 +14,7 @@
 
 #include "sluice/cfg/reader.hpp"
 #include "sluice/check/checks.hpp"
+#include "sluice/cli/server.hpp"
 #include "sluice/cmdline.hpp"
 #include "sluice/core/loop.hpp"
 #include "sluice/lb/algorithm.hpp"
@@ -199,6 +200,12 @@ int main(int argc, char** argv) {
         return 1;
     }
     lb::install(*config);
+    cli::Server cli_server(*config);
+    if (!cli_server.open(bind_diag)) {
+        bind_diag.print(stderr);
+        alert("Startup failed: could not open every stats socket.");
+        return 1;
+    }
 
     const std::string pidfile = !opt.pidfile.empty() ? opt.pidfile : config->global.pidfile;
     const bool background = opt.daemon || (config->global.daemon && !opt.foreground);
@@ -235,6 +242,7 @@ int main(int argc, char** argv) {
     auto soft_stop = [&] {
         engine.soft_stop();
         checks.stop();
+        cli_server.stop();
         if (hard_stop_after > 0 && !ev_is_active(&hard_stop_timer)) {
             ev_timer_set(&hard_stop_timer, hard_stop_after, 0.);
             ev_timer_start(runtime.loops()[0]->raw(), &hard_stop_timer);
@@ -247,7 +255,9 @@ int main(int argc, char** argv) {
     runtime.run([&](core::Loop& loop) {
         engine.setup_thread(loop);
         checks.setup_thread(loop);
+        cli_server.setup_thread(loop);
     });
+    cli_server.close_all();
     if (ev_is_active(&hard_stop_timer)) {
         ev_ref(runtime.loops()[0]->raw());
         ev_timer_stop(runtime.loops()[0]->raw(), &hard_stop_timer);

@@ -29,7 +29,7 @@ constexpr Keyword kPending[] = {
     pending("log", G | P, kLog),
     pending("log-tag", G | P, kLog),
     pending("log-send-hostname", G, kLog),
-    pending("stats", G | P, kStats),
+    pending("stats", P, kStats),
     pending("master-worker", G, kMaster),
     pending("mworker-max-reloads", G, kMaster),
     pending("lua-load", G, kLua),
@@ -101,7 +101,6 @@ constexpr Option kPendingOptions[] = {
     {.of = OptionOf::Bind, .name = "strict-sni", .pending = kTls},
     {.of = OptionOf::Bind, .name = "no-tls-tickets", .pending = kTls},
     {.of = OptionOf::Bind, .name = "proto", .args = 1, .pending = kH2},
-    {.of = OptionOf::Bind, .name = "level", .args = 1, .pending = kStats},
     {.of = OptionOf::Bind, .name = "expose-fd", .args = 1, .pending = kMaster},
     // server
     {.of = OptionOf::Server, .name = "ssl", .pending = kTls},

@@ -160,6 +160,7 @@ const Names kKeywords = {
     "ssl-dh-param-file",
     "ssl-server-verify",
     "stats",
+    "stats",
     "stick",
     "stick-table",
     "tcp-check",
