@@ -221,15 +221,24 @@ int main(int argc, char** argv) {
     core::Runtime runtime(ro);
     stream::Engine engine(*config, runtime);
     check::Checks checks(*config, runtime);
-    checks.on_shutdown_sessions([&engine](const proxy::Server& srv) {
+    // The streams holding a connection to a server end, on every thread.
+    auto shutdown_sessions = [&engine](const proxy::Server& srv) {
         const proxy::Server* target = &srv;
         engine.runtime().post_all([&engine, target](core::Loop& l) {
             engine.worker(l.index()).shutdown_server_sessions(*target);
         });
-    });
+    };
+    checks.on_shutdown_sessions(shutdown_sessions);
     checks.on_limit_raised([&engine](proxy::Server& srv, core::Loop& l) {
         engine.worker(l.index()).server_released(srv);
     });
+
+    cli_server.hooks = {
+        .set_admin = [&checks](proxy::Server& s, proxy::AdminState a) { checks.set_admin(s, a); },
+        .shutdown_sessions = shutdown_sessions,
+        // The API runs on the first loop: its worker wakes the queues.
+        .limit_raised = [&engine](proxy::Server& s) { engine.worker(0).server_released(s); },
+    };
 
     ev_timer hard_stop_timer;
     ev_init(&hard_stop_timer, [](struct ev_loop*, ev_timer* w, int) {

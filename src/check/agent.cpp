@@ -256,55 +256,10 @@ void admin_message(const proxy::Server& s, std::string event, bool up, bool coun
 
 void set_admin(Agent& a, AgentReply::Admin to) {
     using proxy::AdminState;
-    proxy::Server& s = *a.server;
-    const AdminState from = s.admin.load(std::memory_order_acquire);
     const AdminState next = to == AgentReply::Admin::Drain   ? AdminState::Drain
                             : to == AgentReply::Admin::Maint ? AdminState::Maint
                                                              : AdminState::Ready;
-    if (from == next) return;
-    if (from == AdminState::Maint) {
-        // Leaving maintenance: the regular check starts again from "going down" (one failure
-        // marks the server DOWN), as HAProxy's; the agent's word stands.
-        if (a.check_health) {
-            a.check_health->value = a.check_health->rise;
-            a.check_health->up = true;
-        }
-        const bool up = operational(a);
-        const bool was_up = s.up.exchange(up, std::memory_order_acq_rel);
-        s.admin.store(next, std::memory_order_release);
-        if (s.backend->balancer) s.backend->balancer->server_changed(s);
-        admin_message(s,
-                      fmt::format("is {}/{} (leaving forced maintenance)", up ? "UP" : "DOWN",
-                                  next == AdminState::Drain ? "DRAIN" : "READY"),
-                      up, false);
-        if (next == AdminState::Drain)
-            announce(s, {.backend = s.backend->name,
-                         .server = s.name,
-                         .event = "remains in forced drain mode",
-                         .counts = false});
-        // Trackers follow the operational state (the admin one is the server's own).
-        if (up != was_up)
-            a.watch->changed(s, up ? StateMessage::What::Up : StateMessage::What::Down, !was_up,
-                             *a.loop);
-        return;
-    }
-    const bool up = s.up.load(std::memory_order_acquire);
-    const bool was_usable = s.usable();
-    s.admin.store(next, std::memory_order_release);
-    if (next == AdminState::Maint) {
-        if (s.backend->balancer) s.backend->balancer->server_changed(s);
-        if (up)
-            admin_message(s, "is going DOWN for maintenance", false, true, was_usable);
-        else
-            admin_message(s, "was DOWN and now enters maintenance", false, false);
-        return;
-    }
-    if (s.backend->balancer) s.backend->balancer->server_changed(s);
-    if (next == AdminState::Drain)
-        admin_message(s, "enters drain state", up, true, was_usable);
-    else
-        admin_message(s, fmt::format("is {} (leaving forced drain)", up ? "UP" : "DOWN"), up,
-                      false);
+    change_admin(*a.server, next, a.check_health, &a, *a.watch, *a.loop);
 }
 
 void apply_health(Agent& a, const AgentReply& r, std::string_view warning, long ms) {
@@ -455,6 +410,57 @@ void on_timer(struct ev_loop*, ev_timer* w, int) {
 }
 
 }  // namespace
+
+// An admin state change (an agent's ready/drain/maint, the runtime API's `set server state`),
+// with HAProxy's messages, on the loop of the server's checks.
+void change_admin(proxy::Server& s, proxy::AdminState next, Health* check_health,
+                  const Agent* agent, Watch& watch, core::Loop& loop) {
+    using proxy::AdminState;
+    const AdminState from = s.admin.load(std::memory_order_acquire);
+    if (from == next) return;
+    if (from == AdminState::Maint) {
+        // Leaving maintenance: the regular check starts again from "going down" (one failure
+        // marks the server DOWN), as HAProxy's; the agent's word stands.
+        if (check_health) {
+            check_health->value = check_health->rise;
+            check_health->up = true;
+        }
+        const bool up = (!agent || agent->up) && (!check_health || check_health->up);
+        const bool was_up = s.up.exchange(up, std::memory_order_acq_rel);
+        s.admin.store(next, std::memory_order_release);
+        if (s.backend->balancer) s.backend->balancer->server_changed(s);
+        admin_message(s,
+                      fmt::format("is {}/{} (leaving forced maintenance)", up ? "UP" : "DOWN",
+                                  next == AdminState::Drain ? "DRAIN" : "READY"),
+                      up, false);
+        if (next == AdminState::Drain)
+            announce(s, {.backend = s.backend->name,
+                         .server = s.name,
+                         .event = "remains in forced drain mode",
+                         .counts = false});
+        // Trackers follow the operational state (the admin one is the server's own).
+        if (up != was_up)
+            watch.changed(s, up ? StateMessage::What::Up : StateMessage::What::Down, !was_up, loop);
+        return;
+    }
+    const bool up = s.up.load(std::memory_order_acquire);
+    const bool was_usable = s.usable();
+    s.admin.store(next, std::memory_order_release);
+    if (next == AdminState::Maint) {
+        if (s.backend->balancer) s.backend->balancer->server_changed(s);
+        if (up)
+            admin_message(s, "is going DOWN for maintenance", false, true, was_usable);
+        else
+            admin_message(s, "was DOWN and now enters maintenance", false, false);
+        return;
+    }
+    if (s.backend->balancer) s.backend->balancer->server_changed(s);
+    if (next == AdminState::Drain)
+        admin_message(s, "enters drain state", up, true, was_usable);
+    else
+        admin_message(s, fmt::format("is {} (leaving forced drain)", up ? "UP" : "DOWN"), up,
+                      false);
+}
 
 AgentPtr make_agent(proxy::Server& server, const ServerAgentConf& conf, Health* check_health,
                     const AgentSetup& setup) {

@@ -41,5 +41,10 @@ void start_agent(Agent& a, std::size_t index, std::size_t count);
 void stop_agent(Agent& a);
 // False once the agent said down/stopped/fail, until it says up.
 bool agent_allows_up(const Agent& a);
+// Puts `s` in admin state `next` with HAProxy's messages, on `loop` (its checks' thread).
+// Leaving maintenance restarts the regular check (`check_health`, null without one) from
+// "going down"; the server is then UP if its agent (null without one) and its check say so.
+void change_admin(proxy::Server& s, proxy::AdminState next, Health* check_health,
+                  const Agent* agent, Watch& watch, core::Loop& loop);
 
 }  // namespace sluice::check

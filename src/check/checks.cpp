@@ -209,7 +209,8 @@ void announce(const proxy::Server& s, StateMessage m) {
     if ((m.what != StateMessage::What::Up || !m.event.empty()) && m.counts && m.alert &&
         m.active == 0 && m.backup == 0)
         print_line("[ALERT]",
-                   fmt::format("backend '{}' has no server available!", s.backend->name));
+                   fmt::format("{} '{}' has no server available!",
+                               s.backend->listen ? "proxy" : "backend", s.backend->name));
     // A state change of a drained server says it stays drained (as HAProxy).
     if (m.event.empty() && s.admin.load(std::memory_order_acquire) == proxy::AdminState::Drain)
         print_line("[WARNING]", fmt::format("{} {}/{} remains in forced drain mode.",
@@ -765,6 +766,7 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
                         *srv, ac, nullptr,
                         {*t.loop, *watch_, be->parts->read<ProxyCheckConf>().timeout_check,
                          t.bufsize, t.spread, wake_queue_}));
+                    owners_[srv.get()] = {&t, nullptr, t.agents.back().get()};
                 }
                 continue;
             }
@@ -820,6 +822,7 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
             ev_init(&c->io, on_io);
             c->io.data = c.get();
             watch_->observe(*srv, *c);
+            owners_[srv.get()] = {&t, c.get(), c->agent};
             t.checks.push_back(std::move(c));
             ++position;
         }
@@ -831,6 +834,18 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
     for (const auto& th : threads_)
         for (const auto& c : th->checks)
             first_interval_ = std::min(first_interval_, c->health.next_interval(c->conf));
+}
+
+void Checks::set_admin(proxy::Server& s, proxy::AdminState next) {
+    const auto it = owners_.find(&s);
+    const Owner owner = it == owners_.end() ? Owner{threads_.front().get()} : it->second;
+    core::Loop& loop = *owner.thread->loop;
+    Watch* watch = watch_.get();
+    proxy::Server* server = &s;
+    loop.mailbox().post([server, next, owner, watch](core::Loop& l) {
+        change_admin(*server, next, owner.check ? &owner.check->health : nullptr, owner.agent,
+                     *watch, l);
+    });
 }
 
 Checks::~Checks() {

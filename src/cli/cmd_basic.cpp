@@ -1,9 +1,8 @@
 // The runtime API's own commands (help, prompt, quit, levels, timeouts, severity) and the
-// simple queries and changes of the process: version, environment, backends, server weights.
+// simple queries: version, environment, backends, server weights.
 #include <cstdlib>
 
 #include "session.hpp"
-#include "sluice/check/agent.hpp"
 #include "sluice/util/build.hpp"
 #include "sluice/util/units.hpp"
 
@@ -90,32 +89,6 @@ void cmd_get_weight(Ctx& ctx) {
     ctx.printf("{} (initial {})\n", s->weight.load(std::memory_order_relaxed), s->options.weight);
 }
 
-void cmd_set_weight(Ctx& ctx) {
-    std::string_view error;
-    proxy::Server* s =
-        find_server(ctx.config, ctx.args.size() > 2 ? std::string_view(ctx.args[2]) : "", error);
-    if (!s) {
-        ctx.error(error);
-        return;
-    }
-    if (ctx.args.size() < 4) {
-        ctx.error("Require <weight> or <weight%>.");
-        return;
-    }
-    // The same reading as an agent's weight word, HAProxy's messages included.
-    const check::AgentChange w = check::agent_weight(ctx.args[3], s->options.weight);
-    if (!w.value) {
-        // HAProxy prints this one without its line end.
-        if (w.warning == "Empty weight string empty or preceded by garbage")
-            ctx.print(w.warning);
-        else
-            ctx.error(w.warning);
-        return;
-    }
-    s->weight.store(*w.value, std::memory_order_relaxed);
-    if (s->backend->balancer) s->backend->balancer->server_changed(*s);
-}
-
 constexpr Command kCommands[] = {
     {.words = "help",
      .usage = "help [<command>]",
@@ -164,11 +137,6 @@ constexpr Command kCommands[] = {
      .usage = "get weight <bk>/<srv>",
      .help = "report a server's current weight",
      .run = cmd_get_weight},
-    {.words = "set weight",
-     .usage = "set weight <bk>/<srv> <weight>[%]",
-     .help = "change a server's weight (deprecated: use 'set server')",
-     .level = Level::Admin,
-     .run = cmd_set_weight},
 };
 const CommandRegistrar kRegistered{kCommands};
 

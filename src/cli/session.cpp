@@ -124,6 +124,7 @@ void Session::run(std::span<const std::string> args, std::string_view payload) {
     Ctx ctx{.args = args,
             .payload = payload,
             .config = server_.config(),
+            .hooks = server_.hooks,
             .session = *this,
             .out = out_};
     const Command* c = args.empty() ? nullptr : find_command(args);

@@ -215,6 +215,7 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
         const ProxyConf& px = s.parts.read<ProxyConf>();
         auto be = std::make_unique<Backend>();
         be->name = s.name;
+        be->listen = s.kind == SectionKind::Listen;
         be->where = s.where;
         be->conf = &px;
         be->parts = &s.parts;

@@ -21,7 +21,7 @@ def cli(sluice, backends):
     `text` on a new connection and returns all the proxy answered before closing."""
     web = {n: backends.http(n) for n in ("a", "b")}
     path = str(sluice.tmp_path / "admin.sock")
-    sluice.start(
+    proc = sluice.start(
         sluice.base("http", extra_global=f"stats socket {path} mode 600 level admin\n"
                                          f"stats socket 127.0.0.1:{sluice.port('cli')} level user\n"
                                          "stats timeout 5s")
@@ -31,7 +31,22 @@ def cli(sluice, backends):
 
     class Cli:
         def __init__(self):
-            self.path, self.web = path, web
+            self.path, self.web, self.proc = path, web, proc
+
+        def lines(self):
+            """The state messages so far, the pid masked."""
+            return [re.sub(r"\(\d+\)", "(PID)", line)
+                    for line in proc.stderr_text().splitlines()
+                    if "Server " in line or "no server available" in line]
+
+        def served(self, n):
+            """Sends `n` requests; returns how many each server got."""
+            before = {k: len(w.requests) for k, w in web.items()}
+            for _ in range(n):
+                with http_connect(sluice.port("lb")) as c:
+                    c.request("GET", "/")
+                    assert c.response().status == 200
+            return {k: len(w.requests) - before[k] for k, w in web.items()}
 
         def ask(self, text, user=False):
             if user:
@@ -141,3 +156,52 @@ def test_check_accepts_stats_lines(sluice):
                        + f"listen lb\n    bind 127.0.0.1:{sluice.port('lb')}\n")
     assert out.returncode != 0
     assert "level" in out.stderr
+
+
+def test_server_states_and_their_messages(cli, wait_for):
+    """HAProxy: `set server ... state` with its messages; a drained or maintained server takes
+    no new balanced traffic; `disable/enable server` are maint/ready."""
+    assert cli.ask("set server lb/a state drain\n") == "\n"
+    wait_for(lambda: len(cli.lines()) >= 1, what="the drain message")
+    assert cli.served(4) == {"a": 0, "b": 4}
+    assert cli.ask("set server lb/a state ready\n") == "\n"
+    assert cli.ask("set server lb/a state maint\n") == "\n"
+    assert cli.ask("set server lb/b state maint\n") == "\n"
+    wait_for(lambda: len(cli.lines()) >= 5, what="the maint messages")
+    assert cli.ask("enable server lb/a\n") == "\n"
+    assert cli.ask("set server lb/b state ready\n") == "\n"
+    wait_for(lambda: len(cli.lines()) >= 7, what="the ready messages")
+    assert cli.served(4) == {"a": 2, "b": 2}
+    assert cli.ask("disable server lb/b\n") == "\n"
+    wait_for(lambda: len(cli.lines()) >= 8, what="the disable message")
+    assert cli.served(2) == {"a": 2, "b": 0}
+    assert cli.lines() == [
+        "[WARNING]  (PID) : Server lb/a enters drain state. 1 active and 0 backup servers online. "
+        "0 sessions requeued, 0 total in queue.",
+        "[WARNING]  (PID) : Server lb/a is UP (leaving forced drain).",
+        "[WARNING]  (PID) : Server lb/a is going DOWN for maintenance. 1 active and 0 backup "
+        "servers left. 0 sessions active, 0 requeued, 0 remaining in queue.",
+        "[WARNING]  (PID) : Server lb/b is going DOWN for maintenance. 0 active and 0 backup "
+        "servers left. 0 sessions active, 0 requeued, 0 remaining in queue.",
+        "[ALERT]    (PID) : proxy 'lb' has no server available!",
+        "[WARNING]  (PID) : Server lb/a is UP/READY (leaving forced maintenance).",
+        "[WARNING]  (PID) : Server lb/b is UP/READY (leaving forced maintenance).",
+        "[WARNING]  (PID) : Server lb/b is going DOWN for maintenance. 1 active and 0 backup "
+        "servers left. 0 sessions active, 0 requeued, 0 remaining in queue.",
+    ]
+
+
+def test_set_server_errors(cli):
+    assert cli.ask("set server lb/a state foo\n") == (
+        "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n\n")
+    assert cli.ask("set server lb/a\n") == (
+        "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | "
+        "agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n\n")
+    assert cli.ask("set server lb/x state ready\n") == "No such server.\n\n"
+    assert cli.ask("set server lb/a weight 500\n") == (
+        "Absolute weight can only be between 0 and 256 inclusive.\n\n")
+    assert cli.ask("set server lb/a state maint\n", user=True) == "Permission denied\n\n"
+    assert cli.ask("set maxconn server lb/a x\n") == "maxconn string empty or preceded by garbage\n"
+    assert cli.ask("set maxconn server lb/a 10\n") == "\n"
+    assert cli.ask("set server lb/a weight 4\n") == "\n"
+    assert cli.ask("get weight lb/a\n") == "4 (initial 10)\n\n"

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "sluice/check/conf.hpp"
@@ -57,6 +58,7 @@ std::string format_state_message(const StateMessage& m);
 
 struct Plan;
 struct Check;
+struct Agent;
 struct ThreadChecks;
 class Watch;
 
@@ -83,8 +85,19 @@ class Checks {
     // of the change (agent.cpp).
     void on_limit_raised(std::function<void(proxy::Server&, core::Loop&)> wake);
 
+    // The runtime API's `set server ... state ready|drain|maint`: the change runs on the
+    // loop of the server's checks (any loop for a server without), with HAProxy's messages.
+    void set_admin(proxy::Server& s, proxy::AdminState next);
+
   private:
     void start_down(proxy::Server& s);
+    // Where a server's checks run: the loop, and its regular check and agent (null if none).
+    struct Owner {
+        ThreadChecks* thread = nullptr;
+        Check* check = nullptr;
+        Agent* agent = nullptr;
+    };
+    std::unordered_map<const proxy::Server*, Owner> owners_;
     proxy::Config& config_;
     core::Runtime& runtime_;
     std::vector<std::unique_ptr<Plan>> plans_;            // per backend with checks

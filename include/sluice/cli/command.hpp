@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,11 +29,23 @@ enum class Severity : std::uint8_t { Err = 3, Warning = 4, Notice = 5, Info = 6 
 
 class Session;
 
+// What the runtime API reaches beyond the config (the checks, the streams), given by main
+// before the loops run. Each is called on the API's loop.
+struct Hooks {
+    // An admin state change with its messages, on the loop of the server's checks.
+    std::function<void(proxy::Server&, proxy::AdminState)> set_admin;
+    // The streams holding a connection to the server end, on every thread.
+    std::function<void(const proxy::Server&)> shutdown_sessions;
+    // The server's connection limit grew: queued requests may go.
+    std::function<void(proxy::Server&)> limit_raised;
+};
+
 // What a command works with, and where its answer goes.
 struct Ctx {
     std::span<const std::string> args;  // every word of the command, its own names included
     std::string_view payload;           // after `<<`, up to the empty line (may be empty)
     proxy::Config& config;
+    const Hooks& hooks;
     Session& session;
     std::string& out;
 

@@ -54,6 +54,7 @@ class Server {
     // Sessions report their end.
     void session_closed(Session* session);
     const CliConf& conf() const { return *conf_; }
+    Hooks hooks;  // set by main before the loops run
     proxy::Config& config() { return config_; }
 
   private:

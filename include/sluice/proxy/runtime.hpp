@@ -172,6 +172,7 @@ class Balancer {
 
 struct Backend {
     std::string name;
+    bool listen = false;  // a `listen` section: messages call it a proxy, as HAProxy's
     cfg::Location where;
     const ProxyConf* conf = nullptr;
     const cfg::Parts* parts = nullptr;  // the section's settings of other modules (rules...)
