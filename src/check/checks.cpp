@@ -183,24 +183,30 @@ void report(Check& c, StateMessage::What what, const Outcome& o, long ms, bool w
     proxy::Server& s = *c.server;
     if (s.backend->balancer) s.backend->balancer->server_changed(s);
     if (s.admin.load(std::memory_order_acquire) == proxy::AdminState::Ready)
-        announce(s, {.backend = s.backend->name,
-                     .server = s.name,
-                     .what = what,
-                     .outcome = &o,
-                     .duration_ms = ms,
-                     .sessions = sessions.value_or(s.cur_conns.load(std::memory_order_relaxed))});
+        c.thread->owner->watch().mail(
+            s, what,
+            announce(s,
+                     {.backend = s.backend->name,
+                      .server = s.name,
+                      .what = what,
+                      .outcome = &o,
+                      .duration_ms = ms,
+                      .sessions = sessions.value_or(s.cur_conns.load(std::memory_order_relaxed))}),
+            *c.thread->loop);
     c.thread->owner->watch().changed(s, what, was_down, *c.thread->loop);
 }
 
 }  // namespace
 
-void announce(const proxy::Server& s, StateMessage m) {
+std::string announce(const proxy::Server& s, StateMessage m) {
     std::lock_guard lock(g_print_mutex);
     count_usable(*s.backend, m.active, m.backup);
-    print_line("[WARNING]", format_state_message(m));
+    std::string text = format_state_message(m);
+    print_line("[WARNING]", text);
     if (m.what != StateMessage::What::Up && m.active == 0 && m.backup == 0)
         print_line("[ALERT]",
                    fmt::format("backend '{}' has no server available!", s.backend->name));
+    return text;
 }
 
 namespace {

@@ -45,7 +45,7 @@ struct Warmup {
     }
 };
 
-Watch::Watch(proxy::Config& config) {
+Watch::Watch(proxy::Config& config) : mail_(std::make_unique<MailAlerts>(config, config.nbthread)) {
     for (const auto& be : config.backends)
         for (const auto& srv : be->servers) {
             if (!srv->line_parts) continue;
@@ -100,12 +100,14 @@ void Watch::follow(proxy::Server& s, StateMessage::What what, bool was_down, cor
         s.up.store(up, std::memory_order_release);
         if (s.backend->balancer) s.backend->balancer->server_changed(s);
         if (s.admin.load(std::memory_order_acquire) == proxy::AdminState::Ready)
-            announce(s, StateMessage{.backend = s.backend->name,
-                                     .server = s.name,
-                                     .what = what,
-                                     .via_backend = via->backend->name,
-                                     .via_server = via->name,
-                                     .sessions = s.cur_conns.load(std::memory_order_relaxed)});
+            mail(s, what,
+                 announce(s, StateMessage{.backend = s.backend->name,
+                                          .server = s.name,
+                                          .what = what,
+                                          .via_backend = via->backend->name,
+                                          .via_server = via->name,
+                                          .sessions = s.cur_conns.load(std::memory_order_relaxed)}),
+                 loop);
     }
     shut_sessions(s, what);
     if (auto it = warmups_.find(&s); it != warmups_.end()) {
@@ -136,7 +138,13 @@ void Checks::on_shutdown_sessions(std::function<void(const proxy::Server&)> shut
     watch_->shutdown_sessions = std::move(shut);
 }
 
+void Watch::mail(const proxy::Server& s, StateMessage::What what, std::string_view message,
+                 core::Loop& loop) {
+    mail_->alert(s, state_level(what == StateMessage::What::Down), message, loop);
+}
+
 void Watch::stop_thread(core::Loop& loop) {
+    mail_->stop_thread(loop);
     for (auto& [s, w] : warmups_)
         if (w->loop == &loop) w->stop();
 }
