@@ -26,8 +26,8 @@ std::optional<int> parse_log_level(std::string_view name) {
     return std::nullopt;
 }
 
-int state_level(bool down) {
-    return down ? 1 : 5;  // LOG_ALERT, LOG_NOTICE
+int state_level(bool down_from_up) {
+    return down_from_up ? 1 : 5;  // LOG_ALERT, LOG_NOTICE
 }
 
 std::string build_mail_data(std::string_view from, std::string_view to, std::string_view date,

@@ -63,9 +63,9 @@ class Watch {
     std::function<void(const proxy::Server&)> shutdown_sessions;
     // `s` is checked by `c`: with `observe`, the streams' reports reach the check.
     void observe(proxy::Server& s, Check& c);
-    // A state change's message was printed on `loop`: e-mail alerts (mailers.cpp).
-    void mail(const proxy::Server& s, StateMessage::What what, std::string_view message,
-              core::Loop& loop);
+    // A state change's message was printed on `loop`: e-mail alerts (mailers.cpp), `level`
+    // from state_level().
+    void mail(const proxy::Server& s, int level, std::string_view message, core::Loop& loop);
     // The servers that track `s` directly.
     const std::vector<proxy::Server*>& trackers(const proxy::Server& s) const;
 

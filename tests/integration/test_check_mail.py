@@ -202,3 +202,31 @@ def test_check_refuses_unknown_mailers_and_levels(sluice):
     out = sluice.check(head + "    email-alert sender a@x\n")
     assert out.returncode == 1
     assert "sender" in out.stderr
+
+
+def test_levels_of_stopping_and_of_down_after_stopping(sluice):
+    # `email-alert level warning`: "stopping" (disable-on-404) and UP are notices, not mailed; a
+    # server going DOWN from stopping is a notice too; only DOWN from UP is mailed.
+    smtp = FakeSmtp(sluice.port("smtp"))
+    checked = FakeServer(sluice.port("check"), response=b"HTTP/1.0 404 Not Found\r\n\r\n")
+    text = (sluice.base(mode="http") + "mailers mx\n"
+            f"    mailer m0 127.0.0.1:{smtp.port}\n"
+            f"listen lb\n    bind 127.0.0.1:{sluice.port('lb')}\n"
+            "    option httpchk\n    http-check disable-on-404\n"
+            "    email-alert mailers mx\n    email-alert from alerts@example.org\n"
+            "    email-alert to ops@example.org\n    email-alert level warning\n"
+            f"    server s1 127.0.0.1:{checked.port} check inter 100ms fall 1 rise 1\n")
+    proc = sluice.start(text)
+    wait_for(lambda: "is stopping" in proc.stderr_text(), what="s1 stopping")
+    checked.stop()
+    wait_for(lambda: "is DOWN" in proc.stderr_text(), what="s1 DOWN from stopping")
+    checked.response = b"HTTP/1.0 200 OK\r\n\r\n"
+    checked.start()
+    wait_for(lambda: "is UP" in proc.stderr_text(), what="s1 UP")
+    checked.stop()
+    wait_for(lambda: proc.stderr_text().count("is DOWN") == 2, what="s1 DOWN from UP")
+    wait_for(lambda: smtp.mails(), what="the mail of the second DOWN")
+    assert [subject(m).split(",")[0] for m in smtp.mails()] == ["Server lb/s1 is DOWN"]
+    assert "Layer4 connection problem" in subject(smtp.mails()[0])
+    # Mails of a notice would have come before that one: none did.
+    assert proc.stderr_text().count("is DOWN") == 2

@@ -46,9 +46,9 @@ struct EmailAlertConf {
 // Syslog level names as HAProxy reads them: emerg 0 ... debug 7.
 std::optional<int> parse_log_level(std::string_view name);
 
-// The level of a state change's message: a server going DOWN is an alert, coming UP or
-// stopping a notice.
-int state_level(bool down);
+// The level of a state change's message: a server going DOWN from UP is an alert; coming UP,
+// stopping (NOLB) or going DOWN from stopping, a notice.
+int state_level(bool down_from_up);
 
 // The DATA part of an alert mail, up to and including the ending ".\r\n". `text` is the state
 // message without its final dot; `date` as RFC 5322 wants it (format_mail_date).
