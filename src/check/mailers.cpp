@@ -290,7 +290,9 @@ void MailAlerts::alert(const proxy::Server& s, int level, std::string_view messa
     if (it == targets_.end()) return;
     const Target& t = *it->second;
     if (level > t.conf.level) return;
-    MailThread& th = *threads_[static_cast<std::size_t>(loop.index())];
+    const auto index = static_cast<std::size_t>(loop.index());
+    if (index >= threads_.size()) return;
+    MailThread& th = *threads_[index];
     if (th.stopped) return;
     if (message.ends_with('.')) message.remove_suffix(1);
     const std::string data =
@@ -313,12 +315,14 @@ void MailAlerts::alert(const proxy::Server& s, int level, std::string_view messa
 }
 
 void MailAlerts::stop_thread(core::Loop& loop) {
-    MailThread& th = *threads_[static_cast<std::size_t>(loop.index())];
+    const auto index = static_cast<std::size_t>(loop.index());
+    if (index >= threads_.size()) return;
+    MailThread& th = *threads_[index];
     th.stopped = true;
-    for (auto& [key, q] : th.queues) {
-        q->pending.clear();
-        q->close_session();
-    }
+    // As HAProxy: the mail in flight may finish (within `timeout mail`, its watchers keep the
+    // loop running until then); those waiting behind it are dropped.
+    for (auto& [key, q] : th.queues)
+        q->pending.resize(q->fd >= 0 && !q->pending.empty() ? 1 : 0);
 }
 
 }  // namespace sluice::check

@@ -3,7 +3,9 @@ proxies' `email-alert from|to|mailers|level|myhostname`. A fake SMTP server reco
 says. Pins HAProxy 2.6's behaviour: every test also passes against /usr/sbin/haproxy (the -c
 messages are compared on what both say, the wording differs)."""
 import re
+import signal
 import socket
+import time
 import threading
 
 from conftest import wait_for
@@ -91,8 +93,8 @@ def masked(session):
     return re.sub(rb"\r\nDate: [^\r]*\r\n", b"\r\nDate: <date>\r\n", session)
 
 
-def config(sluice, mailers, check_port, alert="", timeout=""):
-    text = sluice.base(mode="tcp") + "mailers mx\n" + timeout
+def config(sluice, mailers, check_port, alert="", timeout="", nbthread=1):
+    text = sluice.base(mode="tcp", nbthread=nbthread) + "mailers mx\n" + timeout
     for i, port in enumerate(mailers):
         text += f"    mailer m{i} 127.0.0.1:{port}\n"
     text += (f"listen lb\n    bind 127.0.0.1:{sluice.port('lb')}\n"
@@ -149,9 +151,10 @@ def test_default_level_alert_mails_only_down_with_the_host_name(sluice):
 def test_one_mail_per_mailer(sluice):
     a, b = FakeSmtp(sluice.port("smtp1")), FakeSmtp(sluice.port("smtp2"))
     checked = FakeServer(sluice.port("check"))
-    sluice.start(config(sluice, [a.port, b.port], checked.port))
+    sluice.start(config(sluice, [a.port, b.port], checked.port, nbthread=2))
     checked.stop()
     wait_for(lambda: a.mails() and b.mails(), what="a mail at each mailer")
+    assert len(a.mails()) == len(b.mails()) == 1
     assert masked(a.mails()[0]) == masked(b.mails()[0])
 
 
@@ -230,3 +233,19 @@ def test_levels_of_stopping_and_of_down_after_stopping(sluice):
     assert "Layer4 connection problem" in subject(smtp.mails()[0])
     # Mails of a notice would have come before that one: none did.
     assert proc.stderr_text().count("is DOWN") == 2
+
+
+def test_soft_stop_waits_for_the_mail_in_flight_up_to_timeout_mail(sluice):
+    # HAProxy 2.6 lets a mail session in flight end (here: `timeout mail` ends it) before the
+    # process exits after SIGUSR1.
+    hanging = FakeSmtp(sluice.port("hang"), silent=True)
+    checked = FakeServer(sluice.port("check"))
+    proc = sluice.start(config(sluice, [hanging.port], checked.port,
+                               timeout="    timeout mail 2s\n"))
+    checked.stop()
+    wait_for(lambda: hanging.accepted, what="the mail session")
+    began = time.monotonic()
+    proc.signal(signal.SIGUSR1)
+    assert proc.wait_exit(timeout=10) == 0
+    assert 1.0 <= time.monotonic() - began < 5.0
+    assert hanging.sessions  # closed by the proxy, not left open

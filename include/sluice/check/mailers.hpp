@@ -81,7 +81,8 @@ class MailAlerts {
     // On the loop of the change: `message` is the state message as printed (with its final
     // dot); a mail goes to every mailer of the server's proxy when `level` passes its filter.
     void alert(const proxy::Server& s, int level, std::string_view message, core::Loop& loop);
-    // Soft stop: this loop's sessions end (mails in flight are dropped) so the loop can end.
+    // Soft stop: this loop's mails in flight finish (bounded by `timeout mail`), those waiting
+    // are dropped, so the loop can end.
     void stop_thread(core::Loop& loop);
 
     struct Target {
