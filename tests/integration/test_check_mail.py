@@ -249,3 +249,16 @@ def test_soft_stop_waits_for_the_mail_in_flight_up_to_timeout_mail(sluice):
     assert proc.wait_exit(timeout=10) == 0
     assert 1.0 <= time.monotonic() - began < 5.0
     assert hanging.sessions  # closed by the proxy, not left open
+
+
+def test_a_tracking_server_mails_its_via_message(sluice):
+    smtp = FakeSmtp(sluice.port("smtp"))
+    checked = FakeServer(sluice.port("check"))
+    text = config(sluice, [smtp.port], checked.port)
+    text += f"    server s2 127.0.0.1:{checked.port} track s1\n"
+    sluice.start(text)
+    checked.stop()
+    wait_for(lambda: len(smtp.mails()) >= 2, what="the mails of s1 and s2")
+    subjects = sorted(subject(m) for m in smtp.mails())
+    assert subjects[0].startswith("Server lb/s1 is DOWN, reason: Layer4 connection problem")
+    assert subjects[1].startswith("Server lb/s2 is DOWN via lb/s1. 0 active and 0 backup")
