@@ -92,6 +92,7 @@ struct MailQueue {
 
     // The reply each step waits for, and what follows it.
     static constexpr int kExpect[] = {220, 250, 250, 250, 354, 250, 221};
+    static constexpr std::size_t kMaxReply = 16384;
 
     void push(std::string data) {
         if (pending.size() >= kMaxPendingMails) return;  // dropped: see kMaxPendingMails
@@ -191,6 +192,10 @@ struct MailQueue {
             const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
             if (n > 0) {
                 in.append(buf, static_cast<std::size_t>(n));
+                if (in.size() > kMaxReply) {  // no mailer says that much at once
+                    end();
+                    return;
+                }
                 continue;
             }
             if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
@@ -219,6 +224,7 @@ struct MailQueue {
             out = command(step);
             ++step;
             if (!flush()) return false;
+            if (!out.empty()) return true;  // the rest goes when the socket takes it
         }
     }
 
