@@ -23,6 +23,8 @@ std::string_view section_name(SectionKind kind) {
             return "http-errors";
         case SectionKind::Userlist:
             return "userlist";
+        case SectionKind::Mailers:
+            return "mailers";
     }
     return "?";
 }
@@ -43,6 +45,8 @@ In capabilities(SectionKind kind) {
             return In::HttpErrors;
         case SectionKind::Userlist:
             return In::Userlist;
+        case SectionKind::Mailers:
+            return In::Mailers;
     }
     return In::None;
 }

@@ -59,7 +59,6 @@ constexpr Keyword kPending[] = {
     // proxies: checks and algorithms
     pending("option mysql-check", BE, kChecks),
     pending("option external-check", BE, kChecks),
-    pending("email-alert", BE, kChecks),
     // proxies: logging
     pending("option httplog", P, kLog),
     pending("option tcplog", P, kLog),

@@ -23,12 +23,13 @@ LateCheckScope::~LateCheckScope() {
     current = outer_;
 }
 
-bool defer_check(LateCheckFn check) {
+bool defer_check(LateCheckFn check, Level level) {
     if (!current) return false;
     current->sink_.push_back({.where = current->where_,
                               .context = std::string(current->context_),
                               .keyword = std::string(current->keyword_),
-                              .check = std::move(check)});
+                              .check = std::move(check),
+                              .level = level});
     return true;
 }
 
@@ -37,7 +38,7 @@ void run_late_checks(const Document& doc, Diagnostics& diag) {
     for (const LateCheck& c : doc.late_checks) {
         std::string error = c.check(doc);
         if (error.empty()) continue;
-        Message m{Level::Alert, c.where, c.context, c.keyword, std::move(error)};
+        Message m{c.level, c.where, c.context, c.keyword, std::move(error)};
         const bool again = std::any_of(said.begin(), said.end(), [&](const Message& s) {
             return s.where.file == m.where.file && s.where.line == m.where.line && s.text == m.text;
         });

@@ -28,7 +28,7 @@ constexpr SectionWord kSections[] = {
     {"global", SectionKind::Global},     {"defaults", SectionKind::Defaults},
     {"frontend", SectionKind::Frontend}, {"backend", SectionKind::Backend},
     {"listen", SectionKind::Listen},     {"http-errors", SectionKind::HttpErrors},
-    {"userlist", SectionKind::Userlist},
+    {"userlist", SectionKind::Userlist}, {"mailers", SectionKind::Mailers},
 };
 
 // Sections HAProxy 2.6 has that we do not read yet: the header is an alert and the body is
@@ -40,7 +40,6 @@ struct UnsupportedSection {
 constexpr UnsupportedSection kUnsupportedSections[] = {
     {"peers", "stick tables and peers (roadmap item 9)"},
     {"resolvers", "DNS resolvers (roadmap item 12)"},
-    {"mailers", "health-check mail alerts (issue #6)"},
     {"program", "master-worker mode (roadmap item 8)"},
     {"ring", "logging (issue #8)"},
     {"cache", "the HTTP cache (roadmap item 11)"},

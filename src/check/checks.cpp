@@ -184,28 +184,34 @@ void count_usable(const proxy::Backend& be, std::uint32_t& active, std::uint32_t
         if (s->usable()) ++(s->options.backup ? backup : active);
 }
 
-// `sessions`: the server's connections to print, when not those of now.
+// `sessions`: the server's connections to print, when not those of now. `was_stopping`: a
+// DOWN from NOLB, a notice for e-mail alerts rather than an alert.
 void report(Check& c, StateMessage::What what, const Outcome& o, long ms, bool was_down,
-            std::optional<std::uint32_t> sessions = std::nullopt) {
+            std::optional<std::uint32_t> sessions = std::nullopt, bool was_stopping = false) {
     proxy::Server& s = *c.server;
     if (s.backend->balancer) s.backend->balancer->server_changed(s);
     if (s.admin.load(std::memory_order_acquire) != proxy::AdminState::Maint)
-        announce(s, {.backend = s.backend->name,
-                     .server = s.name,
-                     .what = what,
-                     .outcome = &o,
-                     .duration_ms = ms,
-                     .sessions = sessions.value_or(s.cur_conns.load(std::memory_order_relaxed))});
+        c.thread->owner->watch().mail(
+            s, state_level(what == StateMessage::What::Down && !was_stopping),
+            announce(s,
+                     {.backend = s.backend->name,
+                      .server = s.name,
+                      .what = what,
+                      .outcome = &o,
+                      .duration_ms = ms,
+                      .sessions = sessions.value_or(s.cur_conns.load(std::memory_order_relaxed))}),
+            *c.thread->loop);
     c.thread->owner->watch().changed(s, what, was_down, *c.thread->loop);
 }
 
 }  // namespace
 
-void announce(const proxy::Server& s, StateMessage m) {
+std::string announce(const proxy::Server& s, StateMessage m) {
     std::lock_guard lock(g_print_mutex);
     count_usable(*s.backend, m.active, m.backup);
     m.backup_server = s.options.backup;
-    print_line("[WARNING]", format_state_message(m));
+    std::string text = format_state_message(m);
+    print_line("[WARNING]", text);
     if ((m.what != StateMessage::What::Up || !m.event.empty()) && m.counts && m.alert &&
         m.active == 0 && m.backup == 0)
         print_line("[ALERT]",
@@ -216,6 +222,7 @@ void announce(const proxy::Server& s, StateMessage m) {
         print_line("[WARNING]", fmt::format("{} {}/{} remains in forced drain mode.",
                                             s.options.backup ? "Backup Server" : "Server",
                                             s.backend->name, s.name));
+    return text;
 }
 
 namespace {
@@ -639,11 +646,11 @@ void schedule(Check& c, util::Duration delay) {
 void mark_down(Check& c, const Outcome& o, long ms,
                std::optional<std::uint32_t> sessions = std::nullopt) {
     proxy::Server& s = *c.server;
-    s.stopping.store(false, std::memory_order_release);
+    const bool was_stopping = s.stopping.exchange(false, std::memory_order_acq_rel);
     s.up.store(false, std::memory_order_release);
     s.check_downs.fetch_add(1, std::memory_order_relaxed);
     s.last_change.store(static_cast<std::int64_t>(std::time(nullptr)), std::memory_order_relaxed);
-    report(c, StateMessage::What::Down, o, ms, false, sessions);
+    report(c, StateMessage::What::Down, o, ms, false, sessions, was_stopping);
 }
 
 void finish(Check& c, Outcome o) {

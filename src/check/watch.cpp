@@ -45,7 +45,7 @@ struct Warmup {
     }
 };
 
-Watch::Watch(proxy::Config& config) {
+Watch::Watch(proxy::Config& config) : mail_(std::make_unique<MailAlerts>(config, config.nbthread)) {
     for (const auto& be : config.backends)
         for (const auto& srv : be->servers) {
             if (!srv->line_parts) continue;
@@ -89,7 +89,8 @@ void Watch::follow(proxy::Server& s, StateMessage::What what, bool was_down, cor
         const bool up = what != StateMessage::What::Down;
         const bool stopping = what == StateMessage::What::Stopping;
         const bool was_up = s.up.load(std::memory_order_acquire);
-        if (was_up == up && s.stopping.load(std::memory_order_acquire) == stopping) return;
+        const bool was_stopping = s.stopping.load(std::memory_order_acquire);
+        if (was_up == up && was_stopping == stopping) return;
         was_down = !was_up;
         const std::int64_t wall = static_cast<std::int64_t>(std::time(nullptr));
         if (!up) s.check_downs.fetch_add(1, std::memory_order_relaxed);
@@ -100,12 +101,14 @@ void Watch::follow(proxy::Server& s, StateMessage::What what, bool was_down, cor
         s.up.store(up, std::memory_order_release);
         if (s.backend->balancer) s.backend->balancer->server_changed(s);
         if (s.admin.load(std::memory_order_acquire) != proxy::AdminState::Maint)
-            announce(s, StateMessage{.backend = s.backend->name,
-                                     .server = s.name,
-                                     .what = what,
-                                     .via_backend = via->backend->name,
-                                     .via_server = via->name,
-                                     .sessions = s.cur_conns.load(std::memory_order_relaxed)});
+            mail(s, state_level(what == StateMessage::What::Down && !was_stopping),
+                 announce(s, StateMessage{.backend = s.backend->name,
+                                          .server = s.name,
+                                          .what = what,
+                                          .via_backend = via->backend->name,
+                                          .via_server = via->name,
+                                          .sessions = s.cur_conns.load(std::memory_order_relaxed)}),
+                 loop);
     }
     shut_sessions(s, what);
     if (auto it = warmups_.find(&s); it != warmups_.end()) {
@@ -136,7 +139,12 @@ void Checks::on_shutdown_sessions(std::function<void(const proxy::Server&)> shut
     watch_->shutdown_sessions = std::move(shut);
 }
 
+void Watch::mail(const proxy::Server& s, int level, std::string_view message, core::Loop& loop) {
+    mail_->alert(s, level, message, loop);
+}
+
 void Watch::stop_thread(core::Loop& loop) {
+    mail_->stop_thread(loop);
     for (auto& [s, w] : warmups_)
         if (w->loop == &loop) w->stop();
 }

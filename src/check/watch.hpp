@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sluice/check/checks.hpp"
+#include "sluice/check/mailers.hpp"
 #include "sluice/check/watch.hpp"
 #include "sluice/core/loop.hpp"
 
@@ -17,7 +18,8 @@ namespace sluice::check {
 
 // Prints a state change as HAProxy does (the WARNING line, then the ALERT when the backend has
 // no usable server left), under the process-wide print lock. Counts the backend's servers.
-void announce(const proxy::Server& s, StateMessage m);
+// Returns the message printed (for e-mail alerts).
+std::string announce(const proxy::Server& s, StateMessage m);
 
 struct Warmup;
 
@@ -61,6 +63,9 @@ class Watch {
     std::function<void(const proxy::Server&)> shutdown_sessions;
     // `s` is checked by `c`: with `observe`, the streams' reports reach the check.
     void observe(proxy::Server& s, Check& c);
+    // A state change's message was printed on `loop`: e-mail alerts (mailers.cpp), `level`
+    // from state_level().
+    void mail(const proxy::Server& s, int level, std::string_view message, core::Loop& loop);
     // The servers that track `s` directly.
     const std::vector<proxy::Server*>& trackers(const proxy::Server& s) const;
 
@@ -71,6 +76,7 @@ class Watch {
     std::unordered_map<const proxy::Server*, std::vector<proxy::Server*>> trackers_;
     std::unordered_map<const proxy::Server*, std::unique_ptr<Warmup>> warmups_;
     std::unique_ptr<ObserveHub> observe_;
+    std::unique_ptr<MailAlerts> mail_;
 };
 
 }  // namespace sluice::check

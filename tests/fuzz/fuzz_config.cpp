@@ -41,7 +41,9 @@ bool resolves_nothing(std::string_view input, const sluice::cfg::EnvLookup& env)
         if (!tokens.ok()) continue;
         const auto& w = tokens->words;
         if (w.size() >= 2 && w[0] == "bind" && !sluice::fuzz::numeric_address(w[1])) return false;
-        if (w.size() >= 3 && w[0] == "server" && !sluice::fuzz::numeric_address(w[2])) return false;
+        if (w.size() >= 3 && (w[0] == "server" || w[0] == "mailer") &&
+            !sluice::fuzz::numeric_address(w[2]))
+            return false;
     }
     return true;
 }

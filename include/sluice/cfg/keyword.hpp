@@ -33,6 +33,7 @@ enum class SectionKind : std::uint8_t {
     Listen,
     HttpErrors,
     Userlist,
+    Mailers,
 };
 std::string_view section_name(SectionKind kind);  // "global", "defaults", ...
 constexpr bool is_named_section(SectionKind kind) {
@@ -48,6 +49,7 @@ enum class In : std::uint8_t {
     Backend = 8,
     HttpErrors = 16,
     Userlist = 32,
+    Mailers = 64,
 };
 constexpr In operator|(In a, In b) {
     return static_cast<In>(static_cast<std::uint8_t>(a) | static_cast<std::uint8_t>(b));

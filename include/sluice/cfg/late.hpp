@@ -27,11 +27,13 @@ struct LateCheck {
     std::string context;  // "frontend 'fe'"
     std::string keyword;
     LateCheckFn check;
+    Level level = Level::Alert;  // what a failure is reported as
 };
 
 // Files `check` under the line being parsed. Returns false, and files nothing, when no config
 // line is being parsed (an expression parsed on its own, as unit tests do).
-bool defer_check(LateCheckFn check);
+// `level`: Warning for a check whose failure leaves the config valid (a setting ignored).
+bool defer_check(LateCheckFn check, Level level = Level::Alert);
 
 // Runs every check in the order the lines came, each reported at most once per line and text
 // (an expression the parser tried twice registers twice).
@@ -48,7 +50,7 @@ class LateCheckScope {
     LateCheckScope& operator=(const LateCheckScope&) = delete;
 
   private:
-    friend bool defer_check(LateCheckFn check);
+    friend bool defer_check(LateCheckFn check, Level level);
     std::vector<LateCheck>& sink_;
     const Location& where_;
     std::string_view context_;

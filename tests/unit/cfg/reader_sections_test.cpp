@@ -133,7 +133,6 @@ TEST(ReaderSections, UnsupportedSectionsAlertOnceAndSkipTheirBody) {
     const Case cases[] = {
         {"peers", "stick tables and peers (roadmap item 9)"},
         {"resolvers", "DNS resolvers (roadmap item 12)"},
-        {"mailers", "health-check mail alerts (issue #6)"},
         {"program", "master-worker mode (roadmap item 8)"},
         {"ring", "logging (issue #8)"},
         {"cache", "the HTTP cache (roadmap item 11)"},
