@@ -393,6 +393,27 @@ Status parse_pgsql_check(Args args, Ctx& ctx, ProxyCheckConf& pc) {
     return set_kind(ctx, pc, Kind::Protocol, pgsql_rules(args[1]));
 }
 
+Status parse_mysql_check(Args args, Ctx& ctx, ProxyCheckConf& pc) {
+    if (ctx.negated()) return set_kind(ctx, pc, Kind::Protocol);
+    std::string user;
+    bool post41 = true;
+    if (!args.empty()) {
+        if (args[0] != "user")
+            return ctx.alert("only supports optional values: 'user' (got '{}').", args[0]);
+        if (args.size() < 2 || args[1].empty())
+            return ctx.alert("'option mysql-check user' expects <username> as argument.");
+        user = args[1];
+        if (args.size() >= 3) {
+            if (args[2] != "post-41" && args[2] != "pre-41")
+                return ctx.alert("keyword 'user' only supports 'post-41' and 'pre-41' (got '{}').",
+                                 args[2]);
+            post41 = args[2] == "post-41";
+        }
+        if (args.size() > 3) return ctx.alert("cannot handle unexpected argument '{}'.", args[3]);
+    }
+    return set_kind(ctx, pc, Kind::Protocol, mysql_rules(user, post41));
+}
+
 Status parse_timeout_check(Args args, Ctx& ctx, ProxyCheckConf& pc) {
     auto d = util::parse_duration(args[0]);
     if (!d) return ctx.alert("{}", d.error());
@@ -452,6 +473,11 @@ constexpr cfg::Keyword kKeywords[] = {
      .in = BE,
      .arity = cfg::between(0, 2),
      .parse = cfg::on_part<ProxyCheckConf, parse_pgsql_check>,
+     .negatable = true},
+    {.name = "option mysql-check",
+     .in = BE,
+     .arity = cfg::at_least(0),
+     .parse = cfg::on_part<ProxyCheckConf, parse_mysql_check>,
      .negatable = true},
     {.name = "timeout check",
      .in = BE,

@@ -7,7 +7,7 @@
 //  - last_raw_word stays inside the line and quoting_warning handles any pair of words;
 //  - the same words read as a `tcp-check` line (tcpcheck.cpp) parse or say why, and an expect
 //    rule judges the answer as raw bytes (waiting only while more may come); the protocol
-//    checks' rules (LDAP's BindResponse reader among them) judge it too.
+//    checks' rules (LDAP's BindResponse and MySQL's packet readers among them) judge it too.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -61,7 +61,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         judge_tcp(*tcp, answer);
     }
     for (const auto& set : {check::redis_rules(), check::smtp_rules("EHLO", "x"),
-                            check::pgsql_rules("u"), check::ldap_rules(), check::ssl_hello_rules()})
+                            check::pgsql_rules("u"), check::ldap_rules(), check::ssl_hello_rules(),
+                            check::mysql_rules("u", true), check::mysql_rules("", false)})
         for (const auto& r : set.rules)
             judge_tcp(r, answer);
 

@@ -40,6 +40,9 @@ struct TcpExpect {
     InfoFrom on_error = InfoFrom::Default, on_success = InfoFrom::Default;
     std::string error_text, success_text;
     bool code_from_answer = false;  // the first 3 bytes are the status code (SMTP)
+    // Mysql: the packet judged is the one after the server's handshake (the answer to the
+    // authentication), not the handshake itself.
+    bool after_handshake = false;
 };
 
 struct TcpRule {
@@ -90,6 +93,8 @@ TcpRules redis_rules();
 TcpRules smtp_rules(std::string_view verb, std::string_view domain);
 TcpRules pgsql_rules(std::string_view user);
 TcpRules ldap_rules();
+// `option mysql-check [user NAME [post-41|pre-41]]`: an empty user checks the handshake alone.
+TcpRules mysql_rules(std::string_view user, bool post41);
 TcpRules ssl_hello_rules();
 
 }  // namespace sluice::check

@@ -89,10 +89,12 @@ TEST(TcpCheckKeywords, ProtocolOptions) {
         "backend a\n  option redis-check\nbackend b\n  option smtpchk EHLO me.example\n"
         "backend c\n  option pgsql-check user bob\nbackend d\n  option ldap-check\n"
         "backend e\n  option ssl-hello-chk\nbackend f\n  option smtpchk\n"
-        "backend g\n  option pgsql-check\n");
+        "backend g\n  option pgsql-check\nbackend h\n  option mysql-check user x post-41 y\n");
     EXPECT_EQ(p.messages(),
               (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:14] : backend 'g' : 'option "
-                     "pgsql-check' : expects 'user <username>' as argument"}));
+                     "pgsql-check' : expects 'user <username>' as argument",
+                     "[ALERT]    (PID) : config : parsing [t.cfg:16] : backend 'h' : 'option "
+                     "mysql-check' : cannot handle unexpected argument 'y'."}));
     for (std::size_t i = 0; i < 6; ++i) {
         EXPECT_EQ(proxy_check(p, i).kind, check::Kind::Protocol) << i;
         EXPECT_TRUE(proxy_check(p, i).protocol_rules.builtin) << i;
@@ -206,6 +208,52 @@ TEST(ProtocolVerdict, Ldap) {
     v = last_rule(set, "HTTP/1.0 400\r\n");
     EXPECT_EQ(v.outcome.status, check::Status::L7Response);
     EXPECT_EQ(v.outcome.info, "Not LDAPv3 protocol");
+}
+
+std::string mysql_packet(char seq, std::string_view body) {
+    std::string p;
+    p += static_cast<char>(body.size());
+    p.append(2, '\0');
+    p += seq;
+    p += body;
+    return p;
+}
+
+TEST(ProtocolVerdict, MysqlRulesAndPackets) {
+    const auto with_user = check::mysql_rules("haproxy", true);
+    ASSERT_EQ(with_user.rules.size(), 4u);
+    EXPECT_TRUE(with_user.rules[0].linger);
+    const std::string auth = with_user.rules[1].data;
+    EXPECT_EQ(auth.substr(0, 4), std::string_view("\x29\0\0\x01", 4));
+    EXPECT_EQ(auth.size(), 4u + 0x29u + 5u);
+    EXPECT_EQ(auth.substr(auth.size() - 5), std::string_view("\x01\0\0\0\x01", 5));
+    EXPECT_EQ(check::mysql_rules("haproxy", false).rules[1].data,
+              std::string("\x0e\0\0\x01\0\x80\0\0\x01haproxy\0\0\x01\0\0\0\x01", 23));
+    EXPECT_EQ(check::mysql_rules("", true).rules.size(), 2u);
+
+    const std::string hs = mysql_packet(0, std::string("\x0a"
+                                                       "5.7\0rest",
+                                                       9));
+    const std::string ok = mysql_packet(2, std::string("\0\0\0\2\0\0\0", 7));
+    const std::string err = mysql_packet(2, std::string("\xff\x15\x04#28000denied\0x", 16));
+    const auto& first = with_user.rules[2];
+    const auto& second = with_user.rules[3];
+    EXPECT_EQ(check::evaluate_tcp(first, 3, hs.substr(0, 6), false).what, Verdict::What::Wait);
+    EXPECT_EQ(check::evaluate_tcp(first, 3, hs.substr(0, 6), true).outcome.status,
+              check::Status::L7Response);
+    EXPECT_EQ(check::evaluate_tcp(first, 3, hs, false).what, Verdict::What::Pass);
+    EXPECT_EQ(check::evaluate_tcp(second, 4, hs, false).what, Verdict::What::Wait);
+    Verdict v = check::evaluate_tcp(second, 4, hs + ok, false);
+    EXPECT_EQ(v.what, Verdict::What::Pass);
+    EXPECT_EQ(v.outcome.status, check::Status::L7Ok);
+    EXPECT_EQ(v.outcome.info, "");
+    v = check::evaluate_tcp(second, 4, hs + err, false);
+    EXPECT_EQ(v.what, Verdict::What::Fail);
+    EXPECT_EQ(v.outcome.status, check::Status::L7Status);
+    EXPECT_EQ(v.outcome.code, 1045);
+    EXPECT_EQ(v.outcome.info, "#28000denied");
+    v = check::evaluate_tcp(first, 3, err, false);
+    EXPECT_EQ(v.outcome.code, 1045);
 }
 
 TEST(ProtocolVerdict, SslHello) {
