@@ -80,8 +80,11 @@ struct Plan {
     bool needs_body = false;
     std::optional<util::Duration> timeout_check;
     std::optional<Connect> connect;
-    TcpRules rules;  // TcpCheck, Protocol
-    bool uses_rules() const { return kind == Kind::TcpCheck || kind == Kind::Protocol; }
+    TcpRules rules;  // TcpCheck, Protocol, and Http with several exchanges
+    bool http_sequence = false;
+    bool uses_rules() const {
+        return kind == Kind::TcpCheck || kind == Kind::Protocol || http_sequence;
+    }
 };
 
 struct Check {
@@ -301,7 +304,7 @@ void after_connect(Check& c) {
         const std::size_t n = net::write_proxy_header(1, src, c.target, buf);
         c.out.assign(reinterpret_cast<const char*>(buf), n);
     }
-    if (c.plan->kind == Kind::Http) c.out += c.plan->request;
+    if (c.plan->kind == Kind::Http && !c.plan->http_sequence) c.out += c.plan->request;
     c.phase = Check::Phase::Sending;
     if (c.plan->timeout_check) arm_timeout(c, *c.plan->timeout_check);
     if (c.plan->uses_rules()) {
@@ -694,7 +697,10 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
                 plan->connect = pc.connect;
                 if (pc.kind == Kind::TcpCheck) plan->rules = pc.tcp_rules;
                 if (pc.kind == Kind::Protocol) plan->rules = pc.protocol_rules;
-                if (pc.kind == Kind::Http) {
+                if (pc.kind == Kind::Http && !pc.more.empty()) {
+                    plan->http_sequence = true;
+                    plan->rules = http_sequence_rules(pc);
+                } else if (pc.kind == Kind::Http) {
                     plan->request = pc.request.serialize();
                     plan->expects = pc.expects;
                     plan->disable_on_404 = pc.disable_on_404;

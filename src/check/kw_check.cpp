@@ -194,17 +194,30 @@ void own_rules(Ctx& ctx, ProxyCheckConf& pc) {
         pc.expects.clear();
         pc.connect.reset();
         pc.sent = false;
+        pc.more.clear();
     }
     pc.rules_owner = ctx.context();
 }
 
+// HAProxy 2.6 numbers a refused http-check rule by the connects and sends before it.
+std::size_t next_step(const ProxyCheckConf& pc) {
+    std::size_t n = (pc.connect ? 1 : 0) + (pc.sent ? 1 : 0);
+    for (const HttpExchange& x : pc.more)
+        n += (x.connect ? 1 : 0) + (x.sent ? 1 : 0);
+    return n + 1;
+}
+
+bool exchange_sent(const ProxyCheckConf& pc) {
+    return pc.more.empty() ? pc.sent : pc.more.back().sent;
+}
+
 Status parse_send(Args args, Ctx& ctx, ProxyCheckConf& pc) {
-    if (!pc.expects.empty())
-        return ctx.alert(
-            "several request/response exchanges in one http-check sequence are not "
-            "implemented yet; they come with the rest of the health checks (issue "
-            "#6)");
-    HttpRequest& r = pc.request;
+    // One request per connection: a later exchange opens with `http-check connect`, and only
+    // the first request takes `option httpchk`'s words.
+    if (exchange_sent(pc))
+        return ctx.alert("unable to add http-check send rule at step {} (missing connect rule).",
+                         next_step(pc));
+    HttpRequest& r = pc.more.empty() ? pc.request : pc.more.back().request;
     for (std::size_t i = 1; i < args.size(); ++i) {
         const std::string& w = args[i];
         auto value = [&](int n) -> bool { return i + static_cast<std::size_t>(n) < args.size(); };
@@ -237,11 +250,15 @@ Status parse_send(Args args, Ctx& ctx, ProxyCheckConf& pc) {
                 w);
         }
     }
-    pc.sent = true;
+    (pc.more.empty() ? pc.sent : pc.more.back().sent) = true;
     return Status::Ok;
 }
 
 Status parse_expect(Args args, Ctx& ctx, ProxyCheckConf& pc) {
+    // The first exchange may use `option httpchk`'s request unless a connect opened it.
+    if (!exchange_sent(pc) && (pc.connect || !pc.more.empty()))
+        return ctx.alert("unable to add http-check expect rule at step {} (missing send rule).",
+                         next_step(pc));
     std::string warning;
     auto e = parse_http_expect(args.subspan(1), warning);
     if (!e) return ctx.alert("'http-check expect' : {}", e.error());
@@ -251,16 +268,17 @@ Status parse_expect(Args args, Ctx& ctx, ProxyCheckConf& pc) {
         const std::string q = quoting_warning(last_raw_word(ctx.line()), e->pattern.text);
         if (!q.empty()) st = ctx.warning("'http-check expect' : {}", q);
     }
-    pc.expects.push_back(std::move(*e));
+    (pc.more.empty() ? pc.expects : pc.more.back().expects).push_back(std::move(*e));
     return st;
 }
 
 Status parse_connect(Args args, Ctx& ctx, ProxyCheckConf& pc) {
-    if (pc.connect || !pc.expects.empty() || pc.sent)
+    const bool opening = !pc.connect && pc.expects.empty() && !pc.sent && pc.more.empty();
+    if (!opening && !pc.connect)
         return ctx.alert(
-            "'http-check connect' : only one connect, at the start of the sequence, "
-            "is implemented yet; sequences of several come with the rest of the "
-            "health checks (issue #6)");
+            "'http-check connect' : first step MUST also be a 'connect', optionally preceded "
+            "by a 'set-var', an 'unset-var' or a 'comment', when there is a 'connect' step in "
+            "the tcp-check ruleset");
     Connect c;
     for (std::size_t i = 1; i < args.size(); ++i) {
         const std::string& w = args[i];
@@ -293,7 +311,12 @@ Status parse_connect(Args args, Ctx& ctx, ProxyCheckConf& pc) {
             return ctx.alert("'http-check connect' : unknown or incomplete option '{}'", w);
         }
     }
-    pc.connect = c;
+    if (opening) {
+        pc.connect = c;
+    } else {
+        pc.more.emplace_back();
+        pc.more.back().connect = c;
+    }
     return Status::Ok;
 }
 
@@ -492,23 +515,65 @@ const cfg::Registrar kRegistered{kKeywords};
 
 }  // namespace
 
+TcpRules http_sequence_rules(const ProxyCheckConf& pc) {
+    TcpRules set;
+    set.builtin = true;  // HAProxy's http-check messages name no step
+    auto connect = [&](const Connect& c) {
+        TcpRule r;
+        r.op = TcpRule::Op::Connect;
+        r.port = c.port;
+        r.addr = c.addr;
+        r.send_proxy = c.send_proxy;
+        r.linger = c.linger;
+        set.rules.push_back(std::move(r));
+    };
+    auto exchange = [&](const HttpRequest& req, bool send, const std::vector<Expect>& expects,
+                        bool last) {
+        if (send) {
+            TcpRule r;
+            r.op = TcpRule::Op::Send;
+            r.data = req.serialize();
+            set.rules.push_back(std::move(r));
+        }
+        // HAProxy reads an answer where expect rules say so, and at the end of the sequence
+        // (its implicit "2xx or 3xx").
+        if (expects.empty() && !last) return;
+        TcpRule r;
+        r.op = TcpRule::Op::Expect;
+        r.expect.kind = TcpExpect::Kind::Http;
+        r.expect.http = expects;
+        r.expect.disable_on_404 = pc.disable_on_404;
+        r.expect.error_status = check::Status::L7Response;
+        if (!expects.empty()) r.expect.timeout_status = expects.back().timeout_status;
+        for (const Expect& e : expects)
+            if (e.kind == Expect::Kind::String || e.kind == Expect::Kind::RString)
+                r.expect.needs_body = true;
+        set.rules.push_back(std::move(r));
+    };
+    if (pc.connect) connect(*pc.connect);
+    exchange(pc.request, true, pc.expects, pc.more.empty());
+    for (std::size_t i = 0; i < pc.more.size(); ++i) {
+        const HttpExchange& x = pc.more[i];
+        if (x.connect) connect(*x.connect);
+        exchange(x.request, x.sent, x.expects, i + 1 == pc.more.size());
+    }
+    return set;
+}
+
 std::string HttpRequest::serialize() const {
     std::string out = fmt::format("{} {} {}\r\n", method, uri, version);
     bool has_connection = false;
     for (const auto& [name, value] : headers) {
-        std::string_view n = name;
-        auto lower_eq = [](std::string_view a, std::string_view b) {
-            if (a.size() != b.size()) return false;
-            for (std::size_t i = 0; i < a.size(); ++i)
-                if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
-            return true;
-        };
-        if (lower_eq(n, "content-length") || lower_eq(n, "transfer-encoding")) continue;
-        if (lower_eq(n, "connection")) has_connection = true;
-        out += fmt::format("{}: {}\r\n", name, value);
+        // HAProxy 2.6 sends header names in lower case (as HTTP/2 would).
+        std::string n = name;
+        for (char& ch : n)
+            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (n == "content-length" || n == "transfer-encoding") continue;
+        if (n == "connection") has_connection = true;
+        out += fmt::format("{}: {}\r\n", n, value);
     }
-    if (!body.empty()) out += fmt::format("Content-Length: {}\r\n", body.size());
-    if (!has_connection && version != "HTTP/1.0") out += "Connection: close\r\n";
+    if (!body.empty()) out += fmt::format("content-length: {}\r\n", body.size());
+    if (!has_connection && version != "HTTP/1.0") out += "connection: close\r\n";
     out += "\r\n";
     out += body;
     return out;

@@ -5,6 +5,8 @@
 #include <ctime>
 
 #include "sluice/check/tcpcheck.hpp"
+#include "sluice/http/h1_parse.hpp"
+#include "sluice/util/units.hpp"
 
 namespace sluice::check {
 namespace {
@@ -279,10 +281,38 @@ Verdict ldap_verdict(std::string_view a, bool last) {
     return {Verdict::What::Pass, {Status::L7Ok, 0, {}}};
 }
 
+// An exchange of an http-check sequence: the answer's head, and its body when a rule reads it
+// (up to Content-Length, else until the server closes), judged by the exchange's rules.
+Verdict http_verdict(const TcpExpect& e, std::string_view a, bool last) {
+    const Verdict invalid{Verdict::What::Fail, {Status::L7Response, -1, {}}};
+    http::ResponseHead head;
+    const auto bytes = std::as_bytes(std::span(a.data(), a.size()));
+    http::ParseOptions opts;
+    opts.accept_invalid = true;
+    const http::HeadResult r = http::parse_response_head(bytes, 0, head, opts);
+    if (std::holds_alternative<http::Incomplete>(r)) return last ? invalid : Verdict{};
+    if (std::holds_alternative<http::Invalid>(r)) return invalid;
+    const std::size_t head_len = std::get<http::Done>(r).consumed;
+    std::string_view body = a.substr(head_len);
+    if (e.needs_body && !last) {
+        const http::Header* cl = head.headers.find("content-length");
+        if (!cl) return {};
+        auto len = util::parse_uint(cl->value);
+        if (!len || body.size() < *len) return {};
+        body = body.substr(0, *len);
+    }
+    const HttpAnswer answer{
+        .status = head.status, .reason = head.reason, .headers = &head.headers, .body = body};
+    Outcome o = evaluate_http(e.http, answer, e.disable_on_404);
+    const auto what = passed(o.status) ? Verdict::What::Pass : Verdict::What::Fail;
+    return {what, std::move(o)};
+}
+
 }  // namespace
 
 Verdict custom_verdict(const TcpExpect& e, std::string_view a, bool last) {
     if (e.kind == TcpExpect::Kind::Mysql) return mysql_verdict(e, a, last);
+    if (e.kind == TcpExpect::Kind::Http) return http_verdict(e, a, last);
     return ldap_verdict(a, last);
 }
 

@@ -56,6 +56,15 @@ struct Connect {
     bool linger = false;
 };
 
+// A later request/response exchange of an http-check sequence: its own connection when it
+// opens with `http-check connect`, else the previous exchange's.
+struct HttpExchange {
+    std::optional<Connect> connect;
+    HttpRequest request;
+    bool sent = false;  // an `http-check send` was read for this exchange
+    std::vector<Expect> expects;
+};
+
 struct ProxyCheckConf {
     Kind kind = Kind::Tcp;
     HttpRequest request;
@@ -63,6 +72,8 @@ struct ProxyCheckConf {
     std::optional<Connect> connect;
     bool disable_on_404 = false;
     bool sent = false;  // an `http-check send` was read: later rules belong to this exchange
+    // The exchanges after the first (request, expects, connect above), in order.
+    std::vector<HttpExchange> more;
     // Which section wrote the http-check rules: a backend's own rules replace those it
     // inherited from its defaults section instead of adding to them.
     std::string rules_owner;
@@ -74,5 +85,9 @@ struct ProxyCheckConf {
     std::string tcp_comment;
     TcpRules protocol_rules;  // Kind::Protocol
 };
+
+// The rules of an http-check sequence of several exchanges, run as a tcp-check sequence whose
+// expect steps parse HTTP answers. Messages are those of HAProxy's http-check (no step texts).
+TcpRules http_sequence_rules(const ProxyCheckConf& pc);
 
 }  // namespace sluice::check

@@ -28,7 +28,16 @@ enum class InfoFrom : std::uint8_t {
 };
 
 struct TcpExpect {
-    enum class Kind : std::uint8_t { String, RString, Binary, RBinary, Mysql, Ldap, SslHello };
+    enum class Kind : std::uint8_t {
+        String,
+        RString,
+        Binary,
+        RBinary,
+        Mysql,
+        Ldap,
+        SslHello,
+        Http,  // an HTTP answer judged by `http` (an http-check sequence's exchange)
+    };
     Kind kind = Kind::String;
     bool negate = false;
     std::string pattern;  // String/Binary: the bytes; RString/RBinary: the source
@@ -43,6 +52,11 @@ struct TcpExpect {
     // Mysql: the packet judged is the one after the server's handshake (the answer to the
     // authentication), not the handshake itself.
     bool after_handshake = false;
+    // Http: the exchange's `http-check expect` rules (none: 2xx and 3xx pass), whether the
+    // answer's body is needed, and disable-on-404.
+    std::vector<Expect> http;
+    bool needs_body = false;
+    bool disable_on_404 = false;
 };
 
 struct TcpRule {

@@ -65,9 +65,9 @@ TEST(CheckKeywords, HttpchkForms) {
     EXPECT_EQ(proxy_check(p, 0).request.serialize(), "OPTIONS / HTTP/1.0\r\n\r\n");
     EXPECT_EQ(proxy_check(p, 1).request.serialize(), "OPTIONS /health HTTP/1.0\r\n\r\n");
     EXPECT_EQ(proxy_check(p, 2).request.serialize(),
-              "HEAD /h HTTP/1.1\r\nHost: www\r\nConnection: close\r\n\r\n");
+              "HEAD /h HTTP/1.1\r\nhost: www\r\nconnection: close\r\n\r\n");
     EXPECT_EQ(proxy_check(p, 3).request.serialize(),
-              "GET /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc");
+              "GET /x HTTP/1.1\r\nhost: h\r\ncontent-length: 3\r\nconnection: close\r\n\r\nabc");
 }
 
 TEST(CheckKeywords, SeedBlock) {
@@ -117,13 +117,10 @@ TEST(CheckKeywords, HttpCheckErrorsAndPending) {
                "[ALERT]    (PID) : config : parsing [t.cfg:7] : backend 'b' : 'http-check' : "
                "'http-check connect ssl' is not implemented yet; it comes with TLS (roadmap "
                "item 7)",
-               "[ALERT]    (PID) : config : parsing [t.cfg:9] : backend 'b' : 'http-check' : "
-               "several request/response exchanges in one http-check sequence are not "
-               "implemented yet; they come with the rest of the health checks (issue #6)",
                "[ALERT]    (PID) : config : parsing [t.cfg:10] : backend 'b' : 'http-check' : "
-               "'http-check connect' : only one connect, at the start of the sequence, is "
-               "implemented yet; sequences of several come with the rest of the health checks "
-               "(issue #6)"}));
+               "'http-check connect' : first step MUST also be a 'connect', optionally "
+               "preceded by a 'set-var', an 'unset-var' or a 'comment', when there is a "
+               "'connect' step in the tcp-check ruleset"}));
 }
 
 TEST(CheckKeywords, BackendRulesReplaceInheritedOnes) {
@@ -165,6 +162,31 @@ TEST(CheckKeywords, ACheckedServerNeedsAPort) {
     EXPECT_EQ(p.messages(),
               (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:2] : backend 'b' : 'server' : "
                      "server 's1' has neither a service port nor a check port to check"}));
+}
+
+TEST(CheckKeywords, HttpCheckSequenceOfExchanges) {
+    const Parsed p = parse(
+        "backend b\n  option httpchk GET /first\n  http-check connect\n"
+        "  http-check send hdr Host a\n  http-check expect status 200\n"
+        "  http-check connect port 81 linger\n  http-check send uri /second\n");
+    EXPECT_EQ(p.messages(), Lines{});
+    const auto& pc = proxy_check(p, 0);
+    ASSERT_EQ(pc.more.size(), 1u);
+    const check::TcpRules set = check::http_sequence_rules(pc);
+    ASSERT_EQ(set.rules.size(), 6u);
+    EXPECT_EQ(set.rules[1].data, "GET /first HTTP/1.0\r\nhost: a\r\n\r\n");
+    EXPECT_EQ(set.rules[2].expect.kind, check::TcpExpect::Kind::Http);
+    EXPECT_EQ(set.rules[3].port, 81);
+    EXPECT_TRUE(set.rules[3].linger);
+    EXPECT_EQ(set.rules[4].data, "OPTIONS /second HTTP/1.0\r\n\r\n");
+    // The last exchange is judged even without expect rules (2xx and 3xx pass).
+    EXPECT_TRUE(set.rules[5].expect.http.empty());
+    const check::Verdict v =
+        check::evaluate_tcp(set.rules[5], 6, "HTTP/1.1 302 Found\r\n\r\n", true);
+    EXPECT_EQ(v.what, check::Verdict::What::Pass);
+    EXPECT_EQ(v.outcome.code, 302);
+    EXPECT_EQ(check::evaluate_tcp(set.rules[2], 3, "HTTP/1.1 200", false).what,
+              check::Verdict::What::Wait);
 }
 
 }  // namespace
