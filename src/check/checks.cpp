@@ -3,6 +3,7 @@
 
 #include "sluice/check/tcpcheck.hpp"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -82,6 +83,10 @@ struct Plan {
     std::optional<Connect> connect;
     TcpRules rules;  // TcpCheck, Protocol, and Http with several exchanges
     bool http_sequence = false;
+    // `http-check send-state`: the request is built for each check with the server's state.
+    bool send_state = false;
+    HttpRequest request_conf;
+    std::string node;
     bool uses_rules() const {
         return kind == Kind::TcpCheck || kind == Kind::Protocol || http_sequence;
     }
@@ -210,6 +215,45 @@ net::Address rule_target(Check& c, const TcpRule& r) {
 
 void on_io(struct ev_loop*, ev_io* w, int revents);
 void run_rules(Check& c);
+
+// The X-Haproxy-Server-State value (`http-check send-state`) as this check sees its server.
+std::string server_state(const Check& c) {
+    const proxy::Server& s = *c.server;
+    const proxy::Backend& be = *s.backend;
+    ServerState st;
+    st.up = c.health.up;
+    st.stopping = s.stopping.load(std::memory_order_relaxed);
+    st.health = c.health.value;
+    st.rise = c.health.rise;
+    st.fall = c.health.fall;
+    char addr[INET6_ADDRSTRLEN] = "";
+    const auto& ss = s.address.address.storage;
+    if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(ss).sin_addr, addr, sizeof addr);
+    else if (ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr, addr,
+                  sizeof addr);
+    st.address = addr;
+    st.port = s.address.address.port();
+    st.backend = be.name;
+    st.server = s.name;
+    st.node = c.plan->node;
+    // Weights on the configured scale; the total is the active servers' in use (the backups'
+    // when no active one is), as HAProxy's.
+    auto user_weight = [](const proxy::Server& x) { return (x.effective_weight() + 15) / 16; };
+    st.weight = user_weight(s);
+    std::uint32_t active = 0, backup = 0;
+    for (const auto& x : be.servers)
+        if (x->usable()) (x->options.backup ? backup : active) += user_weight(*x);
+    st.total_weight = active ? active : backup;
+    st.scur = s.cur_conns.load(std::memory_order_relaxed);
+    const std::uint32_t bcur = be.cur_conns.load(std::memory_order_relaxed);
+    const std::uint32_t queued = be.queued.load(std::memory_order_relaxed);
+    st.backend_cur = bcur > queued ? bcur - queued : 0;
+    const std::uint8_t warm = s.warmup.load(std::memory_order_relaxed);
+    if (st.up && warm < 100) st.throttle = warm;
+    return format_server_state(st);
+}
 std::string connect_info(const Check& c, const std::string& error);
 
 void want(Check& c, int events) {
@@ -304,7 +348,9 @@ void after_connect(Check& c) {
         const std::size_t n = net::write_proxy_header(1, src, c.target, buf);
         c.out.assign(reinterpret_cast<const char*>(buf), n);
     }
-    if (c.plan->kind == Kind::Http && !c.plan->http_sequence) c.out += c.plan->request;
+    if (c.plan->kind == Kind::Http && !c.plan->http_sequence)
+        c.out +=
+            c.plan->send_state ? c.plan->request_conf.serialize(server_state(c)) : c.plan->request;
     c.phase = Check::Phase::Sending;
     if (c.plan->timeout_check) arm_timeout(c, *c.plan->timeout_check);
     if (c.plan->uses_rules()) {
@@ -468,7 +514,13 @@ void run_rules(Check& c) {
                     c.out.clear();
                     c.sent = 0;
                 }
-                c.out += r.data;
+                if (r.state_at == std::string::npos) {
+                    c.out += r.data;
+                } else {
+                    c.out.append(r.data, 0, r.state_at);
+                    c.out += fmt::format("x-haproxy-server-state: {}\r\n", server_state(c));
+                    c.out.append(r.data, r.state_at);
+                }
                 c.in.clear();
                 c.must_read = true;
                 ++c.step;
@@ -697,11 +749,21 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
                 plan->connect = pc.connect;
                 if (pc.kind == Kind::TcpCheck) plan->rules = pc.tcp_rules;
                 if (pc.kind == Kind::Protocol) plan->rules = pc.protocol_rules;
+                if (pc.kind == Kind::Http && pc.send_state) {
+                    plan->send_state = true;
+                    plan->node = config.global.node;
+                    if (plan->node.empty()) {  // HAProxy's default node name
+                        char host[256] = "";
+                        gethostname(host, sizeof host - 1);
+                        plan->node = host;
+                    }
+                }
                 if (pc.kind == Kind::Http && !pc.more.empty()) {
                     plan->http_sequence = true;
                     plan->rules = http_sequence_rules(pc);
                 } else if (pc.kind == Kind::Http) {
                     plan->request = pc.request.serialize();
+                    plan->request_conf = pc.request;
                     plan->expects = pc.expects;
                     plan->disable_on_404 = pc.disable_on_404;
                     for (const Expect& e : pc.expects)

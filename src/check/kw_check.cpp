@@ -328,7 +328,12 @@ Status parse_http_check(Args args, Ctx& ctx, ProxyCheckConf& pc) {
         return Status::Ok;
     }
     if (what == "comment") return Status::Ok;
-    if (what == "send-state" || what.starts_with("set-var") || what.starts_with("unset-var"))
+    if (what == "send-state") {
+        if (args.size() > 1) return ctx.alert("cannot handle unexpected argument '{}'.", args[1]);
+        pc.send_state = true;
+        return Status::Ok;
+    }
+    if (what.starts_with("set-var") || what.starts_with("unset-var"))
         return ctx.alert(
             "'http-check {}' is not implemented yet; it comes with the rest of the "
             "health checks (issue #6)",
@@ -533,6 +538,12 @@ TcpRules http_sequence_rules(const ProxyCheckConf& pc) {
             TcpRule r;
             r.op = TcpRule::Op::Send;
             r.data = req.serialize();
+            if (pc.send_state) {
+                // The header's place, found by serializing with a marker value.
+                const std::string marked = req.serialize("\x01");
+                const std::size_t at = marked.find("x-haproxy-server-state: \x01");
+                if (at != std::string::npos) r.state_at = at;
+            }
             set.rules.push_back(std::move(r));
         }
         // HAProxy reads an answer where expect rules say so, and at the end of the sequence
@@ -560,7 +571,26 @@ TcpRules http_sequence_rules(const ProxyCheckConf& pc) {
     return set;
 }
 
-std::string HttpRequest::serialize() const {
+std::string format_server_state(const ServerState& s) {
+    std::string out;
+    const std::uint32_t full = s.rise + s.fall - 1;
+    if (s.up) {
+        // Going down: how far from DOWN, out of `fall`.
+        out = s.stopping ? "NOLB" : "UP";
+        if (s.health != full) out += fmt::format(" {}/{}", s.health - s.rise + 1, s.fall);
+    } else {
+        out = "DOWN";
+        if (s.health != 0) out += fmt::format(" {}/{}", s.health, s.rise);
+    }
+    out +=
+        fmt::format("; address={}; port={}; name={}/{}; node={}; weight={}/{}; scur={}/{}; qcur={}",
+                    s.address, s.port, s.backend, s.server, s.node, s.weight, s.total_weight,
+                    s.scur, s.backend_cur, s.qcur);
+    if (s.throttle >= 0) out += fmt::format("; throttle={}%", s.throttle);
+    return out;
+}
+
+std::string HttpRequest::serialize(std::string_view state) const {
     std::string out = fmt::format("{} {} {}\r\n", method, uri, version);
     bool has_connection = false;
     for (const auto& [name, value] : headers) {
@@ -572,6 +602,7 @@ std::string HttpRequest::serialize() const {
         if (n == "connection") has_connection = true;
         out += fmt::format("{}: {}\r\n", n, value);
     }
+    if (!state.empty()) out += fmt::format("x-haproxy-server-state: {}\r\n", state);
     if (!body.empty()) out += fmt::format("content-length: {}\r\n", body.size());
     if (!has_connection && version != "HTTP/1.0") out += "connection: close\r\n";
     out += "\r\n";

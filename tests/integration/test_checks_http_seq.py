@@ -139,12 +139,13 @@ def test_two_connections(sluice, wait_for):
 
 def test_first_exchange_fails_first(sluice, wait_for):
     """HAProxy 2.6: a failing first exchange ends the check; the second server is never
-    asked."""
+    asked. `send-state` adds the state header to every exchange's request."""
     a_port, b_port = sluice.port("a"), sluice.port("b")
     a = FakeHttp(a_port, {"/a": ("500 Oops", "")})
     b = FakeHttp(b_port, {"/b": ("200 OK", "ok")})
     try:
-        proc = start(sluice, f"""    http-check connect
+        proc = start(sluice, f"""    http-check send-state
+    http-check connect
     http-check send uri /a
     http-check expect status 200
     http-check connect port {b_port}
@@ -153,6 +154,11 @@ def test_first_exchange_fails_first(sluice, wait_for):
         assert wait_lines(proc, wait_for, 1)[0] == down_line(
             "Layer7 wrong status, code: 500, info: \"Oops\"")
         assert b.heads() == []
+        a.routes["/a"] = ("200 OK", "")
+        wait_for(lambda: b.heads(), what="the second exchange")
+        for server, uri in ((a, "/a"), (b, "/b")):
+            assert server.heads()[-1][1].startswith(
+                f"OPTIONS {uri} HTTP/1.0\r\nx-haproxy-server-state: ".encode())
     finally:
         a.stop()
         b.stop()
@@ -205,3 +211,47 @@ def test_second_connect_refused(sluice, wait_for):
             "Layer4 connection problem, info: \"Connection refused\"")
     finally:
         a.stop()
+
+
+def test_send_state(sluice, wait_for):
+    """HAProxy 2.6: `http-check send-state` adds x-haproxy-server-state to each check request:
+    the state with the health counter while it moves ("UP 1/3" at start, "DOWN", "DOWN 1/2"),
+    the server's address and port, names, node, its weight out of the active servers' in use,
+    connections and queue."""
+    port = sluice.port("srv")
+    srv = FakeHttp(port, {"/h": ("500 KO", "")})
+    try:
+        sluice.start(sluice.base("http", extra_global="node mynode") + f"""
+frontend fe
+    bind 127.0.0.1:{sluice.port('fe')}
+    default_backend be
+backend be
+    option httpchk GET /h
+    http-check send hdr Host x
+    http-check send-state
+    server s1 127.0.0.1:{port} check inter 100 rise 2 fall 3 weight 3
+    server s2 127.0.0.1:{sluice.port('s2')} weight 5
+    server s3 127.0.0.1:{sluice.port('s3')} weight 7 backup
+""")
+
+        def states():
+            out = []
+            for _, head in srv.heads():
+                for line in head.decode().split("\r\n"):
+                    if line.startswith("x-haproxy-server-state: "):
+                        value = line.split(": ", 1)[1]
+                        if not out or out[-1] != value:
+                            out.append(value)
+            return out
+        wait_for(lambda: any(s.startswith("DOWN;") for s in states()), what="a DOWN state")
+        srv.routes["/h"] = ("200 OK", "")
+        wait_for(lambda: states()[-1].startswith("UP;"), what="back UP")
+        rest = f"address=127.0.0.1; port={port}; name=be/s1; node=mynode"
+        assert states() == [f"UP 1/3; {rest}; weight=3/8; scur=0/0; qcur=0",
+                            f"DOWN; {rest}; weight=3/5; scur=0/0; qcur=0",
+                            f"DOWN 1/2; {rest}; weight=3/5; scur=0/0; qcur=0",
+                            f"UP; {rest}; weight=3/8; scur=0/0; qcur=0"]
+        assert srv.heads()[0][1].startswith(b"GET /h HTTP/1.0\r\nhost: x\r\n"
+                                            b"x-haproxy-server-state: UP 1/3;")
+    finally:
+        srv.stop()

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -45,8 +46,22 @@ struct HttpRequest {
     std::string body;
     // The request's bytes, as sent: the line, the headers, Content-Length with a body,
     // Connection: close unless a Connection header is given or the version is HTTP/1.0.
-    std::string serialize() const;
+    // `state`: the value of an X-Haproxy-Server-State header to add (`http-check send-state`).
+    std::string serialize(std::string_view state = {}) const;
 };
+
+// What `http-check send-state` reports of a server, in HAProxy's X-Haproxy-Server-State format:
+// "UP 2/3; address=127.0.0.1; port=80; name=be/s1; node=n; weight=1/2; scur=0/0; qcur=0".
+struct ServerState {
+    bool up = true, stopping = false;
+    std::uint32_t health = 0, rise = 2, fall = 3;
+    std::string_view address, backend, server, node;
+    std::uint16_t port = 0;
+    std::uint32_t weight = 0, total_weight = 0;
+    std::uint32_t scur = 0, backend_cur = 0, qcur = 0;
+    int throttle = -1;  // a warming-up server's percentage (slowstart), else -1
+};
+std::string format_server_state(const ServerState& s);
 
 // `http-check connect` (the one that opens the sequence).
 struct Connect {
@@ -71,7 +86,8 @@ struct ProxyCheckConf {
     std::vector<Expect> expects;
     std::optional<Connect> connect;
     bool disable_on_404 = false;
-    bool sent = false;  // an `http-check send` was read: later rules belong to this exchange
+    bool send_state = false;  // `http-check send-state`
+    bool sent = false;        // an `http-check send` was read: later rules belong to this exchange
     // The exchanges after the first (request, expects, connect above), in order.
     std::vector<HttpExchange> more;
     // Which section wrote the http-check rules: a backend's own rules replace those it

@@ -68,8 +68,9 @@ struct TcpRule {
     std::optional<net::Address> addr;
     bool send_proxy = false;
     bool linger = false;
-    // Send: the bytes
+    // Send: the bytes; where an http-check send-state header goes in them (npos: none).
     std::string data;
+    std::size_t state_at = std::string::npos;
     TcpExpect expect;
     std::string comment;
 };

@@ -100,7 +100,7 @@ TEST(CheckKeywords, SeedBlock) {
 TEST(CheckKeywords, HttpCheckErrorsAndPending) {
     EXPECT_EQ(
         messages("backend b\n  option httpchk\n  http-check foo\n  http-check expect\n"
-                 "  http-check send-state\n  http-check send meth\n"
+                 "  http-check send-state x\n  http-check send meth\n"
                  "  http-check connect ssl\n  http-check expect status 200\n"
                  "  http-check send uri /2\n  http-check connect\n"),
         (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:3] : backend 'b' : 'http-check' : "
@@ -110,8 +110,7 @@ TEST(CheckKeywords, HttpCheckErrorsAndPending) {
                "'http-check expect' : expects a match ('status', 'rstatus', 'hdr', 'fhdr', "
                "'string' or 'rstring') and its pattern",
                "[ALERT]    (PID) : config : parsing [t.cfg:5] : backend 'b' : 'http-check' : "
-               "'http-check send-state' is not implemented yet; it comes with the rest of the "
-               "health checks (issue #6)",
+               "cannot handle unexpected argument 'x'.",
                "[ALERT]    (PID) : config : parsing [t.cfg:6] : backend 'b' : 'http-check' : "
                "'http-check send' : 'meth' expects a value",
                "[ALERT]    (PID) : config : parsing [t.cfg:7] : backend 'b' : 'http-check' : "
@@ -162,6 +161,31 @@ TEST(CheckKeywords, ACheckedServerNeedsAPort) {
     EXPECT_EQ(p.messages(),
               (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:2] : backend 'b' : 'server' : "
                      "server 's1' has neither a service port nor a check port to check"}));
+}
+
+TEST(CheckKeywords, ServerStateHeader) {
+    check::ServerState st;
+    st.health = 2;
+    st.address = "10.0.0.1";
+    st.port = 80;
+    st.backend = "be";
+    st.server = "s1";
+    st.node = "n";
+    st.weight = 1;
+    st.total_weight = 2;
+    EXPECT_EQ(check::format_server_state(st),
+              "UP 1/3; address=10.0.0.1; port=80; name=be/s1; node=n; weight=1/2; scur=0/0; "
+              "qcur=0");
+    st.health = 4;
+    st.stopping = true;
+    st.throttle = 25;
+    EXPECT_EQ(check::format_server_state(st).substr(0, 6), "NOLB; ");
+    EXPECT_TRUE(check::format_server_state(st).ends_with("; throttle=25%"));
+    st.up = false;
+    st.stopping = false;
+    st.health = 1;
+    st.throttle = -1;
+    EXPECT_EQ(check::format_server_state(st).substr(0, 10), "DOWN 1/2; ");
 }
 
 TEST(CheckKeywords, HttpCheckSequenceOfExchanges) {
