@@ -126,6 +126,7 @@ struct Check {
     bool eof = false;
     bool expected = false;
     Outcome last_pass;
+    sample::VarStore vars;  // check.* variables, emptied at each run
 };
 
 struct ThreadChecks {
@@ -136,6 +137,7 @@ struct ThreadChecks {
     std::minstd_rand rng;
     std::vector<std::unique_ptr<Check>> checks;
     bool stopped = false;
+    sample::Arena arena;  // variable actions and log-format sends
 };
 
 namespace {
@@ -268,14 +270,31 @@ void arm_timeout(Check& c, util::Duration d) {
     ev_timer_start(c.thread->loop->raw(), &c.timer);
 }
 
+// Evaluates `fn(ctx)` with the check's variables at hand.
+template <class Fn>
+void with_samples(Check& c, Fn fn) {
+    sample::Vars vars;
+    vars.check = &c.vars;
+    sample::Context ctx(c.thread->arena);
+    ctx.attach(&vars);
+    fn(ctx);
+    c.thread->arena.reset();
+}
+
 void start(Check& c) {
     c.started = ev_now(c.thread->loop->raw());
     net::Address target = c.target;
     if (c.plan->uses_rules()) {
         c.step = 0;
         c.eof = c.expected = false;
+        c.vars.clear();
         const auto& rules = c.plan->rules.rules;
         if (const std::size_t i = opening_connect(rules); i != std::string::npos) {
+            // Variable actions before the opening connect run first.
+            for (std::size_t k = 0; k < i; ++k)
+                if (rules[k].op == TcpRule::Op::Action)
+                    with_samples(c,
+                                 [&](sample::Context& ctx) { run_action(*rules[k].action, ctx); });
             target = rule_target(c, rules[i]);
         }
     }
@@ -514,7 +533,25 @@ void run_rules(Check& c) {
                     c.out.clear();
                     c.sent = 0;
                 }
-                if (r.state_at == std::string::npos) {
+                if (r.http || r.format) {
+                    bool built = true;
+                    with_samples(c, [&](sample::Context& ctx) {
+                        if (r.http) {
+                            c.out += r.http->render(ctx, r.http_state ? server_state(c) : "");
+                            return;
+                        }
+                        auto bytes = render_send(r, ctx);
+                        if (bytes) c.out += *bytes;
+                        built = static_cast<bool>(bytes);
+                    });
+                    if (!built) {
+                        finish(c, {Status::L7Response, -1,
+                                   fmt::format("tcp-check send : failed to build log-format "
+                                               "string at step {}",
+                                               c.step + 1)});
+                        return;
+                    }
+                } else if (r.state_at == std::string::npos) {
                     c.out += r.data;
                 } else {
                     c.out.append(r.data, 0, r.state_at);
@@ -526,6 +563,10 @@ void run_rules(Check& c) {
                 ++c.step;
                 continue;
             case TcpRule::Op::Comment:
+                ++c.step;
+                continue;
+            case TcpRule::Op::Action:
+                with_samples(c, [&](sample::Context& ctx) { run_action(*r.action, ctx); });
                 ++c.step;
                 continue;
             case TcpRule::Op::Expect:
@@ -758,7 +799,8 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
                         plan->node = host;
                     }
                 }
-                if (pc.kind == Kind::Http && !pc.more.empty()) {
+                if (pc.kind == Kind::Http &&
+                    (!pc.more.empty() || !pc.http_actions.empty() || pc.request.dynamic())) {
                     plan->http_sequence = true;
                     plan->rules = http_sequence_rules(pc);
                 } else if (pc.kind == Kind::Http) {

@@ -181,8 +181,14 @@ Status parse_httpchk(Args args, Ctx& ctx, ProxyCheckConf& pc) {
         st = split_legacy_version(base.version, base, ctx);
     }
     // `http-check send` may have been read first (defaults): its words stay on top.
+    if (!pc.request.header_formats.empty()) {
+        base.header_formats.assign(base.headers.size(), nullptr);
+        base.header_formats.insert(base.header_formats.end(), pc.request.header_formats.begin(),
+                                   pc.request.header_formats.end());
+    }
     base.headers.insert(base.headers.end(), pc.request.headers.begin(), pc.request.headers.end());
     base.body = pc.request.body;
+    base.body_format = pc.request.body_format;
     pc.request = std::move(base);
     return st;
 }
@@ -195,6 +201,7 @@ void own_rules(Ctx& ctx, ProxyCheckConf& pc) {
         pc.connect.reset();
         pc.sent = false;
         pc.more.clear();
+        pc.http_actions.clear();
     }
     pc.rules_owner = ctx.context();
 }
@@ -225,22 +232,41 @@ Status parse_send(Args args, Ctx& ctx, ProxyCheckConf& pc) {
             r.method = args[++i];
         } else if (w == "uri" && value(1)) {
             r.uri = args[++i];
+            r.uri_format.reset();
         } else if (w == "ver" && value(1)) {
             r.version = args[++i];
         } else if (w == "hdr" && value(2)) {
+            // Header values are log-format strings in HAProxy.
+            std::shared_ptr<const sample::Format> format;
+            if (args[i + 2].find('%') != std::string::npos) {
+                auto f = sample::Format::parse(args[i + 2], sample::Use::Internal);
+                if (!f) return ctx.alert("'http-check send' : 'hdr' : {}", f.error());
+                if (!f->constant()) format = std::make_shared<const sample::Format>(std::move(*f));
+            }
+            if (format || !r.header_formats.empty()) {
+                r.header_formats.resize(r.headers.size());
+                r.header_formats.push_back(std::move(format));
+            }
             r.headers.emplace_back(args[i + 1], args[i + 2]);
             i += 2;
+        } else if ((w == "uri-lf" || w == "body-lf") && value(1)) {
+            auto f = sample::Format::parse(args[++i], sample::Use::Internal);
+            if (!f) return ctx.alert("'http-check send' : '{}' : {}", w, f.error());
+            auto shared = std::make_shared<const sample::Format>(std::move(*f));
+            if (w == "uri-lf") {
+                r.uri.assign(1, '/');  // (a literal trips GCC 12 -Wrestrict)
+                r.uri_format = std::move(shared);
+            } else {
+                r.body.clear();
+                r.body_format = std::move(shared);
+            }
         } else if (w == "body" && value(1)) {
             r.body = args[++i];
+            r.body_format.reset();
         } else if (w == "comment" && value(1)) {
             ++i;
-        } else if (w == "uri-lf" || w == "body-lf") {
-            return ctx.alert(
-                "'http-check send {}' is not implemented yet; it comes with the "
-                "health checks' log-format requests (issue #6)",
-                w);
         } else if (w == "meth" || w == "uri" || w == "ver" || w == "hdr" || w == "body" ||
-                   w == "comment") {
+                   w == "comment" || w == "uri-lf" || w == "body-lf") {
             return ctx.alert("'http-check send' : '{}' expects {}", w,
                              w == "hdr" ? "a name and a value" : "a value");
         } else {
@@ -333,11 +359,20 @@ Status parse_http_check(Args args, Ctx& ctx, ProxyCheckConf& pc) {
         pc.send_state = true;
         return Status::Ok;
     }
-    if (what.starts_with("set-var") || what.starts_with("unset-var"))
-        return ctx.alert(
-            "'http-check {}' is not implemented yet; it comes with the rest of the "
-            "health checks (issue #6)",
-            what);
+    if (what.starts_with("set-var") || what.starts_with("unset-var")) {
+        auto rule = parse_var_action(args);
+        if (!rule) return ctx.alert("{}", rule.error());
+        own_rules(ctx, pc);
+        const std::uint32_t exchange = static_cast<std::uint32_t>(pc.more.size());
+        const bool connected = pc.more.empty() ? pc.connect.has_value() : true;
+        const std::uint32_t stage = !pc.more.empty() && !pc.more.back().expects.empty() ? 3
+                                    : pc.more.empty() && !pc.expects.empty()            ? 3
+                                    : exchange_sent(pc)                                 ? 2
+                                    : connected                                         ? 1
+                                                                                        : 0;
+        pc.http_actions.emplace_back(exchange * 4 + stage, std::move(*rule));
+        return Status::Ok;
+    }
     if (what != "send" && what != "expect" && what != "connect")
         return ctx.alert(
             "'http-check' expects 'comment', 'connect', 'disable-on-404', 'expect', "
@@ -373,8 +408,9 @@ Status parse_tcp_check_kw(Args args, Ctx& ctx, ProxyCheckConf& pc) {
     auto& rules = pc.tcp_rules.rules;
     // HAProxy 2.6: once a sequence has a connect, it must open with one.
     if (rule->op == TcpRule::Op::Connect && opening_connect(rules) == std::string::npos &&
-        std::any_of(rules.begin(), rules.end(),
-                    [](const TcpRule& r) { return r.op != TcpRule::Op::Comment; }))
+        std::any_of(rules.begin(), rules.end(), [](const TcpRule& r) {
+            return r.op != TcpRule::Op::Comment && r.op != TcpRule::Op::Action;
+        }))
         return ctx.alert(
             "'tcp-check connect' : first step MUST also be a 'connect', optionally preceded by "
             "a 'set-var', an 'unset-var' or a 'comment', when there is a 'connect' step in "
@@ -532,8 +568,24 @@ TcpRules http_sequence_rules(const ProxyCheckConf& pc) {
         r.linger = c.linger;
         set.rules.push_back(std::move(r));
     };
+    auto actions = [&](std::uint32_t at) {
+        for (const auto& [where, rule] : pc.http_actions)
+            if (where == at) set.rules.push_back(rule);
+    };
+    std::uint32_t index = 0;
     auto exchange = [&](const HttpRequest& req, bool send, const std::vector<Expect>& expects,
                         bool last) {
+        actions(index * 4 + 1);
+        if (send) {
+            TcpRule r;
+            r.op = TcpRule::Op::Send;
+            if (req.dynamic()) {
+                r.http = std::make_shared<const HttpRequest>(req);
+                r.http_state = pc.send_state;
+                set.rules.push_back(std::move(r));
+                send = false;  // done
+            }
+        }
         if (send) {
             TcpRule r;
             r.op = TcpRule::Op::Send;
@@ -548,7 +600,11 @@ TcpRules http_sequence_rules(const ProxyCheckConf& pc) {
         }
         // HAProxy reads an answer where expect rules say so, and at the end of the sequence
         // (its implicit "2xx or 3xx").
-        if (expects.empty() && !last) return;
+        actions(index * 4 + 2);
+        if (expects.empty() && !last) {
+            actions(index * 4 + 3);
+            return;
+        }
         TcpRule r;
         r.op = TcpRule::Op::Expect;
         r.expect.kind = TcpExpect::Kind::Http;
@@ -560,11 +616,15 @@ TcpRules http_sequence_rules(const ProxyCheckConf& pc) {
             if (e.kind == Expect::Kind::String || e.kind == Expect::Kind::RString)
                 r.expect.needs_body = true;
         set.rules.push_back(std::move(r));
+        actions(index * 4 + 3);
     };
+    actions(0);
     if (pc.connect) connect(*pc.connect);
     exchange(pc.request, true, pc.expects, pc.more.empty());
     for (std::size_t i = 0; i < pc.more.size(); ++i) {
         const HttpExchange& x = pc.more[i];
+        index = static_cast<std::uint32_t>(i + 1);
+        actions(index * 4);
         if (x.connect) connect(*x.connect);
         exchange(x.request, x.sent, x.expects, i + 1 == pc.more.size());
     }
@@ -588,6 +648,41 @@ std::string format_server_state(const ServerState& s) {
                     s.scur, s.backend_cur, s.qcur);
     if (s.throttle >= 0) out += fmt::format("; throttle={}%", s.throttle);
     return out;
+}
+
+bool HttpRequest::dynamic() const {
+    if (uri_format || body_format) return true;
+    for (const auto& f : header_formats)
+        if (f) return true;
+    return false;
+}
+
+std::string HttpRequest::render(sample::Context& ctx, std::string_view state) const {
+    HttpRequest r;
+    r.method = method;
+    r.version = version;
+    r.body = body;
+    if (uri_format) {
+        std::string rendered;
+        uri_format->render(ctx, rendered);
+        r.uri = rendered.empty() ? uri : std::move(rendered);  // uri is "/" with uri-lf
+    } else {
+        r.uri = uri;
+    }
+    if (body_format) {
+        r.body.clear();
+        body_format->render(ctx, r.body);
+    }
+    for (std::size_t i = 0; i < headers.size(); ++i) {
+        if (i < header_formats.size() && header_formats[i]) {
+            std::string value;
+            header_formats[i]->render(ctx, value);
+            if (!value.empty()) r.headers.emplace_back(headers[i].first, std::move(value));
+        } else {
+            r.headers.push_back(headers[i]);
+        }
+    }
+    return r.serialize(state);
 }
 
 std::string HttpRequest::serialize(std::string_view state) const {

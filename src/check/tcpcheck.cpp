@@ -86,13 +86,23 @@ util::Result<TcpRule> parse_connect(std::span<const std::string> w) {
 }
 
 util::Result<TcpRule> parse_send(std::span<const std::string> w, bool binary) {
-    const std::string_view name = binary ? "send-binary" : "send";
+    const std::string_view name = w[0];
+    const bool lf = name.ends_with("-lf");
     if (w.size() < 2)
         return util::error(fmt::format("'tcp-check {}' expects a {} as argument.", name,
                                        binary ? "<hexstring>" : "<string>"));
     TcpRule r;
     r.op = TcpRule::Op::Send;
-    if (binary) {
+    if (lf) {
+        // Checks have no connection or transaction to read: constants, the environment and
+        // variables only.
+        auto f = sample::Format::parse(w[1], sample::Use::Internal);
+        if (!f)
+            return util::error(fmt::format("'tcp-check {}' : '{}' invalid log-format string ({}).",
+                                           name, w[1], f.error()));
+        r.format = std::make_shared<const sample::Format>(std::move(*f));
+        r.binary = binary;
+    } else if (binary) {
         auto b = parse_hex(w[1]);
         if (!b)
             return util::error(
@@ -285,18 +295,79 @@ util::Result<std::string> parse_hex(std::string_view hex) {
 util::Result<TcpRule> parse_tcp_check(std::span<const std::string> w) {
     if (w.empty()) return util::error("'tcp-check' expects an action");
     if (w[0] == "connect") return parse_connect(w);
-    if (w[0] == "send" || w[0] == "send-binary") return parse_send(w, w[0] == "send-binary");
+    if (w[0] == "send" || w[0] == "send-binary" || w[0] == "send-lf" || w[0] == "send-binary-lf")
+        return parse_send(w, w[0].starts_with("send-binary"));
     if (w[0] == "expect") return parse_expect(w);
-    if (w[0] == "send-lf" || w[0] == "send-binary-lf" || w[0].starts_with("set-var") ||
-        w[0].starts_with("unset-var"))
-        return util::error(
-            fmt::format("'tcp-check {}' is not implemented yet; it comes with the health checks' "
-                        "log-format messages (issue #6)",
-                        w[0]));
+    if (w[0].starts_with("set-var") || w[0].starts_with("unset-var")) return parse_var_action(w);
     return util::error(fmt::format(
         "'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect', "
         "'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '{}'",
         w[0]));
+}
+
+util::Result<TcpRule> parse_var_action(std::span<const std::string> w) {
+    const std::string& word = w[0];
+    const std::size_t open = word.find('(');
+    const std::string_view verb = std::string_view(word).substr(0, open);
+    if (open == std::string::npos || word.back() != ')' ||
+        (verb != "set-var" && verb != "set-var-fmt" && verb != "unset-var"))
+        return util::error(fmt::format("'{}' : expects '{}(<var-name>)'", word, verb));
+    const std::string_view inner = std::string_view(word).substr(open + 1, word.size() - open - 2);
+    const std::size_t comma = inner.find(',');
+    auto ref = sample::parse_var_name(inner.substr(0, comma));
+    if (!ref) return util::error(fmt::format("'{}' : {}", verb, ref.error()));
+    if (comma != std::string_view::npos) {
+        if (verb == "unset-var")
+            return util::error("'unset-var' : expects only a variable name, no condition");
+        std::string_view rest = inner.substr(comma + 1);
+        for (;;) {
+            const std::size_t next = rest.find(',');
+            if (auto st = sample::add_set_condition(*ref, rest.substr(0, next)); !st)
+                return util::error(fmt::format("'{}' : {}", verb, st.error()));
+            if (next == std::string_view::npos) break;
+            rest = rest.substr(next + 1);
+        }
+    }
+    VarAction a;
+    a.ref = std::move(*ref);
+    if (verb == "unset-var") {
+        if (w.size() != 1) return util::error("'unset-var' : takes no argument");
+    } else if (w.size() != 2) {
+        return util::error(fmt::format("'{}' : expects exactly 1 argument: {}", verb,
+                                       verb == "set-var" ? "<expr>" : "<fmt>"));
+    } else if (verb == "set-var") {
+        auto e = sample::parse_expr(w[1], sample::Use::Internal);
+        if (!e) return util::error(fmt::format("'set-var' : {}", e.error()));
+        a.expr = std::move(*e);
+    } else {
+        auto f = sample::Format::parse(w[1], sample::Use::Internal);
+        if (!f) return util::error(fmt::format("'set-var-fmt' : {}", f.error()));
+        a.format = std::move(*f);
+    }
+    TcpRule r;
+    r.op = TcpRule::Op::Action;
+    r.action = std::make_shared<const VarAction>(std::move(a));
+    return r;
+}
+
+void run_action(const VarAction& a, sample::Context& ctx) {
+    if (a.expr) {
+        sample::Sample s;
+        if (a.expr->eval(ctx, s)) (void)sample::write_var(ctx, a.ref, s);
+    } else if (a.format) {
+        std::string& text = ctx.arena().take();
+        a.format->render(ctx, text);
+        (void)sample::write_var(ctx, a.ref, sample::Sample::string(text));
+    } else {
+        (void)sample::unset_var(ctx, a.ref);
+    }
+}
+
+util::Result<std::string> render_send(const TcpRule& r, sample::Context& ctx) {
+    std::string text;
+    if (r.format) r.format->render(ctx, text);
+    if (!r.binary) return text;
+    return parse_hex(text);
 }
 
 std::string step_text(const TcpRule& rule, std::size_t step, bool initial_connect) {
@@ -313,6 +384,7 @@ std::string step_text(const TcpRule& rule, std::size_t step, bool initial_connec
                 out += " (send)";
                 break;
             case TcpRule::Op::Comment:
+            case TcpRule::Op::Action:
                 break;
             case TcpRule::Op::Expect:
                 if (rule.expect.kind == TcpExpect::Kind::String)
@@ -335,7 +407,7 @@ std::string step_text(const TcpRule& rule, std::size_t step, bool initial_connec
 std::size_t opening_connect(const std::vector<TcpRule>& rules) {
     for (std::size_t i = 0; i < rules.size(); ++i) {
         if (rules[i].op == TcpRule::Op::Connect) return i;
-        if (rules[i].op != TcpRule::Op::Comment) break;
+        if (rules[i].op != TcpRule::Op::Comment && rules[i].op != TcpRule::Op::Action) break;
     }
     return std::string::npos;
 }

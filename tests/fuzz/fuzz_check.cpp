@@ -5,7 +5,8 @@
 //  - an accepted rule matched on any answer gives a status HAProxy can show (a pass, or a
 //    Layer7 failure), with the answer's code;
 //  - last_raw_word stays inside the line and quoting_warning handles any pair of words;
-//  - the same words read as a `tcp-check` line (tcpcheck.cpp) parse or say why, and an expect
+//  - the same words read as a `tcp-check` line (tcpcheck.cpp) parse or say why (variable
+//    actions and log-format sends then run on a check's variables), and an expect
 //    rule judges the answer as raw bytes (waiting only while more may come); the protocol
 //    checks' rules (LDAP's BindResponse and MySQL's packet readers among them) judge it too.
 #include <cstddef>
@@ -26,6 +27,18 @@ void require(bool ok) {
 
 void judge_tcp(const sluice::check::TcpRule& r, std::string_view answer) {
     using sluice::check::Verdict;
+    if (r.action || r.format) {
+        // Variable actions and log-format sends evaluate on a check's own variables.
+        sluice::sample::VarStore store;
+        sluice::sample::Vars vars;
+        vars.check = &store;
+        sluice::sample::Arena arena;
+        sluice::sample::Context ctx(arena);
+        ctx.attach(&vars);
+        if (r.action) sluice::check::run_action(*r.action, ctx);
+        if (r.format) (void)sluice::check::render_send(r, ctx);
+        return;
+    }
     if (r.op != sluice::check::TcpRule::Op::Expect) return;
     const Verdict last = sluice::check::evaluate_tcp(r, 1, answer, true);
     require(last.what != Verdict::What::Wait);

@@ -255,3 +255,25 @@ backend be
                                             b"x-haproxy-server-state: UP 1/3;")
     finally:
         srv.stop()
+
+
+def test_variables_and_log_format_request(sluice, wait_for):
+    """HAProxy 2.6: `http-check set-var(check.x)` / `set-var-fmt` / `unset-var` run in sequence
+    order on the check's own variables (reset at each run); `uri-lf`, `body-lf` and header
+    values are log-format strings (a header rendered empty is not sent)."""
+    port = sluice.port("srv")
+    srv = FakeHttp(port, {"/x/y": ("200 OK", "")})
+    try:
+        proc = start(sluice, f"""    http-check set-var(check.a) str(x)
+    http-check set-var-fmt(check.b) %[var(check.a)]/y
+    http-check set-var(check.c) str(gone)
+    http-check unset-var(check.c)
+    http-check send meth POST uri-lf /%[var(check.b)] hdr X-A %[var(check.a)] hdr X-C %[var(check.c)] body-lf b=%[var(check.a)]
+    http-check expect status 200
+    server s1 127.0.0.1:{port} check inter 150""")
+        wait_for(lambda: srv.heads(), what="a check request")
+        assert srv.heads()[0][1] == (b"POST /x/y HTTP/1.0\r\nx-a: x\r\ncontent-length: 3\r\n"
+                                     b"\r\n")
+        assert state_lines(proc) == []
+    finally:
+        srv.stop()

@@ -295,3 +295,20 @@ def test_ssl_hello_check(sluice, wait_for, fake):
     srv.answer = lambda d: bytes.fromhex("15030100020228")
     assert wait_lines(proc, wait_for, 2)[1].startswith(
         "[WARNING]  (PID) : Server be/s1 is UP, reason: Layer6 check passed")
+
+
+def test_tcp_check_variables_and_log_format_sends(sluice, wait_for, fake):
+    """HAProxy 2.6: `tcp-check set-var(check.x)` sets the check's variables for the steps after
+    it; `send-lf` renders a log-format string, `send-binary-lf` one of hex digits."""
+    port = sluice.port("srv")
+    srv = fake(port, answer=lambda d: b"+PONG\r\n" if d.endswith(b"A\r\n") else b"",
+               close_after=False)
+    proc = start(sluice, f"""    option tcp-check
+    tcp-check set-var(check.w) str(PING)
+    tcp-check send-lf %[var(check.w)]\\r\\n
+    tcp-check set-var(check.h) str(410d0a)
+    tcp-check send-binary-lf %[var(check.h)]
+    tcp-check expect string +PONG
+    server s1 127.0.0.1:{port} check inter 150""")
+    wait_for(lambda: b"".join(srv.received).startswith(b"PING\r\nA\r\n"), what="both sends")
+    assert state_lines(proc) == []

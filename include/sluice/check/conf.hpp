@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +49,14 @@ struct HttpRequest {
     // Connection: close unless a Connection header is given or the version is HTTP/1.0.
     // `state`: the value of an X-Haproxy-Server-State header to add (`http-check send-state`).
     std::string serialize(std::string_view state = {}) const;
+    // Log-format parts (`uri-lf`, `body-lf`, header values with `%[...]`) rendered at each
+    // check: header_formats follows `headers` (null: a constant value).
+    std::shared_ptr<const sample::Format> uri_format, body_format;
+    std::vector<std::shared_ptr<const sample::Format>> header_formats;
+    bool dynamic() const;
+    // The request with its log-format parts rendered (an empty header value drops the header,
+    // an empty URI is "/", as HAProxy).
+    std::string render(sample::Context& ctx, std::string_view state) const;
 };
 
 // What `http-check send-state` reports of a server, in HAProxy's X-Haproxy-Server-State format:
@@ -90,6 +99,10 @@ struct ProxyCheckConf {
     bool sent = false;        // an `http-check send` was read: later rules belong to this exchange
     // The exchanges after the first (request, expects, connect above), in order.
     std::vector<HttpExchange> more;
+    // `http-check set-var|set-var-fmt|unset-var`, each with where it comes in the sequence:
+    // exchange * 4 + 0 before the exchange's connect, 1 before its send, 2 before its expects,
+    // 3 after them.
+    std::vector<std::pair<std::uint32_t, TcpRule>> http_actions;
     // Which section wrote the http-check rules: a backend's own rules replace those it
     // inherited from its defaults section instead of adding to them.
     std::string rules_owner;

@@ -14,6 +14,8 @@
 
 #include "sluice/check/expect.hpp"
 #include "sluice/net/address.hpp"
+#include "sluice/sample/format.hpp"
+#include "sluice/sample/vars.hpp"
 #include "sluice/util/result.hpp"
 
 namespace sluice::check {
@@ -59,9 +61,21 @@ struct TcpExpect {
     bool disable_on_404 = false;
 };
 
+struct HttpRequest;  // conf.hpp
+
+// `set-var(NAME) EXPR`, `set-var-fmt(NAME) FMT` and `unset-var(NAME)` of tcp-check and
+// http-check: evaluated when the sequence reaches them, on what a check has (constants, the
+// environment, variables).
+struct VarAction {
+    sample::VarRef ref;
+    std::optional<sample::Expr> expr;
+    std::optional<sample::Format> format;  // neither: unset-var
+};
+
 struct TcpRule {
     // Comment: `tcp-check comment`, a step of its own whose text later steps report.
-    enum class Op : std::uint8_t { Connect, Send, Expect, Comment };
+    // Action: a variable action (VarAction), which is not a step of its own in messages.
+    enum class Op : std::uint8_t { Connect, Send, Expect, Comment, Action };
     Op op = Op::Expect;
     // Connect
     std::uint16_t port = 0;
@@ -71,6 +85,13 @@ struct TcpRule {
     // Send: the bytes; where an http-check send-state header goes in them (npos: none).
     std::string data;
     std::size_t state_at = std::string::npos;
+    // Send: built at each check from a log-format (`send-lf`, `send-binary-lf`: hex digits),
+    // or an HTTP request with log-format parts (and the send-state header when `http_state`).
+    std::shared_ptr<const sample::Format> format;
+    bool binary = false;
+    std::shared_ptr<const HttpRequest> http;
+    bool http_state = false;
+    std::shared_ptr<const VarAction> action;
     TcpExpect expect;
     std::string comment;
 };
@@ -84,6 +105,13 @@ struct TcpRules {
 
 // The words after `tcp-check` (`connect ...`, `send ...`, `send-binary ...`, `expect ...`).
 util::Result<TcpRule> parse_tcp_check(std::span<const std::string> words);
+
+// A variable action's words (`set-var(check.x)`, EXPR): its rule, or why not.
+util::Result<TcpRule> parse_var_action(std::span<const std::string> words);
+void run_action(const VarAction& action, sample::Context& ctx);
+
+// The bytes of a `send-lf`/`send-binary-lf` rule; an error when a binary one is not hex.
+util::Result<std::string> render_send(const TcpRule& rule, sample::Context& ctx);
 
 // "3031ff" -> bytes; an error for odd lengths or non-hex digits.
 util::Result<std::string> parse_hex(std::string_view hex);

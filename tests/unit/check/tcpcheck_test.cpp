@@ -55,7 +55,7 @@ TEST(TcpCheckKeywords, Errors) {
         messages("backend b\n  option tcp-check\n  tcp-check send-binary 5g\n"
                  "  tcp-check expect foo zz\n  tcp-check expect string\n  tcp-check bogus\n"
                  "  tcp-check connect port 0\n  tcp-check expect string a error-status L9\n"
-                 "  tcp-check send-lf x\n  tcp-check expect string a\n"
+                 "  tcp-check set-var(bad.x) str(a)\n  tcp-check expect string a\n"
                  "  tcp-check connect port 80\n"),
         (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:3] : backend 'b' : 'tcp-check' : "
                "'tcp-check send-binary' : '5g' invalid binary string (an hex digit is expected "
@@ -76,8 +76,8 @@ TEST(TcpCheckKeywords, Errors) {
                "'tcp-check expect' : 'error-status' only supports 'L4CON', 'L6RSP', 'L7RSP' "
                "or 'L7STS' status (got 'L9').",
                "[ALERT]    (PID) : config : parsing [t.cfg:9] : backend 'b' : 'tcp-check' : "
-               "'tcp-check send-lf' is not implemented yet; it comes with the health checks' "
-               "log-format messages (issue #6)",
+               "'set-var' : unknown variable scope 'bad' in 'bad.x': expected proc, sess, txn, "
+               "req or res",
                "[ALERT]    (PID) : config : parsing [t.cfg:11] : backend 'b' : 'tcp-check' : "
                "'tcp-check connect' : first step MUST also be a 'connect', optionally preceded "
                "by a 'set-var', an 'unset-var' or a 'comment', when there is a 'connect' step "
