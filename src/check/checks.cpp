@@ -207,10 +207,20 @@ int fill(Check& c, int& err);
 
 // Where a `tcp-check connect` rule connects (the server's check address, with the rule's
 // address and port), taking its linger option.
+template <class Fn>
+void with_samples(Check& c, Fn fn);
+
 net::Address rule_target(Check& c, const TcpRule& r) {
     net::Address target = c.target;
     if (r.addr) target = *r.addr;
     if (r.port) target.set_port(r.port);
+    if (r.port_expr)
+        with_samples(c, [&](sample::Context& ctx) {
+            sample::Sample s;
+            if (r.port_expr->eval(ctx, s) && sample::cast(s, sample::Type::Sint, ctx.arena()) &&
+                s.sint > 0 && s.sint <= 65535)
+                target.set_port(static_cast<std::uint16_t>(s.sint));
+        });
     c.linger = r.linger;
     return target;
 }
@@ -800,7 +810,8 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
                     }
                 }
                 if (pc.kind == Kind::Http &&
-                    (!pc.more.empty() || !pc.http_actions.empty() || pc.request.dynamic())) {
+                    (!pc.more.empty() || !pc.http_actions.empty() || pc.request.dynamic() ||
+                     (pc.connect && pc.connect->port_expr))) {
                     plan->http_sequence = true;
                     plan->rules = http_sequence_rules(pc);
                 } else if (pc.kind == Kind::Http) {

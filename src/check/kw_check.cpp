@@ -33,7 +33,7 @@ std::string port_to_check(const cfg::Document& doc, const std::string& proxy, in
             if (l.where.line != line) continue;
             const auto& sc = l.options.read<ServerCheckConf>();
             if (!sc.enabled || sc.port || l.address.has_port || l.address.port_is_offset ||
-                (pc.connect && pc.connect->port) ||
+                (pc.connect && (pc.connect->port || pc.connect->port_expr)) ||
                 (l.address.address.family() != AF_INET && l.address.address.family() != AF_INET6))
                 return {};
             return fmt::format("server '{}' has neither a service port nor a check port to check",
@@ -313,6 +313,14 @@ Status parse_connect(Args args, Ctx& ctx, ProxyCheckConf& pc) {
             if (w == "linger") c.linger = true;
         } else if (w == "send-proxy") {
             c.send_proxy = true;
+        } else if (w == "port" && has_value &&
+                   args[i + 1].find_first_not_of("0123456789") != std::string::npos) {
+            auto e = sample::parse_expr(args[++i], sample::Use::Internal);
+            if (!e)
+                return ctx.alert(
+                    "'http-check connect' : error detected while parsing port expression : {}",
+                    e.error());
+            c.port_expr = std::make_shared<const sample::Expr>(std::move(*e));
         } else if (w == "port" && has_value) {
             auto p = port_number(args[++i]);
             if (!p) return ctx.alert("'http-check connect' : 'port' {}", p.error());
@@ -563,6 +571,7 @@ TcpRules http_sequence_rules(const ProxyCheckConf& pc) {
         TcpRule r;
         r.op = TcpRule::Op::Connect;
         r.port = c.port;
+        r.port_expr = c.port_expr;
         r.addr = c.addr;
         r.send_proxy = c.send_proxy;
         r.linger = c.linger;

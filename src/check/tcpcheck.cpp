@@ -51,7 +51,19 @@ util::Result<TcpRule> parse_connect(std::span<const std::string> w) {
         } else if (k == "send-proxy") {
             r.send_proxy = true;
         } else if (k == "port" && more) {
-            auto p = tcp_port(w[++i]);
+            const std::string& text = w[++i];
+            const bool number =
+                !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+            if (!number) {
+                auto e = sample::parse_expr(text, sample::Use::Internal);
+                if (!e)
+                    return util::error(fmt::format(
+                        "'tcp-check connect' : error detected while parsing port expression : {}",
+                        e.error()));
+                r.port_expr = std::make_shared<const sample::Expr>(std::move(*e));
+                continue;
+            }
+            auto p = tcp_port(text);
             if (!p) return util::error(fmt::format("'tcp-check connect' : {}", p.error()));
             r.port = *p;
         } else if (k == "addr" && more) {

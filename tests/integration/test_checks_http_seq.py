@@ -277,3 +277,19 @@ def test_variables_and_log_format_request(sluice, wait_for):
         assert state_lines(proc) == []
     finally:
         srv.stop()
+
+
+def test_connect_port_from_a_variable(sluice, wait_for):
+    """HAProxy 2.6: `http-check connect port` takes a sample expression (a check variable set
+    before it)."""
+    port, dead = sluice.port("srv"), sluice.port("dead")
+    srv = FakeHttp(port, {"/": ("200 OK", "")})
+    try:
+        proc = start(sluice, f"""    http-check set-var(check.port) int({port})
+    http-check connect port var(check.port)
+    http-check send uri /
+    server s1 127.0.0.1:{dead} check inter 150""")
+        wait_for(lambda: srv.heads(), what="the check on the variable's port")
+        assert state_lines(proc) == []
+    finally:
+        srv.stop()

@@ -312,3 +312,18 @@ def test_tcp_check_variables_and_log_format_sends(sluice, wait_for, fake):
     server s1 127.0.0.1:{port} check inter 150""")
     wait_for(lambda: b"".join(srv.received).startswith(b"PING\r\nA\r\n"), what="both sends")
     assert state_lines(proc) == []
+
+
+def test_tcp_check_connect_port_from_a_variable(sluice, wait_for, fake):
+    """HAProxy 2.6: `tcp-check connect port` takes a sample expression, here a check variable
+    set before the connect: the check goes to that port, not the server's."""
+    port, dead = sluice.port("srv"), sluice.port("dead")
+    srv = fake(port, answer=lambda d: b"+PONG\r\n")
+    proc = start(sluice, f"""    option tcp-check
+    tcp-check set-var(check.port) int({port})
+    tcp-check connect port var(check.port)
+    tcp-check send PING\\r\\n
+    tcp-check expect string +PONG
+    server s1 127.0.0.1:{dead} check inter 150""")
+    wait_for(lambda: srv.first() == b"PING\r\n", what="the check on the variable's port")
+    assert state_lines(proc) == []

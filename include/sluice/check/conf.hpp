@@ -75,6 +75,7 @@ std::string format_server_state(const ServerState& s);
 // `http-check connect` (the one that opens the sequence).
 struct Connect {
     std::uint16_t port = 0;
+    std::shared_ptr<const sample::Expr> port_expr;  // `port EXPR`: evaluated at each check
     std::optional<net::Address> addr;
     bool send_proxy = false;
     bool linger = false;

@@ -77,8 +77,10 @@ struct TcpRule {
     // Action: a variable action (VarAction), which is not a step of its own in messages.
     enum class Op : std::uint8_t { Connect, Send, Expect, Comment, Action };
     Op op = Op::Expect;
-    // Connect
+    // Connect; `port_expr`: a sample expression giving the port at each check (`port
+    // var(check.port)`), used when it yields one from 1 to 65535.
     std::uint16_t port = 0;
+    std::shared_ptr<const sample::Expr> port_expr;
     std::optional<net::Address> addr;
     bool send_proxy = false;
     bool linger = false;

@@ -113,6 +113,32 @@ TcpRule rule(std::vector<std::string> words) {
     return *r;
 }
 
+TEST(TcpCheckKeywords, VariablesAndLogFormat) {
+    TcpRule r = rule({"connect", "port", "var(check.port)"});
+    EXPECT_TRUE(r.port_expr);
+    EXPECT_EQ(r.port, 0);
+    r = rule({"set-var(check.a,ifnotset)", "str(x)"});
+    ASSERT_TRUE(r.action);
+    EXPECT_EQ(r.op, TcpRule::Op::Action);
+    EXPECT_EQ(r.action->ref.scope, sample::VarScope::Check);
+    r = rule({"send-binary-lf", "%[var(check.a)]"});
+    ASSERT_TRUE(r.format);
+    sample::VarStore store;
+    sample::Vars vars;
+    vars.check = &store;
+    sample::Arena arena;
+    sample::Context ctx(arena);
+    ctx.attach(&vars);
+    check::run_action(*rule({"set-var(check.a)", "str(410d)"}).action, ctx);
+    auto bytes = check::render_send(r, ctx);
+    ASSERT_TRUE(bytes);
+    EXPECT_EQ(*bytes, "A\r");
+    check::run_action(*rule({"unset-var(check.a)"}).action, ctx);
+    EXPECT_EQ(*check::render_send(r, ctx), "");
+    EXPECT_FALSE(check::parse_tcp_check(std::vector<std::string>{"unset-var(check.a)", "x"}));
+    EXPECT_FALSE(check::parse_tcp_check(std::vector<std::string>{"connect", "port", "nope("}));
+}
+
 TEST(TcpCheckVerdict, StringWaitsUntilMatchOrEnd) {
     const TcpRule r = rule({"expect", "string", "+PONG"});
     EXPECT_EQ(check::evaluate_tcp(r, 2, "+PO", false).what, Verdict::What::Wait);
