@@ -621,11 +621,15 @@ void run_rules(Check& c) {
             if (set.builtin && r.expect.on_error == InfoFrom::Default &&
                 r.expect.kind <= TcpExpect::Kind::RBinary)
                 v.outcome.info.clear();
+            if (has_messages(r))
+                with_samples(c, [&](sample::Context& ctx) { apply_messages(r, v, ctx); });
             finish(c, std::move(v.outcome));
             return;
         }
         if (!set.builtin && r.expect.on_success == InfoFrom::Default)
             v.outcome.info = "(tcp-check)";
+        if (has_messages(r))
+            with_samples(c, [&](sample::Context& ctx) { apply_messages(r, v, ctx); });
         c.last_pass = std::move(v.outcome);
         c.expected = true;
         ++c.step;

@@ -198,11 +198,26 @@ util::Result<TcpRule> parse_expect(std::span<const std::string> w) {
                 if (st) e.timeout_status = *st;
             }
             if (!st) return util::error(st.error());
-        } else if (k == "on-success" || k == "on-error" || k == "status-code") {
-            return util::error(fmt::format(
-                "'tcp-check expect {}' is not implemented yet; it comes with the health "
-                "checks' log-format messages (issue #6)",
-                k));
+        } else if (k == "on-success" || k == "on-error") {
+            if (!more)
+                return util::error(
+                    fmt::format("'tcp-check expect' : '{}' expects a log-format string as "
+                                "argument.",
+                                k));
+            auto f = sample::Format::parse(w[++i], sample::Use::Internal);
+            if (!f) return util::error(fmt::format("'tcp-check expect' : '{}' : {}", k, f.error()));
+            auto shared = std::make_shared<const sample::Format>(std::move(*f));
+            (k == "on-success" ? e.on_success_format : e.on_error_format) = std::move(shared);
+        } else if (k == "status-code") {
+            if (!more)
+                return util::error(
+                    "'tcp-check expect' : 'status-code' expects a sample expression as "
+                    "argument.");
+            auto x = sample::parse_expr(w[++i], sample::Use::Internal);
+            if (!x)
+                return util::error(
+                    fmt::format("'tcp-check expect' : 'status-code' : {}", x.error()));
+            e.status_code = std::make_shared<const sample::Expr>(std::move(*x));
         } else if (k == "string" || k == "rstring" || k == "binary" || k == "rbinary") {
             if (have_kind)
                 return util::error(
@@ -372,6 +387,26 @@ void run_action(const VarAction& a, sample::Context& ctx) {
         (void)sample::write_var(ctx, a.ref, sample::Sample::string(text));
     } else {
         (void)sample::unset_var(ctx, a.ref);
+    }
+}
+
+void apply_messages(const TcpRule& r, Verdict& v, sample::Context& ctx) {
+    const TcpExpect& e = r.expect;
+    // A custom reader's own text (MySQL's error, LDAP's) wins over on-error, as in HAProxy.
+    if (v.what == Verdict::What::Fail && e.on_error_format && e.kind <= TcpExpect::Kind::RBinary) {
+        std::string text;
+        e.on_error_format->render(ctx, text);
+        if (!r.comment.empty()) text += fmt::format(" comment: {}", r.comment);
+        v.outcome.info = std::move(text);
+    }
+    if (v.what == Verdict::What::Pass && e.on_success_format) {
+        v.outcome.info.clear();
+        e.on_success_format->render(ctx, v.outcome.info);
+    }
+    if (e.status_code) {
+        sample::Sample s;
+        if (e.status_code->eval(ctx, s) && sample::cast(s, sample::Type::Sint, ctx.arena()))
+            v.outcome.code = static_cast<int>(s.sint);
     }
 }
 

@@ -327,3 +327,20 @@ def test_tcp_check_connect_port_from_a_variable(sluice, wait_for, fake):
     server s1 127.0.0.1:{dead} check inter 150""")
     wait_for(lambda: srv.first() == b"PING\r\n", what="the check on the variable's port")
     assert state_lines(proc) == []
+
+
+def test_tcp_check_expect_messages_and_status_code(sluice, wait_for, fake):
+    """HAProxy 2.6: an expect's `on-error` log-format replaces the failure text (the rule's
+    comment follows it), `on-success` the success text, and `status-code` gives the code."""
+    port = sluice.port("srv")
+    srv = fake(port, answer=lambda d: b"-ERR\r\n")
+    proc = start(sluice, f"""    option tcp-check
+    tcp-check set-var(check.x) str(vx)
+    tcp-check send PING\\r\\n
+    tcp-check expect string +PONG on-error "err %[var(check.x)]" on-success "ok %[var(check.x)]" status-code int(42) comment cmt
+    server s1 127.0.0.1:{port} check inter 150 rise 1""")
+    assert wait_lines(proc, wait_for, 1)[0] == down_line(
+        "Layer7 invalid response, info: \"err vx comment: cmt\"")
+    srv.answer = lambda d: b"+PONG\r\n"
+    assert wait_lines(proc, wait_for, 2)[1] == up_line(
+        "Layer7 check passed, code: 42, info: \"ok vx\"")

@@ -59,6 +59,10 @@ struct TcpExpect {
     std::vector<Expect> http;
     bool needs_body = false;
     bool disable_on_404 = false;
+    // `on-success FMT`, `on-error FMT` (the message, log-format) and `status-code EXPR` (the
+    // code reported), evaluated when the rule decides.
+    std::shared_ptr<const sample::Format> on_success_format, on_error_format;
+    std::shared_ptr<const sample::Expr> status_code;
 };
 
 struct HttpRequest;  // conf.hpp
@@ -125,6 +129,11 @@ struct Verdict {
     Outcome outcome;  // Pass: the status/info if this is the last rule; Fail: the failure
 };
 Verdict evaluate_tcp(const TcpRule& rule, std::size_t step, std::string_view answer, bool last);
+// Applies an expect rule's on-success/on-error/status-code to its verdict (Pass or Fail).
+void apply_messages(const TcpRule& rule, Verdict& verdict, sample::Context& ctx);
+inline bool has_messages(const TcpRule& r) {
+    return r.expect.on_success_format || r.expect.on_error_format || r.expect.status_code;
+}
 
 // " at step 3 of tcp-check (expect string 'x') comment: 'c'": what a timeout or a
 // connection error at this step says after the error text.
