@@ -465,7 +465,12 @@ void evaluate(Check& c, bool eof) {
     }
     HttpAnswer a{
         .status = head.status, .reason = head.reason, .headers = &head.headers, .body = body};
-    finish(c, evaluate_http(c.plan->expects, a, c.plan->disable_on_404));
+    std::size_t decided = std::string::npos;
+    Outcome o = evaluate_http(c.plan->expects, a, c.plan->disable_on_404, &decided);
+    if (decided < c.plan->expects.size() && c.plan->expects[decided].has_messages())
+        with_samples(
+            c, [&](sample::Context& ctx) { apply_messages(c.plan->expects[decided], o, ctx); });
+    finish(c, std::move(o));
 }
 
 void read_some(Check& c) {
@@ -513,6 +518,20 @@ int fill(Check& c, int& err) {
         return got ? 1 : -1;
     }
     return 1;
+}
+
+// An expect rule's on-success/on-error/status-code, a tcp-check one or the deciding
+// http-check expect of an exchange.
+void apply_rule_messages(Check& c, const TcpRule& r, Verdict& v) {
+    const auto& http = r.expect.http;
+    if (r.expect.kind == TcpExpect::Kind::Http) {
+        if (v.http_rule < http.size() && http[v.http_rule].has_messages())
+            with_samples(c, [&](sample::Context& ctx) {
+                apply_messages(http[v.http_rule], v.outcome, ctx);
+            });
+    } else if (has_messages(r)) {
+        with_samples(c, [&](sample::Context& ctx) { apply_messages(r, v, ctx); });
+    }
 }
 
 // Runs the tcp-check sequence from c.step until it waits for the socket or ends.
@@ -621,15 +640,13 @@ void run_rules(Check& c) {
             if (set.builtin && r.expect.on_error == InfoFrom::Default &&
                 r.expect.kind <= TcpExpect::Kind::RBinary)
                 v.outcome.info.clear();
-            if (has_messages(r))
-                with_samples(c, [&](sample::Context& ctx) { apply_messages(r, v, ctx); });
+            apply_rule_messages(c, r, v);
             finish(c, std::move(v.outcome));
             return;
         }
         if (!set.builtin && r.expect.on_success == InfoFrom::Default)
             v.outcome.info = "(tcp-check)";
-        if (has_messages(r))
-            with_samples(c, [&](sample::Context& ctx) { apply_messages(r, v, ctx); });
+        apply_rule_messages(c, r, v);
         c.last_pass = std::move(v.outcome);
         c.expected = true;
         ++c.step;

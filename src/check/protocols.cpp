@@ -303,9 +303,10 @@ Verdict http_verdict(const TcpExpect& e, std::string_view a, bool last) {
     }
     const HttpAnswer answer{
         .status = head.status, .reason = head.reason, .headers = &head.headers, .body = body};
-    Outcome o = evaluate_http(e.http, answer, e.disable_on_404);
+    std::size_t decided = std::string::npos;
+    Outcome o = evaluate_http(e.http, answer, e.disable_on_404, &decided);
     const auto what = passed(o.status) ? Verdict::What::Pass : Verdict::What::Fail;
-    return {what, std::move(o)};
+    return {what, std::move(o), decided};
 }
 
 }  // namespace

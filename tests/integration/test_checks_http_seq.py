@@ -3,6 +3,7 @@
 behaviour (what each server receives, on which connection, and the messages) and passes with
 --sluice=/usr/sbin/haproxy too."""
 import re
+import signal
 import socket
 import threading
 
@@ -293,3 +294,27 @@ def test_connect_port_from_a_variable(sluice, wait_for):
         assert state_lines(proc) == []
     finally:
         srv.stop()
+
+
+def test_expect_messages_and_status_code(sluice, wait_for):
+    """HAProxy 2.6: `http-check expect` options may follow the match; `on-error` replaces the
+    failure text (the comment follows it), `on-success` the success text, `status-code` the
+    code; with or without variables (two ways sluice runs a check)."""
+    for with_var in (False, True):
+        port = sluice.port(f"srv{with_var}")
+        srv = FakeHttp(port, {"/": ("500 KO", "")})
+        value = "%[var(check.x)]" if with_var else "%[str(vx)]"
+        try:
+            proc = start(sluice, (
+                "    http-check set-var(check.x) str(vx)\n" if with_var else "") + f"""
+    http-check expect status 200 on-error "e {value}" on-success "s {value}" status-code int(7) comment c
+    server s1 127.0.0.1:{port} check inter 150 rise 1""")
+            assert wait_lines(proc, wait_for, 1)[0] == down_line(
+                "Layer7 wrong status, code: 7, info: \"e vx comment: c\"")
+            srv.routes["/"] = ("200 OK", "")
+            assert wait_lines(proc, wait_for, 2)[1] == up_line(
+                "Layer7 check passed, code: 7, info: \"s vx\"")
+            proc.signal(signal.SIGTERM)
+            proc.wait_exit()
+        finally:
+            srv.stop()

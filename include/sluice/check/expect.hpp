@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "sluice/sample/format.hpp"
 #include "sluice/util/result.hpp"
 
 namespace sluice::http {
@@ -90,6 +91,10 @@ struct Expect {
     Status ok_status = Status::L7Ok;
     Status error_status = Status::Unknown;  // Unknown: the kind's own (L7STS or L7RSP)
     Status timeout_status = Status::L7Timeout;
+    // `on-success FMT`, `on-error FMT` (log-format messages) and `status-code EXPR`.
+    std::shared_ptr<const sample::Format> on_success, on_error;
+    std::shared_ptr<const sample::Expr> status_code;
+    bool has_messages() const { return on_success || on_error || status_code; }
 };
 
 // The words after `http-check expect`. `warning` receives text to show at that line when the
@@ -118,7 +123,12 @@ struct Outcome {
 
 // Runs the expect rules in order on one answer; with none, 2xx and 3xx pass (HAProxy's implicit
 // rule). `disable_on_404`: a 404 passes conditionally (the server stops taking new traffic).
-Outcome evaluate_http(std::span<const Expect> rules, const HttpAnswer& answer, bool disable_on_404);
+// `decided`, when given, receives the index of the rule that failed, or of the last one on a
+// pass (npos when no rule decided: none given, or disable-on-404's 404).
+Outcome evaluate_http(std::span<const Expect> rules, const HttpAnswer& answer, bool disable_on_404,
+                      std::size_t* decided = nullptr);
+// Applies the deciding rule's on-success/on-error/status-code to its outcome.
+void apply_messages(const Expect& rule, Outcome& outcome, sample::Context& ctx);
 
 // A `string` pattern word as the config's quoting made it: when double quotes were glued inside
 // the word (`{"status":"healthy"}`), they were removed, which is rarely what was meant. Returns

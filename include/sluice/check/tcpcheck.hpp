@@ -127,6 +127,8 @@ util::Result<std::string> parse_hex(std::string_view hex);
 struct Verdict {
     enum class What : std::uint8_t { Wait, Pass, Fail } what = What::Wait;
     Outcome outcome;  // Pass: the status/info if this is the last rule; Fail: the failure
+    // Http: which of the exchange's expect rules decided (evaluate_http's `decided`).
+    std::size_t http_rule = std::string::npos;
 };
 Verdict evaluate_tcp(const TcpRule& rule, std::size_t step, std::string_view answer, bool last);
 // Applies an expect rule's on-success/on-error/status-code to its verdict (Pass or Fail).
