@@ -628,7 +628,19 @@ void run_rules(Check& c) {
             return;
         }
         const bool last = c.eof || c.in.size() >= c.thread->bufsize;
-        Verdict v = evaluate_tcp(r, c.step + 1, c.in, last);
+        const TcpRule* judged = &r;
+        TcpRule rendered;
+        if (r.expect.pattern_format) {  // string-lf / binary-lf
+            std::optional<Outcome> failed;
+            with_samples(c,
+                         [&](sample::Context& ctx) { failed = render_pattern(r, ctx, rendered); });
+            if (failed) {
+                finish(c, std::move(*failed));
+                return;
+            }
+            judged = &rendered;
+        }
+        Verdict v = evaluate_tcp(*judged, c.step + 1, c.in, last);
         if (v.what == Verdict::What::Wait) {
             c.must_read = true;
             c.phase = Check::Phase::Rules;

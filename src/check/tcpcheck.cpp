@@ -245,10 +245,17 @@ util::Result<TcpRule> parse_expect(std::span<const std::string> w) {
                 e.regex = std::move(*re);
             }
         } else if (k == "string-lf" || k == "binary-lf") {
-            return util::error(fmt::format(
-                "'tcp-check expect {}' is not implemented yet; it comes with the health "
-                "checks' log-format messages (issue #6)",
-                k));
+            if (have_kind)
+                return util::error(
+                    fmt::format("'tcp-check expect' : only on pattern expected (got '{}')", k));
+            if (!more)
+                return util::error(
+                    fmt::format("'tcp-check expect' : '{}' expects a <pattern> as argument.", k));
+            have_kind = true;
+            auto f = sample::Format::parse(w[++i], sample::Use::Internal);
+            if (!f) return util::error(fmt::format("'tcp-check expect' : '{}' : {}", k, f.error()));
+            e.kind = k == "string-lf" ? TcpExpect::Kind::String : TcpExpect::Kind::Binary;
+            e.pattern_format = std::make_shared<const sample::Format>(std::move(*f));
         } else {
             return util::error(fmt::format(
                 "'tcp-check expect' : 'only supports min-recv, '[!]binary', '[!]string', "
@@ -410,6 +417,23 @@ void apply_messages(const TcpRule& r, Verdict& v, sample::Context& ctx) {
     }
 }
 
+std::optional<Outcome> render_pattern(const TcpRule& r, sample::Context& ctx, TcpRule& out) {
+    out = r;
+    std::string text;
+    r.expect.pattern_format->render(ctx, text);
+    if (text.empty())
+        return Outcome{Status::L7Response, -1, "log-format string evaluated to an empty string"};
+    if (r.expect.kind == TcpExpect::Kind::Binary) {
+        auto bytes = parse_hex(text);
+        if (!bytes)
+            return Outcome{Status::L7Response, -1,
+                           "Failed to parse hexastring resulting of eval of a log-format string"};
+        text = std::move(*bytes);
+    }
+    out.expect.pattern = std::move(text);
+    return std::nullopt;
+}
+
 util::Result<std::string> render_send(const TcpRule& r, sample::Context& ctx) {
     std::string text;
     if (r.format) r.format->render(ctx, text);
@@ -434,7 +458,11 @@ std::string step_text(const TcpRule& rule, std::size_t step, bool initial_connec
             case TcpRule::Op::Action:
                 break;
             case TcpRule::Op::Expect:
-                if (rule.expect.kind == TcpExpect::Kind::String)
+                if (rule.expect.pattern_format)
+                    out += rule.expect.kind == TcpExpect::Kind::String
+                               ? " (expect log-format string)"
+                               : " (expect log-format binary)";
+                else if (rule.expect.kind == TcpExpect::Kind::String)
                     out += fmt::format(" (expect string '{}')", rule.expect.pattern);
                 else if (rule.expect.kind == TcpExpect::Kind::Binary)
                     out += " (expect binary)";
@@ -500,7 +528,10 @@ Verdict evaluate_tcp(const TcpRule& rule, std::size_t step, std::string_view ans
         return v;
     }
     const std::string_view verb = e.negate ? "matched unwanted" : "did not match";
-    if (e.kind == TcpExpect::Kind::String)
+    if (e.pattern_format)
+        v.outcome.info = fmt::format("TCPCHK {} content (log-format {}) at step {}", verb,
+                                     e.kind == TcpExpect::Kind::String ? "string" : "binary", step);
+    else if (e.kind == TcpExpect::Kind::String)
         v.outcome.info = fmt::format("TCPCHK {} content '{}' at step {}", verb, e.pattern, step);
     else
         v.outcome.info = fmt::format("TCPCHK {} content {} at step {}", verb, kind_text(e), step);

@@ -27,7 +27,7 @@ void require(bool ok) {
 
 void judge_tcp(const sluice::check::TcpRule& r, std::string_view answer) {
     using sluice::check::Verdict;
-    if (r.action || r.format) {
+    if (r.action || r.format || r.expect.pattern_format) {
         // Variable actions and log-format sends evaluate on a check's own variables.
         sluice::sample::VarStore store;
         sluice::sample::Vars vars;
@@ -37,6 +37,13 @@ void judge_tcp(const sluice::check::TcpRule& r, std::string_view answer) {
         ctx.attach(&vars);
         if (r.action) sluice::check::run_action(*r.action, ctx);
         if (r.format) (void)sluice::check::render_send(r, ctx);
+        if (r.expect.pattern_format) {
+            sluice::check::TcpRule rendered;
+            if (!sluice::check::render_pattern(r, ctx, rendered)) {
+                const Verdict v = sluice::check::evaluate_tcp(rendered, 1, answer, true);
+                require(v.what != Verdict::What::Wait);
+            }
+        }
         return;
     }
     if (r.op != sluice::check::TcpRule::Op::Expect) return;

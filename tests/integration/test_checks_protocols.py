@@ -344,3 +344,23 @@ def test_tcp_check_expect_messages_and_status_code(sluice, wait_for, fake):
     srv.answer = lambda d: b"+PONG\r\n"
     assert wait_lines(proc, wait_for, 2)[1] == up_line(
         "Layer7 check passed, code: 42, info: \"ok vx\"")
+
+
+def test_tcp_check_expect_log_format_patterns(sluice, wait_for, fake):
+    """HAProxy 2.6: `expect string-lf` / `binary-lf` render their pattern at each check (here
+    from a check variable); a mismatch names the log-format kind, not the pattern."""
+    port = sluice.port("srv")
+    srv = fake(port, answer=lambda d: b"-ERR\r\n")
+    proc = start(sluice, f"""    option tcp-check
+    tcp-check set-var(check.x) str(PONG)
+    tcp-check set-var(check.h) str(0d0a)
+    tcp-check send PING\\r\\n
+    tcp-check expect string-lf +%[var(check.x)]
+    tcp-check expect binary-lf %[var(check.h)]
+    server s1 127.0.0.1:{port} check inter 150 rise 1""")
+    assert wait_lines(proc, wait_for, 1)[0] == down_line(
+        "Layer7 invalid response, info: \"TCPCHK did not match content (log-format string) at "
+        "step 4\"")
+    srv.answer = lambda d: b"+PONG\r\n"
+    assert wait_lines(proc, wait_for, 2)[1] == up_line(
+        "Layer7 check passed, code: 0, info: \"(tcp-check)\"")

@@ -62,6 +62,9 @@ struct TcpExpect {
     // `on-success FMT`, `on-error FMT` (the message, log-format) and `status-code EXPR` (the
     // code reported), evaluated when the rule decides.
     std::shared_ptr<const sample::Format> on_success_format, on_error_format;
+    // `string-lf` / `binary-lf` (kind String / Binary): the pattern, rendered at each check
+    // into a copy of the rule by render_pattern.
+    std::shared_ptr<const sample::Format> pattern_format;
     std::shared_ptr<const sample::Expr> status_code;
 };
 
@@ -115,6 +118,10 @@ util::Result<TcpRule> parse_tcp_check(std::span<const std::string> words);
 // A variable action's words (`set-var(check.x)`, EXPR): its rule, or why not.
 util::Result<TcpRule> parse_var_action(std::span<const std::string> words);
 void run_action(const VarAction& action, sample::Context& ctx);
+
+// A `string-lf`/`binary-lf` rule with its pattern rendered into `out` (a copy of `rule`); the
+// failure when the rendering is empty or not hex.
+std::optional<Outcome> render_pattern(const TcpRule& rule, sample::Context& ctx, TcpRule& out);
 
 // The bytes of a `send-lf`/`send-binary-lf` rule; an error when a binary one is not hex.
 util::Result<std::string> render_send(const TcpRule& rule, sample::Context& ctx);
