@@ -79,6 +79,7 @@ struct Plan {
     std::vector<Expect> expects;
     bool disable_on_404 = false;
     bool needs_body = false;
+    bool dynamic_expects = false;  // log-format patterns rendered at each check
     std::optional<util::Duration> timeout_check;
     std::optional<Connect> connect;
     TcpRules rules;  // TcpCheck, Protocol, and Http with several exchanges
@@ -465,11 +466,23 @@ void evaluate(Check& c, bool eof) {
     }
     HttpAnswer a{
         .status = head.status, .reason = head.reason, .headers = &head.headers, .body = body};
+    std::span<const Expect> rules = c.plan->expects;
+    std::vector<Expect> rendered;  // string-lf, name-lf, value-lf
+    if (c.plan->dynamic_expects) {
+        std::optional<Outcome> failed;
+        with_samples(c, [&](sample::Context& ctx) {
+            failed = render_expects(c.plan->expects, rendered, ctx);
+        });
+        if (failed) {
+            finish(c, std::move(*failed));
+            return;
+        }
+        rules = rendered;
+    }
     std::size_t decided = std::string::npos;
-    Outcome o = evaluate_http(c.plan->expects, a, c.plan->disable_on_404, &decided);
-    if (decided < c.plan->expects.size() && c.plan->expects[decided].has_messages())
-        with_samples(
-            c, [&](sample::Context& ctx) { apply_messages(c.plan->expects[decided], o, ctx); });
+    Outcome o = evaluate_http(rules, a, c.plan->disable_on_404, &decided);
+    if (decided < rules.size() && rules[decided].has_messages())
+        with_samples(c, [&](sample::Context& ctx) { apply_messages(rules[decided], o, ctx); });
     finish(c, std::move(o));
 }
 
@@ -630,10 +643,16 @@ void run_rules(Check& c) {
         const bool last = c.eof || c.in.size() >= c.thread->bufsize;
         const TcpRule* judged = &r;
         TcpRule rendered;
-        if (r.expect.pattern_format) {  // string-lf / binary-lf
+        if (r.expect.pattern_format || r.expect.http_dynamic) {  // string-lf, binary-lf...
             std::optional<Outcome> failed;
-            with_samples(c,
-                         [&](sample::Context& ctx) { failed = render_pattern(r, ctx, rendered); });
+            with_samples(c, [&](sample::Context& ctx) {
+                if (r.expect.pattern_format) {
+                    failed = render_pattern(r, ctx, rendered);
+                    return;
+                }
+                rendered = r;
+                failed = render_expects(r.expect.http, rendered.expect.http, ctx);
+            });
             if (failed) {
                 finish(c, std::move(*failed));
                 return;
@@ -852,9 +871,11 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
                     plan->request_conf = pc.request;
                     plan->expects = pc.expects;
                     plan->disable_on_404 = pc.disable_on_404;
-                    for (const Expect& e : pc.expects)
+                    for (const Expect& e : pc.expects) {
                         if (e.kind == Expect::Kind::String || e.kind == Expect::Kind::RString)
                             plan->needs_body = true;
+                        if (e.dynamic()) plan->dynamic_expects = true;
+                    }
                 }
             }
             auto c = std::make_unique<Check>();

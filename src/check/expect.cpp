@@ -327,30 +327,41 @@ util::Result<Expect> parse_http_expect(std::span<const std::string> words, std::
         e.pattern.text = *p;
     } else if (match == "hdr" || match == "fhdr") {
         e.kind = match == "hdr" ? Expect::Kind::Hdr : Expect::Kind::FHdr;
-        if (i < words.size() && (words[i] == "name-lf" || words[i] == "value-lf"))
-            return util::error(fmt::format(
-                "'{}' is not implemented yet; it comes with the health checks' log-format "
-                "patterns (issue #6)",
-                words[i]));
-        if (i >= words.size() || words[i] != "name")
+        // `name-lf` / `value-lf`: the word is a log-format string rendered at each check.
+        auto formatted =
+            [&](const Matcher& m,
+                std::string_view what) -> util::Result<std::shared_ptr<const sample::Format>> {
+            if (m.method == Method::Reg)
+                return util::error(fmt::format("'{}-lf' cannot match with a regex", what));
+            auto f = sample::Format::parse(m.text, sample::Use::Internal);
+            if (!f) return util::error(fmt::format("'{}-lf' : {}", what, f.error()));
+            return std::make_shared<const sample::Format>(std::move(*f));
+        };
+        if (i >= words.size() || (words[i] != "name" && words[i] != "name-lf"))
             return util::error(fmt::format("'{}' expects 'name' and a header name", match));
-        ++i;
+        const bool name_lf = words[i++] == "name-lf";
         auto name = parse_method_and_word(words, i, "name", true);
         if (!name) return util::error(name.error());
         e.name = std::move(*name);
+        if (name_lf) {
+            auto f = formatted(e.name, "name");
+            if (!f) return util::error(f.error());
+            e.name_format = std::move(*f);
+        }
         if (i < words.size() && !is_option(words[i])) {
-            if (words[i] == "value-lf")
-                return util::error(
-                    "'value-lf' is not implemented yet; it comes with the health checks' "
-                    "log-format patterns (issue #6)");
-            if (words[i] != "value")
+            if (words[i] != "value" && words[i] != "value-lf")
                 return util::error(
                     fmt::format("'{}' expects 'value' after the name, got '{}'", match, words[i]));
-            ++i;
+            const bool value_lf = words[i++] == "value-lf";
             auto value = parse_method_and_word(words, i, "value", false);
             if (!value) return util::error(value.error());
             e.pattern = std::move(*value);
             e.has_value = true;
+            if (value_lf) {
+                auto f = formatted(e.pattern, "value");
+                if (!f) return util::error(f.error());
+                e.pattern_format = std::move(*f);
+            }
         }
         if (i < words.size() && !is_option(words[i]))
             return util::error(
@@ -381,9 +392,14 @@ util::Result<Expect> parse_http_expect(std::span<const std::string> words, std::
             "'http-check expect {}{}', which is how to write it for HAProxy 2.6",
             e.negate ? "! " : "", spelled);
     } else if (match == "string-lf") {
-        return util::error(
-            "'string-lf' is not implemented yet; it comes with the health checks' log-format "
-            "patterns (issue #6)");
+        auto p = one_pattern();
+        if (!p) return util::error(p.error());
+        auto f = sample::Format::parse(*p, sample::Use::Internal);
+        if (!f) return util::error(fmt::format("'string-lf' : {}", f.error()));
+        e.kind = Expect::Kind::String;
+        e.pattern.method = Method::Sub;
+        e.pattern.text = *p;
+        e.pattern_format = std::make_shared<const sample::Format>(std::move(*f));
     } else {
         return util::error(fmt::format(
             "expects 'status', 'rstatus', 'hdr', 'fhdr', 'string' or 'rstring', got '{}'", match));
@@ -432,6 +448,23 @@ Outcome bad_content(const Expect& e, const HttpAnswer& a, std::string_view info)
 }
 
 }  // namespace
+
+std::optional<Outcome> render_expects(std::span<const Expect> in, std::vector<Expect>& out,
+                                      sample::Context& ctx) {
+    out.assign(in.begin(), in.end());
+    for (Expect& e : out) {
+        for (auto [format, text] : {std::pair{e.pattern_format.get(), &e.pattern.text},
+                                    std::pair{e.name_format.get(), &e.name.text}}) {
+            if (!format) continue;
+            text->clear();
+            format->render(ctx, *text);
+            if (text->empty())
+                return Outcome{Status::L7Response, -1,
+                               "log-format string evaluated to an empty string"};
+        }
+    }
+    return std::nullopt;
+}
 
 void apply_messages(const Expect& e, Outcome& o, sample::Context& ctx) {
     if (!passed(o.status) && e.on_error) {

@@ -621,9 +621,11 @@ TcpRules http_sequence_rules(const ProxyCheckConf& pc) {
         r.expect.disable_on_404 = pc.disable_on_404;
         r.expect.error_status = check::Status::L7Response;
         if (!expects.empty()) r.expect.timeout_status = expects.back().timeout_status;
-        for (const Expect& e : expects)
+        for (const Expect& e : expects) {
             if (e.kind == Expect::Kind::String || e.kind == Expect::Kind::RString)
                 r.expect.needs_body = true;
+            if (e.dynamic()) r.expect.http_dynamic = true;
+        }
         set.rules.push_back(std::move(r));
         actions(index * 4 + 3);
     };

@@ -318,3 +318,36 @@ def test_expect_messages_and_status_code(sluice, wait_for):
             proc.wait_exit()
         finally:
             srv.stop()
+
+
+def test_expect_log_format_patterns(sluice, wait_for):
+    """HAProxy 2.6: `expect string-lf` and `hdr name-lf ... value-lf ...` render their patterns
+    at each check; a pattern rendered empty fails with "log-format string evaluated to an empty
+    string"."""
+    for with_var in (False, True):
+        port = sluice.port(f"srv{with_var}")
+        srv = FakeHttp(port, {"/": ("200 OK", "bad")})
+        body = "%[var(check.b)]" if with_var else "%[str(ok)]"
+        try:
+            proc = start(sluice, (
+                "    http-check set-var(check.b) str(ok)\n" if with_var else "") + f"""
+    http-check expect hdr name-lf %[str(content-length)] value-lf %[str(3)]
+    http-check expect string-lf {body}
+    server s1 127.0.0.1:{port} check inter 150 rise 1""")
+            assert wait_lines(proc, wait_for, 1)[0] == down_line(
+                "Layer7 invalid response, info: \"HTTP content check did not match\"")
+            srv.routes["/"] = ("200 OK", "ok!")
+            assert wait_lines(proc, wait_for, 2)[1] == up_line("Layer7 check passed, code: 200")
+            proc.signal(signal.SIGTERM)
+            proc.wait_exit()
+        finally:
+            srv.stop()
+    port = sluice.port("srv")
+    srv = FakeHttp(port, {"/": ("200 OK", "x")})
+    try:
+        proc = start(sluice, f"""    http-check expect string-lf %[var(check.none)]
+    server s1 127.0.0.1:{port} check inter 150""")
+        assert wait_lines(proc, wait_for, 1)[0] == down_line(
+            "Layer7 invalid response, info: \"log-format string evaluated to an empty string\"")
+    finally:
+        srv.stop()

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -95,6 +96,10 @@ struct Expect {
     std::shared_ptr<const sample::Format> on_success, on_error;
     std::shared_ptr<const sample::Expr> status_code;
     bool has_messages() const { return on_success || on_error || status_code; }
+    // `string-lf`, `value-lf` (into pattern.text) and `name-lf` (into name.text): rendered at
+    // each check by render_expects.
+    std::shared_ptr<const sample::Format> pattern_format, name_format;
+    bool dynamic() const { return pattern_format || name_format; }
 };
 
 // The words after `http-check expect`. `warning` receives text to show at that line when the
@@ -127,6 +132,10 @@ struct Outcome {
 // pass (npos when no rule decided: none given, or disable-on-404's 404).
 Outcome evaluate_http(std::span<const Expect> rules, const HttpAnswer& answer, bool disable_on_404,
                       std::size_t* decided = nullptr);
+// Copies `in` into `out` with the log-format patterns rendered; the failure when one renders
+// empty (HAProxy's "log-format string evaluated to an empty string").
+std::optional<Outcome> render_expects(std::span<const Expect> in, std::vector<Expect>& out,
+                                      sample::Context& ctx);
 // Applies the deciding rule's on-success/on-error/status-code to its outcome.
 void apply_messages(const Expect& rule, Outcome& outcome, sample::Context& ctx);
 

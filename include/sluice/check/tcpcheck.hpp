@@ -59,6 +59,7 @@ struct TcpExpect {
     std::vector<Expect> http;
     bool needs_body = false;
     bool disable_on_404 = false;
+    bool http_dynamic = false;  // some of `http` have log-format patterns
     // `on-success FMT`, `on-error FMT` (the message, log-format) and `status-code EXPR` (the
     // code reported), evaluated when the rule decides.
     std::shared_ptr<const sample::Format> on_success_format, on_error_format;
