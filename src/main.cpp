@@ -220,6 +220,9 @@ int main(int argc, char** argv) {
             engine.worker(l.index()).shutdown_server_sessions(*target);
         });
     });
+    checks.on_limit_raised([&engine](proxy::Server& srv, core::Loop& l) {
+        engine.worker(l.index()).server_released(srv);
+    });
 
     ev_timer hard_stop_timer;
     ev_init(&hard_stop_timer, [](struct ev_loop*, ev_timer* w, int) {

@@ -79,7 +79,6 @@ constexpr Keyword kPending[] = {
     pending("stick", BE, kStick),
     pending("cookie", BE, kStick),
     pending("persist", BE, kStick),
-    pending("option persist", BE, kStick),
     pending("compression", P, kComp),
     pending("filter", FE | BE, kComp),
 };
@@ -104,13 +103,6 @@ constexpr Option kPendingOptions[] = {
     {.of = OptionOf::Bind, .name = "level", .args = 1, .pending = kStats},
     {.of = OptionOf::Bind, .name = "expose-fd", .args = 1, .pending = kMaster},
     // server
-    {.of = OptionOf::Server, .name = "agent-check", .pending = kChecks},
-    {.of = OptionOf::Server, .name = "agent-port", .args = 1, .pending = kChecks},
-    {.of = OptionOf::Server, .name = "agent-inter", .args = 1, .pending = kChecks},
-    {.of = OptionOf::Server, .name = "maxqueue", .args = 1, .pending = kChecks},
-    {.of = OptionOf::Server, .name = "observe", .args = 1, .pending = kChecks},
-    {.of = OptionOf::Server, .name = "error-limit", .args = 1, .pending = kChecks},
-    {.of = OptionOf::Server, .name = "on-error", .args = 1, .pending = kChecks},
     {.of = OptionOf::Server, .name = "ssl", .pending = kTls},
     {.of = OptionOf::Server, .name = "verify", .args = 1, .pending = kTls},
     {.of = OptionOf::Server, .name = "sni", .args = 1, .pending = kTls},

@@ -14,12 +14,28 @@
 #include <mutex>
 #include <random>
 
+#include "agent_run.hpp"
 #include "sluice/http/h1_parse.hpp"
 #include "sluice/net/proxy_protocol.hpp"
 #include "sluice/net/socket.hpp"
 #include "watch.hpp"
 
 namespace sluice::check {
+
+Health Health::start(std::uint32_t rise, std::uint32_t fall, ServerCheckConf::InitState init) {
+    using enum ServerCheckConf::InitState;
+    switch (init) {
+        case FullyUp:
+            return {rise, fall, rise + fall - 1, true};
+        case Down:
+            return {rise, fall, rise - 1, false};
+        case FullyDown:
+            return {rise, fall, 0, false};
+        case Up:
+            break;
+    }
+    return {rise, fall, rise, true};
+}
 
 Health::Change Health::record(bool ok) {
     if (!ok) {
@@ -50,14 +66,18 @@ util::Duration Health::next_interval(const ServerCheckConf& conf) const {
 
 std::string format_state_message(const StateMessage& m) {
     static constexpr std::string_view kWhat[] = {"DOWN", "UP", "stopping"};
-    std::string out =
-        fmt::format("Server {}/{} is {}", m.backend, m.server, kWhat[static_cast<int>(m.what)]);
+    const std::string_view who = m.backup_server ? "Backup Server" : "Server";
+    std::string out = m.event.empty()
+                          ? fmt::format("{} {}/{} is {}", who, m.backend, m.server,
+                                        kWhat[static_cast<int>(m.what)])
+                          : fmt::format("{} {}/{} {}", who, m.backend, m.server, m.event);
+    if (!m.counts) return out + ".";
     if (!m.via_server.empty()) out += fmt::format(" via {}/{}", m.via_backend, m.via_server);
     if (m.outcome) {
         out += fmt::format(", reason: {}", describe(m.outcome->status));
         if (has_code(m.outcome->status)) out += fmt::format(", code: {}", m.outcome->code);
         if (!m.outcome->info.empty()) out += fmt::format(", info: \"{}\"", m.outcome->info);
-        out += fmt::format(", check duration: {}ms", m.duration_ms);
+        if (m.duration_ms >= 0) out += fmt::format(", check duration: {}ms", m.duration_ms);
     }
     if (m.what == StateMessage::What::Down)
         out += fmt::format(
@@ -103,6 +123,7 @@ struct Check {
     bool linger = false;
     Health health;
     std::size_t position = 0;  // among every check of the process (first-run spread)
+    Agent* agent = nullptr;    // the server's agent check, on this thread
 
     // Rules: a tcp-check sequence waits for its socket (run_rules knows what for).
     enum class Phase : std::uint8_t {
@@ -137,6 +158,7 @@ struct ThreadChecks {
     std::uint32_t spread = 0;
     std::minstd_rand rng;
     std::vector<std::unique_ptr<Check>> checks;
+    std::vector<AgentPtr> agents;
     bool stopped = false;
     sample::Arena arena;  // variable actions and log-format sends
 };
@@ -173,16 +195,18 @@ void count_usable(const proxy::Backend& be, std::uint32_t& active, std::uint32_t
         if (s->usable()) ++(s->options.backup ? backup : active);
 }
 
-void report(Check& c, StateMessage::What what, const Outcome& o, long ms, bool was_down) {
+// `sessions`: the server's connections to print, when not those of now.
+void report(Check& c, StateMessage::What what, const Outcome& o, long ms, bool was_down,
+            std::optional<std::uint32_t> sessions = std::nullopt) {
     proxy::Server& s = *c.server;
     if (s.backend->balancer) s.backend->balancer->server_changed(s);
-    if (s.admin.load(std::memory_order_acquire) == proxy::AdminState::Ready)
+    if (s.admin.load(std::memory_order_acquire) != proxy::AdminState::Maint)
         announce(s, {.backend = s.backend->name,
                      .server = s.name,
                      .what = what,
                      .outcome = &o,
                      .duration_ms = ms,
-                     .sessions = s.cur_conns.load(std::memory_order_relaxed)});
+                     .sessions = sessions.value_or(s.cur_conns.load(std::memory_order_relaxed))});
     c.thread->owner->watch().changed(s, what, was_down, *c.thread->loop);
 }
 
@@ -191,10 +215,17 @@ void report(Check& c, StateMessage::What what, const Outcome& o, long ms, bool w
 void announce(const proxy::Server& s, StateMessage m) {
     std::lock_guard lock(g_print_mutex);
     count_usable(*s.backend, m.active, m.backup);
+    m.backup_server = s.options.backup;
     print_line("[WARNING]", format_state_message(m));
-    if (m.what != StateMessage::What::Up && m.active == 0 && m.backup == 0)
+    if ((m.what != StateMessage::What::Up || !m.event.empty()) && m.counts && m.alert &&
+        m.active == 0 && m.backup == 0)
         print_line("[ALERT]",
                    fmt::format("backend '{}' has no server available!", s.backend->name));
+    // A state change of a drained server says it stays drained (as HAProxy).
+    if (m.event.empty() && s.admin.load(std::memory_order_acquire) == proxy::AdminState::Drain)
+        print_line("[WARNING]", fmt::format("{} {}/{} remains in forced drain mode.",
+                                            s.options.backup ? "Backup Server" : "Server",
+                                            s.backend->name, s.name));
 }
 
 namespace {
@@ -762,6 +793,16 @@ void schedule(Check& c, util::Duration delay) {
     arm_timeout(c, std::chrono::duration_cast<util::Duration>(std::chrono::duration<double>(d)));
 }
 
+void mark_down(Check& c, const Outcome& o, long ms,
+               std::optional<std::uint32_t> sessions = std::nullopt) {
+    proxy::Server& s = *c.server;
+    s.stopping.store(false, std::memory_order_release);
+    s.up.store(false, std::memory_order_release);
+    s.check_downs.fetch_add(1, std::memory_order_relaxed);
+    s.last_change.store(static_cast<std::int64_t>(std::time(nullptr)), std::memory_order_relaxed);
+    report(c, StateMessage::What::Down, o, ms, false, sessions);
+}
+
 void finish(Check& c, Outcome o) {
     const ev_tstamp now = ev_now(c.thread->loop->raw());
     const long ms = static_cast<long>((now - c.started) * 1000.0);
@@ -779,19 +820,18 @@ void finish(Check& c, Outcome o) {
     const bool ok = passed(o.status);
     const bool conditional = o.status == Status::L7OkConditional;
     if (!ok) s.check_failures.fetch_add(1, std::memory_order_relaxed);
+    if (ok && s.observe_sink) s.consecutive_errors.store(0, std::memory_order_relaxed);
     // A DOWN server answering 404 under disable-on-404 stays DOWN (as HAProxy).
     const Health::Change change =
         conditional && !c.health.up ? Health::Change::None : c.health.record(ok);
     const std::int64_t wall = static_cast<std::int64_t>(std::time(nullptr));
     switch (change) {
         case Health::Change::Down:
-            s.stopping.store(false, std::memory_order_release);
-            s.up.store(false, std::memory_order_release);
-            s.check_downs.fetch_add(1, std::memory_order_relaxed);
-            s.last_change.store(wall, std::memory_order_relaxed);
-            report(c, StateMessage::What::Down, o, ms, false);
+            if (!s.up.load(std::memory_order_acquire)) break;  // its agent took it down
+            mark_down(c, o, ms);
             break;
         case Health::Change::Up: {
+            if (c.agent && !agent_allows_up(*c.agent)) break;  // its agent keeps it down
             const std::int64_t since = s.last_change.exchange(wall, std::memory_order_relaxed);
             if (since > 0) s.down_time.fetch_add(wall - since, std::memory_order_relaxed);
             s.stopping.store(conditional, std::memory_order_release);
@@ -819,9 +859,41 @@ void stop_thread(ThreadChecks& t) {
         ev_timer_stop(t.loop->raw(), &c->timer);
         c->phase = Check::Phase::Idle;
     }
+    for (auto& a : t.agents)
+        stop_agent(*a);
 }
 
 }  // namespace
+
+// `init-state down|fully-down`: the server, and those tracking it, take no traffic until
+// checks bring it UP. Before the loops run: nothing else reads the state yet.
+void Checks::start_down(proxy::Server& s) {
+    s.up.store(false, std::memory_order_release);
+    if (s.backend->balancer) s.backend->balancer->server_changed(s);
+    for (proxy::Server* t : watch_->trackers(s))
+        start_down(*t);
+}
+
+void health_analyze(Check& c, OnError mode, std::string info, std::uint32_t sessions) {
+    proxy::Server& s = *c.server;
+    if (mode != OnError::FastInter) {
+        if (c.health.value > 0) s.check_failures.fetch_add(1, std::memory_order_relaxed);
+        s.check_status.store(static_cast<std::uint8_t>(Status::Hana), std::memory_order_relaxed);
+        s.check_code.store(-1, std::memory_order_relaxed);
+        // As HAProxy: the message of a change seen by observation gives no check duration.
+        if (analyze(c.health, mode) == Health::Change::Down)
+            mark_down(c, Outcome{Status::Hana, -1, std::move(info)}, -1, sessions);
+    }
+    // Every mode brings the next check forward to fastinter (a check under way goes on).
+    if (!c.conf.fastinter || c.phase != Check::Phase::Idle || c.thread->stopped) return;
+    struct ev_loop* loop = c.thread->loop->raw();
+    if (!ev_is_active(&c.timer) || ev_timer_remaining(loop, &c.timer) > seconds(*c.conf.fastinter))
+        arm_timeout(c, *c.conf.fastinter);
+}
+
+core::Loop& check_loop(const Check& c) {
+    return *c.thread->loop;
+}
 
 Checks::Checks(proxy::Config& config, core::Runtime& runtime)
     : config_(config), runtime_(runtime), watch_(std::make_unique<Watch>(config)) {
@@ -836,13 +908,24 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
         t->rng.seed(static_cast<unsigned>(getpid()) * 7919u + static_cast<unsigned>(loop->index()));
         threads_.push_back(std::move(t));
     }
-    std::size_t position = 0;
+    std::size_t position = 0, agents = 0;
     for (const auto& be : config.backends) {
         std::unique_ptr<Plan> plan;
         for (const auto& srv : be->servers) {
             if (!srv->line_parts) continue;
             const auto& sc = srv->line_parts->read<ServerCheckConf>();
-            if (!sc.enabled) continue;
+            const auto& ac = srv->line_parts->read<ServerAgentConf>();
+            if (!sc.enabled) {
+                // An agent alone: no regular check's health to combine with.
+                if (ac.enabled && ac.port) {
+                    ThreadChecks& t = *threads_[agents++ % threads_.size()];
+                    t.agents.push_back(make_agent(
+                        *srv, ac, nullptr,
+                        {*t.loop, *watch_, be->parts->read<ProxyCheckConf>().timeout_check,
+                         t.bufsize, t.spread, wake_queue_}));
+                }
+                continue;
+            }
             if (!plan) {
                 const auto& pc = be->parts->read<ProxyCheckConf>();
                 plan = std::make_unique<Plan>();
@@ -882,7 +965,8 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
             c->server = srv.get();
             c->plan = plan.get();
             c->conf = sc;
-            c->health = Health::start(sc.rise, sc.fall);
+            c->health = Health::start(sc.rise, sc.fall, sc.init_state);
+            if (!c->health.up) start_down(*srv);
             c->position = position;
             // Where to connect: http-check connect's, else the server's check options, else
             // the server's own address.
@@ -898,10 +982,19 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
             if (sc.send_proxy) c->send_proxy = true;
             ThreadChecks& t = *threads_[position % threads_.size()];
             c->thread = &t;
+            if (ac.enabled && ac.port) {
+                // On the check's thread: the agent reads and resets the check's health.
+                t.agents.push_back(make_agent(
+                    *srv, ac, &c->health,
+                    {*t.loop, *watch_, plan->timeout_check, t.bufsize, t.spread, wake_queue_}));
+                c->agent = t.agents.back().get();
+                ++agents;
+            }
             ev_init(&c->timer, on_timer);
             c->timer.data = c.get();
             ev_init(&c->io, on_io);
             c->io.data = c.get();
+            watch_->observe(*srv, *c);
             t.checks.push_back(std::move(c));
             ++position;
         }
@@ -922,6 +1015,8 @@ Checks::~Checks() {
 
 void Checks::setup_thread(core::Loop& loop) {
     ThreadChecks& t = *threads_[static_cast<std::size_t>(loop.index())];
+    for (std::size_t i = 0; i < t.agents.size(); ++i)
+        start_agent(*t.agents[i], i, t.agents.size());
     if (t.checks.empty()) return;
     for (auto& c : t.checks) {
         const auto offset = first_interval_ * static_cast<std::int64_t>(c->position) /

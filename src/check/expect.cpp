@@ -19,6 +19,8 @@ std::string_view describe(Status status) {
     switch (status) {
         case Status::Unknown:
             return "Unknown";
+        case Status::Hana:
+            return "Health analyze";
         case Status::SocketError:
             return "Socket error";
         case Status::L4Ok:

@@ -84,6 +84,17 @@ Status set_count(Args args, Ctx& ctx) {
     srv(ctx).*Member = static_cast<std::uint32_t>(*v);
     return Status::Ok;
 }
+Status set_init_state(Args args, Ctx& ctx) {
+    using enum ServerCheckConf::InitState;
+    static constexpr std::pair<std::string_view, ServerCheckConf::InitState> kStates[] = {
+        {"fully-up", FullyUp}, {"up", Up}, {"down", Down}, {"fully-down", FullyDown}};
+    for (const auto& [name, state] : kStates)
+        if (args[0] == name) {
+            srv(ctx).init_state = state;
+            return Status::Ok;
+        }
+    return ctx.alert("expects 'fully-up', 'up', 'down' or 'fully-down', got '{}'", args[0]);
+}
 util::Result<std::uint16_t> port_number(std::string_view text) {
     auto v = util::parse_uint(text, 65535);
     if (!v || *v == 0)
@@ -123,6 +134,7 @@ constexpr cfg::Option kServerOptions[] = {
     {.of = OptionOf::Server, .name = "downinter", .args = 1, .parse = set_downinter},
     {.of = OptionOf::Server, .name = "rise", .args = 1, .parse = set_count<&ServerCheckConf::rise>},
     {.of = OptionOf::Server, .name = "fall", .args = 1, .parse = set_count<&ServerCheckConf::fall>},
+    {.of = OptionOf::Server, .name = "init-state", .args = 1, .parse = set_init_state},
     {.of = OptionOf::Server, .name = "port", .args = 1, .parse = set_port},
     {.of = OptionOf::Server, .name = "addr", .args = 1, .parse = set_addr},
     {.of = OptionOf::Server, .name = "check-send-proxy", .parse = set_check_send_proxy<true>},

@@ -5,6 +5,7 @@
 #include "sluice/cfg/keyword.hpp"
 #include "sluice/cfg/late.hpp"
 #include "sluice/cfg/options.hpp"
+#include "sluice/check/agent.hpp"
 #include "sluice/check/conf.hpp"
 #include "sluice/check/watch.hpp"
 #include "sluice/proxy/conf.hpp"
@@ -91,7 +92,8 @@ std::string check_track(const cfg::Document& doc, const std::string& proxy, int 
     if (!target.line)
         return fmt::format("unable to find required server '{}' for tracking.", t.server);
     const auto& tw = target.line->options.read<ServerWatchConf>();
-    if (!target.line->options.read<ServerCheckConf>().enabled && tw.track.empty())
+    if (!target.line->options.read<ServerCheckConf>().enabled &&
+        !target.line->options.read<ServerAgentConf>().enabled && tw.track.empty())
         return fmt::format(
             "unable to use {}/{} for tracking as it does not have any check nor agent enabled.",
             t.proxy, t.server);

@@ -99,7 +99,7 @@ void Watch::follow(proxy::Server& s, StateMessage::What what, bool was_down, cor
         s.stopping.store(stopping, std::memory_order_release);
         s.up.store(up, std::memory_order_release);
         if (s.backend->balancer) s.backend->balancer->server_changed(s);
-        if (s.admin.load(std::memory_order_acquire) == proxy::AdminState::Ready)
+        if (s.admin.load(std::memory_order_acquire) != proxy::AdminState::Maint)
             announce(s, StateMessage{.backend = s.backend->name,
                                      .server = s.name,
                                      .what = what,

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -19,6 +20,28 @@ namespace sluice::check {
 void announce(const proxy::Server& s, StateMessage m);
 
 struct Warmup;
+
+// Where the streams' `observe` reports end (observe.cpp): a server that reached its
+// `error-limit` has its check told, by a message to the check's loop.
+class ObserveHub final : public proxy::ObserveSink {
+  public:
+    void add(proxy::Server& s, Check& c, const ServerWatchConf& conf);
+    void limit_reached(proxy::Server& s, proxy::Observed last, std::uint32_t errors) override;
+
+  private:
+    struct Entry {
+        Check* check = nullptr;
+        OnError on_error = OnError::FailCheck;
+    };
+    std::unordered_map<const proxy::Server*, Entry> entries_;  // filled before loops run
+};
+
+// On the check's own thread: `error-limit` consecutive errors were seen (observe.cpp); `info`
+// is the message's ("Detected 10 consecutive errors, last one was: ..."), `sessions` the
+// server's connections when the last error was seen (the stream that saw it among them, as
+// HAProxy counts them).
+void health_analyze(Check& c, OnError mode, std::string info, std::uint32_t sessions);
+core::Loop& check_loop(const Check& c);
 
 class Watch {
   public:
@@ -36,6 +59,8 @@ class Watch {
     // How sessions of a server are shut (`on-marked-down shutdown-sessions`...): set once
     // before the loops run; called on the thread of the change, for every thread.
     std::function<void(const proxy::Server&)> shutdown_sessions;
+    // `s` is checked by `c`: with `observe`, the streams' reports reach the check.
+    void observe(proxy::Server& s, Check& c);
     // The servers that track `s` directly.
     const std::vector<proxy::Server*>& trackers(const proxy::Server& s) const;
 
@@ -45,6 +70,7 @@ class Watch {
                 const proxy::Server* via);
     std::unordered_map<const proxy::Server*, std::vector<proxy::Server*>> trackers_;
     std::unordered_map<const proxy::Server*, std::unique_ptr<Warmup>> warmups_;
+    std::unique_ptr<ObserveHub> observe_;
 };
 
 }  // namespace sluice::check

@@ -28,7 +28,7 @@ class HashTier final : public Tier {
             if (type_.balance_factor > 0 && overloaded(*table, *s)) continue;
             // The key's server is full: the request waits for it rather than going elsewhere,
             // as HAProxy queues it on that server.
-            return reserve(s);
+            return reserve_bound(s);
         }
         return {};
     }

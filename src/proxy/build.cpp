@@ -86,14 +86,14 @@ std::string endpoint_key(const net::Endpoint& e) {
 }  // namespace
 
 std::uint32_t Server::limit() const {
-    std::uint32_t max = options.maxconn;
+    std::uint32_t max = maxconn.load(std::memory_order_relaxed);
     if (max != 0 && options.minconn != 0 && backend->fullconn != 0) {
         // HAProxy's dynamic limit: minconn when the backend is idle, growing linearly with its
         // load to maxconn at fullconn connections.
         const std::uint64_t load = backend->cur_conns.load(std::memory_order_relaxed);
-        const std::uint64_t dynamic = load * options.maxconn / backend->fullconn;
+        const std::uint64_t dynamic = load * max / backend->fullconn;
         max = static_cast<std::uint32_t>(
-            std::clamp<std::uint64_t>(dynamic, options.minconn, options.maxconn));
+            std::clamp<std::uint64_t>(dynamic, std::min(options.minconn, max), max));
     }
     // slowstart: the limit grows from 1 with the warm-up, as HAProxy's.
     const std::uint32_t pct = warmup.load(std::memory_order_relaxed);
@@ -262,6 +262,7 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
             srv->backend = be.get();
             if (srv->options.disabled) srv->admin.store(AdminState::Maint);
             srv->weight.store(srv->options.weight, std::memory_order_relaxed);
+            srv->maxconn.store(srv->options.maxconn, std::memory_order_relaxed);
             if (!srv->options.redir.empty()) be->redirects = true;
             be->servers.push_back(std::move(srv));
         }

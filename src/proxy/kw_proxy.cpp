@@ -184,6 +184,7 @@ constexpr cfg::Keyword kProxyKeywords[] = {
      .arity = cfg::between(0, 1),
      .parse = cfg::on_part<ProxyConf, parse_redispatch>,
      .negatable = true},
+    cfg::flag<&ProxyConf::persist>("option persist", BE),
     cfg::flag<&ProxyConf::splice_auto>("option splice-auto", P),
     cfg::flag<&ProxyConf::splice_request>("option splice-request", P),
     cfg::flag<&ProxyConf::splice_response>("option splice-response", P),

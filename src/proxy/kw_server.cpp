@@ -63,6 +63,12 @@ Status set_minconn(Args args, Ctx& ctx) {
     ctx.parts().get<ServerOptions>().minconn = static_cast<std::uint32_t>(*v);
     return Status::Ok;
 }
+Status set_maxqueue(Args args, Ctx& ctx) {
+    auto v = util::parse_uint(args[0], UINT32_MAX);
+    if (!v) return ctx.alert("expects a number, got '{}'", args[0]);
+    ctx.parts().get<ServerOptions>().maxqueue = static_cast<std::uint32_t>(*v);
+    return Status::Ok;
+}
 Status set_id(Args args, Ctx& ctx) {
     auto v = util::parse_uint(args[0], INT32_MAX);
     if (!v) return ctx.alert("expects a positive number, got '{}'", args[0]);
@@ -102,6 +108,7 @@ constexpr cfg::Option kServerOptions[] = {
     {.of = OptionOf::Server, .name = "weight", .args = 1, .parse = set_weight},
     {.of = OptionOf::Server, .name = "maxconn", .args = 1, .parse = set_maxconn},
     {.of = OptionOf::Server, .name = "minconn", .args = 1, .parse = set_minconn},
+    {.of = OptionOf::Server, .name = "maxqueue", .args = 1, .parse = set_maxqueue},
     {.of = OptionOf::Server, .name = "id", .args = 1, .parse = set_id},
     {.of = OptionOf::Server, .name = "redir", .args = 1, .parse = set_redir},
     {.of = OptionOf::Server, .name = "disabled", .parse = set_disabled},

@@ -367,7 +367,6 @@ constexpr std::string_view kLog = "logging (issue #8)";
 constexpr std::string_view kStick = "stick tables (roadmap item 9)";
 // Maps and ACLs changed while running, as the runtime API's `add map`/`del acl` do.
 constexpr std::string_view kRuntime = "runtime map and ACL updates (issue #7)";
-constexpr std::string_view kQueues = "balancing algorithms, queues and health checks (issue #6)";
 
 constexpr ActionDef kActions[] = {
     {.name = "allow", .parse = parse_allow, .after_response = true},
@@ -391,9 +390,6 @@ constexpr ActionDef kActions[] = {
     {.name = "use-service", .pending = "the runtime API and stats (issue #7)"},
     {.name = "do-resolve", .pending = "DNS resolvers (roadmap item 12)"},
     {.name = "lua", .pending = "Lua scripting (roadmap item 13)"},
-    // Priorities in the backend queues.
-    {.name = "set-priority-class", .response = false, .pending = kQueues},
-    {.name = "set-priority-offset", .response = false, .pending = kQueues},
 };
 const ActionRegistrar kRegistered{kActions};
 

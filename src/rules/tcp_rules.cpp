@@ -107,8 +107,6 @@ struct TcpAction {
     std::string_view later = {};      // Kind::Later: what brings it; Unsupported: why not
 };
 
-constexpr std::string_view kQueues = "balancing algorithms, queues and health checks (issue #6)";
-
 // Every action of HAProxy 2.6's tcp-request and tcp-response rules but capture, set-log-level
 // and the stick counters (track-sc*, sc-*), which parse_tcp_rule meets first.
 constexpr TcpAction kTcpActions[] = {
@@ -136,8 +134,8 @@ constexpr TcpAction kTcpActions[] = {
      .stages = kContent,
      .kind = Kind::Later,
      .later = "DNS resolvers (roadmap item 12)"},
-    {.name = "set-priority-class", .stages = kContent, .kind = Kind::Later, .later = kQueues},
-    {.name = "set-priority-offset", .stages = kContent, .kind = Kind::Later, .later = kQueues},
+    {.name = "set-priority-class", .stages = kContent, .kind = Kind::Shared},
+    {.name = "set-priority-offset", .stages = kContent, .kind = Kind::Shared},
     {.name = "switch-mode",
      .stages = kContent,
      .kind = Kind::Unsupported,

@@ -175,6 +175,7 @@ bool HttpStream::exchange_step() {
     }
     if (!resp_.done && !scan_body(resp_, server_side_.in, be_->accept_invalid_response)) {
         // The response broke mid-body: the client connection is cut, as HAProxy does.
+        observe(proxy::Observed::HttpResponse);
         count_response_failure();
         term_.set('S', 'D');
         close();
@@ -652,18 +653,27 @@ void HttpStream::finish_request_head() {
 
 void HttpStream::connect_or_queue(const proxy::Pick& pick) {
     if (pick.server) {
+        worker_.dequeue(queue_link);
         if (reuse_idle(*pick.server)) return;
         connect();
         return;
     }
     if (pick.all_full) {
+        const bool was_queued = queue_link.linked();
+        if (!worker_.enqueue(*be_, pick, attempt_.priority(), queue_link)) {
+            // The bound server's queue is at its maxqueue.
+            if (attempt_.leave_full_server(pick)) return connect_or_queue(attempt_.pick());
+            fail(503, 's', 'Q');
+            return;
+        }
+        if (was_queued) return;  // still waiting, its timer running
         phase_ = Phase::Queued;
         phase_started_ = worker_.loop().now();
-        worker_.enqueue(*be_, queue_link);
         update_interest();
         arm_timer();
         return;
     }
+    worker_.dequeue(queue_link);
     // No usable server: HAProxy's 503.
     fail(503, 's', 'C');
 }
@@ -728,6 +738,7 @@ void HttpStream::connect() {
 
 void HttpStream::on_connected() {
     phase_ = Phase::Exchange;
+    observe(proxy::Observed::L4Ok);
     ++conn_requests_;
     server_side_.last_activity = worker_.loop().now();
     finish_request_head();
@@ -766,7 +777,7 @@ void HttpStream::drop_server_connection() {
     server_side_.fd = -1;
     conn_server_ = nullptr;
     server_side_.in.release();
-    server_side_.read_closed = server_side_.write_shut = false;
+    server_side_.read_closed = server_side_.write_shut = server_side_.reset = false;
 }
 
 // ---- Response -------------------------------------------------------------------------------
@@ -779,6 +790,8 @@ bool HttpStream::parse_response() {
             if (server_side_.read_closed) {
                 if (retry_after_sending(proxy::retry_on::kEmptyResponse)) return false;
                 // Closed before a response: HAProxy's 502 (termination SH).
+                observe(server_side_.reset ? proxy::Observed::ReadError
+                                           : proxy::Observed::BrokenPipe);
                 count_response_failure();
                 fail(502, 'S', 'H');
             }
@@ -793,7 +806,14 @@ bool HttpStream::parse_response() {
         if (std::holds_alternative<http::Incomplete>(r)) {
             head_scanned_ = server_side_.in.size();
             if (server_side_.in.size() >= limit || server_side_.read_closed) {
+                // A head too large is invalid, counted before a retry; one cut by the
+                // server's close is that close, counted when no retry follows (as HAProxy).
+                const bool too_large = server_side_.in.size() >= limit;
+                if (too_large) observe(proxy::Observed::HttpHeaders);
                 if (retry_after_sending(proxy::retry_on::kJunkResponse)) return false;
+                if (!too_large)
+                    observe(server_side_.reset ? proxy::Observed::ReadError
+                                               : proxy::Observed::BrokenPipe);
                 count_response_failure();
                 fail(502, 'S', 'H');
             }
@@ -807,6 +827,7 @@ bool HttpStream::parse_response() {
                                                            : req_is_connect_ ? "CONNECT"
                                                                              : "GET");
         if (!done || done->consumed > limit || framing.kind == http::BodyKind::Invalid) {
+            observe(proxy::Observed::HttpHeaders);  // before a retry, as HAProxy
             if (retry_after_sending(proxy::retry_on::kJunkResponse)) return false;
             count_response_failure();
             fail(502, 'P', 'H');
@@ -814,18 +835,23 @@ bool HttpStream::parse_response() {
         }
         if (framing.kind == http::BodyKind::UntilClose && head.headers.find("transfer-encoding")) {
             // A coding whose end cannot be seen (`Transfer-Encoding: gzip` alone): HAProxy's 502.
+            observe(proxy::Observed::HttpHeaders);
             count_response_failure();
             fail(502, 'P', 'H');
             return false;
         }
         if (head.status == 101 && !req_upgrade_) {
-            // Switching protocols nobody asked to switch: HAProxy's 502.
+            // Switching protocols nobody asked to switch: HAProxy's 502 (its status counted
+            // good first, as HAProxy does).
+            observe(proxy::Observed::HttpOk);
+            observe(proxy::Observed::HttpHeaders);
             count_response_failure();
             fail(502, 'P', 'H');
             return false;
         }
         const bool interim = head.status < 200 && head.status != 101;
         if (!interim && retry_after_sending(proxy::retry_on::status_bit(head.status))) return false;
+        if (interim) observe(proxy::Observed::HttpOk);
         if (!interim) {
             resp_ = Body{};
             resp_.kind = framing.kind;
@@ -858,6 +884,8 @@ bool HttpStream::parse_response() {
                 return false;
             }
             body_wait_.reset();
+            // Once per response: a head parsed again while rules wait for the body is not.
+            observe(proxy::observed_status(head.status));
             if (outcome.verdict == rules::Verdict::Drop) {
                 drop_server_connection();
                 attempt_.release();
@@ -889,6 +917,7 @@ bool HttpStream::parse_response() {
         if (!resp_.done && !scan_body(resp_, server_side_.in, be_->accept_invalid_response)) {
             // A bad chunk in the same read as the head: nothing has gone out yet, so a 502.
             client_.out.consume(client_.out.size());
+            observe(proxy::Observed::HttpHeaders);  // HAProxy sees it with the head
             count_response_failure();
             fail(502, 'P', 'H');
             return false;

@@ -65,6 +65,7 @@ void HttpStream::handle_io(Side& side, int revents) {
                     return;
                 }
                 side.read_closed = true;  // a reset server: handled as a close below
+                side.reset = true;
                 break;
             }
             const bool got = r == ReadResult::Data || r == ReadResult::Full;
@@ -234,7 +235,7 @@ void HttpStream::set_interest(Side& side, int events) {
 // whole; after the others (a bad, late or incomplete request) it closes.
 void HttpStream::fail(std::uint16_t status, char cause, char phase) {
     term_.set(cause, phase);
-    if (queue_link.linked()) worker_.dequeue(*be_, queue_link);
+    if (queue_link.linked()) worker_.dequeue(queue_link);
     drop_server_connection();
     attempt_.release();
     server_side_.out.release();
@@ -247,7 +248,8 @@ void HttpStream::fail(std::uint16_t status, char cause, char phase) {
     const bool keep = (status == 502 || status == 503 || status == 504) && client_keep_ &&
                       phase_ != Phase::WaitRequest && req_.done && !page->must_close &&
                       !soft_stopping_;
-    send_page(*page, keep);
+    const bool reading_request = status == 400 || status == 408;
+    send_page(*page, keep, {}, reading_request ? AfterRules::None : AfterRules::All);
 }
 
 const http::ErrorPage* HttpStream::error_page(std::uint16_t status, bool frontend_only) const {
@@ -260,9 +262,18 @@ const http::ErrorPage* HttpStream::error_page(std::uint16_t status, bool fronten
 }
 
 void HttpStream::send_page(const http::ErrorPage& page_ref, bool keep,
-                           std::string_view head_override) {
+                           std::string_view head_override, AfterRules after) {
     const http::ErrorPage* page = &page_ref;
     std::string_view head = head_override.empty() ? page->head : head_override;
+    if (!head.empty() && after != AfterRules::None) {
+        head = after_response_on_reply(head, after);
+        if (head.empty()) {
+            // A rule failed on the reply: HAProxy answers 500 instead, without the rules.
+            fe_.errors.count(&proxy::ErrorCounters::internal_errors);
+            page = error_page(500);
+            head = page->head;
+        }
+    }
     resp_ = Body{};
     body_wait_.reset();  // the transaction ends here, a wait for its body with it
     // What the client's out buffer holds before a final response is interim responses (100
@@ -305,7 +316,7 @@ void HttpStream::send_page(const http::ErrorPage& page_ref, bool keep,
 // so that a client still sending does not get a reset that would destroy the response.
 void HttpStream::close_gracefully(bool client_done) {
     client_done_ = client_done;
-    if (queue_link.linked()) worker_.dequeue(*be_, queue_link);
+    if (queue_link.linked()) worker_.dequeue(queue_link);
     drop_server_connection();
     attempt_.release();
     server_side_.out.release();
@@ -416,7 +427,7 @@ void HttpStream::on_deadline() {
             }
             return;
         case Phase::Queued:
-            worker_.dequeue(*be_, queue_link);
+            worker_.dequeue(queue_link);
             fail(503, 's', 'Q');
             return;
         case Phase::Connecting:
@@ -440,6 +451,7 @@ void HttpStream::on_deadline() {
             if (server_late) {
                 if (!response_started_) {
                     if (retry_after_sending(proxy::retry_on::kResponseTimeout)) return;
+                    observe(proxy::Observed::ReadTimeout);
                     count_response_failure();
                     fail(504, 's', 'H');
                 } else {
@@ -483,7 +495,7 @@ void HttpStream::close() {
     closed_ = true;
     struct ev_loop* raw = worker_.loop().raw();
     ev_timer_stop(raw, &timer_);
-    if (queue_link.linked()) worker_.dequeue(*be_, queue_link);
+    if (queue_link.linked()) worker_.dequeue(queue_link);
     for (Side* s : {&client_, &server_side_}) {
         if (s->fd >= 0) {
             ev_io_stop(raw, &s->io);

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "sluice/http/capture.hpp"
+#include "sluice/http/h1_emit.hpp"
 #include "sluice/http/txn.hpp"
 #include "sluice/net/socket.hpp"
 #include "sluice/rules/http_rules.hpp"
@@ -75,6 +76,7 @@ void HttpStream::attach_common(sample::Context& ctx, sample::Connection& conn) {
     ctx.attach(&fe_);
     ctx.attach(const_cast<proxy::Config*>(&worker_.config()));
     ctx.attach(&variables().view);
+    ctx.attach(&attempt_.priority());
     if (be_) ctx.attach(be_);
     if (captures_) ctx.attach(captures_.get());
 }
@@ -329,6 +331,46 @@ rules::Outcome HttpStream::run_response_rules(http::ResponseHead& head,
     return outcome;
 }
 
+std::string_view HttpStream::after_response_on_reply(std::string_view head, AfterRules after) {
+    const rules::HttpRulesConf* b =
+        after == AfterRules::All && be_ && be_->parts != fe_.parts ? rules_of(be_->parts) : nullptr;
+    const rules::HttpRulesConf* f = rules_of(fe_.parts);
+    if ((!b || b->after_response.empty()) && (!f || f->after_response.empty())) return head;
+    // The arena is not reset: `head` may live in it (an edited page).
+    sample::Arena& arena = worker_.arena();
+    std::string& text = arena.take();
+    text.assign(head).append("\r\n");
+    http::ResponseHead parsed;
+    const auto bytes = std::as_bytes(std::span(text.data(), text.size()));
+    if (!std::holds_alternative<http::Done>(http::parse_response_head(bytes, 0, parsed)))
+        return head;  // our own pages parse; a user's errorfile that does not goes as it is
+    sample::Context ctx(arena);
+    ctx.response = true;
+    sample::Connection conn;
+    attach_common(ctx, conn);
+    if (after != AfterRules::All) ctx.attach<proxy::Backend>(nullptr);  // be_name: none
+    http::Txn txn{
+        .req = nullptr, .res = &parsed, .req_len = 0, .req_body = {}, .req_version = req_version_};
+    ctx.attach(&txn);
+    rules::Outcome outcome;
+    rules::RuleCtx rctx{.samples = ctx, .req = nullptr, .res = &parsed, .outcome = outcome};
+    for (const rules::HttpRulesConf* set : {b, f}) {
+        if (!set) continue;
+        outcome.verdict = rules::Verdict::Continue;
+        rules::run_rules(set->after_response, rctx);
+        if (rules::ends_transaction(outcome.verdict)) return {};
+    }
+    std::string& out = arena.take();
+    out.resize(worker_.config().global.bufsize);
+    http::HeadWriter w(std::as_writable_bytes(std::span(out.data(), out.size())));
+    w.status_line(parsed);
+    for (const http::Header& h : parsed.headers.all())
+        w.field(h.name, h.value);
+    if (w.overflow()) return {};
+    out.resize(w.size());
+    return out;
+}
+
 // Answers the transaction with what a rule decided, instead of a server's response.
 void HttpStream::send_reply(const rules::Outcome& outcome, bool request_has_body) {
     term_.set('P', 'R');
@@ -337,14 +379,15 @@ void HttpStream::send_reply(const rules::Outcome& outcome, bool request_has_body
     // A body still on its way would be read as the next request: close after the reply then.
     const bool keep =
         !outcome.close && client_keep_ && !request_has_body && !page->must_close && !soft_stopping_;
+    const AfterRules after = outcome.frontend ? AfterRules::Frontend : AfterRules::All;
     if (!outcome.challenge.empty() && !page->head.empty()) {
         // The arena lives until the next head is parsed; the page is copied out before that.
         std::string& head = worker_.arena().take();
         http::replace_field(page->head, outcome.challenge_header, outcome.challenge, head);
-        send_page(*page, keep, head);
+        send_page(*page, keep, head, after);
         return;
     }
-    send_page(*page, keep);
+    send_page(*page, keep, {}, after);
 }
 
 // `http-request tarpit`: the reply waits for `delay`; meanwhile the client holds a connection

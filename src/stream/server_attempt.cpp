@@ -26,14 +26,23 @@ void ServerAttempt::reserved_here(proxy::Server& srv) {
 }
 
 proxy::Pick ServerAttempt::pick() {
-    if (preferred_ && preferred_->usable()) {
+    if (preferred_) {
         release();
         if (preferred_->try_reserve()) {
             reserved_here(*preferred_);
             return {preferred_, false};
         }
+        // As HAProxy: the rule's server is full, the request waits in its queue.
+        return {nullptr, true, preferred_};
     }
     return pick_avoiding(nullptr);
+}
+
+bool ServerAttempt::leave_full_server(const proxy::Pick& refused) {
+    if (!refused.wait_for || refused.wait_for != preferred_ || be_->conf->redispatch == 0)
+        return false;
+    preferred_ = nullptr;
+    return true;
 }
 
 void ServerAttempt::release() {
@@ -42,7 +51,7 @@ void ServerAttempt::release() {
     held_ = nullptr;
     s->release();
     s->backend->balancer->load_changed(*s);
-    worker_.server_released(*s->backend);
+    worker_.server_released(*s);
 }
 
 util::Result<int> ServerAttempt::connect(int client_fd, const ClientAddresses* addrs) const {
@@ -81,7 +90,10 @@ bool ServerAttempt::send_proxy_header(int server_fd, int client_fd,
 
 ServerAttempt::Next ServerAttempt::failed(bool timed_out) {
     be_->errors.count(&proxy::ErrorCounters::failed_connects);
-    if (held_) held_->errors.count(&proxy::ErrorCounters::failed_connects);
+    if (held_) {
+        held_->errors.count(&proxy::ErrorCounters::failed_connects);
+        held_->observed(proxy::Observed::L4Error);
+    }
     return next_attempt(timed_out);
 }
 

@@ -23,11 +23,15 @@ proxy::Backend* choose_backend(const proxy::Frontend& fe, const proxy::Config& c
 
 void choose_server(const proxy::Backend& be, sample::Context& ctx, ServerAttempt& attempt) {
     proxy::Server* preferred = nullptr;
-    for (const proxy::Backend::ServerRule& r : be.server_rules)
-        if (!r.cond || r.cond->eval(ctx)) {
+    for (const proxy::Backend::ServerRule& r : be.server_rules) {
+        if (r.cond && !r.cond->eval(ctx)) continue;
+        // HAProxy: a server that is down or in maintenance passes to the next rule, unless
+        // `option persist` sends the request there anyway.
+        if (r.server->reachable() || be.conf->persist) {
             preferred = r.server;
             break;
         }
+    }
     attempt.prefer(preferred);
     if (be.balancer->hashes()) {
         std::uint32_t hash = 0;

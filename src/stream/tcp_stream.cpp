@@ -93,6 +93,7 @@ void TcpStream::attach_connection(sample::Context& ctx, sample::Connection& conn
     ctx.attach(&conn);
     ctx.attach(&fe_);
     ctx.attach(const_cast<proxy::Config*>(&worker_.config()));
+    ctx.attach(&attempt_.priority());
     // No allocation per connection unless a rule may set a variable.
     if (!vars_ && rules_set_vars) vars_ = std::make_unique<sample::StreamVars>();
     if (vars_) ctx.attach(&vars_->view);
@@ -186,22 +187,30 @@ void TcpStream::finish_callback() {
 
 void TcpStream::connect_or_queue(const proxy::Pick& pick) {
     if (pick.server) {
+        worker_.dequeue(queue_link);
         connect();
         return;
     }
     if (pick.all_full) {
+        const bool was_queued = queue_link.linked();
+        if (!worker_.enqueue(*be_, pick, attempt_.priority(), queue_link)) {
+            // The bound server's queue is at its maxqueue.
+            if (attempt_.leave_full_server(pick)) return connect_or_queue(attempt_.pick());
+            close();
+            return;
+        }
+        if (was_queued) return;  // still waiting, its timer running
         phase_ = Phase::Queued;
         phase_started_ = worker_.loop().now();
-        worker_.enqueue(*be_, queue_link);
         arm_timer();
         update_interest();
         return;
     }
+    worker_.dequeue(queue_link);
     close();  // no usable server
 }
 
 bool TcpStream::woken_from_queue() {
-    // The worker unlinked us; try again for any server.
     connect_or_queue(attempt_.pick());
     const bool requeued = queue_link.linked();
     finish_callback();
@@ -229,6 +238,7 @@ void TcpStream::on_connected() {
         return;
     }
     phase_ = Phase::Forwarding;
+    if (proxy::Server* srv = attempt_.server()) srv->observed(proxy::Observed::L4Ok);
     server_side_.last_activity = client_.last_activity = connected_at_ = worker_.loop().now();
     if (!be_->parts->read<rules::TcpRulesConf>().response.empty()) {
         inspecting_response_ = true;
@@ -611,7 +621,7 @@ void TcpStream::on_timer(struct ev_loop* raw, ev_timer* w, int) {
             break;
         }
         case Phase::Queued:
-            self->worker_.dequeue(*self->be_, self->queue_link);
+            self->worker_.dequeue(self->queue_link);
             self->close();  // HAProxy: queue timeout, the client connection is closed
             break;
         case Phase::Connecting:
@@ -645,7 +655,7 @@ void TcpStream::close() {
     closed_ = true;
     struct ev_loop* raw = worker_.loop().raw();
     ev_timer_stop(raw, &timer_);
-    if (queue_link.linked()) worker_.dequeue(*be_, queue_link);
+    if (queue_link.linked()) worker_.dequeue(queue_link);
     for (Side* s : {&client_, &server_side_}) {
         if (s->fd < 0) continue;
         ev_io_stop(raw, &s->io);

@@ -27,8 +27,10 @@ Worker::Worker(Engine& engine, core::Loop& loop)
       loop_(loop),
       idle_pool_(std::make_unique<IdlePool>(loop, engine.config().server_count)) {
     queue_heads_.resize(engine.config().backends.size());
-    for (QueueLink& head : queue_heads_)
-        head.prev = head.next = &head;
+    server_heads_.resize(engine.config().server_count);
+    for (auto* heads : {&queue_heads_, &server_heads_})
+        for (QueueLink& head : *heads)
+            head.prev = head.next = &head;
     streams_head_.prev = streams_head_.next = &streams_head_;
     ev_timer_init(&fd_limit_timer_, on_fd_limit_timer, kFdLimitPause, 0.);
     fd_limit_timer_.data = this;
@@ -284,36 +286,75 @@ void Worker::stream_closed(proxy::Frontend& fe, QueueLink& link) {
     }
 }
 
-void Worker::enqueue(proxy::Backend& be, QueueLink& link) {
-    QueueLink& head = queue_heads_[be.index];
-    link.prev = head.prev;
-    link.next = &head;
-    head.prev->next = &link;
-    head.prev = &link;
-    be.queued.fetch_add(1, std::memory_order_acq_rel);
+bool Worker::enqueue(proxy::Backend& be, const proxy::Pick& pick,
+                     const proxy::QueuePriority& priority, WaitLink& link) {
+    proxy::Server* srv = pick.wait_for;
+    std::atomic<std::uint32_t>& count = srv ? srv->queued : be.queued;
+    if (link.linked()) {
+        if (link.count == &count) return true;
+        dequeue(link);
+    }
+    if (srv && srv->options.maxqueue > 0 &&
+        count.load(std::memory_order_acquire) >= srv->options.maxqueue)
+        return false;
+    QueueLink& head = srv ? server_heads_[srv->uid] : queue_heads_[be.index];
+    // The class first, then the arrival time in ms plus the offset (under 2^42 until 2109).
+    const auto now_ms = static_cast<std::int64_t>(loop_.now() * 1000);
+    link.key = static_cast<std::int64_t>(priority.klass) * (std::int64_t{1} << 42) + now_ms +
+               priority.offset_ms;
+    // From the tail: without priorities every stream goes last at once.
+    QueueLink* after = head.prev;
+    while (after != &head && static_cast<WaitLink*>(after)->key > link.key)
+        after = after->prev;
+    link.prev = after;
+    link.next = after->next;
+    after->next->prev = &link;
+    after->next = &link;
+    link.count = &count;
+    count.fetch_add(1, std::memory_order_acq_rel);
+    return true;
 }
 
-void Worker::dequeue(proxy::Backend& be, QueueLink& link) {
+void Worker::dequeue(WaitLink& link) {
     if (!link.linked()) return;
     link.prev->next = link.next;
     link.next->prev = link.prev;
     link.prev = link.next = nullptr;
-    be.queued.fetch_sub(1, std::memory_order_acq_rel);
+    link.count->fetch_sub(1, std::memory_order_acq_rel);
+    link.count = nullptr;
 }
 
-void Worker::server_released(proxy::Backend& be) {
+void Worker::server_released(proxy::Server& srv) {
     if (shutting_down_) return;  // nothing may start connecting while the process exits
-    if (be.queued.load(std::memory_order_acquire) == 0) return;
-    QueueLink& head = queue_heads_[be.index];
-    if (head.next != &head) {
-        drain_queue(be.index);
+    const bool bound_waiting = srv.queued.load(std::memory_order_acquire) > 0;
+    if (!bound_waiting && srv.backend->queued.load(std::memory_order_acquire) == 0) return;
+    const QueueLink& local =
+        bound_waiting ? server_heads_[srv.uid] : queue_heads_[srv.backend->index];
+    if (local.next != &local) {
+        drain_after_release(srv);
         return;
     }
     // The waiting streams live on other threads: let them try.
     Engine* engine = &engine_;
-    const std::uint32_t index = be.index;
+    proxy::Server* s = &srv;
     engine_.runtime().post_all(
-        [engine, index](core::Loop& l) { engine->worker(l.index()).drain_queue(index); });
+        [engine, s](core::Loop& l) { engine->worker(l.index()).drain_after_release(*s); });
+}
+
+void Worker::drain_after_release(proxy::Server& srv) {
+    if (shutting_down_) return;
+    // The server's own queue first, as HAProxy serves a server's queue before its backend's:
+    // those requests can go nowhere else.
+    drain(server_heads_[srv.uid]);
+    drain(queue_heads_[srv.backend->index]);
+}
+
+void Worker::drain(QueueLink& head) {
+    while (head.next != &head) {
+        QueueLink* link = head.next;
+        const bool waiting = link->owner->woken_from_queue();
+        if (waiting && head.next == link) break;  // still first in line: no slot for it
+    }
 }
 
 void Worker::shutdown_server_sessions(const proxy::Server& srv) {
@@ -322,18 +363,6 @@ void Worker::shutdown_server_sessions(const proxy::Server& srv) {
         if (l->owner->server() == &srv) doomed.push_back(l->owner);
     for (Stream* s : doomed)
         s->abandon();  // on this loop, outside the stream's own callbacks
-}
-
-void Worker::drain_queue(std::uint32_t backend_index) {
-    proxy::Backend& be = *engine_.config().backends[backend_index];
-    QueueLink& head = queue_heads_[backend_index];
-    // Oldest first; stop at the first that still finds every server full.
-    while (head.next != &head) {
-        QueueLink* link = head.next;
-        Stream* stream = link->owner;
-        dequeue(be, *link);
-        if (stream->woken_from_queue()) break;  // queued again: no slot left
-    }
 }
 
 Engine::Engine(proxy::Config& config, core::Runtime& runtime) : config_(config), runtime_(runtime) {

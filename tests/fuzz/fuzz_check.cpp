@@ -8,13 +8,16 @@
 //  - the same words read as a `tcp-check` line (tcpcheck.cpp) parse or say why (variable
 //    actions and log-format sends then run on a check's variables), and an expect
 //    rule judges the answer as raw bytes (waiting only while more may come); the protocol
-//    checks' rules (LDAP's BindResponse and MySQL's packet readers among them) judge it too.
+//    checks' rules (LDAP's BindResponse and MySQL's packet readers among them) judge it too;
+//  - the answer read as an agent check's reply (agent.cpp): every word it keeps lies inside
+//    the first line, and the weight and maxconn words and the info text are computed safely.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "sluice/check/agent.hpp"
 #include "sluice/check/expect.hpp"
 #include "sluice/check/tcpcheck.hpp"
 #include "sluice/http/h1_parse.hpp"
@@ -23,6 +26,36 @@ namespace {
 
 void require(bool ok) {
     if (!ok) __builtin_trap();
+}
+
+bool inside(std::string_view part, std::string_view whole) {
+    return part.empty() || (part.data() >= whole.data() &&
+                            part.data() + part.size() <= whole.data() + whole.size());
+}
+
+void judge_agent(std::string_view answer) {
+    using sluice::check::AgentReply;
+    const AgentReply r = sluice::check::parse_agent_reply(answer);
+    const std::size_t eol = answer.find_first_of("\r\n");
+    require(r.complete == (eol != std::string_view::npos));
+    if (!r.complete) {
+        require(r.health == AgentReply::Health::None && r.admin == AgentReply::Admin::None);
+        return;
+    }
+    const std::string_view line = answer.substr(0, eol);
+    for (std::string_view w : {r.health_word, r.weight, r.maxconn, r.error, r.comment})
+        require(inside(w, line));
+    require((r.health == AgentReply::Health::None) == r.health_word.empty());
+    if (!r.weight.empty()) {
+        const auto w = sluice::check::agent_weight(r.weight, 256);
+        require(w.value.has_value() != !w.warning.empty());
+        require(!w.value || *w.value <= 256);
+    }
+    if (!r.maxconn.empty() || answer.find(':') != std::string_view::npos) {
+        const auto m = sluice::check::agent_maxconn(r.maxconn);
+        require(m.value.has_value() != !m.warning.empty());
+    }
+    (void)sluice::check::agent_info(r, "w");
 }
 
 void judge_tcp(const sluice::check::TcpRule& r, std::string_view answer) {
@@ -61,6 +94,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t nul = all.find('\0');
     const std::string_view line = all.substr(0, nul);
     const std::string_view answer = nul == std::string_view::npos ? "" : all.substr(nul + 1);
+
+    judge_agent(answer);
+    judge_agent(all);
 
     const std::string_view raw = check::last_raw_word(line);
     require(raw.empty() ||

@@ -158,11 +158,14 @@ def test_fall_timing_and_no_traffic_to_a_down_server(sluice, wait_for, fakes):
     port closes while the traffic port stays open), then gets no new traffic."""
     a_port, b_port, health = sluice.port("a"), sluice.port("b"), sluice.port("health")
     a, b = fakes(a_port, ok_response(b"a")), fakes(b_port, ok_response(b"b"))
-    h = fakes(health)
-    proc = sluice.start(config(sluice, f"""    server a 127.0.0.1:{a_port} check port {health} inter 200 fall 3 rise 1
+    h = fakes(health, ok_response())
+    proc = sluice.start(config(sluice, f"""    option httpchk
+    server a 127.0.0.1:{a_port} check port {health} inter 200 fall 3 rise 1
     server b 127.0.0.1:{b_port} check inter 200"""))
-    # Both UP and fully healthy: every request alternates.
-    time.sleep(0.5)  # several check rounds (rise 1: one success brings full health)
+    # Both fully healthy once checked (rise 1: one success brings full health; a check request
+    # read is one the server answers at once): every request alternates.
+    wait_for(lambda: h.count("OPTIONS") >= 1 and b.count("OPTIONS") >= 1,
+             what="a first check of each")
     assert {http_status(sluice.port("fe"))[1] for _ in range(4)} == {b"a", b"b"}
     h.stop()
     stopped = time.monotonic()
@@ -292,3 +295,39 @@ backend api_servers
     assert out.returncode == 2, out.stderr  # valid, but no listener
     assert "[seed.cfg:15]" in out.stderr and "hdr name Content-Type value -m sub" in out.stderr
     assert "[seed.cfg:16]" in out.stderr and "'{\"status\":\"healthy\"}'" in out.stderr
+
+
+@pytest.mark.parametrize("state", ["down", "fully-down"])
+def test_init_state_down_waits_for_checks(sluice, wait_for, fakes, binary_is_haproxy, state):
+    """Sluice addition (HAProxy 3.1's `init-state`; 2.6 refuses it): a server starting `down`
+    takes no traffic until one check passes, `fully-down` until `rise` checks pass."""
+    if binary_is_haproxy:
+        pytest.skip("HAProxy 2.6 has no init-state")
+    port, health = sluice.port("srv"), sluice.port("health")
+    fakes(port, ok_response())
+    proc = sluice.start(config(sluice, f"    server s1 127.0.0.1:{port} check port {health} "
+                                       f"inter 150 rise 3 init-state {state}"))
+    # The traffic port answers, but the server is DOWN until its checks pass: 503.
+    assert http_status(sluice.port("fe"))[0] == 503
+    fakes(health)
+    began = time.monotonic()
+    wait_for(lambda: any("is UP" in l for l in state_lines(proc)), what="UP")
+    if state == "fully-down":  # three checks 150 ms apart
+        assert time.monotonic() - began >= 0.25
+    assert http_status(sluice.port("fe")) == (200, b"ok")
+    assert not any("is DOWN" in l for l in state_lines(proc))
+
+
+def test_init_state_fully_up_takes_fall_failures(sluice, wait_for, fakes, binary_is_haproxy):
+    """Sluice addition (HAProxy 3.1's `init-state fully-up`): a server starting fully up goes
+    DOWN only after `fall` failed checks, where the default goes DOWN at the first."""
+    if binary_is_haproxy:
+        pytest.skip("HAProxy 2.6 has no init-state")
+    port = sluice.port("srv")  # nothing listens: every check fails
+    proc = sluice.start(config(sluice, f"    server s1 127.0.0.1:{port} check inter 400 fall 3 "
+                                       f"init-state fully-up"))
+    began = time.monotonic()
+    wait_for(lambda: any("is DOWN" in l for l in state_lines(proc)), what="DOWN")
+    # Three checks 400 ms apart, the first within 400 ms of the start: DOWN 800 ms after the
+    # first at least (less the start-up's own time); the default start is DOWN at the first.
+    assert time.monotonic() - began >= 0.55

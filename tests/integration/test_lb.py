@@ -345,3 +345,112 @@ def test_queue_timeout_answers_503_and_a_freed_slot_serves_the_next(sluice, back
     holder.close()
     assert get(sluice, "/after").status == 200
     assert [r.target for r in web["s"].requests] == ["/delay/1500", "/after"]
+
+
+def hold_server(sluice, web, name, headers=()):
+    """A request that keeps server `name` busy for 1.5 s, once the server has it."""
+    before = len(web[name].requests)
+    c = http_connect(sluice.port("lb"))
+    c.request("GET", "/delay/1500", headers=headers)
+    wait_for(lambda: len(web[name].requests) > before, what=f"the holding request at {name}")
+    return c
+
+
+def answers(clients):
+    """The statuses of the clients' responses, each closed after."""
+    statuses = []
+    for c in clients:
+        with c:
+            statuses.append(c.response().status)
+    return statuses
+
+
+def test_a_hashed_request_waits_for_its_full_server_up_to_maxqueue(sluice, backends):
+    """HAProxy: a request whose key maps to a full server waits in that server's queue (it never
+    goes to another server); once `maxqueue` requests wait there, the next is refused with 503
+    at once, `option redispatch` or not (hashing would choose the same server again)."""
+    web = start_http(sluice, backends, "balance hdr(X-Key)\noption redispatch\ntimeout queue 20s",
+                     [("a", "maxconn 1 maxqueue 1"), ("b", "maxconn 1 maxqueue 1")])
+    key = {}
+    for i in range(40):  # a key for each server
+        k = f"k{i}"
+        key.setdefault(who_served(web, lambda: get(sluice, "/", [("X-Key", k)])), k)
+        if len(key) == 2:
+            break
+    holder = hold_server(sluice, web, "a", [("X-Key", key["a"])])
+    waiting = [http_connect(sluice.port("lb")) for _ in range(2)]
+    for c in waiting:
+        c.request("GET", "/bound", headers=[("X-Key", key["a"])])
+    # The other server's keys go on meanwhile.
+    assert who_served(web, lambda: get(sluice, "/free", [("X-Key", key["b"])])) == "b"
+    # One of the two waits for `a`, the other found its queue full: 503 before the holder ends.
+    assert answers(waiting) in ([200, 503], [503, 200])
+    assert answers([holder]) == [200]
+    assert [r.target for r in web["a"].requests][-2:] == ["/delay/1500", "/bound"]
+
+
+@pytest.mark.parametrize("redispatch", [False, True])
+def test_use_server_waits_for_its_full_server_then_redispatches(sluice, backends, redispatch):
+    """HAProxy: `use-server` to a server at maxconn queues the request on that server rather than
+    balancing it; past `maxqueue`, `option redispatch` sends it to another server, else 503."""
+    web = start_http(sluice, backends,
+                     "use-server a if { req.hdr(X-Pin) -m found }\ntimeout queue 20s\n" +
+                     ("option redispatch" if redispatch else ""),
+                     [("a", "maxconn 1 maxqueue 1"), ("b", "")])
+    holder = hold_server(sluice, web, "a", [("X-Pin", "1")])
+    pinned = [http_connect(sluice.port("lb")) for _ in range(2)]
+    for c in pinned:
+        c.request("GET", "/pinned", headers=[("X-Pin", "1")])
+    if redispatch:
+        web["b"].wait_requests(1)
+        assert answers(pinned) == [200, 200]
+        assert [r.target for r in web["b"].requests] == ["/pinned"]
+    else:
+        assert sorted(answers(pinned)) == [200, 503]
+        assert web["b"].requests == []
+    assert answers([holder]) == [200]
+    assert [r.target for r in web["a"].requests] == ["/delay/1500", "/pinned"]
+
+
+@pytest.mark.parametrize("persist", [False, True])
+def test_use_server_passes_over_a_server_in_maintenance_unless_option_persist(sluice, backends,
+                                                                              persist):
+    """HAProxy: a `use-server` rule whose server is in maintenance (`disabled`) or down passes to
+    the next matching rule; with `option persist` the request goes to that server anyway."""
+    web = start_http(sluice, backends,
+                     "use-server a if { req.hdr(X-Pin) -m found }\n"
+                     "use-server c if { req.hdr(X-Pin) -m found }\n" +
+                     ("option persist" if persist else ""),
+                     [("a", "disabled"), ("b", ""), ("c", "")])
+    for _ in range(3):
+        assert who_served(web, lambda: get(sluice, "/", [("X-Pin", "1")])) == ("a" if persist
+                                                                                else "c")
+
+
+def queue_length(sluice):
+    """The proxy's own count of waiting requests (the `queue` fetch), from /queue."""
+    with http_connect(sluice.port("lb")) as c:
+        c.request("GET", "/queue")
+        r = c.response()
+        assert r.status == 200, r.status
+        return int(r.header("x-queue"))
+
+
+@pytest.mark.parametrize("rule", ["set-priority-class int(-1)", "set-priority-offset int(-5000)"])
+def test_priority_serves_urgent_requests_first(sluice, backends, rule):
+    """HAProxy: queued requests are served by priority class, then by arrival time plus the
+    priority offset: an urgent request queued last is served first. `queue` counts them."""
+    web = start_http(sluice, backends,
+                     "timeout queue 20s\n"
+                     "http-request return status 200 hdr X-Queue %[queue] if { path /queue }\n"
+                     f"http-request {rule} if {{ req.hdr(X-Urgent) -m found }}\n",
+                     [("s", "maxconn 1")])
+    holder = hold_server(sluice, web, "s")
+    waiting = []
+    for name, headers in (("/a1", []), ("/a2", []), ("/urgent", [("X-Urgent", "1")])):
+        c = http_connect(sluice.port("lb"))
+        c.request("GET", name, headers=headers)
+        waiting.append(c)
+        wait_for(lambda: queue_length(sluice) == len(waiting), what=f"{name} queued")
+    assert answers([holder] + waiting) == [200] * 4
+    assert [r.target for r in web["s"].requests] == ["/delay/1500", "/urgent", "/a1", "/a2"]

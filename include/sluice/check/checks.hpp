@@ -25,7 +25,8 @@ struct Health {
     std::uint32_t value = 2;
     bool up = true;
 
-    static Health start(std::uint32_t rise, std::uint32_t fall) { return {rise, fall, rise, true}; }
+    static Health start(std::uint32_t rise, std::uint32_t fall,
+                        ServerCheckConf::InitState init = ServerCheckConf::InitState::Up);
     std::uint32_t full() const { return rise + fall - 1; }
     Change record(bool ok);
     // The delay before the next check: `inter` at full health, `downinter` when DOWN,
@@ -44,6 +45,13 @@ struct StateMessage {
     long duration_ms = 0;
     std::uint32_t active = 0, backup = 0;  // usable servers of the backend after the change
     std::uint32_t sessions = 0;            // the server's current connections
+    // Admin changes (agent checks, later the runtime API): the words after the server's name
+    // ("enters drain state") instead of "is DOWN..."; `what` then picks the counts' wording,
+    // and `counts` false ends the line after `event`.
+    std::string_view event = {};
+    bool counts = true;
+    bool alert = true;           // false: no "has no server available" after it (nothing changed)
+    bool backup_server = false;  // "Backup Server be/s1 ...", set by announce()
 };
 std::string format_state_message(const StateMessage& m);
 
@@ -70,15 +78,21 @@ class Checks {
     // How to shut the sessions of a server (on-marked-down / on-marked-up), given by the stream
     // layer before the loops run; called on the thread of the change.
     void on_shutdown_sessions(std::function<void(const proxy::Server&)> shut);
+    // How to let queued requests in once a server's connection limit grew (an agent's
+    // `maxconn:N`), given by the stream layer before the loops run; called on the worker loop
+    // of the change (agent.cpp).
+    void on_limit_raised(std::function<void(proxy::Server&, core::Loop&)> wake);
 
   private:
+    void start_down(proxy::Server& s);
     proxy::Config& config_;
     core::Runtime& runtime_;
     std::vector<std::unique_ptr<Plan>> plans_;            // per backend with checks
     std::vector<std::unique_ptr<ThreadChecks>> threads_;  // per loop
     std::size_t count_ = 0;
-    util::Duration first_interval_ = util::Duration::max();  // the shortest, over every check
-    std::unique_ptr<Watch> watch_;                           // track, slowstart (watch.cpp)
+    util::Duration first_interval_ = util::Duration::max();        // the shortest, over every check
+    std::unique_ptr<Watch> watch_;                                 // track, slowstart (watch.cpp)
+    std::function<void(proxy::Server&, core::Loop&)> wake_queue_;  // on_limit_raised
 };
 
 }  // namespace sluice::check

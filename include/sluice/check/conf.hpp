@@ -28,6 +28,11 @@ struct ServerCheckConf {
     std::uint16_t port = 0;            // 0: the server's port
     std::optional<net::Address> addr;  // the server's address when unset
     bool send_proxy = false;           // check-send-proxy: a PROXY v1 header opens each check
+    // `init-state` (HAProxy 3.1): how the server starts. Up: UP, one failed check marks it
+    // DOWN (HAProxy 2.6's only way); FullyUp: UP, `fall` failures to go DOWN; Down: DOWN, one
+    // passing check brings it UP; FullyDown: DOWN, `rise` passing checks to come UP.
+    enum class InitState : std::uint8_t { Up, FullyUp, Down, FullyDown };
+    InitState init_state = InitState::Up;
 };
 
 struct GlobalCheckConf {

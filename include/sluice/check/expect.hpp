@@ -25,6 +25,7 @@ namespace sluice::check {
 // in messages ("code: 500").
 enum class Status : std::uint8_t {
     Unknown,
+    Hana,  // health analyze: `observe` saw too many errors (no code, no duration)
     SocketError,
     L4Ok,
     L4Timeout,

@@ -52,4 +52,11 @@ inline proxy::Pick reserve(proxy::Server* s) {
     return {nullptr, true};
 }
 
+// Reserves a slot on `s`, the only server the request may use: when it is full, the request
+// waits in that server's queue.
+inline proxy::Pick reserve_bound(proxy::Server* s) {
+    if (s->try_reserve()) return {s, false};
+    return {nullptr, true, s};
+}
+
 }  // namespace sluice::lb

@@ -94,6 +94,10 @@ struct ServerOptions {
     // With `fullconn` on the backend, the limit grows from minconn to maxconn with the
     // backend's load (HAProxy's dynamic maxconn); 0: maxconn alone.
     std::uint32_t minconn = 0;
+    // Requests bound to this server (hashing, `use-server`) that may wait in its queue when
+    // it is full; the next one is refused (503), or redispatched if `use-server` sent it and
+    // the backend has `option redispatch`. 0: no limit.
+    std::uint32_t maxqueue = 0;
     std::uint32_t id = 0;  // 0: the next free number, in declaration order
     // `redir PREFIX`: GET and HEAD requests picked for this server are answered with a 302 to
     // PREFIX followed by the request's path instead of being forwarded.
@@ -130,6 +134,9 @@ struct ProxyConf {
     // `option redispatch [interval]`: 0 off; P > 0 every Pth retry; N < 0 the Nth retry before
     // the last (HAProxy's default when enabled is -1: redispatch on the last retry).
     int redispatch = 0;
+    // `option persist`: `use-server` sends to its server even when it is down or in
+    // maintenance (a failed connection may then redispatch).
+    bool persist = false;
     // Unset splice-auto means on in sluice (HAProxy: off): large transfers move through pipes
     // with splice(), less than half the CPU per byte. `no option splice-auto` turns it off.
     std::optional<bool> splice_auto;

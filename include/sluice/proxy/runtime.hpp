@@ -15,6 +15,7 @@
 #include "sluice/net/bind_options.hpp"
 #include "sluice/net/socket.hpp"
 #include "sluice/proxy/conf.hpp"
+#include "sluice/proxy/observe.hpp"
 
 namespace sluice::proxy {
 
@@ -36,7 +37,10 @@ struct ErrorCounters {
     }
 };
 
-enum class AdminState : std::uint8_t { Ready, Maint };
+// Ready: takes traffic; Drain: up but takes no new load-balanced traffic (what is already
+// there, and use-server, stay); Maint: takes nothing. Set by `disabled`, agent checks and,
+// later, the runtime API.
+enum class AdminState : std::uint8_t { Ready, Maint, Drain };
 
 struct Server {
     std::string name;
@@ -55,6 +59,9 @@ struct Server {
     // The weight balancers use: the configured one until the runtime API or an agent check
     // changes it (0 takes no new traffic, as `drain`).
     std::atomic<std::uint32_t> weight{1};
+    std::atomic<std::uint32_t> queued{0};  // requests waiting in its queue, all threads
+    // The connection limit: `maxconn` until an agent check (or the runtime API) changes it.
+    std::atomic<std::uint32_t> maxconn{0};
     std::atomic<std::uint32_t> idle_conns{0};  // kept for reuse, all threads (pool-max-conn)
     ErrorCounters errors;
 
@@ -77,6 +84,15 @@ struct Server {
     // its warm-up; 100 once it runs at full speed (and always without slowstart). It scales
     // the weight of dynamic algorithms and the connection limit, as HAProxy's.
     std::atomic<std::uint8_t> warmup{100};
+    // `observe` (check module, observe.hpp): set before the loops run, only for a server with
+    // `check`; the streams report outcomes through observed(), which costs one test when off.
+    ObserveMode observe = ObserveMode::None;
+    std::uint32_t error_limit = 10;
+    ObserveSink* observe_sink = nullptr;
+    std::atomic<std::uint32_t> consecutive_errors{0};
+    void observed(Observed what) {
+        if (observe != ObserveMode::None) observe_event(*this, what);
+    }
     // ----------------------------------------------------------------------------------------
 
     // The weight dynamic algorithms use: `weight` on HAProxy's 1/16 scale, so that a warming
@@ -95,6 +111,11 @@ struct Server {
                up.load(std::memory_order_acquire) && !stopping.load(std::memory_order_acquire) &&
                weight.load(std::memory_order_relaxed) > 0;
     }
+    // For traffic sent to this server by name (use-server): a drained server takes it.
+    bool reachable() const {
+        return admin.load(std::memory_order_acquire) != AdminState::Maint &&
+               up.load(std::memory_order_acquire);
+    }
     // Takes a connection slot if the limit allows; release() gives it back.
     bool try_reserve();
     // The connection limit now (0: none): maxconn, or between minconn and maxconn with the
@@ -107,6 +128,17 @@ struct Server {
 struct Pick {
     Server* server = nullptr;  // with a slot reserved (try_reserve succeeded)
     bool all_full = false;     // usable servers exist but every one is at its maxconn: queue
+    // With all_full: the request is bound to this server (its hash key's, `use-server`'s) and
+    // waits in the server's own queue rather than the backend's.
+    Server* wait_for = nullptr;
+};
+
+// A request's place in the queues (`set-priority-class`, `set-priority-offset`): lower classes
+// first, then earlier arrival times plus the offset, as HAProxy orders its queues.
+struct QueuePriority {
+    static constexpr std::int32_t kMaxClass = 2047, kMaxOffsetMs = 524287;
+    std::int32_t klass = 0;
+    std::int32_t offset_ms = 0;
 };
 
 // What a stream asks a balancer for.
@@ -159,7 +191,14 @@ struct Backend {
     };
     std::vector<ServerRule> server_rules;
 
-    std::atomic<std::uint32_t> queued{0};     // streams waiting for a server slot, all threads
+    std::atomic<std::uint32_t> queued{0};  // streams waiting for a server slot, all threads
+    // Streams waiting in its queue and its servers' (HAProxy's `queue` fetch).
+    std::int64_t waiting() const {
+        std::int64_t n = queued.load(std::memory_order_relaxed);
+        for (const auto& s : servers)
+            n += s->queued.load(std::memory_order_relaxed);
+        return n;
+    }
     std::atomic<std::uint32_t> cur_conns{0};  // connections to its servers, all threads
     std::uint32_t fullconn = 0;               // resolved (see ProxyConf::fullconn)
     ErrorCounters errors;

@@ -85,6 +85,7 @@ class HttpStream final : public Stream {
         int events = 0;
         bool watched = false;  // ever given to the poller (set_interest with events)
         bool read_closed = false;
+        bool reset = false;  // read_closed by an error (a reset), not a FIN
         bool write_shut = false;
         ev_tstamp last_activity = 0;
         core::Buffer in;   // read from this side's socket, not yet forwarded
@@ -147,6 +148,10 @@ class HttpStream final : public Stream {
     bool emit_response_head(const http::ResponseHead& head, const http::Framing& framing);
     void end_transaction();
     void count_response_failure();
+    // `observe`: what the exchange says of the server the connection leads to.
+    void observe(proxy::Observed what) {
+        if (conn_server_) conn_server_->observed(what);
+    }
     void start_tunnel();
 
     // I/O.
@@ -201,9 +206,17 @@ class HttpStream final : public Stream {
     // The page for `status`: the backend's own, else the frontend's, else the built-in one;
     // `frontend_only` leaves the backend out.
     const http::ErrorPage* error_page(std::uint16_t status, bool frontend_only = false) const;
+    // Which http-after-response rules see a reply of the proxy's own: none for the errors of
+    // reading a request (HAProxy answers those below its rules), the frontend's for a reply
+    // its request rules decided, else the backend's and the frontend's.
+    enum class AfterRules : std::uint8_t { None, Frontend, All };
     // Answers with `page`; `keep`: the client connection carries on after it.
     // `head` replaces the page's own when not empty (a page edited for this reply).
-    void send_page(const http::ErrorPage& page, bool keep, std::string_view head = {});
+    void send_page(const http::ErrorPage& page, bool keep, std::string_view head = {},
+                   AfterRules after = AfterRules::All);
+    // http-after-response rules on a reply's head: the head they leave (in the arena), or
+    // `head` itself when none apply; empty when a rule failed (the reply becomes a 500).
+    std::string_view after_response_on_reply(std::string_view head, AfterRules after);
     // `client_done`: the client's request was read whole, so it has nothing more to send.
     void close_gracefully(bool client_done = false);
     ev_tstamp deadline() const;

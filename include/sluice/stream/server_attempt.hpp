@@ -29,9 +29,14 @@ class ServerAttempt {
     proxy::Server* server() const { return held_; }
 
     // The preferred server (`use-server`), else the balancer's choice: the slot is then held.
+    // A preferred server that is full binds the request to it (Pick::wait_for).
     proxy::Pick pick();
-    // `use-server` chose this server for the transaction: it is taken while it is usable and
-    // has room; otherwise the balancer picks as usual.
+    // The queue of the server `refused` waits for is at its `maxqueue`: true when the request
+    // may go to the balancer instead (`use-server` sent it and the backend has `option
+    // redispatch`, as HAProxy); the next pick() then ignores the rule.
+    bool leave_full_server(const proxy::Pick& refused);
+    // `use-server` chose this server for the transaction (null: none did): the request goes
+    // there, waiting in its queue when it is full.
     void prefer(proxy::Server* srv) { preferred_ = srv; }
     // The request's key for a hashing balance algorithm (`has`: one was found).
     void set_hash(bool has, std::uint32_t hash) {
@@ -71,11 +76,15 @@ class ServerAttempt {
     // when shorter, so that a restarting server is not hammered.
     ev_tstamp retry_pause() const;
 
+    // The request's queue priority: rules set it, the queues read it.
+    proxy::QueuePriority& priority() { return priority_; }
+
     // A new transaction (mode http): its own count of attempts.
     void reset() {
         attempts_ = 0;
         preferred_ = nullptr;
         has_hash_ = false;
+        priority_ = {};
     }
 
   private:
@@ -93,6 +102,7 @@ class ServerAttempt {
     std::uint32_t hash_ = 0;              // set_hash()
     bool has_hash_ = false;
     bool redispatch_ = false;  // the next attempt avoids failed_
+    proxy::QueuePriority priority_;
 };
 
 }  // namespace sluice::stream

@@ -3,6 +3,9 @@
 // implement it.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+
 #include "sluice/net/address.hpp"
 
 namespace sluice::proxy {
@@ -29,18 +32,26 @@ struct QueueLink {
     bool linked() const { return prev != nullptr; }
 };
 
+// A stream's place in a queue of streams waiting for a server slot: its backend's, or the
+// server's it is bound to; `count` is that queue's length over every thread.
+struct WaitLink : QueueLink {
+    std::atomic<std::uint32_t>* count = nullptr;
+    std::int64_t key = 0;  // the queue is ordered by it (priority class, then time)
+};
+
 class Stream {
   public:
     Stream(const Stream&) = delete;
     Stream& operator=(const Stream&) = delete;
 
-    QueueLink queue_link;   // in the worker's queue while waiting for a server slot
+    WaitLink queue_link;    // in a worker's queue while waiting for a server slot
     QueueLink worker_link;  // in the worker's list of open streams
 
     // Closes and frees the stream outside its loop (process shutdown, loops stopped).
     virtual void abandon() = 0;
-    // A server slot may be free: try again. True when the stream had to queue again. The
-    // stream may be gone after the call if it returns false.
+    // A server slot may be free: try again. True when the stream still waits (in the same
+    // queue, keeping its place, or in another). The stream may be gone after the call if it
+    // returns false.
     virtual bool woken_from_queue() = 0;
     // The process stops softly: finish what is in flight, take nothing new (an idle keep-alive
     // connection closes now). The stream may be gone after the call.

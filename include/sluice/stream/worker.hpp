@@ -46,12 +46,16 @@ class Worker {
     // tcp-request session rules (after any PROXY header), then the mode's stream; `session`:
     // what the PROXY header and the connection rules left (addresses, sess variables).
     void launch(proxy::Frontend& fe, int fd, Session session);
-    // Called when a stream gives a server slot back: wake a queued stream, here or elsewhere.
-    void server_released(proxy::Backend& be);
-    // Queue management for TcpStream.
-    void enqueue(proxy::Backend& be, QueueLink& link);
-    void dequeue(proxy::Backend& be, QueueLink& link);
-    void drain_queue(std::uint32_t backend_index);
+    // Called when a stream gives a slot on `srv` back: wake a queued stream, here or elsewhere
+    // (the server's own queue first, then its backend's).
+    void server_released(proxy::Server& srv);
+    // Puts a stream whose `pick` found no free slot in the queue it names: the server's it is
+    // bound to (Pick::wait_for), else the backend's. A stream already in that queue keeps its
+    // place. False when the server's queue is at its `maxqueue` (the stream is not queued).
+    // Streams are kept in `priority` order, those of equal priority in arrival order.
+    bool enqueue(proxy::Backend& be, const proxy::Pick& pick, const proxy::QueuePriority& priority,
+                 WaitLink& link);
+    void dequeue(WaitLink& link);
     // `on-marked-down shutdown-sessions`: this thread's streams holding a slot on `srv` end.
     void shutdown_server_sessions(const proxy::Server& srv);
     // This thread's idle server connections (http-reuse).
@@ -75,11 +79,15 @@ class Worker {
     rules::Admission admitted(proxy::Frontend& fe, int fd, Session& session);
     bool has_room(const proxy::Frontend& fe) const;
     void pause(ListenWatcher& lw);
+    // Wakes the streams of one queue, oldest first, until one finds no slot.
+    void drain(QueueLink& head);
+    void drain_after_release(proxy::Server& srv);
 
     Engine& engine_;
     core::Loop& loop_;
     std::vector<std::unique_ptr<ListenWatcher>> watchers_;
-    std::vector<QueueLink> queue_heads_;  // per backend index; circular sentinel
+    std::vector<QueueLink> queue_heads_;   // per backend index; circular sentinel
+    std::vector<QueueLink> server_heads_;  // per Server::uid; circular sentinel
     ev_timer fd_limit_timer_;
     bool stopping_ = false;
     bool shutting_down_ = false;

@@ -333,13 +333,13 @@ TEST(ReaderPending, BalanceRejectsAnArgumentOnAnAlgorithmWithoutOne) {
                      "algorithm 'roundrobin' takes no argument, got 'roundrobin()'"}));
 }
 
-TEST(ReaderPending, ServerAgentCheckIsPending) {
+TEST(ReaderPending, PendingServerOptionLeavesTheRestRead) {
     const Parsed p =
-        parse("backend b\n  server s1 127.0.0.1:80 check inter 2s agent-check weight 4\n");
+        parse("backend b\n  server s1 127.0.0.1:80 check inter 2s sni str(x) weight 4\n");
     EXPECT_EQ(p.messages(),
               (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:2] : backend 'b' : 'server' : "
-                     "server option 'agent-check' is not implemented yet; it comes with balancing "
-                     "algorithms, queues and health checks (issue #6)"}));
+                     "server option 'sni' is not implemented yet; it comes with TLS (roadmap "
+                     "item 7)"}));
     // The rest of the line is still read.
     ASSERT_EQ(p.proxy(0).servers.size(), 1u);
     EXPECT_EQ(p.proxy(0).servers[0].options.read<proxy::ServerOptions>().weight, 4u);

@@ -202,6 +202,28 @@ TEST(CheckHealth, StartsGoingDownThenCountsFall) {
     EXPECT_EQ(h.record(true), Health::Change::Up);
 }
 
+TEST(CheckHealth, InitStates) {
+    // `init-state` (HAProxy 3.1): where the counter starts.
+    using enum ServerCheckConf::InitState;
+    Health h = Health::start(2, 3, FullyUp);
+    EXPECT_TRUE(h.up);
+    EXPECT_EQ(h.record(false), Health::Change::None);
+    EXPECT_EQ(h.record(false), Health::Change::None);
+    EXPECT_EQ(h.record(false), Health::Change::Down);
+    h = Health::start(2, 3, Down);
+    EXPECT_FALSE(h.up);
+    EXPECT_EQ(h.record(true), Health::Change::Up);  // one passing check
+    EXPECT_EQ(h.value, 4u);
+    h = Health::start(3, 3, FullyDown);
+    EXPECT_FALSE(h.up);
+    EXPECT_EQ(h.record(true), Health::Change::None);
+    EXPECT_EQ(h.record(true), Health::Change::None);
+    EXPECT_EQ(h.record(true), Health::Change::Up);
+    h = Health::start(1, 2, Down);
+    EXPECT_EQ(h.record(false), Health::Change::None);
+    EXPECT_EQ(h.record(true), Health::Change::Up);
+}
+
 TEST(CheckHealth, Intervals) {
     ServerCheckConf c;
     c.inter = std::chrono::seconds(2);

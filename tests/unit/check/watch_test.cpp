@@ -1,4 +1,4 @@
-// track, slowstart, observe, error-limit, on-error, on-marked-down/-up: parsing, HAProxy 2.6's
+// track, slowstart, on-marked-down/-up: parsing, HAProxy 2.6's
 // refusals (checked with haproxy 2.6.12), and the warm-up arithmetic.
 #include "sluice/check/watch.hpp"
 
@@ -29,16 +29,12 @@ TEST(CheckWatch, Options) {
     EXPECT_EQ(watch(p, 1).slowstart, 0s);
 }
 
-TEST(CheckWatch, OptionErrorsAndPending) {
+TEST(CheckWatch, OptionErrors) {
     const std::string pre = "[ALERT]    (PID) : config : parsing [t.cfg:2] : backend 'b' : ";
-    const std::string issue =
-        " is not implemented yet; it comes with balancing algorithms, queues and health checks "
-        "(issue #6)";
-    EXPECT_EQ(messages("backend b\n  server s 127.0.0.1:80 slowstart -1 observe layer4 "
+    EXPECT_EQ(messages("backend b\n  server s 127.0.0.1:80 slowstart -1 "
                        "on-marked-down foo on-marked-up shutdown-sessions\n"),
               (Lines{pre + "'slowstart' : unexpected character '-' (a value starts with a "
                            "digit)",
-                     pre + "'server' : server option 'observe'" + issue,
                      pre + "'on-marked-down' : 'on-marked-down' expects 'shutdown-sessions' but "
                            "got 'foo'.",
                      pre + "'on-marked-up' : 'on-marked-up' expects 'shutdown-backup-sessions' "

@@ -22,6 +22,7 @@ class Farm : public ::testing::Test {
         s->weight.store(weight);
         s->options.backup = backup;
         s->options.maxconn = maxconn;
+        s->maxconn.store(maxconn);
         s->index = static_cast<std::uint32_t>(backend_.servers.size());
         s->puid = s->index + 1;
         s->backend = &backend_;
@@ -350,7 +351,7 @@ TEST_F(Farm, WarmupGrowsMaxconnFromOne) {
     EXPECT_EQ(s.limit(), 1u);
     s.warmup.store(30);
     EXPECT_EQ(s.limit(), 30u);
-    s.options.maxconn = 0;
+    s.maxconn.store(0);
     EXPECT_EQ(s.limit(), 0u);  // no limit stays no limit
 }
 

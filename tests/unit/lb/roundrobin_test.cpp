@@ -30,6 +30,7 @@ class RoundRobinTest : public ::testing::Test {
         s->weight.store(weight);
         s->options.backup = backup;
         s->options.maxconn = maxconn;
+        s->maxconn.store(maxconn);
         s->index = static_cast<std::uint32_t>(backend_.servers.size());
         s->backend = &backend_;
         backend_.servers.push_back(std::move(s));

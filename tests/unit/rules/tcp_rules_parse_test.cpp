@@ -203,11 +203,6 @@ TEST(TcpActions, EachStageTakesItsOwn) {
 }
 
 TEST(TcpActions, WhatIsNotThereSaysWhy) {
-    EXPECT_EQ(messages_for("tcp-request content set-priority-class int(1)"),
-              Lines{alert("tcp-request",
-                          "'tcp-request content set-priority-class' is not implemented yet; it "
-                          "comes with balancing algorithms, queues and health checks (issue "
-                          "#6)")});
     EXPECT_EQ(messages_for("tcp-request content do-resolve(txn.ip,dns) hdr(host)"),
               Lines{alert("tcp-request",
                           "'tcp-request content do-resolve' is not implemented yet; it comes "
@@ -215,8 +210,7 @@ TEST(TcpActions, WhatIsNotThereSaysWhy) {
     for (std::string_view line :
          {"tcp-request content switch-mode http", "tcp-request content send-spoe-group e g",
           "tcp-request connection expect-netscaler-cip layer4",
-          "tcp-request content use-service prometheus-exporter",
-          "tcp-request content set-priority-offset int(1)"}) {
+          "tcp-request content use-service prometheus-exporter"}) {
         const auto m = messages_for(line);
         ASSERT_EQ(m.size(), 1u) << line;
         EXPECT_NE(m[0].find("[ALERT]"), std::string::npos) << m[0];

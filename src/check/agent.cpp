@@ -1,0 +1,498 @@
+// Agent checks: the reply's reader and the runner (see sluice/check/agent.hpp, agent_run.hpp).
+#include "sluice/check/agent.hpp"
+
+#include <fmt/format.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <ctime>
+#include <random>
+
+#include "agent_run.hpp"
+#include "sluice/net/socket.hpp"
+#include "watch.hpp"
+
+namespace sluice::check {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) !=
+            std::tolower(static_cast<unsigned char>(b[i])))
+            return false;
+    return true;
+}
+
+bool separator(char c) {
+    return c == ' ' || c == '\t' || c == ',';
+}
+
+// strtol's reading of `text` (sign, digits, clamped to long): the value and how many
+// characters it took (0: no number).
+std::pair<long, std::size_t> leading_long(std::string_view text) {
+    std::size_t i = 0;
+    bool negative = false;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
+    const std::size_t digits = i;
+    long v = 0;
+    bool overflow = false;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+        const int d = text[i] - '0';
+        if (v > (LONG_MAX - d) / 10) overflow = true;
+        if (!overflow) v = v * 10 + d;
+    }
+    if (i == digits) return {0, 0};
+    if (overflow) return {negative ? LONG_MIN : LONG_MAX, i};
+    return {negative ? -v : v, i};
+}
+
+}  // namespace
+
+AgentReply parse_agent_reply(std::string_view reply) {
+    AgentReply r;
+    const std::size_t eol = reply.find_first_of("\r\n");
+    if (eol == std::string_view::npos) return r;
+    r.complete = true;
+    // HAProxy reads the line as a C string: a NUL ends it.
+    std::string_view line = reply.substr(0, eol);
+    line = line.substr(0, line.find('\0'));
+    std::size_t i = 0;
+    while (i < line.size()) {
+        if (separator(line[i])) {
+            ++i;
+            continue;
+        }
+        if (line[i] == '#') {
+            ++i;
+            while (i < line.size() && (line[i] == ' ' || line[i] == '\t'))
+                ++i;
+            r.comment = line.substr(i);
+            break;
+        }
+        std::size_t end = i + 1;
+        while (end < line.size() && !separator(line[end]))
+            ++end;
+        const std::string_view w = line.substr(i, end - i);
+        i = end;
+        using H = AgentReply::Health;
+        using A = AgentReply::Admin;
+        if (iequals(w, "up")) {
+            r.health = H::Up;
+            r.health_word = w;
+        } else if (iequals(w, "down")) {
+            r.health = H::Down;
+            r.health_word = w;
+        } else if (iequals(w, "stopped")) {
+            r.health = H::Stopped;
+            r.health_word = w;
+        } else if (iequals(w, "fail")) {
+            r.health = H::Fail;
+            r.health_word = w;
+        } else if (iequals(w, "ready")) {
+            r.admin = A::Ready;
+        } else if (iequals(w, "drain")) {
+            r.admin = A::Drain;
+        } else if (iequals(w, "maint")) {
+            r.admin = A::Maint;
+        } else if (w[0] >= '0' && w[0] <= '9' && w.find('%') != std::string_view::npos) {
+            r.weight = w;
+        } else if (w.size() >= 8 && iequals(w.substr(0, 8), "maxconn:")) {
+            r.maxconn = w.substr(8);
+        } else if (r.error.empty()) {
+            r.error = w;
+        }
+    }
+    return r;
+}
+
+AgentChange agent_weight(std::string_view word, std::uint32_t configured) {
+    const auto [v, used] = leading_long(word);
+    if (used == 0) return {{}, "Empty weight string empty or preceded by garbage"};
+    const std::string_view rest = word.substr(used);
+    long w = v;
+    if (rest == "%") {
+        if (w < 0) return {{}, "Relative weight must be positive."};
+        w = std::min<long>(w, 25600);
+        w = static_cast<long>(configured) * w / 100;
+        w = std::min<long>(w, 256);
+    } else if (w < 0 || w > 256) {
+        return {{}, "Absolute weight can only be between 0 and 256 inclusive."};
+    } else if (!rest.empty()) {
+        return {{}, "Trailing garbage in weight string"};
+    }
+    return {static_cast<std::uint32_t>(w), {}};
+}
+
+AgentChange agent_maxconn(std::string_view word) {
+    const auto [v, used] = leading_long(word);
+    if (used == 0) return {{}, "maxconn string empty or preceded by garbage"};
+    if (used != word.size()) return {{}, "Trailing garbage in maxconn string"};
+    // HAProxy stores it in an int read as unsigned: -1 is no practical limit, as there.
+    return {static_cast<std::uint32_t>(v), {}};
+}
+
+std::string agent_info(const AgentReply& r, std::string_view warning) {
+    std::string_view msg = r.comment;
+    if (msg.empty() || r.health == AgentReply::Health::Up) {
+        if (!r.error.empty())
+            msg = r.error;
+        else if (!warning.empty())
+            msg = warning;
+    }
+    if (msg.empty()) return fmt::format("via agent : {}", r.health_word);
+    return fmt::format("via agent : {} ({})", r.health_word, msg);
+}
+
+// ---- the runner -----------------------------------------------------------------------------
+
+struct Agent {
+    proxy::Server* server = nullptr;
+    ServerAgentConf conf;
+    net::Address target;
+    Health* check_health = nullptr;
+    core::Loop* loop = nullptr;
+    Watch* watch = nullptr;
+    std::optional<util::Duration> timeout_check;
+    std::size_t bufsize = 16384;
+    std::uint32_t spread = 0;  // spread-checks, percent
+    std::minstd_rand rng;
+    const std::function<void(proxy::Server&, core::Loop&)>* wake_queue = nullptr;
+    bool up = true;  // the agent's own health: false from down/stopped/fail until up
+    bool stopped = false;
+
+    enum class Phase : std::uint8_t { Idle, Connecting, Sending, Reading } phase = Phase::Idle;
+    ev_timer timer{};
+    ev_io io{};
+    int fd = -1;
+    ev_tstamp started = 0;
+    std::size_t sent = 0;
+    std::string in;  // released after each run
+};
+
+void AgentDeleter::operator()(Agent* a) const {
+    if (!a) return;
+    stop_agent(*a);
+    delete a;
+}
+
+bool agent_allows_up(const Agent& a) {
+    return a.up;
+}
+
+namespace {
+
+double seconds(util::Duration d) {
+    return std::chrono::duration<double>(d).count();
+}
+
+void arm(Agent& a, util::Duration d) {
+    ev_timer_stop(a.loop->raw(), &a.timer);
+    ev_timer_set(&a.timer, seconds(d), 0.);
+    ev_timer_start(a.loop->raw(), &a.timer);
+}
+
+void want(Agent& a, int events) {
+    ev_io_stop(a.loop->raw(), &a.io);
+    ev_io_set(&a.io, a.fd, events);
+    ev_io_start(a.loop->raw(), &a.io);
+}
+
+void close_fd(Agent& a) {
+    if (a.fd < 0) return;
+    ev_io_stop(a.loop->raw(), &a.io);
+    const linger l{1, 0};  // no TIME_WAIT left behind, as the regular checks
+    setsockopt(a.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    ::close(a.fd);
+    a.fd = -1;
+}
+
+// The operational state the checks give together: the agent's and the regular check's.
+bool operational(const Agent& a) {
+    return a.up && (!a.check_health || a.check_health->up);
+}
+
+void set_up(Agent& a, bool up, const Outcome& o, long ms) {
+    proxy::Server& s = *a.server;
+    if (s.up.load(std::memory_order_acquire) == up) return;
+    const std::int64_t wall = static_cast<std::int64_t>(std::time(nullptr));
+    if (up) {
+        const std::int64_t since = s.last_change.exchange(wall, std::memory_order_relaxed);
+        if (since > 0) s.down_time.fetch_add(wall - since, std::memory_order_relaxed);
+    } else {
+        s.check_downs.fetch_add(1, std::memory_order_relaxed);
+        s.last_change.store(wall, std::memory_order_relaxed);
+        s.stopping.store(false, std::memory_order_release);
+    }
+    s.up.store(up, std::memory_order_release);
+    const auto what = up ? StateMessage::What::Up : StateMessage::What::Down;
+    if (s.backend->balancer) s.backend->balancer->server_changed(s);
+    if (s.admin.load(std::memory_order_acquire) != proxy::AdminState::Maint)
+        announce(s, {.backend = s.backend->name,
+                     .server = s.name,
+                     .what = what,
+                     .outcome = &o,
+                     .duration_ms = ms,
+                     .sessions = s.cur_conns.load(std::memory_order_relaxed)});
+    a.watch->changed(s, what, !up, *a.loop);
+}
+
+// `was_usable`: the backend's alert follows only when the change took its last usable server.
+void admin_message(const proxy::Server& s, std::string event, bool up, bool counts,
+                   bool was_usable = true) {
+    announce(s, {.backend = s.backend->name,
+                 .server = s.name,
+                 .what = up ? StateMessage::What::Up : StateMessage::What::Down,
+                 .sessions = s.cur_conns.load(std::memory_order_relaxed),
+                 .event = event,
+                 .counts = counts,
+                 .alert = was_usable});
+}
+
+void set_admin(Agent& a, AgentReply::Admin to) {
+    using proxy::AdminState;
+    proxy::Server& s = *a.server;
+    const AdminState from = s.admin.load(std::memory_order_acquire);
+    const AdminState next = to == AgentReply::Admin::Drain   ? AdminState::Drain
+                            : to == AgentReply::Admin::Maint ? AdminState::Maint
+                                                             : AdminState::Ready;
+    if (from == next) return;
+    if (from == AdminState::Maint) {
+        // Leaving maintenance: the regular check starts again from "going down" (one failure
+        // marks the server DOWN), as HAProxy's; the agent's word stands.
+        if (a.check_health) {
+            a.check_health->value = a.check_health->rise;
+            a.check_health->up = true;
+        }
+        const bool up = operational(a);
+        const bool was_up = s.up.exchange(up, std::memory_order_acq_rel);
+        s.admin.store(next, std::memory_order_release);
+        if (s.backend->balancer) s.backend->balancer->server_changed(s);
+        admin_message(s,
+                      fmt::format("is {}/{} (leaving forced maintenance)", up ? "UP" : "DOWN",
+                                  next == AdminState::Drain ? "DRAIN" : "READY"),
+                      up, false);
+        if (next == AdminState::Drain)
+            announce(s, {.backend = s.backend->name,
+                         .server = s.name,
+                         .event = "remains in forced drain mode",
+                         .counts = false});
+        // Trackers follow the operational state (the admin one is the server's own).
+        if (up != was_up)
+            a.watch->changed(s, up ? StateMessage::What::Up : StateMessage::What::Down, !was_up,
+                             *a.loop);
+        return;
+    }
+    const bool up = s.up.load(std::memory_order_acquire);
+    const bool was_usable = s.usable();
+    s.admin.store(next, std::memory_order_release);
+    if (next == AdminState::Maint) {
+        if (s.backend->balancer) s.backend->balancer->server_changed(s);
+        if (up)
+            admin_message(s, "is going DOWN for maintenance", false, true, was_usable);
+        else
+            admin_message(s, "was DOWN and now enters maintenance", false, false);
+        return;
+    }
+    if (s.backend->balancer) s.backend->balancer->server_changed(s);
+    if (next == AdminState::Drain)
+        admin_message(s, "enters drain state", up, true, was_usable);
+    else
+        admin_message(s, fmt::format("is {} (leaving forced drain)", up ? "UP" : "DOWN"), up,
+                      false);
+}
+
+void apply_health(Agent& a, const AgentReply& r, std::string_view warning, long ms) {
+    const bool up = r.health == AgentReply::Health::Up;
+    const Outcome o{up ? Status::L7Ok : Status::L7Status, 0, agent_info(r, warning)};
+    a.up = up;
+    set_up(a, operational(a), o, ms);
+}
+
+void apply(Agent& a, const AgentReply& r, long ms) {
+    proxy::Server& s = *a.server;
+    // HAProxy commits the admin change after the health one: a server leaving maintenance
+    // says the state the same reply gave it ("ready up": "is UP/READY", no UP message).
+    const bool health_first = r.health != AgentReply::Health::None &&
+                              s.admin.load(std::memory_order_acquire) == proxy::AdminState::Maint;
+    if (health_first) apply_health(a, r, {}, ms);
+    if (r.admin != AgentReply::Admin::None) set_admin(a, r.admin);
+    std::string_view warning;
+    if (!r.weight.empty()) {
+        const AgentChange w = agent_weight(r.weight, s.options.weight);
+        if (w.value && *w.value != s.weight.load(std::memory_order_relaxed)) {
+            s.weight.store(*w.value, std::memory_order_relaxed);
+            if (s.backend->balancer) s.backend->balancer->server_changed(s);
+        }
+        warning = w.warning;
+    }
+    if (!r.maxconn.empty()) {
+        const AgentChange m = agent_maxconn(r.maxconn);
+        if (m.value) {
+            const std::uint32_t before = s.maxconn.exchange(*m.value, std::memory_order_relaxed);
+            const bool raised = before != 0 && (*m.value == 0 || *m.value > before);
+            // Requests queued at the old limit may go now (HAProxy dequeues at once).
+            if (raised && *a.wake_queue) (*a.wake_queue)(s, *a.loop);
+        }
+        if (warning.empty()) warning = m.warning;
+    }
+    if (r.health != AgentReply::Health::None && !health_first) apply_health(a, r, warning, ms);
+}
+
+void finish(Agent& a) {
+    const long ms = static_cast<long>((ev_now(a.loop->raw()) - a.started) * 1000.0);
+    close_fd(a);
+    a.phase = Agent::Phase::Idle;
+    // Only a whole line counts; a reply cut short, a timeout or a refused connection change
+    // nothing (HAProxy: failing to reach the agent must not take the server down).
+    const AgentReply r = parse_agent_reply(a.in);
+    if (r.complete) apply(a, r, ms);
+    a.in.clear();
+    a.in.shrink_to_fit();
+    if (a.stopped) return;
+    double next = seconds(a.conf.inter);
+    if (a.spread > 0) {
+        // spread-checks: up to +/- spread% of the interval, at random, as the regular checks.
+        std::uniform_int_distribution<int> dist(-static_cast<int>(a.spread),
+                                                static_cast<int>(a.spread));
+        next += next * dist(a.rng) / 100.0;
+    }
+    arm(a, std::chrono::duration_cast<util::Duration>(std::chrono::duration<double>(next)));
+}
+
+void read_some(Agent& a) {
+    while (a.in.size() < a.bufsize) {
+        const std::size_t have = a.in.size();
+        a.in.resize(a.bufsize);
+        const ssize_t n = ::recv(a.fd, a.in.data() + have, a.bufsize - have, 0);
+        if (n > 0) {
+            a.in.resize(have + static_cast<std::size_t>(n));
+            if (a.in.find_first_of("\r\n", have) != std::string::npos) break;
+            continue;
+        }
+        a.in.resize(have);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;  // wait for more
+        break;                                                     // closed or failed
+    }
+    finish(a);
+}
+
+bool send_some(Agent& a) {
+    while (a.sent < a.conf.send.size()) {
+        const ssize_t n =
+            ::send(a.fd, a.conf.send.data() + a.sent, a.conf.send.size() - a.sent, MSG_NOSIGNAL);
+        if (n > 0) {
+            a.sent += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
+        finish(a);
+        return false;
+    }
+    return true;
+}
+
+void on_io(struct ev_loop*, ev_io* w, int) {
+    Agent& a = *static_cast<Agent*>(w->data);
+    switch (a.phase) {
+        case Agent::Phase::Connecting:
+            if (net::connect_result(a.fd) != 0) {
+                finish(a);
+                return;
+            }
+            a.phase = Agent::Phase::Sending;
+            a.sent = 0;
+            if (a.timeout_check) arm(a, *a.timeout_check);
+            [[fallthrough]];
+        case Agent::Phase::Sending:
+            if (!send_some(a)) {
+                if (a.phase == Agent::Phase::Sending) want(a, EV_WRITE);
+                return;
+            }
+            a.phase = Agent::Phase::Reading;
+            a.in.reserve(a.bufsize);
+            want(a, EV_READ);
+            return;
+        case Agent::Phase::Reading:
+            read_some(a);
+            return;
+        case Agent::Phase::Idle:
+            return;
+    }
+}
+
+void start(Agent& a) {
+    a.started = ev_now(a.loop->raw());
+    auto fd = net::start_connect(a.target);
+    if (!fd) {
+        finish(a);
+        return;
+    }
+    a.fd = *fd;
+    a.phase = Agent::Phase::Connecting;
+    want(a, EV_WRITE);
+    // As the regular checks: with `timeout check`, connecting may take min(timeout connect,
+    // inter) and the rest `timeout check`; without, agent-inter bounds the whole run.
+    util::Duration limit = a.conf.inter;
+    if (a.timeout_check) {
+        const util::Duration tc = a.server->backend->timeout_connect;
+        if (tc.count() > 0 && tc < limit) limit = tc;
+    }
+    arm(a, limit);
+}
+
+void on_timer(struct ev_loop*, ev_timer* w, int) {
+    Agent& a = *static_cast<Agent*>(w->data);
+    if (a.phase == Agent::Phase::Idle)
+        start(a);
+    else
+        finish(a);  // timed out: what came is judged (an incomplete line is ignored)
+}
+
+}  // namespace
+
+AgentPtr make_agent(proxy::Server& server, const ServerAgentConf& conf, Health* check_health,
+                    const AgentSetup& setup) {
+    AgentPtr a(new Agent);
+    a->server = &server;
+    a->conf = conf;
+    a->target = conf.addr ? *conf.addr : server.address.address;
+    a->target.set_port(conf.port);
+    a->check_health = check_health;
+    a->loop = &setup.loop;
+    a->watch = &setup.watch;
+    a->timeout_check = setup.timeout_check;
+    a->bufsize = setup.bufsize;
+    a->spread = setup.spread;
+    a->wake_queue = &setup.wake_queue;
+    a->rng.seed(static_cast<unsigned>(getpid()) * 7919u + server.uid);
+    ev_init(&a->timer, on_timer);
+    a->timer.data = a.get();
+    ev_init(&a->io, on_io);
+    a->io.data = a.get();
+    return a;
+}
+
+void start_agent(Agent& a, std::size_t index, std::size_t count) {
+    a.stopped = false;
+    arm(a, a.conf.inter * static_cast<std::int64_t>(index) / static_cast<std::int64_t>(count));
+}
+
+void Checks::on_limit_raised(std::function<void(proxy::Server&, core::Loop&)> wake) {
+    wake_queue_ = std::move(wake);
+}
+
+void stop_agent(Agent& a) {
+    a.stopped = true;
+    close_fd(a);
+    ev_timer_stop(a.loop->raw(), &a.timer);
+    a.phase = Agent::Phase::Idle;
+    a.in.clear();
+}
+
+}  // namespace sluice::check
