@@ -3,6 +3,7 @@
 
 #include "sluice/check/tcpcheck.hpp"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -98,10 +99,18 @@ struct Plan {
     std::vector<Expect> expects;
     bool disable_on_404 = false;
     bool needs_body = false;
+    bool dynamic_expects = false;  // log-format patterns rendered at each check
     std::optional<util::Duration> timeout_check;
     std::optional<Connect> connect;
-    TcpRules rules;  // TcpCheck, Protocol
-    bool uses_rules() const { return kind == Kind::TcpCheck || kind == Kind::Protocol; }
+    TcpRules rules;  // TcpCheck, Protocol, and Http with several exchanges
+    bool http_sequence = false;
+    // `http-check send-state`: the request is built for each check with the server's state.
+    bool send_state = false;
+    HttpRequest request_conf;
+    std::string node;
+    bool uses_rules() const {
+        return kind == Kind::TcpCheck || kind == Kind::Protocol || http_sequence;
+    }
 };
 
 struct Check {
@@ -139,6 +148,7 @@ struct Check {
     bool eof = false;
     bool expected = false;
     Outcome last_pass;
+    sample::VarStore vars;  // check.* variables, emptied at each run
 };
 
 struct ThreadChecks {
@@ -150,6 +160,7 @@ struct ThreadChecks {
     std::vector<std::unique_ptr<Check>> checks;
     std::vector<AgentPtr> agents;
     bool stopped = false;
+    sample::Arena arena;  // variable actions and log-format sends
 };
 
 namespace {
@@ -236,16 +247,65 @@ int fill(Check& c, int& err);
 
 // Where a `tcp-check connect` rule connects (the server's check address, with the rule's
 // address and port), taking its linger option.
+template <class Fn>
+void with_samples(Check& c, Fn fn);
+
 net::Address rule_target(Check& c, const TcpRule& r) {
     net::Address target = c.target;
     if (r.addr) target = *r.addr;
     if (r.port) target.set_port(r.port);
+    if (r.port_expr)
+        with_samples(c, [&](sample::Context& ctx) {
+            sample::Sample s;
+            if (r.port_expr->eval(ctx, s) && sample::cast(s, sample::Type::Sint, ctx.arena()) &&
+                s.sint > 0 && s.sint <= 65535)
+                target.set_port(static_cast<std::uint16_t>(s.sint));
+        });
     c.linger = r.linger;
     return target;
 }
 
 void on_io(struct ev_loop*, ev_io* w, int revents);
 void run_rules(Check& c);
+
+// The X-Haproxy-Server-State value (`http-check send-state`) as this check sees its server.
+std::string server_state(const Check& c) {
+    const proxy::Server& s = *c.server;
+    const proxy::Backend& be = *s.backend;
+    ServerState st;
+    st.up = c.health.up;
+    st.stopping = s.stopping.load(std::memory_order_relaxed);
+    st.health = c.health.value;
+    st.rise = c.health.rise;
+    st.fall = c.health.fall;
+    char addr[INET6_ADDRSTRLEN] = "";
+    const auto& ss = s.address.address.storage;
+    if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(ss).sin_addr, addr, sizeof addr);
+    else if (ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr, addr,
+                  sizeof addr);
+    st.address = addr;
+    st.port = s.address.address.port();
+    st.backend = be.name;
+    st.server = s.name;
+    st.node = c.plan->node;
+    // Weights on the configured scale; the total is the active servers' in use (the backups'
+    // when no active one is), as HAProxy's.
+    auto user_weight = [](const proxy::Server& x) { return (x.effective_weight() + 15) / 16; };
+    st.weight = user_weight(s);
+    std::uint32_t active = 0, backup = 0;
+    for (const auto& x : be.servers)
+        if (x->usable()) (x->options.backup ? backup : active) += user_weight(*x);
+    st.total_weight = active ? active : backup;
+    st.scur = s.cur_conns.load(std::memory_order_relaxed);
+    const std::uint32_t bcur = be.cur_conns.load(std::memory_order_relaxed);
+    const std::uint32_t queued = be.queued.load(std::memory_order_relaxed);
+    st.backend_cur = bcur > queued ? bcur - queued : 0;
+    const std::uint8_t warm = s.warmup.load(std::memory_order_relaxed);
+    if (st.up && warm < 100) st.throttle = warm;
+    return format_server_state(st);
+}
 std::string connect_info(const Check& c, const std::string& error);
 
 void want(Check& c, int events) {
@@ -260,14 +320,31 @@ void arm_timeout(Check& c, util::Duration d) {
     ev_timer_start(c.thread->loop->raw(), &c.timer);
 }
 
+// Evaluates `fn(ctx)` with the check's variables at hand.
+template <class Fn>
+void with_samples(Check& c, Fn fn) {
+    sample::Vars vars;
+    vars.check = &c.vars;
+    sample::Context ctx(c.thread->arena);
+    ctx.attach(&vars);
+    fn(ctx);
+    c.thread->arena.reset();
+}
+
 void start(Check& c) {
     c.started = ev_now(c.thread->loop->raw());
     net::Address target = c.target;
     if (c.plan->uses_rules()) {
         c.step = 0;
         c.eof = c.expected = false;
+        c.vars.clear();
         const auto& rules = c.plan->rules.rules;
         if (const std::size_t i = opening_connect(rules); i != std::string::npos) {
+            // Variable actions before the opening connect run first.
+            for (std::size_t k = 0; k < i; ++k)
+                if (rules[k].op == TcpRule::Op::Action)
+                    with_samples(c,
+                                 [&](sample::Context& ctx) { run_action(*rules[k].action, ctx); });
             target = rule_target(c, rules[i]);
         }
     }
@@ -340,7 +417,9 @@ void after_connect(Check& c) {
         const std::size_t n = net::write_proxy_header(1, src, c.target, buf);
         c.out.assign(reinterpret_cast<const char*>(buf), n);
     }
-    if (c.plan->kind == Kind::Http) c.out += c.plan->request;
+    if (c.plan->kind == Kind::Http && !c.plan->http_sequence)
+        c.out +=
+            c.plan->send_state ? c.plan->request_conf.serialize(server_state(c)) : c.plan->request;
     c.phase = Check::Phase::Sending;
     if (c.plan->timeout_check) arm_timeout(c, *c.plan->timeout_check);
     if (c.plan->uses_rules()) {
@@ -426,7 +505,24 @@ void evaluate(Check& c, bool eof) {
     }
     HttpAnswer a{
         .status = head.status, .reason = head.reason, .headers = &head.headers, .body = body};
-    finish(c, evaluate_http(c.plan->expects, a, c.plan->disable_on_404));
+    std::span<const Expect> rules = c.plan->expects;
+    std::vector<Expect> rendered;  // string-lf, name-lf, value-lf
+    if (c.plan->dynamic_expects) {
+        std::optional<Outcome> failed;
+        with_samples(c, [&](sample::Context& ctx) {
+            failed = render_expects(c.plan->expects, rendered, ctx);
+        });
+        if (failed) {
+            finish(c, std::move(*failed));
+            return;
+        }
+        rules = rendered;
+    }
+    std::size_t decided = std::string::npos;
+    Outcome o = evaluate_http(rules, a, c.plan->disable_on_404, &decided);
+    if (decided < rules.size() && rules[decided].has_messages())
+        with_samples(c, [&](sample::Context& ctx) { apply_messages(rules[decided], o, ctx); });
+    finish(c, std::move(o));
 }
 
 void read_some(Check& c) {
@@ -476,6 +572,20 @@ int fill(Check& c, int& err) {
     return 1;
 }
 
+// An expect rule's on-success/on-error/status-code, a tcp-check one or the deciding
+// http-check expect of an exchange.
+void apply_rule_messages(Check& c, const TcpRule& r, Verdict& v) {
+    const auto& http = r.expect.http;
+    if (r.expect.kind == TcpExpect::Kind::Http) {
+        if (v.http_rule < http.size() && http[v.http_rule].has_messages())
+            with_samples(c, [&](sample::Context& ctx) {
+                apply_messages(http[v.http_rule], v.outcome, ctx);
+            });
+    } else if (has_messages(r)) {
+        with_samples(c, [&](sample::Context& ctx) { apply_messages(r, v, ctx); });
+    }
+}
+
 // Runs the tcp-check sequence from c.step until it waits for the socket or ends.
 void run_rules(Check& c) {
     const TcpRules& set = c.plan->rules;
@@ -504,12 +614,40 @@ void run_rules(Check& c) {
                     c.out.clear();
                     c.sent = 0;
                 }
-                c.out += r.data;
+                if (r.http || r.format) {
+                    bool built = true;
+                    with_samples(c, [&](sample::Context& ctx) {
+                        if (r.http) {
+                            c.out += r.http->render(ctx, r.http_state ? server_state(c) : "");
+                            return;
+                        }
+                        auto bytes = render_send(r, ctx);
+                        if (bytes) c.out += *bytes;
+                        built = static_cast<bool>(bytes);
+                    });
+                    if (!built) {
+                        finish(c, {Status::L7Response, -1,
+                                   fmt::format("tcp-check send : failed to build log-format "
+                                               "string at step {}",
+                                               c.step + 1)});
+                        return;
+                    }
+                } else if (r.state_at == std::string::npos) {
+                    c.out += r.data;
+                } else {
+                    c.out.append(r.data, 0, r.state_at);
+                    c.out += fmt::format("x-haproxy-server-state: {}\r\n", server_state(c));
+                    c.out.append(r.data, r.state_at);
+                }
                 c.in.clear();
                 c.must_read = true;
                 ++c.step;
                 continue;
             case TcpRule::Op::Comment:
+                ++c.step;
+                continue;
+            case TcpRule::Op::Action:
+                with_samples(c, [&](sample::Context& ctx) { run_action(*r.action, ctx); });
                 ++c.step;
                 continue;
             case TcpRule::Op::Expect:
@@ -542,7 +680,25 @@ void run_rules(Check& c) {
             return;
         }
         const bool last = c.eof || c.in.size() >= c.thread->bufsize;
-        Verdict v = evaluate_tcp(r, c.step + 1, c.in, last);
+        const TcpRule* judged = &r;
+        TcpRule rendered;
+        if (r.expect.pattern_format || r.expect.http_dynamic) {  // string-lf, binary-lf...
+            std::optional<Outcome> failed;
+            with_samples(c, [&](sample::Context& ctx) {
+                if (r.expect.pattern_format) {
+                    failed = render_pattern(r, ctx, rendered);
+                    return;
+                }
+                rendered = r;
+                failed = render_expects(r.expect.http, rendered.expect.http, ctx);
+            });
+            if (failed) {
+                finish(c, std::move(*failed));
+                return;
+            }
+            judged = &rendered;
+        }
+        Verdict v = evaluate_tcp(*judged, c.step + 1, c.in, last);
         if (v.what == Verdict::What::Wait) {
             c.must_read = true;
             c.phase = Check::Phase::Rules;
@@ -554,11 +710,13 @@ void run_rules(Check& c) {
             if (set.builtin && r.expect.on_error == InfoFrom::Default &&
                 r.expect.kind <= TcpExpect::Kind::RBinary)
                 v.outcome.info.clear();
+            apply_rule_messages(c, r, v);
             finish(c, std::move(v.outcome));
             return;
         }
         if (!set.builtin && r.expect.on_success == InfoFrom::Default)
             v.outcome.info = "(tcp-check)";
+        apply_rule_messages(c, r, v);
         c.last_pass = std::move(v.outcome);
         c.expected = true;
         ++c.step;
@@ -786,13 +944,30 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
                 plan->connect = pc.connect;
                 if (pc.kind == Kind::TcpCheck) plan->rules = pc.tcp_rules;
                 if (pc.kind == Kind::Protocol) plan->rules = pc.protocol_rules;
-                if (pc.kind == Kind::Http) {
+                if (pc.kind == Kind::Http && pc.send_state) {
+                    plan->send_state = true;
+                    plan->node = config.global.node;
+                    if (plan->node.empty()) {  // HAProxy's default node name
+                        char host[256] = "";
+                        gethostname(host, sizeof host - 1);
+                        plan->node = host;
+                    }
+                }
+                if (pc.kind == Kind::Http &&
+                    (!pc.more.empty() || !pc.http_actions.empty() || pc.request.dynamic() ||
+                     (pc.connect && pc.connect->port_expr))) {
+                    plan->http_sequence = true;
+                    plan->rules = http_sequence_rules(pc);
+                } else if (pc.kind == Kind::Http) {
                     plan->request = pc.request.serialize();
+                    plan->request_conf = pc.request;
                     plan->expects = pc.expects;
                     plan->disable_on_404 = pc.disable_on_404;
-                    for (const Expect& e : pc.expects)
+                    for (const Expect& e : pc.expects) {
                         if (e.kind == Expect::Kind::String || e.kind == Expect::Kind::RString)
                             plan->needs_body = true;
+                        if (e.dynamic()) plan->dynamic_expects = true;
+                    }
                 }
             }
             auto c = std::make_unique<Check>();

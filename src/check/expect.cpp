@@ -209,60 +209,81 @@ util::Result<Matcher> parse_method_and_word(std::span<const std::string> words, 
 
 }  // namespace
 
+namespace {
+bool is_option(std::string_view w) {
+    return w == "min-recv" || w == "comment" || w == "ok-status" || w == "error-status" ||
+           w == "tout-status" || w == "on-success" || w == "on-error" || w == "status-code";
+}
+}  // namespace
+
 util::Result<Expect> parse_http_expect(std::span<const std::string> words, std::string& warning) {
     Expect e;
     std::size_t i = 0;
-    // Options before the match.
-    while (i < words.size()) {
-        const std::string& w = words[i];
-        auto need = [&]() -> bool { return i + 1 < words.size(); };
-        if (w == "min-recv") {
-            if (!need()) return util::error("'min-recv' expects an integer");
-            const std::string& v = words[i + 1];
-            if (v == "-1") {
-                e.min_recv = -1;
+    // Options, before or after the match (HAProxy reads them anywhere).
+    auto options = [&]() -> util::Status {
+        while (i < words.size()) {
+            const std::string& w = words[i];
+            auto need = [&]() -> bool { return i + 1 < words.size(); };
+            if (w == "min-recv") {
+                if (!need()) return util::error("'min-recv' expects an integer");
+                const std::string& v = words[i + 1];
+                if (v == "-1") {
+                    e.min_recv = -1;
+                } else {
+                    auto n = util::parse_uint(v, INT32_MAX);
+                    if (!n)
+                        return util::error(
+                            fmt::format("'min-recv' expects an integer, got '{}'", v));
+                    e.min_recv = static_cast<int>(*n);
+                }
+                i += 2;
+            } else if (w == "comment") {
+                if (!need()) return util::error("'comment' expects a message");
+                e.comment = words[i + 1];
+                i += 2;
+            } else if (w == "ok-status" || w == "error-status" || w == "tout-status") {
+                if (!need()) return util::error(fmt::format("'{}' expects a check status", w));
+                auto st = status_from_name(words[i + 1]);
+                if (!st) return util::error(fmt::format("'{}': {}", w, st.error()));
+                if (w == "ok-status") {
+                    if (*st != Status::L7Ok && *st != Status::L7OkConditional &&
+                        *st != Status::L6Ok && *st != Status::L4Ok)
+                        return util::error("'ok-status' expects L7OK, L7OKC, L6OK or L4OK");
+                    e.ok_status = *st;
+                } else if (w == "error-status") {
+                    if (*st != Status::L7OkConditional && *st != Status::L7Response &&
+                        *st != Status::L7Status && *st != Status::L6Response &&
+                        *st != Status::L4Conn)
+                        return util::error(
+                            "'error-status' expects L7OKC, L7RSP, L7STS, L6RSP or L4CON");
+                    e.error_status = *st;
+                } else {
+                    if (*st != Status::L7Timeout && *st != Status::L6Timeout &&
+                        *st != Status::L4Timeout)
+                        return util::error("'tout-status' expects L7TOUT, L6TOUT or L4TOUT");
+                    e.timeout_status = *st;
+                }
+                i += 2;
+            } else if (w == "on-success" || w == "on-error") {
+                if (!need()) return util::error(fmt::format("'{}' expects a log-format string", w));
+                auto f = sample::Format::parse(words[i + 1], sample::Use::Internal);
+                if (!f) return util::error(fmt::format("'{}' : {}", w, f.error()));
+                auto shared = std::make_shared<const sample::Format>(std::move(*f));
+                (w == "on-success" ? e.on_success : e.on_error) = std::move(shared);
+                i += 2;
+            } else if (w == "status-code") {
+                if (!need()) return util::error("'status-code' expects a sample expression");
+                auto x = sample::parse_expr(words[i + 1], sample::Use::Internal);
+                if (!x) return util::error(fmt::format("'status-code' : {}", x.error()));
+                e.status_code = std::make_shared<const sample::Expr>(std::move(*x));
+                i += 2;
             } else {
-                auto n = util::parse_uint(v, INT32_MAX);
-                if (!n)
-                    return util::error(fmt::format("'min-recv' expects an integer, got '{}'", v));
-                e.min_recv = static_cast<int>(*n);
+                break;
             }
-            i += 2;
-        } else if (w == "comment") {
-            if (!need()) return util::error("'comment' expects a message");
-            e.comment = words[i + 1];
-            i += 2;
-        } else if (w == "ok-status" || w == "error-status" || w == "tout-status") {
-            if (!need()) return util::error(fmt::format("'{}' expects a check status", w));
-            auto st = status_from_name(words[i + 1]);
-            if (!st) return util::error(fmt::format("'{}': {}", w, st.error()));
-            if (w == "ok-status") {
-                if (*st != Status::L7Ok && *st != Status::L7OkConditional && *st != Status::L6Ok &&
-                    *st != Status::L4Ok)
-                    return util::error("'ok-status' expects L7OK, L7OKC, L6OK or L4OK");
-                e.ok_status = *st;
-            } else if (w == "error-status") {
-                if (*st != Status::L7OkConditional && *st != Status::L7Response &&
-                    *st != Status::L7Status && *st != Status::L6Response && *st != Status::L4Conn)
-                    return util::error(
-                        "'error-status' expects L7OKC, L7RSP, L7STS, L6RSP or L4CON");
-                e.error_status = *st;
-            } else {
-                if (*st != Status::L7Timeout && *st != Status::L6Timeout &&
-                    *st != Status::L4Timeout)
-                    return util::error("'tout-status' expects L7TOUT, L6TOUT or L4TOUT");
-                e.timeout_status = *st;
-            }
-            i += 2;
-        } else if (w == "on-success" || w == "on-error" || w == "status-code") {
-            return util::error(fmt::format(
-                "'{}' is not implemented yet; it comes with the health checks' log-format "
-                "messages (issue #6)",
-                w));
-        } else {
-            break;
         }
-    }
+        return util::ok();
+    };
+    if (auto st = options(); !st) return util::error(st.error());
     if (i >= words.size())
         return util::error(
             "expects a match ('status', 'rstatus', 'hdr', 'fhdr', 'string' or 'rstring') and its "
@@ -278,7 +299,7 @@ util::Result<Expect> parse_http_expect(std::span<const std::string> words, std::
     }
     auto one_pattern = [&]() -> util::Result<std::string> {
         if (i >= words.size()) return util::error(fmt::format("'{}' expects a pattern", match));
-        if (i + 1 < words.size())
+        if (i + 1 < words.size() && !is_option(words[i + 1]))
             return util::error(fmt::format(
                 "'{}' takes one pattern but got '{}' after it (escape spaces with '\\' or quote "
                 "the pattern)",
@@ -308,32 +329,43 @@ util::Result<Expect> parse_http_expect(std::span<const std::string> words, std::
         e.pattern.text = *p;
     } else if (match == "hdr" || match == "fhdr") {
         e.kind = match == "hdr" ? Expect::Kind::Hdr : Expect::Kind::FHdr;
-        if (i < words.size() && (words[i] == "name-lf" || words[i] == "value-lf"))
-            return util::error(fmt::format(
-                "'{}' is not implemented yet; it comes with the health checks' log-format "
-                "patterns (issue #6)",
-                words[i]));
-        if (i >= words.size() || words[i] != "name")
+        // `name-lf` / `value-lf`: the word is a log-format string rendered at each check.
+        auto formatted =
+            [&](const Matcher& m,
+                std::string_view what) -> util::Result<std::shared_ptr<const sample::Format>> {
+            if (m.method == Method::Reg)
+                return util::error(fmt::format("'{}-lf' cannot match with a regex", what));
+            auto f = sample::Format::parse(m.text, sample::Use::Internal);
+            if (!f) return util::error(fmt::format("'{}-lf' : {}", what, f.error()));
+            return std::make_shared<const sample::Format>(std::move(*f));
+        };
+        if (i >= words.size() || (words[i] != "name" && words[i] != "name-lf"))
             return util::error(fmt::format("'{}' expects 'name' and a header name", match));
-        ++i;
+        const bool name_lf = words[i++] == "name-lf";
         auto name = parse_method_and_word(words, i, "name", true);
         if (!name) return util::error(name.error());
         e.name = std::move(*name);
-        if (i < words.size()) {
-            if (words[i] == "value-lf")
-                return util::error(
-                    "'value-lf' is not implemented yet; it comes with the health checks' "
-                    "log-format patterns (issue #6)");
-            if (words[i] != "value")
+        if (name_lf) {
+            auto f = formatted(e.name, "name");
+            if (!f) return util::error(f.error());
+            e.name_format = std::move(*f);
+        }
+        if (i < words.size() && !is_option(words[i])) {
+            if (words[i] != "value" && words[i] != "value-lf")
                 return util::error(
                     fmt::format("'{}' expects 'value' after the name, got '{}'", match, words[i]));
-            ++i;
+            const bool value_lf = words[i++] == "value-lf";
             auto value = parse_method_and_word(words, i, "value", false);
             if (!value) return util::error(value.error());
             e.pattern = std::move(*value);
             e.has_value = true;
+            if (value_lf) {
+                auto f = formatted(e.pattern, "value");
+                if (!f) return util::error(f.error());
+                e.pattern_format = std::move(*f);
+            }
         }
-        if (i < words.size())
+        if (i < words.size() && !is_option(words[i]))
             return util::error(
                 fmt::format("unexpected word '{}' after the header pattern", words[i]));
     } else if (match == "header") {
@@ -345,7 +377,7 @@ util::Result<Expect> parse_http_expect(std::span<const std::string> words, std::
         if (!name) return util::error(name.error());
         e.name = std::move(*name);
         std::string spelled = fmt::format("hdr name {}", e.name.text);
-        if (i < words.size()) {
+        if (i < words.size() && !is_option(words[i])) {
             auto value = parse_method_and_word(words, i, "value", false);
             if (!value) return util::error(value.error());
             e.pattern = std::move(*value);
@@ -354,7 +386,7 @@ util::Result<Expect> parse_http_expect(std::span<const std::string> words, std::
                            ? fmt::format(" value {}", e.pattern.text)
                            : fmt::format(" value -m {} {}", words[i - 2], e.pattern.text);
         }
-        if (i < words.size())
+        if (i < words.size() && !is_option(words[i]))
             return util::error(
                 fmt::format("unexpected word '{}' after the header pattern", words[i]));
         warning = fmt::format(
@@ -362,13 +394,21 @@ util::Result<Expect> parse_http_expect(std::span<const std::string> words, std::
             "'http-check expect {}{}', which is how to write it for HAProxy 2.6",
             e.negate ? "! " : "", spelled);
     } else if (match == "string-lf") {
-        return util::error(
-            "'string-lf' is not implemented yet; it comes with the health checks' log-format "
-            "patterns (issue #6)");
+        auto p = one_pattern();
+        if (!p) return util::error(p.error());
+        auto f = sample::Format::parse(*p, sample::Use::Internal);
+        if (!f) return util::error(fmt::format("'string-lf' : {}", f.error()));
+        e.kind = Expect::Kind::String;
+        e.pattern.method = Method::Sub;
+        e.pattern.text = *p;
+        e.pattern_format = std::make_shared<const sample::Format>(std::move(*f));
     } else {
         return util::error(fmt::format(
             "expects 'status', 'rstatus', 'hdr', 'fhdr', 'string' or 'rstring', got '{}'", match));
     }
+    if (auto st = options(); !st) return util::error(st.error());
+    if (i < words.size())
+        return util::error(fmt::format("unexpected word '{}' after the pattern", words[i]));
     return e;
 }
 
@@ -411,7 +451,46 @@ Outcome bad_content(const Expect& e, const HttpAnswer& a, std::string_view info)
 
 }  // namespace
 
-Outcome evaluate_http(std::span<const Expect> rules, const HttpAnswer& a, bool disable_on_404) {
+std::optional<Outcome> render_expects(std::span<const Expect> in, std::vector<Expect>& out,
+                                      sample::Context& ctx) {
+    out.assign(in.begin(), in.end());
+    for (Expect& e : out) {
+        for (auto [format, text] : {std::pair{e.pattern_format.get(), &e.pattern.text},
+                                    std::pair{e.name_format.get(), &e.name.text}}) {
+            if (!format) continue;
+            text->clear();
+            format->render(ctx, *text);
+            if (text->empty())
+                return Outcome{Status::L7Response, -1,
+                               "log-format string evaluated to an empty string"};
+        }
+    }
+    return std::nullopt;
+}
+
+void apply_messages(const Expect& e, Outcome& o, sample::Context& ctx) {
+    if (!passed(o.status) && e.on_error) {
+        std::string text;
+        e.on_error->render(ctx, text);
+        if (!e.comment.empty()) text += fmt::format(" comment: {}", e.comment);
+        o.info = std::move(text);
+    }
+    if (passed(o.status) && e.on_success) {
+        o.info.clear();
+        e.on_success->render(ctx, o.info);
+    }
+    if (e.status_code) {
+        sample::Sample s;
+        if (e.status_code->eval(ctx, s) && sample::cast(s, sample::Type::Sint, ctx.arena()))
+            o.code = static_cast<int>(s.sint);
+    }
+}
+
+Outcome evaluate_http(std::span<const Expect> rules, const HttpAnswer& a, bool disable_on_404,
+                      std::size_t* decided) {
+    std::size_t unused = 0;
+    std::size_t& at = decided ? *decided : unused;
+    at = std::string_view::npos;
     if (disable_on_404 && a.status == 404) return {Status::L7OkConditional, 404, {}};
     if (rules.empty()) {
         if (a.status >= 200 && a.status < 400) return {Status::L7Ok, a.status, {}};
@@ -421,6 +500,7 @@ Outcome evaluate_http(std::span<const Expect> rules, const HttpAnswer& a, bool d
     fmt::format_to_n(code, sizeof code, "{:03}", a.status % 1000);
     const std::string_view code_text(code, 3);
     for (const Expect& e : rules) {
+        at = static_cast<std::size_t>(&e - rules.data());
         bool match = false;
         switch (e.kind) {
             case Expect::Kind::Status:

@@ -33,7 +33,7 @@ std::string port_to_check(const cfg::Document& doc, const std::string& proxy, in
             if (l.where.line != line) continue;
             const auto& sc = l.options.read<ServerCheckConf>();
             if (!sc.enabled || sc.port || l.address.has_port || l.address.port_is_offset ||
-                (pc.connect && pc.connect->port) ||
+                (pc.connect && (pc.connect->port || pc.connect->port_expr)) ||
                 (l.address.address.family() != AF_INET && l.address.address.family() != AF_INET6))
                 return {};
             return fmt::format("server '{}' has neither a service port nor a check port to check",
@@ -193,8 +193,14 @@ Status parse_httpchk(Args args, Ctx& ctx, ProxyCheckConf& pc) {
         st = split_legacy_version(base.version, base, ctx);
     }
     // `http-check send` may have been read first (defaults): its words stay on top.
+    if (!pc.request.header_formats.empty()) {
+        base.header_formats.assign(base.headers.size(), nullptr);
+        base.header_formats.insert(base.header_formats.end(), pc.request.header_formats.begin(),
+                                   pc.request.header_formats.end());
+    }
     base.headers.insert(base.headers.end(), pc.request.headers.begin(), pc.request.headers.end());
     base.body = pc.request.body;
+    base.body_format = pc.request.body_format;
     pc.request = std::move(base);
     return st;
 }
@@ -206,17 +212,31 @@ void own_rules(Ctx& ctx, ProxyCheckConf& pc) {
         pc.expects.clear();
         pc.connect.reset();
         pc.sent = false;
+        pc.more.clear();
+        pc.http_actions.clear();
     }
     pc.rules_owner = ctx.context();
 }
 
+// HAProxy 2.6 numbers a refused http-check rule by the connects and sends before it.
+std::size_t next_step(const ProxyCheckConf& pc) {
+    std::size_t n = (pc.connect ? 1 : 0) + (pc.sent ? 1 : 0);
+    for (const HttpExchange& x : pc.more)
+        n += (x.connect ? 1 : 0) + (x.sent ? 1 : 0);
+    return n + 1;
+}
+
+bool exchange_sent(const ProxyCheckConf& pc) {
+    return pc.more.empty() ? pc.sent : pc.more.back().sent;
+}
+
 Status parse_send(Args args, Ctx& ctx, ProxyCheckConf& pc) {
-    if (!pc.expects.empty())
-        return ctx.alert(
-            "several request/response exchanges in one http-check sequence are not "
-            "implemented yet; they come with the rest of the health checks (issue "
-            "#6)");
-    HttpRequest& r = pc.request;
+    // One request per connection: a later exchange opens with `http-check connect`, and only
+    // the first request takes `option httpchk`'s words.
+    if (exchange_sent(pc))
+        return ctx.alert("unable to add http-check send rule at step {} (missing connect rule).",
+                         next_step(pc));
+    HttpRequest& r = pc.more.empty() ? pc.request : pc.more.back().request;
     for (std::size_t i = 1; i < args.size(); ++i) {
         const std::string& w = args[i];
         auto value = [&](int n) -> bool { return i + static_cast<std::size_t>(n) < args.size(); };
@@ -224,22 +244,41 @@ Status parse_send(Args args, Ctx& ctx, ProxyCheckConf& pc) {
             r.method = args[++i];
         } else if (w == "uri" && value(1)) {
             r.uri = args[++i];
+            r.uri_format.reset();
         } else if (w == "ver" && value(1)) {
             r.version = args[++i];
         } else if (w == "hdr" && value(2)) {
+            // Header values are log-format strings in HAProxy.
+            std::shared_ptr<const sample::Format> format;
+            if (args[i + 2].find('%') != std::string::npos) {
+                auto f = sample::Format::parse(args[i + 2], sample::Use::Internal);
+                if (!f) return ctx.alert("'http-check send' : 'hdr' : {}", f.error());
+                if (!f->constant()) format = std::make_shared<const sample::Format>(std::move(*f));
+            }
+            if (format || !r.header_formats.empty()) {
+                r.header_formats.resize(r.headers.size());
+                r.header_formats.push_back(std::move(format));
+            }
             r.headers.emplace_back(args[i + 1], args[i + 2]);
             i += 2;
+        } else if ((w == "uri-lf" || w == "body-lf") && value(1)) {
+            auto f = sample::Format::parse(args[++i], sample::Use::Internal);
+            if (!f) return ctx.alert("'http-check send' : '{}' : {}", w, f.error());
+            auto shared = std::make_shared<const sample::Format>(std::move(*f));
+            if (w == "uri-lf") {
+                r.uri.assign(1, '/');  // (a literal trips GCC 12 -Wrestrict)
+                r.uri_format = std::move(shared);
+            } else {
+                r.body.clear();
+                r.body_format = std::move(shared);
+            }
         } else if (w == "body" && value(1)) {
             r.body = args[++i];
+            r.body_format.reset();
         } else if (w == "comment" && value(1)) {
             ++i;
-        } else if (w == "uri-lf" || w == "body-lf") {
-            return ctx.alert(
-                "'http-check send {}' is not implemented yet; it comes with the "
-                "health checks' log-format requests (issue #6)",
-                w);
         } else if (w == "meth" || w == "uri" || w == "ver" || w == "hdr" || w == "body" ||
-                   w == "comment") {
+                   w == "comment" || w == "uri-lf" || w == "body-lf") {
             return ctx.alert("'http-check send' : '{}' expects {}", w,
                              w == "hdr" ? "a name and a value" : "a value");
         } else {
@@ -249,11 +288,15 @@ Status parse_send(Args args, Ctx& ctx, ProxyCheckConf& pc) {
                 w);
         }
     }
-    pc.sent = true;
+    (pc.more.empty() ? pc.sent : pc.more.back().sent) = true;
     return Status::Ok;
 }
 
 Status parse_expect(Args args, Ctx& ctx, ProxyCheckConf& pc) {
+    // The first exchange may use `option httpchk`'s request unless a connect opened it.
+    if (!exchange_sent(pc) && (pc.connect || !pc.more.empty()))
+        return ctx.alert("unable to add http-check expect rule at step {} (missing send rule).",
+                         next_step(pc));
     std::string warning;
     auto e = parse_http_expect(args.subspan(1), warning);
     if (!e) return ctx.alert("'http-check expect' : {}", e.error());
@@ -263,16 +306,17 @@ Status parse_expect(Args args, Ctx& ctx, ProxyCheckConf& pc) {
         const std::string q = quoting_warning(last_raw_word(ctx.line()), e->pattern.text);
         if (!q.empty()) st = ctx.warning("'http-check expect' : {}", q);
     }
-    pc.expects.push_back(std::move(*e));
+    (pc.more.empty() ? pc.expects : pc.more.back().expects).push_back(std::move(*e));
     return st;
 }
 
 Status parse_connect(Args args, Ctx& ctx, ProxyCheckConf& pc) {
-    if (pc.connect || !pc.expects.empty() || pc.sent)
+    const bool opening = !pc.connect && pc.expects.empty() && !pc.sent && pc.more.empty();
+    if (!opening && !pc.connect)
         return ctx.alert(
-            "'http-check connect' : only one connect, at the start of the sequence, "
-            "is implemented yet; sequences of several come with the rest of the "
-            "health checks (issue #6)");
+            "'http-check connect' : first step MUST also be a 'connect', optionally preceded "
+            "by a 'set-var', an 'unset-var' or a 'comment', when there is a 'connect' step in "
+            "the tcp-check ruleset");
     Connect c;
     for (std::size_t i = 1; i < args.size(); ++i) {
         const std::string& w = args[i];
@@ -281,6 +325,14 @@ Status parse_connect(Args args, Ctx& ctx, ProxyCheckConf& pc) {
             if (w == "linger") c.linger = true;
         } else if (w == "send-proxy") {
             c.send_proxy = true;
+        } else if (w == "port" && has_value &&
+                   args[i + 1].find_first_not_of("0123456789") != std::string::npos) {
+            auto e = sample::parse_expr(args[++i], sample::Use::Internal);
+            if (!e)
+                return ctx.alert(
+                    "'http-check connect' : error detected while parsing port expression : {}",
+                    e.error());
+            c.port_expr = std::make_shared<const sample::Expr>(std::move(*e));
         } else if (w == "port" && has_value) {
             auto p = port_number(args[++i]);
             if (!p) return ctx.alert("'http-check connect' : 'port' {}", p.error());
@@ -305,7 +357,12 @@ Status parse_connect(Args args, Ctx& ctx, ProxyCheckConf& pc) {
             return ctx.alert("'http-check connect' : unknown or incomplete option '{}'", w);
         }
     }
-    pc.connect = c;
+    if (opening) {
+        pc.connect = c;
+    } else {
+        pc.more.emplace_back();
+        pc.more.back().connect = c;
+    }
     return Status::Ok;
 }
 
@@ -317,11 +374,25 @@ Status parse_http_check(Args args, Ctx& ctx, ProxyCheckConf& pc) {
         return Status::Ok;
     }
     if (what == "comment") return Status::Ok;
-    if (what == "send-state" || what.starts_with("set-var") || what.starts_with("unset-var"))
-        return ctx.alert(
-            "'http-check {}' is not implemented yet; it comes with the rest of the "
-            "health checks (issue #6)",
-            what);
+    if (what == "send-state") {
+        if (args.size() > 1) return ctx.alert("cannot handle unexpected argument '{}'.", args[1]);
+        pc.send_state = true;
+        return Status::Ok;
+    }
+    if (what.starts_with("set-var") || what.starts_with("unset-var")) {
+        auto rule = parse_var_action(args);
+        if (!rule) return ctx.alert("{}", rule.error());
+        own_rules(ctx, pc);
+        const std::uint32_t exchange = static_cast<std::uint32_t>(pc.more.size());
+        const bool connected = pc.more.empty() ? pc.connect.has_value() : true;
+        const std::uint32_t stage = !pc.more.empty() && !pc.more.back().expects.empty() ? 3
+                                    : pc.more.empty() && !pc.expects.empty()            ? 3
+                                    : exchange_sent(pc)                                 ? 2
+                                    : connected                                         ? 1
+                                                                                        : 0;
+        pc.http_actions.emplace_back(exchange * 4 + stage, std::move(*rule));
+        return Status::Ok;
+    }
     if (what != "send" && what != "expect" && what != "connect")
         return ctx.alert(
             "'http-check' expects 'comment', 'connect', 'disable-on-404', 'expect', "
@@ -357,8 +428,9 @@ Status parse_tcp_check_kw(Args args, Ctx& ctx, ProxyCheckConf& pc) {
     auto& rules = pc.tcp_rules.rules;
     // HAProxy 2.6: once a sequence has a connect, it must open with one.
     if (rule->op == TcpRule::Op::Connect && opening_connect(rules) == std::string::npos &&
-        std::any_of(rules.begin(), rules.end(),
-                    [](const TcpRule& r) { return r.op != TcpRule::Op::Comment; }))
+        std::any_of(rules.begin(), rules.end(), [](const TcpRule& r) {
+            return r.op != TcpRule::Op::Comment && r.op != TcpRule::Op::Action;
+        }))
         return ctx.alert(
             "'tcp-check connect' : first step MUST also be a 'connect', optionally preceded by "
             "a 'set-var', an 'unset-var' or a 'comment', when there is a 'connect' step in "
@@ -403,6 +475,27 @@ Status parse_pgsql_check(Args args, Ctx& ctx, ProxyCheckConf& pc) {
     if (args.size() != 2 || args[0] != "user")
         return ctx.alert("expects 'user <username>' as argument");
     return set_kind(ctx, pc, Kind::Protocol, pgsql_rules(args[1]));
+}
+
+Status parse_mysql_check(Args args, Ctx& ctx, ProxyCheckConf& pc) {
+    if (ctx.negated()) return set_kind(ctx, pc, Kind::Protocol);
+    std::string user;
+    bool post41 = true;
+    if (!args.empty()) {
+        if (args[0] != "user")
+            return ctx.alert("only supports optional values: 'user' (got '{}').", args[0]);
+        if (args.size() < 2 || args[1].empty())
+            return ctx.alert("'option mysql-check user' expects <username> as argument.");
+        user = args[1];
+        if (args.size() >= 3) {
+            if (args[2] != "post-41" && args[2] != "pre-41")
+                return ctx.alert("keyword 'user' only supports 'post-41' and 'pre-41' (got '{}').",
+                                 args[2]);
+            post41 = args[2] == "post-41";
+        }
+        if (args.size() > 3) return ctx.alert("cannot handle unexpected argument '{}'.", args[3]);
+    }
+    return set_kind(ctx, pc, Kind::Protocol, mysql_rules(user, post41));
 }
 
 Status parse_timeout_check(Args args, Ctx& ctx, ProxyCheckConf& pc) {
@@ -465,6 +558,11 @@ constexpr cfg::Keyword kKeywords[] = {
      .arity = cfg::between(0, 2),
      .parse = cfg::on_part<ProxyCheckConf, parse_pgsql_check>,
      .negatable = true},
+    {.name = "option mysql-check",
+     .in = BE,
+     .arity = cfg::at_least(0),
+     .parse = cfg::on_part<ProxyCheckConf, parse_mysql_check>,
+     .negatable = true},
     {.name = "timeout check",
      .in = BE,
      .arity = cfg::exactly(1),
@@ -478,23 +576,153 @@ const cfg::Registrar kRegistered{kKeywords};
 
 }  // namespace
 
-std::string HttpRequest::serialize() const {
+TcpRules http_sequence_rules(const ProxyCheckConf& pc) {
+    TcpRules set;
+    set.builtin = true;  // HAProxy's http-check messages name no step
+    auto connect = [&](const Connect& c) {
+        TcpRule r;
+        r.op = TcpRule::Op::Connect;
+        r.port = c.port;
+        r.port_expr = c.port_expr;
+        r.addr = c.addr;
+        r.send_proxy = c.send_proxy;
+        r.linger = c.linger;
+        set.rules.push_back(std::move(r));
+    };
+    auto actions = [&](std::uint32_t at) {
+        for (const auto& [where, rule] : pc.http_actions)
+            if (where == at) set.rules.push_back(rule);
+    };
+    std::uint32_t index = 0;
+    auto exchange = [&](const HttpRequest& req, bool send, const std::vector<Expect>& expects,
+                        bool last) {
+        actions(index * 4 + 1);
+        if (send) {
+            TcpRule r;
+            r.op = TcpRule::Op::Send;
+            if (req.dynamic()) {
+                r.http = std::make_shared<const HttpRequest>(req);
+                r.http_state = pc.send_state;
+                set.rules.push_back(std::move(r));
+                send = false;  // done
+            }
+        }
+        if (send) {
+            TcpRule r;
+            r.op = TcpRule::Op::Send;
+            r.data = req.serialize();
+            if (pc.send_state) {
+                // The header's place, found by serializing with a marker value.
+                const std::string marked = req.serialize("\x01");
+                const std::size_t at = marked.find("x-haproxy-server-state: \x01");
+                if (at != std::string::npos) r.state_at = at;
+            }
+            set.rules.push_back(std::move(r));
+        }
+        // HAProxy reads an answer where expect rules say so, and at the end of the sequence
+        // (its implicit "2xx or 3xx").
+        actions(index * 4 + 2);
+        if (expects.empty() && !last) {
+            actions(index * 4 + 3);
+            return;
+        }
+        TcpRule r;
+        r.op = TcpRule::Op::Expect;
+        r.expect.kind = TcpExpect::Kind::Http;
+        r.expect.http = expects;
+        r.expect.disable_on_404 = pc.disable_on_404;
+        r.expect.error_status = check::Status::L7Response;
+        if (!expects.empty()) r.expect.timeout_status = expects.back().timeout_status;
+        for (const Expect& e : expects) {
+            if (e.kind == Expect::Kind::String || e.kind == Expect::Kind::RString)
+                r.expect.needs_body = true;
+            if (e.dynamic()) r.expect.http_dynamic = true;
+        }
+        set.rules.push_back(std::move(r));
+        actions(index * 4 + 3);
+    };
+    actions(0);
+    if (pc.connect) connect(*pc.connect);
+    exchange(pc.request, true, pc.expects, pc.more.empty());
+    for (std::size_t i = 0; i < pc.more.size(); ++i) {
+        const HttpExchange& x = pc.more[i];
+        index = static_cast<std::uint32_t>(i + 1);
+        actions(index * 4);
+        if (x.connect) connect(*x.connect);
+        exchange(x.request, x.sent, x.expects, i + 1 == pc.more.size());
+    }
+    return set;
+}
+
+std::string format_server_state(const ServerState& s) {
+    std::string out;
+    const std::uint32_t full = s.rise + s.fall - 1;
+    if (s.up) {
+        // Going down: how far from DOWN, out of `fall`.
+        out = s.stopping ? "NOLB" : "UP";
+        if (s.health != full) out += fmt::format(" {}/{}", s.health - s.rise + 1, s.fall);
+    } else {
+        out = "DOWN";
+        if (s.health != 0) out += fmt::format(" {}/{}", s.health, s.rise);
+    }
+    out +=
+        fmt::format("; address={}; port={}; name={}/{}; node={}; weight={}/{}; scur={}/{}; qcur={}",
+                    s.address, s.port, s.backend, s.server, s.node, s.weight, s.total_weight,
+                    s.scur, s.backend_cur, s.qcur);
+    if (s.throttle >= 0) out += fmt::format("; throttle={}%", s.throttle);
+    return out;
+}
+
+bool HttpRequest::dynamic() const {
+    if (uri_format || body_format) return true;
+    for (const auto& f : header_formats)
+        if (f) return true;
+    return false;
+}
+
+std::string HttpRequest::render(sample::Context& ctx, std::string_view state) const {
+    HttpRequest r;
+    r.method = method;
+    r.version = version;
+    r.body = body;
+    if (uri_format) {
+        std::string rendered;
+        uri_format->render(ctx, rendered);
+        r.uri = rendered.empty() ? uri : std::move(rendered);  // uri is "/" with uri-lf
+    } else {
+        r.uri = uri;
+    }
+    if (body_format) {
+        r.body.clear();
+        body_format->render(ctx, r.body);
+    }
+    for (std::size_t i = 0; i < headers.size(); ++i) {
+        if (i < header_formats.size() && header_formats[i]) {
+            std::string value;
+            header_formats[i]->render(ctx, value);
+            if (!value.empty()) r.headers.emplace_back(headers[i].first, std::move(value));
+        } else {
+            r.headers.push_back(headers[i]);
+        }
+    }
+    return r.serialize(state);
+}
+
+std::string HttpRequest::serialize(std::string_view state) const {
     std::string out = fmt::format("{} {} {}\r\n", method, uri, version);
     bool has_connection = false;
     for (const auto& [name, value] : headers) {
-        std::string_view n = name;
-        auto lower_eq = [](std::string_view a, std::string_view b) {
-            if (a.size() != b.size()) return false;
-            for (std::size_t i = 0; i < a.size(); ++i)
-                if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
-            return true;
-        };
-        if (lower_eq(n, "content-length") || lower_eq(n, "transfer-encoding")) continue;
-        if (lower_eq(n, "connection")) has_connection = true;
-        out += fmt::format("{}: {}\r\n", name, value);
+        // HAProxy 2.6 sends header names in lower case (as HTTP/2 would).
+        std::string n = name;
+        for (char& ch : n)
+            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (n == "content-length" || n == "transfer-encoding") continue;
+        if (n == "connection") has_connection = true;
+        out += fmt::format("{}: {}\r\n", n, value);
     }
-    if (!body.empty()) out += fmt::format("Content-Length: {}\r\n", body.size());
-    if (!has_connection && version != "HTTP/1.0") out += "Connection: close\r\n";
+    if (!state.empty()) out += fmt::format("x-haproxy-server-state: {}\r\n", state);
+    if (!body.empty()) out += fmt::format("content-length: {}\r\n", body.size());
+    if (!has_connection && version != "HTTP/1.0") out += "connection: close\r\n";
     out += "\r\n";
     out += body;
     return out;

@@ -5,6 +5,8 @@
 #include <ctime>
 
 #include "sluice/check/tcpcheck.hpp"
+#include "sluice/http/h1_parse.hpp"
+#include "sluice/util/units.hpp"
 
 namespace sluice::check {
 namespace {
@@ -149,10 +151,86 @@ TcpRules ssl_hello_rules() {
     return set;
 }
 
+TcpRules mysql_rules(std::string_view user, bool post41) {
+    TcpRules set;
+    set.builtin = true;
+    // A FIN rather than a reset: MySQL counts aborted connections against the checking host
+    // (max_connect_errors) and ends up refusing it.
+    TcpRule connect;
+    connect.op = TcpRule::Op::Connect;
+    connect.linger = true;
+    set.rules.push_back(std::move(connect));
+    if (!user.empty()) {
+        // The client authentication goes out at once (no password, so the server's scramble
+        // is not needed), followed by COM_QUIT so the server ends the session cleanly.
+        std::string body;
+        if (post41) {
+            body.append("\x00\x82\x00\x00", 4);  // capabilities (4.1 protocol, secure auth)
+            body.append("\x00\x80\x00\x01", 4);  // max packet size
+            body += '\x21';                      // utf8_general_ci
+            body.append(23, '\0');               // reserved
+        } else {
+            body.append("\x00\x80", 2);      // capabilities
+            body.append("\x00\x00\x01", 3);  // max packet size
+        }
+        body += user;
+        body += '\0';
+        body += '\0';  // an empty auth response
+        std::string packet;
+        const std::size_t len = body.size();
+        packet += static_cast<char>(len & 0xff);
+        packet += static_cast<char>((len >> 8) & 0xff);
+        packet += static_cast<char>((len >> 16) & 0xff);
+        packet += '\x01';  // sequence id
+        packet += body;
+        packet.append("\x01\x00\x00\x00\x01", 5);  // COM_QUIT, sequence 0
+        set.rules.push_back(send(std::move(packet)));
+    }
+    set.rules.push_back(expect_custom(TcpExpect::Kind::Mysql));
+    if (!user.empty()) {
+        TcpRule ok = expect_custom(TcpExpect::Kind::Mysql);
+        ok.expect.after_handshake = true;
+        set.rules.push_back(std::move(ok));
+    }
+    return set;
+}
+
+namespace {
+
+std::size_t le(std::string_view a, std::size_t at, int bytes) {
+    std::size_t v = 0;
+    for (int i = bytes - 1; i >= 0; --i) {
+        const std::size_t k = at + static_cast<std::size_t>(i);
+        v = v * 256 + (k < a.size() ? static_cast<unsigned char>(a[k]) : 0);
+    }
+    return v;
+}
+
+// One MySQL packet: the server's handshake, or the packet after it. An ERR packet (0xff) is a
+// wrong status with the server's error code and text; a short answer an invalid response.
+Verdict mysql_verdict(const TcpExpect& e, std::string_view a, bool last) {
+    const Verdict wait{};
+    const Verdict truncated{Verdict::What::Fail, {Status::L7Response, 0, {}}};
+    const std::size_t offset = e.after_handshake ? 4 + le(a, 0, 3) : 0;
+    if (a.size() < offset + 4) return last ? truncated : wait;
+    const std::size_t len = le(a, offset, 3);
+    if (a.size() < offset + 4 + len) return last ? truncated : wait;
+    if (a.size() > offset + 4 && static_cast<unsigned char>(a[offset + 4]) == 0xff) {
+        std::string_view text = a.size() > offset + 7 ? a.substr(offset + 7) : std::string_view();
+        text = text.substr(0, text.find('\0'));
+        // HAProxy keeps 127 bytes of a check's text.
+        text = text.substr(0, 127);
+        return {Verdict::What::Fail,
+                {Status::L7Status, static_cast<int>(le(a, offset + 5, 2)), std::string(text)}};
+    }
+    // The server's version would be at hand, but HAProxy 2.6 reports a passing MySQL check
+    // without any text.
+    return {Verdict::What::Pass, {Status::L7Ok, 0, {}}};
+}
+
 // LDAP's BindResponse: SEQUENCE { messageID 1, [APPLICATION 1] { resultCode ENUMERATED ... } }.
-Verdict custom_verdict(const TcpExpect& e, std::string_view a, bool last) {
+Verdict ldap_verdict(std::string_view a, bool last) {
     Verdict v;
-    (void)e;
     auto byte = [&](std::size_t i) { return static_cast<unsigned char>(a[i]); };
     if (a.size() < 2) {
         if (last) {
@@ -201,6 +279,42 @@ Verdict custom_verdict(const TcpExpect& e, std::string_view a, bool last) {
                 {Status::L7Status, static_cast<unsigned char>(msg[p + 2]),
                  "See RFC: http://tools.ietf.org/html/rfc4511#section-4.1.9"}};
     return {Verdict::What::Pass, {Status::L7Ok, 0, {}}};
+}
+
+// An exchange of an http-check sequence: the answer's head, and its body when a rule reads it
+// (up to Content-Length, else until the server closes), judged by the exchange's rules.
+Verdict http_verdict(const TcpExpect& e, std::string_view a, bool last) {
+    const Verdict invalid{Verdict::What::Fail, {Status::L7Response, -1, {}}};
+    http::ResponseHead head;
+    const auto bytes = std::as_bytes(std::span(a.data(), a.size()));
+    http::ParseOptions opts;
+    opts.accept_invalid = true;
+    const http::HeadResult r = http::parse_response_head(bytes, 0, head, opts);
+    if (std::holds_alternative<http::Incomplete>(r)) return last ? invalid : Verdict{};
+    if (std::holds_alternative<http::Invalid>(r)) return invalid;
+    const std::size_t head_len = std::get<http::Done>(r).consumed;
+    std::string_view body = a.substr(head_len);
+    if (e.needs_body && !last) {
+        const http::Header* cl = head.headers.find("content-length");
+        if (!cl) return {};
+        auto len = util::parse_uint(cl->value);
+        if (!len || body.size() < *len) return {};
+        body = body.substr(0, *len);
+    }
+    const HttpAnswer answer{
+        .status = head.status, .reason = head.reason, .headers = &head.headers, .body = body};
+    std::size_t decided = std::string::npos;
+    Outcome o = evaluate_http(e.http, answer, e.disable_on_404, &decided);
+    const auto what = passed(o.status) ? Verdict::What::Pass : Verdict::What::Fail;
+    return {what, std::move(o), decided};
+}
+
+}  // namespace
+
+Verdict custom_verdict(const TcpExpect& e, std::string_view a, bool last) {
+    if (e.kind == TcpExpect::Kind::Mysql) return mysql_verdict(e, a, last);
+    if (e.kind == TcpExpect::Kind::Http) return http_verdict(e, a, last);
+    return ldap_verdict(a, last);
 }
 
 }  // namespace sluice::check

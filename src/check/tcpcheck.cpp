@@ -51,7 +51,19 @@ util::Result<TcpRule> parse_connect(std::span<const std::string> w) {
         } else if (k == "send-proxy") {
             r.send_proxy = true;
         } else if (k == "port" && more) {
-            auto p = tcp_port(w[++i]);
+            const std::string& text = w[++i];
+            const bool number =
+                !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+            if (!number) {
+                auto e = sample::parse_expr(text, sample::Use::Internal);
+                if (!e)
+                    return util::error(fmt::format(
+                        "'tcp-check connect' : error detected while parsing port expression : {}",
+                        e.error()));
+                r.port_expr = std::make_shared<const sample::Expr>(std::move(*e));
+                continue;
+            }
+            auto p = tcp_port(text);
             if (!p) return util::error(fmt::format("'tcp-check connect' : {}", p.error()));
             r.port = *p;
         } else if (k == "addr" && more) {
@@ -86,13 +98,23 @@ util::Result<TcpRule> parse_connect(std::span<const std::string> w) {
 }
 
 util::Result<TcpRule> parse_send(std::span<const std::string> w, bool binary) {
-    const std::string_view name = binary ? "send-binary" : "send";
+    const std::string_view name = w[0];
+    const bool lf = name.ends_with("-lf");
     if (w.size() < 2)
         return util::error(fmt::format("'tcp-check {}' expects a {} as argument.", name,
                                        binary ? "<hexstring>" : "<string>"));
     TcpRule r;
     r.op = TcpRule::Op::Send;
-    if (binary) {
+    if (lf) {
+        // Checks have no connection or transaction to read: constants, the environment and
+        // variables only.
+        auto f = sample::Format::parse(w[1], sample::Use::Internal);
+        if (!f)
+            return util::error(fmt::format("'tcp-check {}' : '{}' invalid log-format string ({}).",
+                                           name, w[1], f.error()));
+        r.format = std::make_shared<const sample::Format>(std::move(*f));
+        r.binary = binary;
+    } else if (binary) {
         auto b = parse_hex(w[1]);
         if (!b)
             return util::error(
@@ -176,11 +198,26 @@ util::Result<TcpRule> parse_expect(std::span<const std::string> w) {
                 if (st) e.timeout_status = *st;
             }
             if (!st) return util::error(st.error());
-        } else if (k == "on-success" || k == "on-error" || k == "status-code") {
-            return util::error(fmt::format(
-                "'tcp-check expect {}' is not implemented yet; it comes with the health "
-                "checks' log-format messages (issue #6)",
-                k));
+        } else if (k == "on-success" || k == "on-error") {
+            if (!more)
+                return util::error(
+                    fmt::format("'tcp-check expect' : '{}' expects a log-format string as "
+                                "argument.",
+                                k));
+            auto f = sample::Format::parse(w[++i], sample::Use::Internal);
+            if (!f) return util::error(fmt::format("'tcp-check expect' : '{}' : {}", k, f.error()));
+            auto shared = std::make_shared<const sample::Format>(std::move(*f));
+            (k == "on-success" ? e.on_success_format : e.on_error_format) = std::move(shared);
+        } else if (k == "status-code") {
+            if (!more)
+                return util::error(
+                    "'tcp-check expect' : 'status-code' expects a sample expression as "
+                    "argument.");
+            auto x = sample::parse_expr(w[++i], sample::Use::Internal);
+            if (!x)
+                return util::error(
+                    fmt::format("'tcp-check expect' : 'status-code' : {}", x.error()));
+            e.status_code = std::make_shared<const sample::Expr>(std::move(*x));
         } else if (k == "string" || k == "rstring" || k == "binary" || k == "rbinary") {
             if (have_kind)
                 return util::error(
@@ -208,10 +245,17 @@ util::Result<TcpRule> parse_expect(std::span<const std::string> w) {
                 e.regex = std::move(*re);
             }
         } else if (k == "string-lf" || k == "binary-lf") {
-            return util::error(fmt::format(
-                "'tcp-check expect {}' is not implemented yet; it comes with the health "
-                "checks' log-format messages (issue #6)",
-                k));
+            if (have_kind)
+                return util::error(
+                    fmt::format("'tcp-check expect' : only on pattern expected (got '{}')", k));
+            if (!more)
+                return util::error(
+                    fmt::format("'tcp-check expect' : '{}' expects a <pattern> as argument.", k));
+            have_kind = true;
+            auto f = sample::Format::parse(w[++i], sample::Use::Internal);
+            if (!f) return util::error(fmt::format("'tcp-check expect' : '{}' : {}", k, f.error()));
+            e.kind = k == "string-lf" ? TcpExpect::Kind::String : TcpExpect::Kind::Binary;
+            e.pattern_format = std::make_shared<const sample::Format>(std::move(*f));
         } else {
             return util::error(fmt::format(
                 "'tcp-check expect' : 'only supports min-recv, '[!]binary', '[!]string', "
@@ -285,18 +329,116 @@ util::Result<std::string> parse_hex(std::string_view hex) {
 util::Result<TcpRule> parse_tcp_check(std::span<const std::string> w) {
     if (w.empty()) return util::error("'tcp-check' expects an action");
     if (w[0] == "connect") return parse_connect(w);
-    if (w[0] == "send" || w[0] == "send-binary") return parse_send(w, w[0] == "send-binary");
+    if (w[0] == "send" || w[0] == "send-binary" || w[0] == "send-lf" || w[0] == "send-binary-lf")
+        return parse_send(w, w[0].starts_with("send-binary"));
     if (w[0] == "expect") return parse_expect(w);
-    if (w[0] == "send-lf" || w[0] == "send-binary-lf" || w[0].starts_with("set-var") ||
-        w[0].starts_with("unset-var"))
-        return util::error(
-            fmt::format("'tcp-check {}' is not implemented yet; it comes with the health checks' "
-                        "log-format messages (issue #6)",
-                        w[0]));
+    if (w[0].starts_with("set-var") || w[0].starts_with("unset-var")) return parse_var_action(w);
     return util::error(fmt::format(
         "'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect', "
         "'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '{}'",
         w[0]));
+}
+
+util::Result<TcpRule> parse_var_action(std::span<const std::string> w) {
+    const std::string& word = w[0];
+    const std::size_t open = word.find('(');
+    const std::string_view verb = std::string_view(word).substr(0, open);
+    if (open == std::string::npos || word.back() != ')' ||
+        (verb != "set-var" && verb != "set-var-fmt" && verb != "unset-var"))
+        return util::error(fmt::format("'{}' : expects '{}(<var-name>)'", word, verb));
+    const std::string_view inner = std::string_view(word).substr(open + 1, word.size() - open - 2);
+    const std::size_t comma = inner.find(',');
+    auto ref = sample::parse_var_name(inner.substr(0, comma));
+    if (!ref) return util::error(fmt::format("'{}' : {}", verb, ref.error()));
+    if (comma != std::string_view::npos) {
+        if (verb == "unset-var")
+            return util::error("'unset-var' : expects only a variable name, no condition");
+        std::string_view rest = inner.substr(comma + 1);
+        for (;;) {
+            const std::size_t next = rest.find(',');
+            if (auto st = sample::add_set_condition(*ref, rest.substr(0, next)); !st)
+                return util::error(fmt::format("'{}' : {}", verb, st.error()));
+            if (next == std::string_view::npos) break;
+            rest = rest.substr(next + 1);
+        }
+    }
+    VarAction a;
+    a.ref = std::move(*ref);
+    if (verb == "unset-var") {
+        if (w.size() != 1) return util::error("'unset-var' : takes no argument");
+    } else if (w.size() != 2) {
+        return util::error(fmt::format("'{}' : expects exactly 1 argument: {}", verb,
+                                       verb == "set-var" ? "<expr>" : "<fmt>"));
+    } else if (verb == "set-var") {
+        auto e = sample::parse_expr(w[1], sample::Use::Internal);
+        if (!e) return util::error(fmt::format("'set-var' : {}", e.error()));
+        a.expr = std::move(*e);
+    } else {
+        auto f = sample::Format::parse(w[1], sample::Use::Internal);
+        if (!f) return util::error(fmt::format("'set-var-fmt' : {}", f.error()));
+        a.format = std::move(*f);
+    }
+    TcpRule r;
+    r.op = TcpRule::Op::Action;
+    r.action = std::make_shared<const VarAction>(std::move(a));
+    return r;
+}
+
+void run_action(const VarAction& a, sample::Context& ctx) {
+    if (a.expr) {
+        sample::Sample s;
+        if (a.expr->eval(ctx, s)) (void)sample::write_var(ctx, a.ref, s);
+    } else if (a.format) {
+        std::string& text = ctx.arena().take();
+        a.format->render(ctx, text);
+        (void)sample::write_var(ctx, a.ref, sample::Sample::string(text));
+    } else {
+        (void)sample::unset_var(ctx, a.ref);
+    }
+}
+
+void apply_messages(const TcpRule& r, Verdict& v, sample::Context& ctx) {
+    const TcpExpect& e = r.expect;
+    // A custom reader's own text (MySQL's error, LDAP's) wins over on-error, as in HAProxy.
+    if (v.what == Verdict::What::Fail && e.on_error_format && e.kind <= TcpExpect::Kind::RBinary) {
+        std::string text;
+        e.on_error_format->render(ctx, text);
+        if (!r.comment.empty()) text += fmt::format(" comment: {}", r.comment);
+        v.outcome.info = std::move(text);
+    }
+    if (v.what == Verdict::What::Pass && e.on_success_format) {
+        v.outcome.info.clear();
+        e.on_success_format->render(ctx, v.outcome.info);
+    }
+    if (e.status_code) {
+        sample::Sample s;
+        if (e.status_code->eval(ctx, s) && sample::cast(s, sample::Type::Sint, ctx.arena()))
+            v.outcome.code = static_cast<int>(s.sint);
+    }
+}
+
+std::optional<Outcome> render_pattern(const TcpRule& r, sample::Context& ctx, TcpRule& out) {
+    out = r;
+    std::string text;
+    r.expect.pattern_format->render(ctx, text);
+    if (text.empty())
+        return Outcome{Status::L7Response, -1, "log-format string evaluated to an empty string"};
+    if (r.expect.kind == TcpExpect::Kind::Binary) {
+        auto bytes = parse_hex(text);
+        if (!bytes)
+            return Outcome{Status::L7Response, -1,
+                           "Failed to parse hexastring resulting of eval of a log-format string"};
+        text = std::move(*bytes);
+    }
+    out.expect.pattern = std::move(text);
+    return std::nullopt;
+}
+
+util::Result<std::string> render_send(const TcpRule& r, sample::Context& ctx) {
+    std::string text;
+    if (r.format) r.format->render(ctx, text);
+    if (!r.binary) return text;
+    return parse_hex(text);
 }
 
 std::string step_text(const TcpRule& rule, std::size_t step, bool initial_connect) {
@@ -313,9 +455,14 @@ std::string step_text(const TcpRule& rule, std::size_t step, bool initial_connec
                 out += " (send)";
                 break;
             case TcpRule::Op::Comment:
+            case TcpRule::Op::Action:
                 break;
             case TcpRule::Op::Expect:
-                if (rule.expect.kind == TcpExpect::Kind::String)
+                if (rule.expect.pattern_format)
+                    out += rule.expect.kind == TcpExpect::Kind::String
+                               ? " (expect log-format string)"
+                               : " (expect log-format binary)";
+                else if (rule.expect.kind == TcpExpect::Kind::String)
                     out += fmt::format(" (expect string '{}')", rule.expect.pattern);
                 else if (rule.expect.kind == TcpExpect::Kind::Binary)
                     out += " (expect binary)";
@@ -335,7 +482,7 @@ std::string step_text(const TcpRule& rule, std::size_t step, bool initial_connec
 std::size_t opening_connect(const std::vector<TcpRule>& rules) {
     for (std::size_t i = 0; i < rules.size(); ++i) {
         if (rules[i].op == TcpRule::Op::Connect) return i;
-        if (rules[i].op != TcpRule::Op::Comment) break;
+        if (rules[i].op != TcpRule::Op::Comment && rules[i].op != TcpRule::Op::Action) break;
     }
     return std::string::npos;
 }
@@ -381,7 +528,10 @@ Verdict evaluate_tcp(const TcpRule& rule, std::size_t step, std::string_view ans
         return v;
     }
     const std::string_view verb = e.negate ? "matched unwanted" : "did not match";
-    if (e.kind == TcpExpect::Kind::String)
+    if (e.pattern_format)
+        v.outcome.info = fmt::format("TCPCHK {} content (log-format {}) at step {}", verb,
+                                     e.kind == TcpExpect::Kind::String ? "string" : "binary", step);
+    else if (e.kind == TcpExpect::Kind::String)
         v.outcome.info = fmt::format("TCPCHK {} content '{}' at step {}", verb, e.pattern, step);
     else
         v.outcome.info = fmt::format("TCPCHK {} content {} at step {}", verb, kind_text(e), step);

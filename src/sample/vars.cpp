@@ -33,6 +33,8 @@ VarStore* store_for(Context& ctx, VarScope scope) {
             return v->req;
         case VarScope::Res:
             return v->res;
+        case VarScope::Check:
+            return v->check;
         case VarScope::Proc:
             return nullptr;
     }
@@ -59,6 +61,8 @@ util::Result<VarRef> parse_var_name(std::string_view text) {
         ref.scope = VarScope::Req;
     } else if (scope == "res") {
         ref.scope = VarScope::Res;
+    } else if (scope == "check") {
+        ref.scope = VarScope::Check;
     } else {
         return util::error(
             fmt::format("unknown variable scope '{}' in '{}': expected proc, sess, txn, req or res",

@@ -5,9 +5,10 @@
 //  - an accepted rule matched on any answer gives a status HAProxy can show (a pass, or a
 //    Layer7 failure), with the answer's code;
 //  - last_raw_word stays inside the line and quoting_warning handles any pair of words;
-//  - the same words read as a `tcp-check` line (tcpcheck.cpp) parse or say why, and an expect
+//  - the same words read as a `tcp-check` line (tcpcheck.cpp) parse or say why (variable
+//    actions and log-format sends then run on a check's variables), and an expect
 //    rule judges the answer as raw bytes (waiting only while more may come); the protocol
-//    checks' rules (LDAP's BindResponse reader among them) judge it too;
+//    checks' rules (LDAP's BindResponse and MySQL's packet readers among them) judge it too;
 //  - the answer read as an agent check's reply (agent.cpp): every word it keeps lies inside
 //    the first line, and the weight and maxconn words and the info text are computed safely.
 #include <cstddef>
@@ -59,6 +60,25 @@ void judge_agent(std::string_view answer) {
 
 void judge_tcp(const sluice::check::TcpRule& r, std::string_view answer) {
     using sluice::check::Verdict;
+    if (r.action || r.format || r.expect.pattern_format) {
+        // Variable actions and log-format sends evaluate on a check's own variables.
+        sluice::sample::VarStore store;
+        sluice::sample::Vars vars;
+        vars.check = &store;
+        sluice::sample::Arena arena;
+        sluice::sample::Context ctx(arena);
+        ctx.attach(&vars);
+        if (r.action) sluice::check::run_action(*r.action, ctx);
+        if (r.format) (void)sluice::check::render_send(r, ctx);
+        if (r.expect.pattern_format) {
+            sluice::check::TcpRule rendered;
+            if (!sluice::check::render_pattern(r, ctx, rendered)) {
+                const Verdict v = sluice::check::evaluate_tcp(rendered, 1, answer, true);
+                require(v.what != Verdict::What::Wait);
+            }
+        }
+        return;
+    }
     if (r.op != sluice::check::TcpRule::Op::Expect) return;
     const Verdict last = sluice::check::evaluate_tcp(r, 1, answer, true);
     require(last.what != Verdict::What::Wait);
@@ -97,7 +117,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         judge_tcp(*tcp, answer);
     }
     for (const auto& set : {check::redis_rules(), check::smtp_rules("EHLO", "x"),
-                            check::pgsql_rules("u"), check::ldap_rules(), check::ssl_hello_rules()})
+                            check::pgsql_rules("u"), check::ldap_rules(), check::ssl_hello_rules(),
+                            check::mysql_rules("u", true), check::mysql_rules("", false)})
         for (const auto& r : set.rules)
             judge_tcp(r, answer);
 

@@ -295,3 +295,72 @@ def test_ssl_hello_check(sluice, wait_for, fake):
     srv.answer = lambda d: bytes.fromhex("15030100020228")
     assert wait_lines(proc, wait_for, 2)[1].startswith(
         "[WARNING]  (PID) : Server be/s1 is UP, reason: Layer6 check passed")
+
+
+def test_tcp_check_variables_and_log_format_sends(sluice, wait_for, fake):
+    """HAProxy 2.6: `tcp-check set-var(check.x)` sets the check's variables for the steps after
+    it; `send-lf` renders a log-format string, `send-binary-lf` one of hex digits."""
+    port = sluice.port("srv")
+    srv = fake(port, answer=lambda d: b"+PONG\r\n" if d.endswith(b"A\r\n") else b"",
+               close_after=False)
+    proc = start(sluice, f"""    option tcp-check
+    tcp-check set-var(check.w) str(PING)
+    tcp-check send-lf %[var(check.w)]\\r\\n
+    tcp-check set-var(check.h) str(410d0a)
+    tcp-check send-binary-lf %[var(check.h)]
+    tcp-check expect string +PONG
+    server s1 127.0.0.1:{port} check inter 150""")
+    wait_for(lambda: b"".join(srv.received).startswith(b"PING\r\nA\r\n"), what="both sends")
+    assert state_lines(proc) == []
+
+
+def test_tcp_check_connect_port_from_a_variable(sluice, wait_for, fake):
+    """HAProxy 2.6: `tcp-check connect port` takes a sample expression, here a check variable
+    set before the connect: the check goes to that port, not the server's."""
+    port, dead = sluice.port("srv"), sluice.port("dead")
+    srv = fake(port, answer=lambda d: b"+PONG\r\n")
+    proc = start(sluice, f"""    option tcp-check
+    tcp-check set-var(check.port) int({port})
+    tcp-check connect port var(check.port)
+    tcp-check send PING\\r\\n
+    tcp-check expect string +PONG
+    server s1 127.0.0.1:{dead} check inter 150""")
+    wait_for(lambda: srv.first() == b"PING\r\n", what="the check on the variable's port")
+    assert state_lines(proc) == []
+
+
+def test_tcp_check_expect_messages_and_status_code(sluice, wait_for, fake):
+    """HAProxy 2.6: an expect's `on-error` log-format replaces the failure text (the rule's
+    comment follows it), `on-success` the success text, and `status-code` gives the code."""
+    port = sluice.port("srv")
+    srv = fake(port, answer=lambda d: b"-ERR\r\n")
+    proc = start(sluice, f"""    option tcp-check
+    tcp-check set-var(check.x) str(vx)
+    tcp-check send PING\\r\\n
+    tcp-check expect string +PONG on-error "err %[var(check.x)]" on-success "ok %[var(check.x)]" status-code int(42) comment cmt
+    server s1 127.0.0.1:{port} check inter 150 rise 1""")
+    assert wait_lines(proc, wait_for, 1)[0] == down_line(
+        "Layer7 invalid response, info: \"err vx comment: cmt\"")
+    srv.answer = lambda d: b"+PONG\r\n"
+    assert wait_lines(proc, wait_for, 2)[1] == up_line(
+        "Layer7 check passed, code: 42, info: \"ok vx\"")
+
+
+def test_tcp_check_expect_log_format_patterns(sluice, wait_for, fake):
+    """HAProxy 2.6: `expect string-lf` / `binary-lf` render their pattern at each check (here
+    from a check variable); a mismatch names the log-format kind, not the pattern."""
+    port = sluice.port("srv")
+    srv = fake(port, answer=lambda d: b"-ERR\r\n")
+    proc = start(sluice, f"""    option tcp-check
+    tcp-check set-var(check.x) str(PONG)
+    tcp-check set-var(check.h) str(0d0a)
+    tcp-check send PING\\r\\n
+    tcp-check expect string-lf +%[var(check.x)]
+    tcp-check expect binary-lf %[var(check.h)]
+    server s1 127.0.0.1:{port} check inter 150 rise 1""")
+    assert wait_lines(proc, wait_for, 1)[0] == down_line(
+        "Layer7 invalid response, info: \"TCPCHK did not match content (log-format string) at "
+        "step 4\"")
+    srv.answer = lambda d: b"+PONG\r\n"
+    assert wait_lines(proc, wait_for, 2)[1] == up_line(
+        "Layer7 check passed, code: 0, info: \"(tcp-check)\"")

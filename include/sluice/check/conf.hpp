@@ -4,8 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -50,15 +52,47 @@ struct HttpRequest {
     std::string body;
     // The request's bytes, as sent: the line, the headers, Content-Length with a body,
     // Connection: close unless a Connection header is given or the version is HTTP/1.0.
-    std::string serialize() const;
+    // `state`: the value of an X-Haproxy-Server-State header to add (`http-check send-state`).
+    std::string serialize(std::string_view state = {}) const;
+    // Log-format parts (`uri-lf`, `body-lf`, header values with `%[...]`) rendered at each
+    // check: header_formats follows `headers` (null: a constant value).
+    std::shared_ptr<const sample::Format> uri_format, body_format;
+    std::vector<std::shared_ptr<const sample::Format>> header_formats;
+    bool dynamic() const;
+    // The request with its log-format parts rendered (an empty header value drops the header,
+    // an empty URI is "/", as HAProxy).
+    std::string render(sample::Context& ctx, std::string_view state) const;
 };
+
+// What `http-check send-state` reports of a server, in HAProxy's X-Haproxy-Server-State format:
+// "UP 2/3; address=127.0.0.1; port=80; name=be/s1; node=n; weight=1/2; scur=0/0; qcur=0".
+struct ServerState {
+    bool up = true, stopping = false;
+    std::uint32_t health = 0, rise = 2, fall = 3;
+    std::string_view address, backend, server, node;
+    std::uint16_t port = 0;
+    std::uint32_t weight = 0, total_weight = 0;
+    std::uint32_t scur = 0, backend_cur = 0, qcur = 0;
+    int throttle = -1;  // a warming-up server's percentage (slowstart), else -1
+};
+std::string format_server_state(const ServerState& s);
 
 // `http-check connect` (the one that opens the sequence).
 struct Connect {
     std::uint16_t port = 0;
+    std::shared_ptr<const sample::Expr> port_expr;  // `port EXPR`: evaluated at each check
     std::optional<net::Address> addr;
     bool send_proxy = false;
     bool linger = false;
+};
+
+// A later request/response exchange of an http-check sequence: its own connection when it
+// opens with `http-check connect`, else the previous exchange's.
+struct HttpExchange {
+    std::optional<Connect> connect;
+    HttpRequest request;
+    bool sent = false;  // an `http-check send` was read for this exchange
+    std::vector<Expect> expects;
 };
 
 struct ProxyCheckConf {
@@ -67,7 +101,14 @@ struct ProxyCheckConf {
     std::vector<Expect> expects;
     std::optional<Connect> connect;
     bool disable_on_404 = false;
-    bool sent = false;  // an `http-check send` was read: later rules belong to this exchange
+    bool send_state = false;  // `http-check send-state`
+    bool sent = false;        // an `http-check send` was read: later rules belong to this exchange
+    // The exchanges after the first (request, expects, connect above), in order.
+    std::vector<HttpExchange> more;
+    // `http-check set-var|set-var-fmt|unset-var`, each with where it comes in the sequence:
+    // exchange * 4 + 0 before the exchange's connect, 1 before its send, 2 before its expects,
+    // 3 after them.
+    std::vector<std::pair<std::uint32_t, TcpRule>> http_actions;
     // Which section wrote the http-check rules: a backend's own rules replace those it
     // inherited from its defaults section instead of adding to them.
     std::string rules_owner;
@@ -79,5 +120,9 @@ struct ProxyCheckConf {
     std::string tcp_comment;
     TcpRules protocol_rules;  // Kind::Protocol
 };
+
+// The rules of an http-check sequence of several exchanges, run as a tcp-check sequence whose
+// expect steps parse HTTP answers. Messages are those of HAProxy's http-check (no step texts).
+TcpRules http_sequence_rules(const ProxyCheckConf& pc);
 
 }  // namespace sluice::check

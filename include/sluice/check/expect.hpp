@@ -5,12 +5,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "sluice/sample/format.hpp"
 #include "sluice/util/result.hpp"
 
 namespace sluice::http {
@@ -91,6 +93,14 @@ struct Expect {
     Status ok_status = Status::L7Ok;
     Status error_status = Status::Unknown;  // Unknown: the kind's own (L7STS or L7RSP)
     Status timeout_status = Status::L7Timeout;
+    // `on-success FMT`, `on-error FMT` (log-format messages) and `status-code EXPR`.
+    std::shared_ptr<const sample::Format> on_success, on_error;
+    std::shared_ptr<const sample::Expr> status_code;
+    bool has_messages() const { return on_success || on_error || status_code; }
+    // `string-lf`, `value-lf` (into pattern.text) and `name-lf` (into name.text): rendered at
+    // each check by render_expects.
+    std::shared_ptr<const sample::Format> pattern_format, name_format;
+    bool dynamic() const { return pattern_format || name_format; }
 };
 
 // The words after `http-check expect`. `warning` receives text to show at that line when the
@@ -119,7 +129,16 @@ struct Outcome {
 
 // Runs the expect rules in order on one answer; with none, 2xx and 3xx pass (HAProxy's implicit
 // rule). `disable_on_404`: a 404 passes conditionally (the server stops taking new traffic).
-Outcome evaluate_http(std::span<const Expect> rules, const HttpAnswer& answer, bool disable_on_404);
+// `decided`, when given, receives the index of the rule that failed, or of the last one on a
+// pass (npos when no rule decided: none given, or disable-on-404's 404).
+Outcome evaluate_http(std::span<const Expect> rules, const HttpAnswer& answer, bool disable_on_404,
+                      std::size_t* decided = nullptr);
+// Copies `in` into `out` with the log-format patterns rendered; the failure when one renders
+// empty (HAProxy's "log-format string evaluated to an empty string").
+std::optional<Outcome> render_expects(std::span<const Expect> in, std::vector<Expect>& out,
+                                      sample::Context& ctx);
+// Applies the deciding rule's on-success/on-error/status-code to its outcome.
+void apply_messages(const Expect& rule, Outcome& outcome, sample::Context& ctx);
 
 // A `string` pattern word as the config's quoting made it: when double quotes were glued inside
 // the word (`{"status":"healthy"}`), they were removed, which is rarely what was meant. Returns

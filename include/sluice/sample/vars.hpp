@@ -15,7 +15,8 @@
 
 namespace sluice::sample {
 
-enum class VarScope : std::uint8_t { Proc, Sess, Txn, Req, Res };
+// Check: a health check's own variables (`tcp-check set-var(check.x)`), reset at each run.
+enum class VarScope : std::uint8_t { Proc, Sess, Txn, Req, Res, Check };
 
 // set-var's conditions (`set-var(txn.x,ifnotexists,ifgt)`, as an action or a converter): the
 // variable is written only when all of them hold. ifexists/ifset: the variable is there (a
@@ -69,6 +70,7 @@ struct Vars {
     VarStore* txn = nullptr;
     VarStore* req = nullptr;
     VarStore* res = nullptr;
+    VarStore* check = nullptr;
 };
 
 // A stream's own scopes, with the view to attach: allocated the first time rules need them.

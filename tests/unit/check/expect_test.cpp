@@ -88,8 +88,16 @@ TEST(CheckExpect, Errors) {
               "'-m' expects 'str', 'beg', 'end', 'sub' or 'reg', got 'in'");
     EXPECT_EQ(parse_error({"ok-status", "L7STS", "status", "200"}),
               "'ok-status' expects L7OK, L7OKC, L6OK or L4OK");
-    EXPECT_EQ(parse_error({"on-success", "x", "status", "200"}).substr(0, 35),
-              "'on-success' is not implemented yet");
+    EXPECT_EQ(parse_error({"status", "200", "status-code", "nope("}).substr(0, 15),
+              "'status-code' :");
+    EXPECT_EQ(parse_error({"status", "200", "x"}),
+              "'status' takes one pattern but got 'x' after "
+              "it (escape spaces with '\\' or quote the "
+              "pattern)");
+    EXPECT_EQ(parse_error({"string", "a", "comment", "c", "x"}),
+              "unexpected word 'x' after the pattern");
+    // Options may follow the match, as in HAProxy.
+    EXPECT_EQ(parse_error({"status", "200", "on-error", "e", "comment", "c"}), "(accepted)");
     EXPECT_EQ(parse_error({"!"}), "expects a match after '!'");
 }
 

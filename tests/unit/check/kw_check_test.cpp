@@ -65,9 +65,9 @@ TEST(CheckKeywords, HttpchkForms) {
     EXPECT_EQ(proxy_check(p, 0).request.serialize(), "OPTIONS / HTTP/1.0\r\n\r\n");
     EXPECT_EQ(proxy_check(p, 1).request.serialize(), "OPTIONS /health HTTP/1.0\r\n\r\n");
     EXPECT_EQ(proxy_check(p, 2).request.serialize(),
-              "HEAD /h HTTP/1.1\r\nHost: www\r\nConnection: close\r\n\r\n");
+              "HEAD /h HTTP/1.1\r\nhost: www\r\nconnection: close\r\n\r\n");
     EXPECT_EQ(proxy_check(p, 3).request.serialize(),
-              "GET /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc");
+              "GET /x HTTP/1.1\r\nhost: h\r\ncontent-length: 3\r\nconnection: close\r\n\r\nabc");
 }
 
 TEST(CheckKeywords, SeedBlock) {
@@ -100,7 +100,7 @@ TEST(CheckKeywords, SeedBlock) {
 TEST(CheckKeywords, HttpCheckErrorsAndPending) {
     EXPECT_EQ(
         messages("backend b\n  option httpchk\n  http-check foo\n  http-check expect\n"
-                 "  http-check send-state\n  http-check send meth\n"
+                 "  http-check send-state x\n  http-check send meth\n"
                  "  http-check connect ssl\n  http-check expect status 200\n"
                  "  http-check send uri /2\n  http-check connect\n"),
         (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:3] : backend 'b' : 'http-check' : "
@@ -110,20 +110,16 @@ TEST(CheckKeywords, HttpCheckErrorsAndPending) {
                "'http-check expect' : expects a match ('status', 'rstatus', 'hdr', 'fhdr', "
                "'string' or 'rstring') and its pattern",
                "[ALERT]    (PID) : config : parsing [t.cfg:5] : backend 'b' : 'http-check' : "
-               "'http-check send-state' is not implemented yet; it comes with the rest of the "
-               "health checks (issue #6)",
+               "cannot handle unexpected argument 'x'.",
                "[ALERT]    (PID) : config : parsing [t.cfg:6] : backend 'b' : 'http-check' : "
                "'http-check send' : 'meth' expects a value",
                "[ALERT]    (PID) : config : parsing [t.cfg:7] : backend 'b' : 'http-check' : "
                "'http-check connect ssl' is not implemented yet; it comes with TLS (roadmap "
                "item 7)",
-               "[ALERT]    (PID) : config : parsing [t.cfg:9] : backend 'b' : 'http-check' : "
-               "several request/response exchanges in one http-check sequence are not "
-               "implemented yet; they come with the rest of the health checks (issue #6)",
                "[ALERT]    (PID) : config : parsing [t.cfg:10] : backend 'b' : 'http-check' : "
-               "'http-check connect' : only one connect, at the start of the sequence, is "
-               "implemented yet; sequences of several come with the rest of the health checks "
-               "(issue #6)"}));
+               "'http-check connect' : first step MUST also be a 'connect', optionally "
+               "preceded by a 'set-var', an 'unset-var' or a 'comment', when there is a "
+               "'connect' step in the tcp-check ruleset"}));
 }
 
 TEST(CheckKeywords, BackendRulesReplaceInheritedOnes) {
@@ -165,6 +161,56 @@ TEST(CheckKeywords, ACheckedServerNeedsAPort) {
     EXPECT_EQ(p.messages(),
               (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:2] : backend 'b' : 'server' : "
                      "server 's1' has neither a service port nor a check port to check"}));
+}
+
+TEST(CheckKeywords, ServerStateHeader) {
+    check::ServerState st;
+    st.health = 2;
+    st.address = "10.0.0.1";
+    st.port = 80;
+    st.backend = "be";
+    st.server = "s1";
+    st.node = "n";
+    st.weight = 1;
+    st.total_weight = 2;
+    EXPECT_EQ(check::format_server_state(st),
+              "UP 1/3; address=10.0.0.1; port=80; name=be/s1; node=n; weight=1/2; scur=0/0; "
+              "qcur=0");
+    st.health = 4;
+    st.stopping = true;
+    st.throttle = 25;
+    EXPECT_EQ(check::format_server_state(st).substr(0, 6), "NOLB; ");
+    EXPECT_TRUE(check::format_server_state(st).ends_with("; throttle=25%"));
+    st.up = false;
+    st.stopping = false;
+    st.health = 1;
+    st.throttle = -1;
+    EXPECT_EQ(check::format_server_state(st).substr(0, 10), "DOWN 1/2; ");
+}
+
+TEST(CheckKeywords, HttpCheckSequenceOfExchanges) {
+    const Parsed p = parse(
+        "backend b\n  option httpchk GET /first\n  http-check connect\n"
+        "  http-check send hdr Host a\n  http-check expect status 200\n"
+        "  http-check connect port 81 linger\n  http-check send uri /second\n");
+    EXPECT_EQ(p.messages(), Lines{});
+    const auto& pc = proxy_check(p, 0);
+    ASSERT_EQ(pc.more.size(), 1u);
+    const check::TcpRules set = check::http_sequence_rules(pc);
+    ASSERT_EQ(set.rules.size(), 6u);
+    EXPECT_EQ(set.rules[1].data, "GET /first HTTP/1.0\r\nhost: a\r\n\r\n");
+    EXPECT_EQ(set.rules[2].expect.kind, check::TcpExpect::Kind::Http);
+    EXPECT_EQ(set.rules[3].port, 81);
+    EXPECT_TRUE(set.rules[3].linger);
+    EXPECT_EQ(set.rules[4].data, "OPTIONS /second HTTP/1.0\r\n\r\n");
+    // The last exchange is judged even without expect rules (2xx and 3xx pass).
+    EXPECT_TRUE(set.rules[5].expect.http.empty());
+    const check::Verdict v =
+        check::evaluate_tcp(set.rules[5], 6, "HTTP/1.1 302 Found\r\n\r\n", true);
+    EXPECT_EQ(v.what, check::Verdict::What::Pass);
+    EXPECT_EQ(v.outcome.code, 302);
+    EXPECT_EQ(check::evaluate_tcp(set.rules[2], 3, "HTTP/1.1 200", false).what,
+              check::Verdict::What::Wait);
 }
 
 }  // namespace

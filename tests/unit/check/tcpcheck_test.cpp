@@ -55,7 +55,7 @@ TEST(TcpCheckKeywords, Errors) {
         messages("backend b\n  option tcp-check\n  tcp-check send-binary 5g\n"
                  "  tcp-check expect foo zz\n  tcp-check expect string\n  tcp-check bogus\n"
                  "  tcp-check connect port 0\n  tcp-check expect string a error-status L9\n"
-                 "  tcp-check send-lf x\n  tcp-check expect string a\n"
+                 "  tcp-check set-var(bad.x) str(a)\n  tcp-check expect string a\n"
                  "  tcp-check connect port 80\n"),
         (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:3] : backend 'b' : 'tcp-check' : "
                "'tcp-check send-binary' : '5g' invalid binary string (an hex digit is expected "
@@ -76,8 +76,8 @@ TEST(TcpCheckKeywords, Errors) {
                "'tcp-check expect' : 'error-status' only supports 'L4CON', 'L6RSP', 'L7RSP' "
                "or 'L7STS' status (got 'L9').",
                "[ALERT]    (PID) : config : parsing [t.cfg:9] : backend 'b' : 'tcp-check' : "
-               "'tcp-check send-lf' is not implemented yet; it comes with the health checks' "
-               "log-format messages (issue #6)",
+               "'set-var' : unknown variable scope 'bad' in 'bad.x': expected proc, sess, txn, "
+               "req or res",
                "[ALERT]    (PID) : config : parsing [t.cfg:11] : backend 'b' : 'tcp-check' : "
                "'tcp-check connect' : first step MUST also be a 'connect', optionally preceded "
                "by a 'set-var', an 'unset-var' or a 'comment', when there is a 'connect' step "
@@ -89,10 +89,12 @@ TEST(TcpCheckKeywords, ProtocolOptions) {
         "backend a\n  option redis-check\nbackend b\n  option smtpchk EHLO me.example\n"
         "backend c\n  option pgsql-check user bob\nbackend d\n  option ldap-check\n"
         "backend e\n  option ssl-hello-chk\nbackend f\n  option smtpchk\n"
-        "backend g\n  option pgsql-check\n");
+        "backend g\n  option pgsql-check\nbackend h\n  option mysql-check user x post-41 y\n");
     EXPECT_EQ(p.messages(),
               (Lines{"[ALERT]    (PID) : config : parsing [t.cfg:14] : backend 'g' : 'option "
-                     "pgsql-check' : expects 'user <username>' as argument"}));
+                     "pgsql-check' : expects 'user <username>' as argument",
+                     "[ALERT]    (PID) : config : parsing [t.cfg:16] : backend 'h' : 'option "
+                     "mysql-check' : cannot handle unexpected argument 'y'."}));
     for (std::size_t i = 0; i < 6; ++i) {
         EXPECT_EQ(proxy_check(p, i).kind, check::Kind::Protocol) << i;
         EXPECT_TRUE(proxy_check(p, i).protocol_rules.builtin) << i;
@@ -109,6 +111,32 @@ TcpRule rule(std::vector<std::string> words) {
     auto r = check::parse_tcp_check(words);
     EXPECT_TRUE(r) << r.error();
     return *r;
+}
+
+TEST(TcpCheckKeywords, VariablesAndLogFormat) {
+    TcpRule r = rule({"connect", "port", "var(check.port)"});
+    EXPECT_TRUE(r.port_expr);
+    EXPECT_EQ(r.port, 0);
+    r = rule({"set-var(check.a,ifnotset)", "str(x)"});
+    ASSERT_TRUE(r.action);
+    EXPECT_EQ(r.op, TcpRule::Op::Action);
+    EXPECT_EQ(r.action->ref.scope, sample::VarScope::Check);
+    r = rule({"send-binary-lf", "%[var(check.a)]"});
+    ASSERT_TRUE(r.format);
+    sample::VarStore store;
+    sample::Vars vars;
+    vars.check = &store;
+    sample::Arena arena;
+    sample::Context ctx(arena);
+    ctx.attach(&vars);
+    check::run_action(*rule({"set-var(check.a)", "str(410d)"}).action, ctx);
+    auto bytes = check::render_send(r, ctx);
+    ASSERT_TRUE(bytes);
+    EXPECT_EQ(*bytes, "A\r");
+    check::run_action(*rule({"unset-var(check.a)"}).action, ctx);
+    EXPECT_EQ(*check::render_send(r, ctx), "");
+    EXPECT_FALSE(check::parse_tcp_check(std::vector<std::string>{"unset-var(check.a)", "x"}));
+    EXPECT_FALSE(check::parse_tcp_check(std::vector<std::string>{"connect", "port", "nope("}));
 }
 
 TEST(TcpCheckVerdict, StringWaitsUntilMatchOrEnd) {
@@ -206,6 +234,52 @@ TEST(ProtocolVerdict, Ldap) {
     v = last_rule(set, "HTTP/1.0 400\r\n");
     EXPECT_EQ(v.outcome.status, check::Status::L7Response);
     EXPECT_EQ(v.outcome.info, "Not LDAPv3 protocol");
+}
+
+std::string mysql_packet(char seq, std::string_view body) {
+    std::string p;
+    p += static_cast<char>(body.size());
+    p.append(2, '\0');
+    p += seq;
+    p += body;
+    return p;
+}
+
+TEST(ProtocolVerdict, MysqlRulesAndPackets) {
+    const auto with_user = check::mysql_rules("haproxy", true);
+    ASSERT_EQ(with_user.rules.size(), 4u);
+    EXPECT_TRUE(with_user.rules[0].linger);
+    const std::string auth = with_user.rules[1].data;
+    EXPECT_EQ(auth.substr(0, 4), std::string_view("\x29\0\0\x01", 4));
+    EXPECT_EQ(auth.size(), 4u + 0x29u + 5u);
+    EXPECT_EQ(auth.substr(auth.size() - 5), std::string_view("\x01\0\0\0\x01", 5));
+    EXPECT_EQ(check::mysql_rules("haproxy", false).rules[1].data,
+              std::string("\x0e\0\0\x01\0\x80\0\0\x01haproxy\0\0\x01\0\0\0\x01", 23));
+    EXPECT_EQ(check::mysql_rules("", true).rules.size(), 2u);
+
+    const std::string hs = mysql_packet(0, std::string("\x0a"
+                                                       "5.7\0rest",
+                                                       9));
+    const std::string ok = mysql_packet(2, std::string("\0\0\0\2\0\0\0", 7));
+    const std::string err = mysql_packet(2, std::string("\xff\x15\x04#28000denied\0x", 16));
+    const auto& first = with_user.rules[2];
+    const auto& second = with_user.rules[3];
+    EXPECT_EQ(check::evaluate_tcp(first, 3, hs.substr(0, 6), false).what, Verdict::What::Wait);
+    EXPECT_EQ(check::evaluate_tcp(first, 3, hs.substr(0, 6), true).outcome.status,
+              check::Status::L7Response);
+    EXPECT_EQ(check::evaluate_tcp(first, 3, hs, false).what, Verdict::What::Pass);
+    EXPECT_EQ(check::evaluate_tcp(second, 4, hs, false).what, Verdict::What::Wait);
+    Verdict v = check::evaluate_tcp(second, 4, hs + ok, false);
+    EXPECT_EQ(v.what, Verdict::What::Pass);
+    EXPECT_EQ(v.outcome.status, check::Status::L7Ok);
+    EXPECT_EQ(v.outcome.info, "");
+    v = check::evaluate_tcp(second, 4, hs + err, false);
+    EXPECT_EQ(v.what, Verdict::What::Fail);
+    EXPECT_EQ(v.outcome.status, check::Status::L7Status);
+    EXPECT_EQ(v.outcome.code, 1045);
+    EXPECT_EQ(v.outcome.info, "#28000denied");
+    v = check::evaluate_tcp(first, 3, err, false);
+    EXPECT_EQ(v.outcome.code, 1045);
 }
 
 TEST(ProtocolVerdict, SslHello) {
