@@ -18,6 +18,7 @@ constexpr std::string_view kH2 = "HTTP/2 (roadmap item 10)";
 constexpr std::string_view kComp = "compression and cache (roadmap item 11)";
 constexpr std::string_view kDns = "DNS resolvers (roadmap item 12)";
 constexpr std::string_view kLua = "Lua scripting (roadmap item 13)";
+constexpr std::string_view kSocks = "SOCKS4 server connections (not planned yet)";
 
 constexpr In G = In::Global;
 constexpr In P = kAnyProxy;
@@ -108,6 +109,7 @@ constexpr Option kPendingOptions[] = {
     {.of = OptionOf::Server, .name = "crt", .args = 1, .pending = kTls},
     {.of = OptionOf::Server, .name = "alpn", .args = 1, .pending = kTls},
     {.of = OptionOf::Server, .name = "cookie", .args = 1, .pending = kStick},
+    {.of = OptionOf::Server, .name = "socks4", .args = 1, .pending = kSocks},
     {.of = OptionOf::Server, .name = "resolvers", .args = 1, .pending = kDns},
     {.of = OptionOf::Server, .name = "init-addr", .args = 1, .pending = kDns},
     {.of = OptionOf::Server, .name = "proto", .args = 1, .pending = kH2},

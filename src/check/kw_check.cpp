@@ -348,11 +348,14 @@ Status parse_connect(Args args, Ctx& ctx, ProxyCheckConf& pc) {
                 "'http-check connect {}' is not implemented yet; it comes with TLS "
                 "(roadmap item 7)",
                 w);
-        } else if (w == "via-socks4" || w == "proto") {
+        } else if (w == "proto") {
             return ctx.alert(
-                "'http-check connect {}' is not implemented yet; it comes with the "
-                "rest of the health checks (issue #6)",
-                w);
+                "'http-check connect proto' is not implemented yet; it comes with HTTP/2 "
+                "(roadmap item 10)");
+        } else if (w == "via-socks4") {
+            return ctx.alert(
+                "'http-check connect via-socks4' is not supported: sluice has no SOCKS4 "
+                "server connections (the 'socks4' server option)");
         } else {
             return ctx.alert("'http-check connect' : unknown or incomplete option '{}'", w);
         }

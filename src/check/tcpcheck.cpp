@@ -81,11 +81,14 @@ util::Result<TcpRule> parse_connect(std::span<const std::string> w) {
                 "'tcp-check connect {}' is not implemented yet; it comes with TLS (roadmap "
                 "item 7)",
                 k));
-        } else if (k == "via-socks4" || k == "proto") {
-            return util::error(fmt::format(
-                "'tcp-check connect {}' is not implemented yet; it comes with the rest of "
-                "the health checks (issue #6)",
-                k));
+        } else if (k == "proto") {
+            return util::error(
+                "'tcp-check connect proto' is not implemented yet; it comes with HTTP/2 "
+                "(roadmap item 10)");
+        } else if (k == "via-socks4") {
+            return util::error(
+                "'tcp-check connect via-socks4' is not supported: sluice has no SOCKS4 server "
+                "connections (the 'socks4' server option)");
         } else {
             return util::error(fmt::format(
                 "'tcp-check connect' : expects 'comment', 'port', 'addr', 'send-proxy', "

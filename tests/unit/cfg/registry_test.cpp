@@ -284,6 +284,7 @@ const Names kServerOptions = {
     "send-proxy-v2",
     "slowstart",
     "sni",
+    "socks4",
     "ssl",
     "track",
     "verify",
