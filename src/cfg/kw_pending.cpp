@@ -58,7 +58,6 @@ constexpr Keyword kPending[] = {
     pending("unique-id-header", FE, kLog),
     // proxies: checks and algorithms
     pending("option mysql-check", BE, kChecks),
-    pending("option external-check", BE, kChecks),
     // proxies: logging
     pending("option httplog", P, kLog),
     pending("option tcplog", P, kLog),

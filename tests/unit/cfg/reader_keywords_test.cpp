@@ -223,8 +223,6 @@ TEST(ReaderPending, PendingKeywordsAlertNamingWhatBringsThem) {
         {"frontend f", "capture cookie SRV len 20", "capture cookie", "logging (issue #8)"},
         {"backend b", "option mysql-check user u", "option mysql-check",
          "balancing algorithms, queues and health checks (issue #6)"},
-        {"backend b", "option external-check", "option external-check",
-         "balancing algorithms, queues and health checks (issue #6)"},
         {"backend b", "stick-table type ip size 1m", "stick-table",
          "stick tables and persistence (roadmap item 9)"},
         {"backend b", "cookie SRV insert", "cookie",
