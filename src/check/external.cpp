@@ -263,6 +263,9 @@ struct ChildArgs {
     std::vector<std::string> files;  // execvp's candidates, in PATH order
     char** argv = nullptr;
     char** envp = nullptr;
+    // execvp's way with a file the kernel cannot run (a script without "#!"): /bin/sh FILE
+    // ARGS..., slot 1 set by the child (the parent waits meanwhile).
+    char** sh_argv = nullptr;
 };
 
 // The candidates execvp would try: the command itself when it has a '/', else each entry of
@@ -303,6 +306,11 @@ int child_main(void* arg) {
     int err = ENOENT;
     for (const std::string& f : a.files) {
         ::execve(f.c_str(), a.argv, a.envp);
+        if (errno == ENOEXEC) {
+            a.sh_argv[1] = const_cast<char*>(f.c_str());
+            ::execve("/bin/sh", a.sh_argv, a.envp);
+            errno = ENOEXEC;
+        }
         if (errno != ENOENT && errno != ENOTDIR) err = errno;
     }
     // As HAProxy's child: say so and exit with 255 (the check reports "code: 255").
@@ -390,6 +398,10 @@ std::optional<Outcome> ExternalProcess::start(std::uint32_t curconn) {
     envp.push_back(nullptr);
     args.argv = argv.data();
     args.envp = envp.data();
+    static char sh[] = "/bin/sh";
+    std::vector<char*> sh_argv{sh, nullptr};
+    sh_argv.insert(sh_argv.end(), argv.begin() + 1, argv.end());
+    args.sh_argv = sh_argv.data();
 
     // posix_spawn's recipe, plus a pidfd and no exit signal: the child shares our memory and
     // this thread waits until it has exec'd (CLONE_VFORK), on a stack of its own.

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -153,6 +154,35 @@ TEST(ExternalProcess, MissingCommandExits255) {
     ASSERT_TRUE(got.has_value());
     EXPECT_EQ(got->status, Status::ProcErr);
     EXPECT_EQ(got->code, 255);
+}
+
+}  // namespace
+}  // namespace sluice::check
+
+namespace sluice::check {
+namespace {
+
+TEST(ExternalProcess, ScriptWithoutShebangRunsWithSh) {
+    // As execvp (HAProxy's): a file the kernel cannot run is given to /bin/sh.
+    char dir[] = "/tmp/sluice-ext-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    const std::string file = std::string(dir) + "/check";
+    {
+        std::ofstream out(file);
+        out << "exit 6\n";
+    }
+    ASSERT_EQ(chmod(file.c_str(), 0755), 0);
+    Loop loop;
+    std::optional<Outcome> got;
+    ExternalCommand c = shell("");
+    c.command = file;
+    ExternalProcess p(std::move(c), loop.raw, [&](Outcome o) { got = o; });
+    ASSERT_FALSE(p.start(0).has_value());
+    loop.run_until(got, 10);
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->code, 6);
+    unlink(file.c_str());
+    rmdir(dir);
 }
 
 }  // namespace
