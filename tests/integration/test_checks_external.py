@@ -276,3 +276,22 @@ def test_option_takes_no_argument_nor_no(sluice):
         out = sluice.check(config(sluice, f"    external-check command /bin/true\n    {line}"))
         assert out.returncode != 0, line
         assert "external-check" in out.stderr
+
+
+def test_settings_come_from_defaults(sluice, wait_for, tmp_path):
+    """HAProxy 2.6: `option external-check`, `external-check command` and `path` in a defaults
+    section hold for the backends after it."""
+    script(tmp_path, "check.sh", "exit 9\n")
+    proc = sluice.start(sluice.base(extra_global="external-check\ninsecure-fork-wanted") + f"""
+    option external-check
+    external-check command check.sh
+    external-check path {tmp_path}
+frontend fe
+    bind 127.0.0.1:{sluice.port('fe')}
+    default_backend be
+backend be
+    server s1 127.0.0.1:{sluice.port('srv')} check inter 1s
+""")
+    wait_for(lambda: state_lines(proc), what="the DOWN message")
+    assert state_lines(proc)[0].startswith(
+        "[WARNING]  (PID) : Server be/s1 is DOWN, reason: External check error, code: 9,")
