@@ -8,7 +8,6 @@
 namespace sluice::cfg {
 namespace {
 
-constexpr std::string_view kChecks = "balancing algorithms, queues and health checks (issue #6)";
 constexpr std::string_view kStats = "the runtime API and stats (issue #7)";
 constexpr std::string_view kLog = "logging (issue #8)";
 constexpr std::string_view kTls = "TLS (roadmap item 7)";
@@ -58,7 +57,6 @@ constexpr Keyword kPending[] = {
     pending("unique-id-format", FE, kLog),
     pending("unique-id-header", FE, kLog),
     // proxies: checks and algorithms
-    pending("option external-check", BE, kChecks),
     // proxies: logging
     pending("option httplog", P, kLog),
     pending("option tcplog", P, kLog),

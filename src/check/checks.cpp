@@ -1,6 +1,7 @@
 // The health-check scheduler and the TCP and HTTP check kinds (see checks.hpp).
 #include "sluice/check/checks.hpp"
 
+#include "sluice/check/external.hpp"
 #include "sluice/check/tcpcheck.hpp"
 
 #include <arpa/inet.h>
@@ -131,7 +132,8 @@ struct Check {
         Connecting,
         Sending,
         Reading,
-        Rules
+        Rules,
+        External  // an external check's command runs (ext)
     } phase = Phase::Idle;
     ev_timer timer{};
     ev_io io{};
@@ -149,6 +151,7 @@ struct Check {
     bool expected = false;
     Outcome last_pass;
     sample::VarStore vars;  // check.* variables, emptied at each run
+    std::unique_ptr<ExternalProcess> ext;  // Kind::External
 };
 
 struct ThreadChecks {
@@ -331,8 +334,26 @@ void with_samples(Check& c, Fn fn) {
     c.thread->arena.reset();
 }
 
+// HAProxy gives the command `inter`, or min(inter, timeout connect) with `timeout check`.
+void start_external(Check& c) {
+    util::Duration limit = c.conf.inter;
+    const util::Duration tc = c.plan->backend->timeout_connect;
+    if (c.plan->timeout_check && tc.count() > 0 && tc < limit) limit = tc;
+    if (auto o = c.ext->start(c.server->cur_conns.load(std::memory_order_relaxed))) {
+        finish(c, std::move(*o));
+        return;
+    }
+    c.phase = Check::Phase::External;
+    ev_now_update(c.thread->loop->raw());  // the spawn may have taken a while on a busy host
+    arm_timeout(c, limit);
+}
+
 void start(Check& c) {
     c.started = ev_now(c.thread->loop->raw());
+    if (c.ext) {
+        start_external(c);
+        return;
+    }
     net::Address target = c.target;
     if (c.plan->uses_rules()) {
         c.step = 0;
@@ -757,6 +778,7 @@ void on_io(struct ev_loop*, ev_io* w, int) {
             run_rules(c);
             return;
         case Check::Phase::Idle:
+        case Check::Phase::External:
             return;
     }
 }
@@ -766,6 +788,10 @@ void on_timer(struct ev_loop*, ev_timer* w, int) {
     switch (c.phase) {
         case Check::Phase::Idle:
             start(c);
+            return;
+        case Check::Phase::External:
+            c.ext->kill(true);
+            finish(c, {Status::ProcTimeout, 0, {}});
             return;
         case Check::Phase::Connecting:
             finish(c, {Status::L4Timeout, -1, c.plan->uses_rules() ? connect_info(c, "") : ""});
@@ -864,6 +890,7 @@ void stop_thread(ThreadChecks& t) {
     t.stopped = true;
     for (auto& c : t.checks) {
         close_fd(*c);
+        if (c->ext) c->ext->kill(false);
         ev_timer_stop(t.loop->raw(), &c->timer);
         c->phase = Check::Phase::Idle;
     }
@@ -1003,6 +1030,10 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
             c->timer.data = c.get();
             ev_init(&c->io, on_io);
             c->io.data = c.get();
+            if (plan->kind == Kind::External)
+                c->ext = std::make_unique<ExternalProcess>(
+                    make_external_command(config, *srv), t.loop->raw(),
+                    [check = c.get()](Outcome o) { finish(*check, std::move(o)); });
             watch_->observe(*srv, *c);
             owners_[srv.get()] = {&t, c.get(), c->agent};
             t.checks.push_back(std::move(c));

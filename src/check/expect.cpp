@@ -47,13 +47,19 @@ std::string_view describe(Status status) {
             return "Layer7 check conditionally passed";
         case Status::L7Status:
             return "Layer7 wrong status";
+        case Status::ProcErr:
+            return "External check error";
+        case Status::ProcTimeout:
+            return "External check timeout";
+        case Status::ProcOk:
+            return "External check passed";
     }
     return "Unknown";
 }
 
 bool passed(Status status) {
     return status == Status::L4Ok || status == Status::L6Ok || status == Status::L7Ok ||
-           status == Status::L7OkConditional;
+           status == Status::L7OkConditional || status == Status::ProcOk;
 }
 
 util::Result<Status> status_from_name(std::string_view name) {

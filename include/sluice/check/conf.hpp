@@ -40,8 +40,9 @@ struct GlobalCheckConf {
 };
 
 // Tcp: a connect alone; TcpCheck: `option tcp-check` with the `tcp-check` rules; Protocol: one
-// of the protocol options (`option redis-check`, ...) with its own rule set.
-enum class Kind : std::uint8_t { Tcp, Http, TcpCheck, Protocol };
+// of the protocol options (`option redis-check`, ...) with its own rule set; External: `option
+// external-check`, a command run per check (external.hpp).
+enum class Kind : std::uint8_t { Tcp, Http, TcpCheck, Protocol, External };
 
 // The HTTP request of `option httpchk` and `http-check send`.
 struct HttpRequest {

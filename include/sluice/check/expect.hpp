@@ -39,6 +39,9 @@ enum class Status : std::uint8_t {
     L7Ok,
     L7OkConditional,
     L7Status,
+    ProcErr,      // external check: the command failed (code: its exit status, -1 on a signal)
+    ProcTimeout,  // external check: killed at the timeout
+    ProcOk,       // external check: the command exited 0
 };
 // "Layer4 connection problem", "Layer7 wrong status", ... as HAProxy's messages say them.
 std::string_view describe(Status status);

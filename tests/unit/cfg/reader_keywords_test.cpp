@@ -221,8 +221,6 @@ TEST(ReaderPending, PendingKeywordsAlertNamingWhatBringsThem) {
         {"defaults", "compression algo gzip", "compression",
          "compression and cache (roadmap item 11)"},
         {"frontend f", "capture cookie SRV len 20", "capture cookie", "logging (issue #8)"},
-        {"backend b", "option external-check", "option external-check",
-         "balancing algorithms, queues and health checks (issue #6)"},
         {"backend b", "stick-table type ip size 1m", "stick-table",
          "stick tables and persistence (roadmap item 9)"},
         {"backend b", "cookie SRV insert", "cookie",
