@@ -5,7 +5,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -13,6 +12,7 @@
 #include <random>
 
 #include "agent_run.hpp"
+#include "sluice/http/h1_parse.hpp"
 #include "sluice/net/socket.hpp"
 #include "watch.hpp"
 
@@ -20,14 +20,7 @@ namespace sluice::check {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
+using http::iequals;
 
 bool separator(char c) {
     return c == ' ' || c == '\t' || c == ',';

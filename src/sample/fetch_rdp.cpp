@@ -2,8 +2,7 @@
 // sends in its first packet (a TPKT header and an X.224 Connection Request, then a
 // "Cookie: NAME=VALUE\r\n" line), for `balance rdp-cookie` and content rules in mode tcp. Only
 // the first cookie is looked at, as in HAProxy.
-#include <cctype>
-
+#include "sluice/http/h1_parse.hpp"
 #include "sluice/sample/payload.hpp"
 #include "sluice/sample/registry.hpp"
 
@@ -14,14 +13,7 @@ namespace {
 constexpr std::size_t kRdpHeader = 11;
 constexpr std::string_view kCookie = "Cookie:";
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
+using http::iequals;
 
 // Finds the first cookie: false with `ctx.may_change` raised while it may still arrive.
 bool first_cookie(Context& ctx, std::string_view& name, std::string_view& value) {
