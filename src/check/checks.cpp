@@ -150,7 +150,7 @@ struct Check {
     bool eof = false;
     bool expected = false;
     Outcome last_pass;
-    sample::VarStore vars;  // check.* variables, emptied at each run
+    sample::VarStore vars;                 // check.* variables, emptied at each run
     std::unique_ptr<ExternalProcess> ext;  // Kind::External
 };
 

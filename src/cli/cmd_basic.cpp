@@ -79,13 +79,8 @@ void cmd_show_backend(Ctx& ctx) {
 }
 
 void cmd_get_weight(Ctx& ctx) {
-    std::string_view error;
-    const proxy::Server* s =
-        find_server(ctx.config, ctx.args.size() > 2 ? std::string_view(ctx.args[2]) : "", error);
-    if (!s) {
-        ctx.error(error);
-        return;
-    }
+    const proxy::Server* s = server_at(ctx, 2);
+    if (!s) return;
     ctx.printf("{} (initial {})\n", s->weight.load(std::memory_order_relaxed), s->options.weight);
 }
 

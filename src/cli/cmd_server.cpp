@@ -6,15 +6,6 @@
 namespace sluice::cli {
 namespace {
 
-// The server the command's word `at` names, or null with HAProxy's error printed.
-proxy::Server* server_at(Ctx& ctx, std::size_t at) {
-    std::string_view error;
-    proxy::Server* s =
-        find_server(ctx.config, ctx.args.size() > at ? std::string_view(ctx.args[at]) : "", error);
-    if (!s) ctx.error(error);
-    return s;
-}
-
 void set_admin(Ctx& ctx, proxy::Server& s, proxy::AdminState state) {
     if (ctx.hooks.set_admin) ctx.hooks.set_admin(s, state);
 }

@@ -149,6 +149,14 @@ proxy::Server* find_server(proxy::Config& config, std::string_view arg, std::str
     return nullptr;
 }
 
+proxy::Server* server_at(Ctx& ctx, std::size_t at) {
+    std::string_view error;
+    proxy::Server* s =
+        find_server(ctx.config, ctx.args.size() > at ? std::string_view(ctx.args[at]) : "", error);
+    if (!s) ctx.error(error);
+    return s;
+}
+
 void Ctx::message(Severity severity, std::string_view text) {
     static constexpr std::string_view kNames[] = {"emerg",   "alert",  "crit", "err",
                                                   "warning", "notice", "info", "debug"};

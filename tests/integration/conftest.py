@@ -559,6 +559,41 @@ def sluice(binary, binary_is_haproxy, tmp_path):
 # Test backends: one selector thread per server, standard library only
 
 
+class LoopbackServer:
+    """A fake server the test writes: listens on 127.0.0.1:`port` and serves each connection in a
+    thread of its own through `serve(conn, number)` (numbers from 1, in accept order), which a
+    subclass defines. Subclasses set their fields before calling this constructor: the first
+    connection may come at once. `_lock` guards what the threads share."""
+
+    def __init__(self, port, backlog=64):
+        self.port = port
+        self.connections = 0
+        self._lock = threading.Lock()
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        s.listen(backlog)
+        self._sock = s
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def stop(self):
+        self._sock.close()
+
+    def serve(self, conn, number):
+        raise NotImplementedError
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self._sock.accept()
+            except OSError:
+                return
+            with self._lock:
+                self.connections += 1
+                n = self.connections
+            threading.Thread(target=self.serve, args=(c, n), daemon=True).start()
+
+
 class Payload:
     """`nbytes` of deterministic pseudo-random bytes from `seed`, produced in 1 MiB chunks."""
 

@@ -6,41 +6,26 @@ import re
 import signal
 import socket
 import time
-import threading
 
-from conftest import wait_for
+from conftest import LoopbackServer, wait_for
 
 from test_checks_basic import FakeServer
 
 
-class FakeSmtp:
+class FakeSmtp(LoopbackServer):
     """A loopback SMTP responder. Each session's bytes received are kept in `sessions` once it
     ends. `silent`: accepts and never answers (a mailer that hangs)."""
 
     def __init__(self, port, silent=False):
-        self.port = port
         self.silent = silent
         self.sessions = []
-        self.accepted = 0
-        self._lock = threading.Lock()
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", port))
-        s.listen(16)
-        self._sock = s
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(port, backlog=16)
 
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self._sock.accept()
-            except OSError:
-                return
-            with self._lock:
-                self.accepted += 1
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+    @property
+    def accepted(self):
+        return self.connections
 
-    def _serve(self, c):
+    def serve(self, c, _number):
         got = b""
         with c:
             c.settimeout(20)

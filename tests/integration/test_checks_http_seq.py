@@ -5,13 +5,14 @@ behaviour (what each server receives, on which connection, and the messages) and
 import re
 import signal
 import socket
-import threading
+
+from conftest import LoopbackServer
 
 PID = re.compile(r"\(\d+\)")
 DURATION = re.compile(r"check duration: \d+ms")
 
 
-class FakeHttp:
+class FakeHttp(LoopbackServer):
     """Answers each request read on a connection with `routes[path]` (status line and body),
     keeping the connection open unless the request says `Connection: close` or is HTTP/1.0.
     Keeps every request's head and the connection it came on."""
@@ -19,30 +20,9 @@ class FakeHttp:
     def __init__(self, port, routes):
         self.routes = routes
         self.requests = []  # (connection number, head bytes)
-        self.connections = 0
-        self._lock = threading.Lock()
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", port))
-        s.listen(64)
-        self._sock = s
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(port)
 
-    def stop(self):
-        self._sock.close()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self._sock.accept()
-            except OSError:
-                return
-            with self._lock:
-                self.connections += 1
-                n = self.connections
-            threading.Thread(target=self._serve, args=(c, n), daemon=True).start()
-
-    def _serve(self, c, n):
+    def serve(self, c, n):
         with c:
             c.settimeout(5)
             buf = b""

@@ -3,7 +3,8 @@ OK or an ERR packet). Each test pins HAProxy 2.6's behaviour (the bytes the chec
 answers pass, the messages) and passes with --sluice=/usr/sbin/haproxy too."""
 import re
 import socket
-import threading
+
+from conftest import LoopbackServer
 
 PID = re.compile(r"\(\d+\)")
 DURATION = re.compile(r"check duration: \d+ms")
@@ -24,7 +25,7 @@ def err(seq, code, text):
     return packet(seq, b"\xff" + bytes([code & 0xff, code >> 8]) + text)
 
 
-class FakeMysql:
+class FakeMysql(LoopbackServer):
     """Each connection gets `greeting` at once; what the client sends is kept; `answer` (or
     None: nothing) is sent after the first bytes come. `close`: the server closes after its
     answer (a real server closes on COM_QUIT)."""
@@ -33,26 +34,9 @@ class FakeMysql:
         self.greeting, self.answer, self.close = greeting, answer, close
         self.received = []
         self.eofs = 0
-        self._lock = threading.Lock()
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", port))
-        s.listen(64)
-        self._sock = s
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(port)
 
-    def stop(self):
-        self._sock.close()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
+    def serve(self, c, _number):
         with c:
             c.settimeout(5)
             try:

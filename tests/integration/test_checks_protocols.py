@@ -4,9 +4,10 @@ the tests start. Each test pins HAProxy 2.6's behaviour (the bytes the check sen
 messages) and passes with --sluice=/usr/sbin/haproxy too."""
 import re
 import socket
-import threading
 
 import pytest
+
+from conftest import LoopbackServer
 
 PID = re.compile(r"\(\d+\)")
 DURATION = re.compile(r"check duration: \d+ms")
@@ -20,36 +21,18 @@ def state_lines(proc):
     return out
 
 
-class FakeTcp:
+class FakeTcp(LoopbackServer):
     """A loopback server: each connection gets `greeting` (bytes, may be empty), then for each
     chunk received `answer(chunk)` is sent back (None: close). Everything received is kept."""
 
     def __init__(self, port, greeting=b"", answer=None, close_after=True):
-        self.port = port
         self.greeting = greeting
         self.answer = answer
         self.close_after = close_after
         self.received = []
-        self._lock = threading.Lock()
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", port))
-        s.listen(64)
-        self._sock = s
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(port)
 
-    def stop(self):
-        self._sock.close()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
+    def serve(self, c, _number):
         with c:
             c.settimeout(5)
             try:

@@ -95,5 +95,7 @@ void unknown_command(std::string& out, std::span<const std::string> args);
 // The server a `<backend>/<server>` argument names; on failure the error message HAProxy gives
 // ("Require 'backend/server'.", "No such backend.", "No such server.") is in `error`.
 proxy::Server* find_server(proxy::Config& config, std::string_view arg, std::string_view& error);
+// The server the command's word `at` names, or null with that error printed.
+proxy::Server* server_at(Ctx& ctx, std::size_t at);
 
 }  // namespace sluice::cli

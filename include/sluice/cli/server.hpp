@@ -49,7 +49,6 @@ class Server {
     void stop();
     // After the loops stopped, before they are destroyed: sessions and sockets close.
     void close_all();
-    bool empty() const { return listeners_.empty(); }
 
     // Sessions report their end.
     void session_closed(Session* session);
