@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "sluice/cfg/reader.hpp"
 #include "sluice/check/checks.hpp"
@@ -19,6 +20,7 @@
 #include "sluice/core/loop.hpp"
 #include "sluice/lb/algorithm.hpp"
 #include "sluice/proxy/runtime.hpp"
+#include "sluice/stats/stats.hpp"
 #include "sluice/stream/worker.hpp"
 
 namespace {
@@ -200,6 +202,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     lb::install(*config);
+    stats::set_process_start(static_cast<double>(std::time(nullptr)));
     cli::Server cli_server(*config);
     if (!cli_server.open(bind_diag)) {
         bind_diag.print(stderr);

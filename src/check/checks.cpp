@@ -223,6 +223,16 @@ void report(Check& c, StateMessage::What what, const Outcome& o, long ms, bool w
 std::string announce(const proxy::Server& s, StateMessage m) {
     std::lock_guard lock(g_print_mutex);
     count_usable(*s.backend, m.active, m.backup);
+    if (const bool down = m.active == 0 && m.backup == 0; down != s.backend->down.load()) {
+        proxy::Backend& be = *s.backend;
+        const auto now = static_cast<std::int64_t>(std::time(nullptr));
+        const std::int64_t since = be.last_change.exchange(now);
+        be.down.store(down);
+        if (down)
+            be.down_transitions.fetch_add(1);
+        else if (since > 0)
+            be.down_time.fetch_add(now - since);
+    }
     m.backup_server = s.options.backup;
     std::string text = format_state_message(m);
     print_line("[WARNING]", text);
@@ -858,6 +868,8 @@ void finish(Check& c, Outcome o) {
     // A DOWN server answering 404 under disable-on-404 stays DOWN (as HAProxy).
     const Health::Change change =
         conditional && !c.health.up ? Health::Change::None : c.health.record(ok);
+    s.check_health.store(c.health.value, std::memory_order_relaxed);
+    s.set_check_info(o.info);
     const std::int64_t wall = static_cast<std::int64_t>(std::time(nullptr));
     switch (change) {
         case Health::Change::Down:
@@ -916,7 +928,9 @@ void health_analyze(Check& c, OnError mode, std::string info, std::uint32_t sess
         s.check_status.store(static_cast<std::uint8_t>(Status::Hana), std::memory_order_relaxed);
         s.check_code.store(-1, std::memory_order_relaxed);
         // As HAProxy: the message of a change seen by observation gives no check duration.
-        if (analyze(c.health, mode) == Health::Change::Down)
+        const Health::Change change = analyze(c.health, mode);
+        s.check_health.store(c.health.value, std::memory_order_relaxed);
+        if (change == Health::Change::Down)
             mark_down(c, Outcome{Status::Hana, -1, std::move(info)}, -1, sessions);
     }
     // Every mode brings the next check forward to fastinter (a check under way goes on).
@@ -1002,6 +1016,7 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
             c->plan = plan.get();
             c->conf = sc;
             c->health = Health::start(sc.rise, sc.fall, sc.init_state);
+            srv->check_health.store(c->health.value, std::memory_order_relaxed);
             if (!c->health.up) start_down(*srv);
             c->position = position;
             // Where to connect: http-check connect's, else the server's check options, else

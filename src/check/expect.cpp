@@ -62,6 +62,48 @@ bool passed(Status status) {
            status == Status::L7OkConditional || status == Status::ProcOk;
 }
 
+std::string_view status_name(Status status) {
+    switch (status) {
+        case Status::Unknown:
+            return "INI";  // no check finished yet
+        case Status::Hana:
+            return "HANA";
+        case Status::SocketError:
+            return "SOCKERR";
+        case Status::L4Ok:
+            return "L4OK";
+        case Status::L4Timeout:
+            return "L4TOUT";
+        case Status::L4Conn:
+            return "L4CON";
+        case Status::L6Ok:
+            return "L6OK";
+        case Status::L6Timeout:
+            return "L6TOUT";
+        case Status::L6Response:
+            return "L6RSP";
+        case Status::L7Timeout:
+            return "L7TOUT";
+        case Status::L7Response:
+            return "L7RSP";
+        case Status::Layer7Data:
+            return "UNK";
+        case Status::L7Ok:
+            return "L7OK";
+        case Status::L7OkConditional:
+            return "L7OKC";
+        case Status::L7Status:
+            return "L7STS";
+        case Status::ProcErr:
+            return "PROCERR";
+        case Status::ProcTimeout:
+            return "PROCTOUT";
+        case Status::ProcOk:
+            return "PROCOK";
+    }
+    return "UNK";
+}
+
 util::Result<Status> status_from_name(std::string_view name) {
     struct Named {
         std::string_view name;

@@ -208,6 +208,14 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
         }
     }
 
+    // Proxy ids (the stats' iid): in declaration order from 1, both sides of a listen sharing
+    // one, as HAProxy numbers them.
+    std::map<const cfg::Section*, std::uint32_t> proxy_uid;
+    for (const cfg::Section& s : c.doc.proxies)
+        if (s.kind == SectionKind::Frontend || s.kind == SectionKind::Backend ||
+            s.kind == SectionKind::Listen)
+            proxy_uid.emplace(&s, static_cast<std::uint32_t>(proxy_uid.size() + 1));
+
     // Backends first, so frontends can point at them.
     std::map<std::string, Backend*> backends;
     for (const cfg::Section& s : c.doc.proxies) {
@@ -220,6 +228,8 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
         be->conf = &px;
         be->parts = &s.parts;
         be->index = static_cast<std::uint32_t>(c.backends.size());
+        be->uid = proxy_uid[&s];
+        be->counts.init(c.nbthread);
         be->timeout_connect = or_zero(px.timeout_connect);
         be->timeout_server = or_zero(px.timeout_server);
         be->timeout_tunnel = or_zero(px.timeout_tunnel);
@@ -261,6 +271,7 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
             srv->index = static_cast<std::uint32_t>(be->servers.size());
             srv->uid = c.server_count++;
             srv->backend = be.get();
+            srv->counts.init(c.nbthread);
             if (srv->options.disabled) srv->admin.store(AdminState::Maint);
             srv->weight.store(srv->options.weight, std::memory_order_relaxed);
             srv->maxconn.store(srv->options.maxconn, std::memory_order_relaxed);
@@ -302,6 +313,8 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
         fe->conf = &px;
         fe->parts = &s.parts;
         fe->index = static_cast<std::uint32_t>(c.frontends.size());
+        fe->uid = proxy_uid[&s];
+        fe->counts.init(c.nbthread);
         fe->maxconn = px.maxconn ? px.maxconn : opt.proxy_maxconn ? opt.proxy_maxconn : c.maxconn;
         fe->timeout_client = or_zero(px.timeout_client);
         fe->timeout_client_fin = or_zero(px.timeout_client_fin);

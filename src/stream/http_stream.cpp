@@ -358,6 +358,7 @@ bool HttpStream::parse_request() {
     body_wait_.reset();
     awaited_body_ = false;
     attempt_.set_backend(be_);
+    count_request(outcome);
     if (outcome.verdict == rules::Verdict::Reply) {
         // A body read whole with the head goes with it: the connection can carry on.
         const auto body_len = whole_body_length(body, framing);
@@ -653,6 +654,8 @@ void HttpStream::finish_request_head() {
 
 void HttpStream::connect_or_queue(const proxy::Pick& pick) {
     if (pick.server) {
+        if (phase_ == Phase::Queued)
+            worker_.count_time(nullptr, pick.server, proxy::TimingKind::Queue, phase_started_);
         worker_.dequeue(queue_link);
         if (reuse_idle(*pick.server)) return;
         connect();
@@ -711,6 +714,8 @@ bool HttpStream::reuse_idle(proxy::Server& srv) {
     server_side_.fd = fd;
     conn_server_ = &srv;
     conn_requests_ = proven ? 2 : 1;
+    worker_.counts(srv.counts).reused_conns.add();
+    worker_.counts(srv.backend->counts).reused_conns.add();
     core::io_rebind(server_side_.io, fd, 0);
     server_side_.events = 0;
     server_side_.read_closed = server_side_.write_shut = false;
@@ -737,7 +742,13 @@ void HttpStream::connect() {
 }
 
 void HttpStream::on_connected() {
+    if (phase_ == Phase::Connecting && conn_server_) {
+        worker_.count_time(nullptr, conn_server_, proxy::TimingKind::Connect, phase_started_);
+        worker_.counts(conn_server_->counts).new_conns.add();
+        worker_.counts(conn_server_->backend->counts).new_conns.add();
+    }
     phase_ = Phase::Exchange;
+    phase_started_ = worker_.loop().now();  // the response time runs from here
     observe(proxy::Observed::L4Ok);
     ++conn_requests_;
     server_side_.last_activity = worker_.loop().now();
@@ -913,6 +924,7 @@ bool HttpStream::parse_response() {
             return false;
         }
         server_side_.in.consume(done->consumed);
+        count_response(head.status, true);
         if (interim) continue;
         if (!resp_.done && !scan_body(resp_, server_side_.in, be_->accept_invalid_response)) {
             // A bad chunk in the same read as the head: nothing has gone out yet, so a 502.
@@ -973,6 +985,7 @@ void HttpStream::end_transaction() {
     const bool server_reusable = server_keep_ && request_complete && server_side_.in.empty() &&
                                  !server_side_.read_closed && server_side_.fd >= 0;
     proxy::Server* srv = conn_server_;
+    worker_.count_time(&fe_, srv, proxy::TimingKind::Total, request_started_);
     attempt_.release();
     captures_.reset();  // the next transaction takes its own
     body_wait_.reset();
@@ -1004,6 +1017,34 @@ void HttpStream::end_transaction() {
     retry_armed_ = false;
     client_.out.release_if_empty();
     client_.in.release_if_empty();
+}
+
+void HttpStream::count_request(const rules::Outcome& outcome) {
+    const std::uint32_t sec = worker_.second();
+    for (proxy::PerThreadCounts* of : {&fe_.counts, be_ ? &be_->counts : nullptr}) {
+        if (!of) continue;
+        proxy::Counts& c = worker_.counts(*of);
+        c.requests.add();
+        c.request_rate.add(sec);
+        if (outcome.verdict == rules::Verdict::Reply) {
+            // deny and tarpit close after their reply; return, redirect, auth are intercepted.
+            if (outcome.close || outcome.tarpit)
+                c.denied_requests.add();
+            else
+                c.intercepted.add();
+        } else if (outcome.verdict == rules::Verdict::Drop) {
+            c.denied_requests.add();
+        }
+    }
+}
+
+void HttpStream::count_response(unsigned status, bool from_server) {
+    worker_.counts(fe_.counts).response(status);
+    if (be_) worker_.counts(be_->counts).response(status);
+    if (!from_server || !conn_server_) return;
+    worker_.counts(conn_server_->counts).response(status);
+    if (status >= 200)
+        worker_.count_time(nullptr, conn_server_, proxy::TimingKind::Response, phase_started_);
 }
 
 void HttpStream::soft_stop() {

@@ -179,6 +179,8 @@ bool HttpStream::send_to(Side& to, Side& from, Body& body) {
             return false;
         }
         to.last_activity = worker_.loop().now();
+        worker_.count_bytes(fe_, be_, conn_server_, &to == &client_,
+                            static_cast<std::uint64_t>(w));
         std::size_t k = static_cast<std::size_t>(w);
         const std::size_t from_out = std::min(k, out.size());
         to.out.consume(from_out);
@@ -301,6 +303,7 @@ void HttpStream::send_page(const http::ErrorPage& page_ref, bool keep,
         client_.out.commit(total);
     }
     response_started_ = true;
+    if (!head.empty()) count_response(page->status, false);
     if (keep && !head.empty()) {
         // The request's unsent body bytes go; the page is this transaction's response.
         client_.in.consume(std::min(req_.ready, client_.in.size()));

@@ -17,12 +17,25 @@ proxy::Pick ServerAttempt::pick_avoiding(const proxy::Server* avoid) {
     release();
     proxy::Pick p = be_->balancer->pick(proxy::PickRequest{avoid, has_hash_, hash_});
     held_ = p.server;
+    if (held_) counted(*held_, true);
     return p;
 }
 
 void ServerAttempt::reserved_here(proxy::Server& srv) {
     held_ = &srv;
     be_->balancer->load_changed(srv);
+    counted(srv, false);
+}
+
+void ServerAttempt::counted(proxy::Server& srv, bool balanced) {
+    // A retry is the same session (HAProxy's stot): only the balancer's choice counts again.
+    if (!session_counted_) {
+        session_counted_ = true;
+        worker_.count_session(srv, balanced);
+    } else if (balanced) {
+        worker_.counts(srv.counts).balanced.add();
+        worker_.counts(be_->counts).balanced.add();
+    }
 }
 
 proxy::Pick ServerAttempt::pick() {
@@ -97,11 +110,7 @@ ServerAttempt::Next ServerAttempt::failed(bool timed_out) {
     return next_attempt(timed_out);
 }
 
-ServerAttempt::Next ServerAttempt::failed_after_sending() {
-    be_->errors.count(&proxy::ErrorCounters::retried_requests);
-    if (held_) held_->errors.count(&proxy::ErrorCounters::retried_requests);
-    return next_attempt(true);
-}
+ServerAttempt::Next ServerAttempt::failed_after_sending() { return next_attempt(true); }
 
 ServerAttempt::Next ServerAttempt::next_attempt(bool timed_out) {
     failed_ = held_;
@@ -109,6 +118,8 @@ ServerAttempt::Next ServerAttempt::next_attempt(bool timed_out) {
     ++attempts_;
     const proxy::ProxyConf& px = *be_->conf;
     if (attempts_ > px.retries) return Next::GiveUp;
+    be_->errors.count(&proxy::ErrorCounters::retried_requests);  // wretr
+    if (failed_) failed_->errors.count(&proxy::ErrorCounters::retried_requests);
     // `option redispatch [P]`: P > 0 redispatches on every Pth retry, P < 0 on the |P|th retry
     // before the last (-1: the last one). A redispatch does not wait.
     const int r = static_cast<int>(attempts_);
@@ -122,6 +133,8 @@ proxy::Pick ServerAttempt::retry() {
     failed_ = nullptr;
     if (redispatch_) {
         redispatch_ = false;
+        worker_.counts(be_->counts).redispatches.add();
+        if (s) worker_.counts(s->counts).redispatches.add();
         return pick_avoiding(s);
     }
     if (s && s->usable() && s->try_reserve()) {

@@ -63,7 +63,7 @@ TcpStream::TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd, Session
 TcpStream::~TcpStream() = default;
 
 void TcpStream::start() {
-    client_.last_activity = worker_.loop().now();
+    started_at_ = client_.last_activity = worker_.loop().now();
     if (needs_inspection()) {
         inspect(false);
     } else if (!be_) {
@@ -187,6 +187,8 @@ void TcpStream::finish_callback() {
 
 void TcpStream::connect_or_queue(const proxy::Pick& pick) {
     if (pick.server) {
+        if (phase_ == Phase::Queued)
+            worker_.count_time(nullptr, pick.server, proxy::TimingKind::Queue, phase_started_);
         worker_.dequeue(queue_link);
         connect();
         return;
@@ -238,7 +240,12 @@ void TcpStream::on_connected() {
         return;
     }
     phase_ = Phase::Forwarding;
-    if (proxy::Server* srv = attempt_.server()) srv->observed(proxy::Observed::L4Ok);
+    if (proxy::Server* srv = attempt_.server()) {
+        srv->observed(proxy::Observed::L4Ok);
+        worker_.count_time(nullptr, srv, proxy::TimingKind::Connect, phase_started_);
+        worker_.counts(srv->counts).new_conns.add();
+        worker_.counts(be_->counts).new_conns.add();
+    }
     server_side_.last_activity = client_.last_activity = connected_at_ = worker_.loop().now();
     if (!be_->parts->read<rules::TcpRulesConf>().response.empty()) {
         inspecting_response_ = true;
@@ -476,6 +483,8 @@ bool TcpStream::flush(Flow& f, Side& from, Side& to) {
             n = ::send(to.fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         }
         if (n > 0) {
+            worker_.count_bytes(fe_, be_, attempt_.server(), &f == &down_,
+                                static_cast<std::uint64_t>(n));
             if (f.splicing)
                 f.in_pipe -= static_cast<std::size_t>(n);
             else
@@ -668,6 +677,8 @@ void TcpStream::close() {
         if (f->pipe_w >= 0) ::close(f->pipe_w);
         f->pipe_r = f->pipe_w = -1;
     }
+    if (phase_ == Phase::Forwarding)
+        worker_.count_time(&fe_, attempt_.server(), proxy::TimingKind::Total, started_at_);
     phase_ = Phase::Closed;
     attempt_.release();
     worker_.stream_closed(fe_, worker_link);

@@ -153,12 +153,16 @@ void Worker::launch(proxy::Frontend& fe, int fd, Session session) {
             on_connection(arena_, engine_.config(), fe, fd, session, conf.session_sets_vars,
                           [&](sample::Context& ctx) { return rules::admit_session(conf, ctx); });
         if (verb != rules::TcpVerb::Accept) {
+            counts(fe.counts).denied_sessions.add();
             refuse(fd, verb);
             fe.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
             engine_.config().cur_conns.fetch_sub(1, std::memory_order_acq_rel);
             return;
         }
     }
+    proxy::Counts& counted = counts(fe.counts);
+    counted.sessions.add();
+    counted.session_rate.add(second());
     if (fe.http) {
         auto* stream = new HttpStream(*this, fe, fd, std::move(session));
         stream->start();
@@ -195,10 +199,15 @@ void Worker::accept_from(ListenWatcher& lw) {
             }
             return;  // EAGAIN: another thread took it, or nothing left
         }
+        proxy::Counts& counted = counts(fe.counts);
+        counted.connections.add();
+        counted.connection_rate.add(second());
+        proxy::raise_max(fe.counts.max_conns, local + 1);
         Session session;
         const rules::Admission admission = admitted(fe, fd, session);
         if (admission.verb != rules::TcpVerb::Accept) {
             // Refused before any stream is made for it.
+            counted.denied_conns.add();
             refuse(fd, admission.verb);
             fe.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
             c.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
@@ -255,6 +264,40 @@ void Worker::resume_paused() {
         lw->paused = false;
         ev_io_start(loop_.raw(), &lw->io);
     }
+}
+
+void Worker::count_session(proxy::Server& srv, bool balanced) {
+    const std::uint32_t sec = second();
+    for (proxy::PerThreadCounts* of : {&srv.counts, &srv.backend->counts}) {
+        proxy::Counts& c = counts(*of);
+        c.sessions.add();
+        c.session_rate.add(sec);
+        c.last_session.store(sec, std::memory_order_relaxed);
+        if (balanced) c.balanced.add();
+    }
+    proxy::raise_max(srv.counts.max_conns, srv.cur_conns.load(std::memory_order_relaxed));
+    proxy::raise_max(srv.backend->counts.max_conns,
+                     srv.backend->cur_conns.load(std::memory_order_relaxed));
+}
+
+void Worker::count_time(proxy::Frontend* fe, proxy::Server* srv, proxy::TimingKind kind,
+                        ev_tstamp since) {
+    const double ms = (ev_now(loop_.raw()) - since) * 1000.0;
+    const auto v = ms > 0 ? static_cast<std::uint32_t>(std::min(ms, 4e9)) : 0u;
+    if (fe) counts(fe->counts).timing(kind).add(v);
+    if (srv) {
+        counts(srv->counts).timing(kind).add(v);
+        counts(srv->backend->counts).timing(kind).add(v);
+    }
+}
+
+void Worker::count_bytes(proxy::Frontend& fe, proxy::Backend* be, const proxy::Server* srv,
+                         bool to_client, std::uint64_t n) {
+    proxy::Tally proxy::Counts::*which =
+        to_client ? &proxy::Counts::bytes_out : &proxy::Counts::bytes_in;
+    (counts(fe.counts).*which).add(n);
+    if (be) (counts(be->counts).*which).add(n);
+    if (srv) (counts(const_cast<proxy::Server*>(srv)->counts).*which).add(n);
 }
 
 void Worker::stream_opened(QueueLink& link) {

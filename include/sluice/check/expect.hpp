@@ -52,6 +52,8 @@ inline bool has_code(Status status) {
 }
 // "L7OK", "L4CON", ...: the names `ok-status` / `error-status` / `tout-status` take.
 util::Result<Status> status_from_name(std::string_view name);
+// The reverse, for every status, as the stats show it ("INI" before the first check).
+std::string_view status_name(Status status);
 
 // A compiled PCRE2 pattern (shared by every server of the backend, immutable).
 class Regex {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "sluice/net/bind_options.hpp"
 #include "sluice/net/socket.hpp"
 #include "sluice/proxy/conf.hpp"
+#include "sluice/proxy/counters.hpp"
 #include "sluice/proxy/observe.hpp"
 
 namespace sluice::proxy {
@@ -29,7 +31,7 @@ struct ErrorCounters {
     std::atomic<std::uint64_t> client_aborts{0};     // cli_abrt
     std::atomic<std::uint64_t> server_aborts{0};     // srv_abrt
     std::atomic<std::uint64_t> failed_requests{0};   // ereq (frontends)
-    std::atomic<std::uint64_t> retried_requests{0};  // wretr after the request went out
+    std::atomic<std::uint64_t> retried_requests{0};  // wretr: attempts retried
     std::atomic<std::uint64_t> failed_rewrites{0};   // wrew
     std::atomic<std::uint64_t> internal_errors{0};   // eint
     void count(std::atomic<std::uint64_t> ErrorCounters::*which) {
@@ -64,6 +66,7 @@ struct Server {
     std::atomic<std::uint32_t> maxconn{0};
     std::atomic<std::uint32_t> idle_conns{0};  // kept for reuse, all threads (pool-max-conn)
     ErrorCounters errors;
+    PerThreadCounts counts;  // per thread: stats counters (counters.hpp)
 
     // ---- Health checks (check module) ------------------------------------------------------
     // Written by the thread that runs the server's check, read by any (stats, balancers).
@@ -80,6 +83,16 @@ struct Server {
     std::atomic<std::uint8_t> check_status{0};
     std::atomic<std::int16_t> check_code{-1};
     std::atomic<std::uint32_t> check_duration_ms{0};
+    std::atomic<std::uint32_t> check_health{0};  // the check's health counter (check::Health)
+    // The last check's text (an HTTP reason, an error), as the stats' last_chk shows it.
+    void set_check_info(std::string_view text) {
+        std::lock_guard lock(check_info_mutex_);
+        if (check_info_ != text) check_info_.assign(text);
+    }
+    std::string check_info() const {
+        std::lock_guard lock(check_info_mutex_);
+        return check_info_;
+    }
     // `slowstart` (check module): how far, in percent, a server that came back UP is through
     // its warm-up; 100 once it runs at full speed (and always without slowstart). It scales
     // the weight of dynamic algorithms and the connection limit, as HAProxy's.
@@ -95,6 +108,11 @@ struct Server {
     }
     // ----------------------------------------------------------------------------------------
 
+  private:
+    mutable std::mutex check_info_mutex_;
+    std::string check_info_;
+
+  public:
     // The weight dynamic algorithms use: `weight` on HAProxy's 1/16 scale, so that a warming
     // server weighs from 1/16 of it up to all of it even at weight 1. Algorithms compare
     // weights relatively (and divide by their gcd), so the scale costs nothing at rest.
@@ -177,6 +195,7 @@ struct Backend {
     const ProxyConf* conf = nullptr;
     const cfg::Parts* parts = nullptr;  // the section's settings of other modules (rules...)
     std::uint32_t index = 0;
+    std::uint32_t uid = 0;  // the proxy's id (stats' iid), shared with its frontend in a listen
     std::vector<std::unique_ptr<Server>> servers;
     std::unique_ptr<Balancer> balancer;  // set by lb::install()
 
@@ -201,8 +220,14 @@ struct Backend {
         return n;
     }
     std::atomic<std::uint32_t> cur_conns{0};  // connections to its servers, all threads
+    // Times it lost its last usable server (the stats' chkdown), when its state last changed
+    // and how long it was down before (unix seconds; written under the check module's lock).
+    std::atomic<bool> down{false};
+    std::atomic<std::uint64_t> down_transitions{0};
+    std::atomic<std::int64_t> last_change{0}, down_time{0};
     std::uint32_t fullconn = 0;               // resolved (see ProxyConf::fullconn)
     ErrorCounters errors;
+    PerThreadCounts counts;  // per thread: stats counters (counters.hpp)
 
     // mode http, resolved from the config.
     HttpReuse http_reuse = HttpReuse::Safe;
@@ -239,6 +264,7 @@ struct Frontend {
     const ProxyConf* conf = nullptr;
     const cfg::Parts* parts = nullptr;  // the section's settings of other modules (rules...)
     std::uint32_t index = 0;
+    std::uint32_t uid = 0;  // the proxy's id (stats' iid), shared with its backend in a listen
     std::uint32_t maxconn = 0;
     Backend* backend = nullptr;         // default_backend (nullptr: closed at once)
     std::vector<SwitchRule> switching;  // use_backend rules, in order
@@ -258,6 +284,7 @@ struct Frontend {
 
     std::atomic<std::uint32_t> cur_conns{0};
     ErrorCounters errors;
+    PerThreadCounts counts;  // per thread: stats counters (counters.hpp)
 };
 
 struct Config {

@@ -148,6 +148,10 @@ class HttpStream final : public Stream {
     bool emit_response_head(const http::ResponseHead& head, const http::Framing& framing);
     void end_transaction();
     void count_response_failure();
+    // The stats of a request the rules let through or answered, and of a response (the
+    // server's, or the proxy's own page).
+    void count_request(const rules::Outcome& outcome);
+    void count_response(unsigned status, bool from_server);
     // `observe`: what the exchange says of the server the connection leads to.
     void observe(proxy::Observed what) {
         if (conn_server_) conn_server_->observed(what);

@@ -85,6 +85,7 @@ class ServerAttempt {
         preferred_ = nullptr;
         has_hash_ = false;
         priority_ = {};
+        session_counted_ = false;
     }
 
   private:
@@ -92,6 +93,8 @@ class ServerAttempt {
     Next next_attempt(bool timed_out);
     // A slot on `srv` was taken here rather than by the balancer.
     void reserved_here(proxy::Server& srv);
+    // The stats of a slot taken: a session of the server and backend, once per transaction.
+    void counted(proxy::Server& srv, bool balanced);
 
     Worker& worker_;
     proxy::Backend* be_;
@@ -102,6 +105,7 @@ class ServerAttempt {
     std::uint32_t hash_ = 0;              // set_hash()
     bool has_hash_ = false;
     bool redispatch_ = false;  // the next attempt avoids failed_
+    bool session_counted_ = false;
     proxy::QueuePriority priority_;
 };
 

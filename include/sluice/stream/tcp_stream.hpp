@@ -120,6 +120,7 @@ class TcpStream final : public Stream {
     std::uint8_t inspect_stage_ = 0;    // 0: the frontend's content rules, 1: the backend's
     bool inspecting_response_ = false;  // down_ is held for the tcp-response rules
     ev_tstamp connected_at_ = 0;
+    ev_tstamp started_at_ = 0;
     bool closed_ = false;
 };
 

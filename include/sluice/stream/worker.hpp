@@ -62,6 +62,21 @@ class Worker {
     IdlePool& idle_pool() { return *idle_pool_; }
     // Scratch strings for rule evaluation on this thread (reset per message head).
     sample::Arena& arena() { return arena_; }
+    // This thread's stats block of a frontend, backend or server (proxy/counters.hpp), and the
+    // loop's clock in whole seconds for the rates.
+    proxy::Counts& counts(proxy::PerThreadCounts& of) {
+        return of.at(static_cast<std::uint32_t>(loop_.index()));
+    }
+    std::uint32_t second() const { return static_cast<std::uint32_t>(ev_now(loop_.raw())); }
+    // A stream got a slot on `srv` for a new session (`balanced`: the algorithm chose it).
+    void count_session(proxy::Server& srv, bool balanced);
+    // The time from `since` to now, for the frontend (when given), the server and its backend
+    // (when given).
+    void count_time(proxy::Frontend* fe, proxy::Server* srv, proxy::TimingKind kind,
+                    ev_tstamp since);
+    // Bytes sent on: `to_client` (bout) or to the server (bin), for each object given.
+    void count_bytes(proxy::Frontend& fe, proxy::Backend* be, const proxy::Server* srv,
+                     bool to_client, std::uint64_t n);
 
   private:
     struct ListenWatcher {
