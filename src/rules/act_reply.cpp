@@ -387,7 +387,6 @@ constexpr ActionDef kActions[] = {
     {.name = "silent-drop", .parse = parse_drop<true>, .after_response = false},
     {.name = "reject", .parse = parse_drop<false>, .response = false},
     {.name = "wait-for-handshake", .pending = "TLS (roadmap item 7)"},
-    {.name = "use-service", .pending = "the runtime API and stats (issue #7)"},
     {.name = "do-resolve", .pending = "DNS resolvers (roadmap item 12)"},
     {.name = "lua", .pending = "Lua scripting (roadmap item 13)"},
 };

@@ -98,6 +98,7 @@ bool HttpStream::step() {
             return false;
         }
         case Phase::Closing:
+            if (reply_rest_ && (!send_reply_rest() || reply_rest_)) return false;
             if (!send_to(client_, server_side_, resp_)) return false;
             if (client_.out.empty() && !client_.write_shut && client_done_ && client_.in.empty() &&
                 (client_.read_closed || net::pending_input(client_.fd) != net::Pending::Bytes)) {
@@ -194,6 +195,10 @@ bool HttpStream::exchange_step() {
             if (client_.out.empty() && resp_.ready == 0) close();
             return false;
         }
+    }
+    if (reply_rest_) {
+        if (!send_reply_rest()) return true;
+        if (reply_rest_) return false;  // the client's socket is full
     }
     if (!send_to(client_, server_side_, resp_)) return true;
     if (resp_.done && resp_.ready == 0 && client_.out.empty()) {
@@ -343,7 +348,7 @@ bool HttpStream::parse_request() {
     response_started_ = false;
     attempt_.reset();
     capture_request(head);
-    const rules::Outcome outcome = run_request_rules(head, client_.in.size(), body, framing);
+    rules::Outcome outcome = run_request_rules(head, client_.in.size(), body, framing);
     // Early hints go out now, ahead of the wait, the reply or the server's response (HAProxy
     // 2.6 sends them even before a reject closes the connection).
     if (!client_.out.empty() && !send_to(client_, server_side_, resp_)) return false;
@@ -358,10 +363,26 @@ bool HttpStream::parse_request() {
     body_wait_.reset();
     awaited_body_ = false;
     attempt_.set_backend(be_);
+    if (!rules::ends_transaction(outcome.verdict)) {
+        // A section's own service (`stats uri`) answers once its rules let the request go.
+        if (const rules::Service* own = proxy_service(head.target)) {
+            outcome.verdict = rules::Verdict::Reply;
+            outcome.service = own;
+        }
+    }
     count_request(outcome);
     if (outcome.verdict == rules::Verdict::Reply) {
         // A body read whole with the head goes with it: the connection can carry on.
         const auto body_len = whole_body_length(body, framing);
+        if (outcome.service) {
+            rules::ServiceReply reply;
+            serve(*outcome.service, head, body, reply);  // before the head's views die
+            client_.in.consume(head_len + body_len.value_or(0));
+            if (body_len) req_.done = true;
+            continue_sent_ = false;
+            send_service_reply(std::move(reply));
+            return true;
+        }
         client_.in.consume(head_len + body_len.value_or(0));  // the views in `head` die here
         if (body_len) req_.done = true;
         continue_sent_ = false;

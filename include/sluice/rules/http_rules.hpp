@@ -63,6 +63,8 @@ struct Outcome {
     // its own). The rule does not see the clock; the stream ends an expired wait (HAProxy 2.6
     // answers 408 then).
     util::Duration wait{0};
+    // Reply from `use-service`: the service builds the response (service.hpp).
+    const class Service* service = nullptr;
 };
 
 // The body of the message the rules run on, as far as it has arrived, for wait-for-body; set by

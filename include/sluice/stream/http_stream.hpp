@@ -20,6 +20,7 @@
 #include "sluice/http/h1_parse.hpp"
 #include "sluice/proxy/runtime.hpp"
 #include "sluice/rules/http_rules.hpp"
+#include "sluice/rules/service.hpp"
 #include "sluice/sample/capture.hpp"
 #include "sluice/sample/vars.hpp"
 #include "sluice/stream/server_attempt.hpp"
@@ -151,6 +152,14 @@ class HttpStream final : public Stream {
     // The stats of a request the rules let through or answered, and of a response (the
     // server's, or the proxy's own page).
     void count_request(const rules::Outcome& outcome);
+    // Services (rules/service.hpp): the section's own for this target (`stats uri`), if any;
+    // building a reply; sending it, its body as the client's socket takes it when it is larger
+    // than a buffer (reply_rest_).
+    const rules::Service* proxy_service(std::string_view target) const;
+    void serve(const rules::Service& service, const http::RequestHead& head,
+               std::span<const std::byte> body, rules::ServiceReply& reply);
+    void send_service_reply(rules::ServiceReply reply);
+    bool send_reply_rest();
     void count_response(unsigned status, bool from_server);
     // `observe`: what the exchange says of the server the connection leads to.
     void observe(proxy::Observed what) {
@@ -256,6 +265,11 @@ class HttpStream final : public Stream {
     // the connection's life once made, so that it is allocated once.
     std::unique_ptr<std::string> retry_head_;
     std::unique_ptr<ClientAddresses> addrs_;  // from a PROXY header: they replace the socket's
+    struct ReplyRest {
+        std::string body;
+        std::size_t sent = 0;
+    };
+    std::unique_ptr<ReplyRest> reply_rest_;  // a service's reply body not yet in client_.out
     proxy::Server* conn_server_ = nullptr;    // where server_side_.fd leads (outlives the slot)
     Phase phase_ = Phase::WaitRequest;
     Side client_, server_side_;
