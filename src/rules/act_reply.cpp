@@ -163,12 +163,13 @@ void build_reply(RuleCtx& ctx, const ReplySpec& spec, Outcome& o) {
 
 class Reply final : public Action {
   public:
-    Reply(ReplySpec spec, bool close, bool tarpit = false)
-        : spec_(std::move(spec)), close_(close), tarpit_(tarpit) {}
+    Reply(ReplySpec spec, bool close, bool tarpit = false, bool deny = false)
+        : spec_(std::move(spec)), close_(close), tarpit_(tarpit), deny_(deny) {}
     bool run(RuleCtx& ctx) const override {
         ctx.outcome.verdict = Verdict::Reply;
         ctx.outcome.close = close_;
         ctx.outcome.tarpit = tarpit_;
+        ctx.outcome.denied = deny_;
         build_reply(ctx, spec_, ctx.outcome);
         return false;
     }
@@ -177,6 +178,7 @@ class Reply final : public Action {
     ReplySpec spec_;
     bool close_;
     bool tarpit_;
+    bool deny_;  // deny, tarpit: counted as denied (dreq, dresp), not as intercepted
 };
 
 // reject and silent-drop: the connection ends, nothing is answered.
@@ -205,7 +207,7 @@ Result<std::unique_ptr<const Action>> parse_drop(const ActionParse& p) {
 Result<std::unique_ptr<const Action>> parse_tarpit(const ActionParse& p) {
     auto spec = parse_reply(p.args, "deny_status", 500, p.available);
     if (!spec) return util::error(spec.error());
-    return std::unique_ptr<const Action>(new Reply(std::move(*spec), false, true));
+    return std::unique_ptr<const Action>(new Reply(std::move(*spec), false, true, true));
 }
 
 Result<std::unique_ptr<const Action>> parse_deny(const ActionParse& p) {
@@ -213,7 +215,7 @@ Result<std::unique_ptr<const Action>> parse_deny(const ActionParse& p) {
     auto spec =
         parse_reply(p.args, "deny_status", p.set == RuleSet::Request ? 403 : 502, p.available);
     if (!spec) return util::error(spec.error());
-    return std::unique_ptr<const Action>(new Reply(std::move(*spec), false));
+    return std::unique_ptr<const Action>(new Reply(std::move(*spec), false, false, true));
 }
 
 Result<std::unique_ptr<const Action>> parse_return(const ActionParse& p) {

@@ -918,6 +918,12 @@ bool HttpStream::parse_response() {
             body_wait_.reset();
             // Once per response: a head parsed again while rules wait for the body is not.
             observe(proxy::observed_status(head.status));
+            if (outcome.verdict == rules::Verdict::Drop ||
+                (outcome.verdict == rules::Verdict::Reply && outcome.denied)) {
+                for (proxy::PerThreadCounts* of :
+                     {&fe_.counts, &be_->counts, conn_server_ ? &conn_server_->counts : nullptr})
+                    if (of) worker_.counts(*of).denied_responses.add();
+            }
             if (outcome.verdict == rules::Verdict::Drop) {
                 drop_server_connection();
                 attempt_.release();
@@ -1007,6 +1013,7 @@ void HttpStream::end_transaction() {
                                  !server_side_.read_closed && server_side_.fd >= 0;
     proxy::Server* srv = conn_server_;
     worker_.count_time(&fe_, srv, proxy::TimingKind::Total, request_started_);
+    backend_counted_ = false;
     attempt_.release();
     captures_.reset();  // the next transaction takes its own
     body_wait_.reset();
@@ -1042,14 +1049,16 @@ void HttpStream::end_transaction() {
 
 void HttpStream::count_request(const rules::Outcome& outcome) {
     const std::uint32_t sec = worker_.second();
-    for (proxy::PerThreadCounts* of : {&fe_.counts, be_ ? &be_->counts : nullptr}) {
+    // A request the frontend's rules answered never reached a backend (as in HAProxy).
+    backend_counted_ = be_ && (!rules::ends_transaction(outcome.verdict) || decided_in_backend_);
+    for (proxy::PerThreadCounts* of : {&fe_.counts, backend_counted_ ? &be_->counts : nullptr}) {
         if (!of) continue;
         proxy::Counts& c = worker_.counts(*of);
         c.requests.add();
         c.request_rate.add(sec);
         if (outcome.verdict == rules::Verdict::Reply) {
-            // deny and tarpit close after their reply; return, redirect, auth are intercepted.
-            if (outcome.close || outcome.tarpit)
+            // deny and tarpit are denials; return, redirect, auth, services are intercepted.
+            if (outcome.denied)
                 c.denied_requests.add();
             else
                 c.intercepted.add();
@@ -1061,7 +1070,7 @@ void HttpStream::count_request(const rules::Outcome& outcome) {
 
 void HttpStream::count_response(unsigned status, bool from_server) {
     worker_.counts(fe_.counts).response(status);
-    if (be_) worker_.counts(be_->counts).response(status);
+    if (be_ && (backend_counted_ || from_server)) worker_.counts(be_->counts).response(status);
     if (!from_server || !conn_server_) return;
     worker_.counts(conn_server_->counts).response(status);
     if (status >= 200)

@@ -46,6 +46,7 @@ struct Outcome {
     http::ErrorPage reply;  // empty head: use the proxy's error page for `status`
     bool close = false;     // the connection closes after the reply (deny does, as HAProxy)
     bool tarpit = false;    // Reply: hold it for `timeout tarpit` first
+    bool denied = false;    // Reply: deny or tarpit (the stats count it as denied)
     bool silent = false;    // Drop: not even a reset reaches the client (silent-drop)
     // `set-timeout server|tunnel`: this transaction's own (zero: the backend's).
     util::Duration server_timeout{0}, tunnel_timeout{0};

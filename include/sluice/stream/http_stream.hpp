@@ -270,7 +270,7 @@ class HttpStream final : public Stream {
         std::size_t sent = 0;
     };
     std::unique_ptr<ReplyRest> reply_rest_;  // a service's reply body not yet in client_.out
-    proxy::Server* conn_server_ = nullptr;    // where server_side_.fd leads (outlives the slot)
+    proxy::Server* conn_server_ = nullptr;   // where server_side_.fd leads (outlives the slot)
     Phase phase_ = Phase::WaitRequest;
     Side client_, server_side_;
     Body req_, resp_;
@@ -290,6 +290,7 @@ class HttpStream final : public Stream {
     bool continue_sent_ = false;       // we answered the request's Expect: 100-continue ourselves
     bool awaited_body_ = false;        // the request is parsed again as its awaited body comes
     bool decided_in_backend_ = false;  // the request rules' verdict came from the backend's
+    bool backend_counted_ = false;     // the transaction counts in its backend's stats
     // `set-timeout server|tunnel` for this transaction, in milliseconds (0: the backend's).
     std::uint32_t server_timeout_ms_ = 0, tunnel_timeout_ms_ = 0;
     util::Duration timeout_server() const;
