@@ -84,8 +84,10 @@ void Worker::stop_listeners() {
 
 bool Worker::has_room(const proxy::Frontend& fe) const {
     const proxy::Config& c = engine_.config();
-    return c.cur_conns.load(std::memory_order_acquire) < c.maxconn &&
-           fe.cur_conns.load(std::memory_order_acquire) < fe.maxconn;
+    return c.cur_conns.load(std::memory_order_acquire) <
+               c.maxconn.load(std::memory_order_relaxed) &&
+           fe.cur_conns.load(std::memory_order_acquire) <
+               fe.maxconn.load(std::memory_order_relaxed);
 }
 
 void Worker::on_listener_ready(struct ev_loop*, ev_io* w, int) {
@@ -175,7 +177,8 @@ void Worker::accept_from(ListenWatcher& lw) {
         // Take the slots first, so two threads cannot both take the last one.
         const std::uint32_t global = c.cur_conns.fetch_add(1, std::memory_order_acq_rel);
         const std::uint32_t local = fe.cur_conns.fetch_add(1, std::memory_order_acq_rel);
-        if (global >= c.maxconn || local >= fe.maxconn) {
+        if (global >= c.maxconn.load(std::memory_order_relaxed) ||
+            local >= fe.maxconn.load(std::memory_order_relaxed)) {
             c.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
             fe.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
             pause(lw);
@@ -195,6 +198,7 @@ void Worker::accept_from(ListenWatcher& lw) {
             }
             return;  // EAGAIN: another thread took it, or nothing left
         }
+        fe.cum_conns.fetch_add(1, std::memory_order_relaxed);
         Session session;
         const rules::Admission admission = admitted(fe, fd, session);
         if (admission.verb != rules::TcpVerb::Accept) {
@@ -218,7 +222,7 @@ void Worker::on_fd_limit_timer(struct ev_loop*, ev_timer* w, int) {
     auto* self = static_cast<Worker*>(w->data);
     if (self->stopping_) return;
     for (auto& lw : self->watchers_)
-        if (!lw->paused) ev_io_start(self->loop_.raw(), &lw->io);
+        if (!lw->paused && !lw->disabled) ev_io_start(self->loop_.raw(), &lw->io);
 }
 
 // At the limit the listener is not watched (the kernel keeps new clients in its backlog)
@@ -246,14 +250,28 @@ void Worker::resume_paused() {
             continue;
         }
         lw->paused = false;
-        ev_io_start(loop_.raw(), &lw->io);
+        if (!lw->disabled) ev_io_start(loop_.raw(), &lw->io);
     }
     if (!still_paused) return;
     engine_.any_paused().store(true, std::memory_order_seq_cst);
     for (auto& lw : watchers_) {
         if (!lw->paused || !has_room(*lw->frontend)) continue;
         lw->paused = false;
-        ev_io_start(loop_.raw(), &lw->io);
+        if (!lw->disabled) ev_io_start(loop_.raw(), &lw->io);
+    }
+}
+
+void Worker::frontend_listening(const proxy::Frontend& fe) {
+    if (stopping_) return;
+    const bool off =
+        fe.listening.load(std::memory_order_acquire) != proxy::Frontend::Listening::Ready;
+    for (auto& lw : watchers_) {
+        if (lw->frontend != &fe || lw->disabled == off) continue;
+        lw->disabled = off;
+        if (off)
+            ev_io_stop(loop_.raw(), &lw->io);
+        else if (!lw->paused && !ev_is_active(&fd_limit_timer_))
+            ev_io_start(loop_.raw(), &lw->io);
     }
 }
 
@@ -386,9 +404,33 @@ void Engine::listener_stopped() {
     // The last thread to stop watching closes the sockets: the kernel then refuses new
     // clients, and no other thread's loop still polls a closed descriptor.
     if (threads_to_stop_.fetch_sub(1) == 1)
-        for (auto& fe : config_.frontends)
+        for (auto& fe : config_.frontends) {
+            // A frontend shut down by the runtime API closed its own.
+            if (fe->listening.load(std::memory_order_acquire) ==
+                proxy::Frontend::Listening::Stopped)
+                continue;
             for (proxy::Listener& l : fe->listeners)
                 net::close_listener(l.socket);
+        }
+}
+
+}  // namespace sluice::stream
+
+namespace sluice::stream {
+
+void Engine::shutdown_frontend(proxy::Frontend& fe, std::function<void()> done) {
+    fe.listening.store(proxy::Frontend::Listening::Stopped, std::memory_order_release);
+    auto left = std::make_shared<std::atomic<int>>(static_cast<int>(workers_.size()));
+    auto then = std::make_shared<std::function<void()>>(std::move(done));
+    proxy::Frontend* target = &fe;
+    runtime_.post_all([this, left, then, target](core::Loop& l) {
+        worker(l.index()).frontend_listening(*target);
+        if (left->fetch_sub(1) != 1) return;
+        // No thread watches them any more: closing cannot pull a descriptor from under a poll.
+        for (proxy::Listener& lst : target->listeners)
+            net::close_listener(lst.socket);
+        if (*then) (*then)();
+    });
 }
 
 }  // namespace sluice::stream
