@@ -93,19 +93,22 @@ void cmd_set_rate_limit(Ctx& ctx) {
         ctx.error("Expects an integer value.");
         return;
     }
-    // Sluice has no rate limiter yet to change: saying so beats accepting a value that would
-    // change nothing.
-    static constexpr std::string_view kBrings[] = {
-        "the global 'maxconnrate' limit", "the global 'maxsessrate' limit", "TLS (roadmap item 7)",
-        "compression (roadmap item 11)"};
-    const std::size_t i = what == "connections"    ? 0
-                          : what == "sessions"     ? 1
-                          : what == "ssl-sessions" ? 2
-                                                   : 3;
-    ctx.error(
-        fmt::format("'set rate-limit {} global' is not implemented yet in sluice; it comes "
-                    "with {}.",
-                    what, kBrings[i]));
+    if (what == "connections" || what == "sessions") {
+        const long v = leading_int(ctx.args[4]);
+        if (v < 0 || v > INT32_MAX) {
+            ctx.error("Value out of range.");
+            return;
+        }
+        proxy::RateLimit& rate =
+            what == "connections" ? ctx.config.conn_rate : ctx.config.sess_rate;
+        rate.limit.store(static_cast<std::uint32_t>(v), std::memory_order_relaxed);
+        return;
+    }
+    // Nothing to change yet: saying so beats accepting a value that would change nothing.
+    ctx.error(fmt::format(
+        "'set rate-limit {} global' is not implemented yet in sluice; it comes "
+        "with {}.",
+        what, what == "ssl-sessions" ? "TLS (roadmap item 7)" : "compression (roadmap item 11)"));
 }
 
 void cmd_disable_frontend(Ctx& ctx) {

@@ -191,6 +191,8 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
                 : g.maxconn        ? g.maxconn
                                    : maxconn_from_fd_limit();
     c.hard_maxconn = c.maxconn;
+    c.conn_rate.limit = g.maxconnrate;
+    c.sess_rate.limit = g.maxsessrate;
     // HAProxy keeps at least half of each buffer for data: a larger maxrewrite is clamped.
     if (c.global.maxrewrite > c.global.bufsize / 2) c.global.maxrewrite = c.global.bufsize / 2;
 

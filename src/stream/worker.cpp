@@ -174,6 +174,16 @@ void Worker::accept_from(ListenWatcher& lw) {
     proxy::Config& c = engine_.config();
     proxy::Frontend& fe = *lw.frontend;
     for (int i = 0; i < kAcceptBatch; ++i) {
+        if (c.conn_rate.limited() || c.sess_rate.limited()) {
+            const double now = loop_.now();
+            const double wait = std::max(c.conn_rate.wait(now), c.sess_rate.wait(now));
+            if (wait > 0) {
+                // At the rate: this thread's listeners rest until one more fits (the kernel
+                // keeps new clients in the backlog meanwhile), as HAProxy's do.
+                rest_listeners(wait);
+                return;
+            }
+        }
         // Take the slots first, so two threads cannot both take the last one.
         const std::uint32_t global = c.cur_conns.fetch_add(1, std::memory_order_acq_rel);
         const std::uint32_t local = fe.cur_conns.fetch_add(1, std::memory_order_acq_rel);
@@ -192,13 +202,12 @@ void Worker::accept_from(ListenWatcher& lw) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 // Out of descriptors: rest every listener of this thread briefly instead of
                 // spinning on a readable listener we cannot serve.
-                for (auto& other : watchers_)
-                    ev_io_stop(loop_.raw(), &other->io);
-                ev_timer_start(loop_.raw(), &fd_limit_timer_);
+                rest_listeners(kFdLimitPause);
             }
             return;  // EAGAIN: another thread took it, or nothing left
         }
         fe.cum_conns.fetch_add(1, std::memory_order_relaxed);
+        if (c.conn_rate.limited()) c.conn_rate.count(loop_.now());
         Session session;
         const rules::Admission admission = admitted(fe, fd, session);
         if (admission.verb != rules::TcpVerb::Accept) {
@@ -208,6 +217,7 @@ void Worker::accept_from(ListenWatcher& lw) {
             c.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
             continue;
         }
+        if (c.sess_rate.limited()) c.sess_rate.count(loop_.now());
         if (lw.listener->options.accept_proxy || admission.expect_proxy) {
             // The session starts once the PROXY header said whose connection this is.
             auto* wait = new ProxyHeaderWait(*this, fe, fd, std::move(session));
@@ -216,6 +226,14 @@ void Worker::accept_from(ListenWatcher& lw) {
         }
         launch(fe, fd, std::move(session));
     }
+}
+
+void Worker::rest_listeners(double seconds) {
+    for (auto& lw : watchers_)
+        ev_io_stop(loop_.raw(), &lw->io);
+    ev_timer_stop(loop_.raw(), &fd_limit_timer_);
+    ev_timer_set(&fd_limit_timer_, seconds, 0.);
+    ev_timer_start(loop_.raw(), &fd_limit_timer_);
 }
 
 void Worker::on_fd_limit_timer(struct ev_loop*, ev_timer* w, int) {

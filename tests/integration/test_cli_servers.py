@@ -300,7 +300,7 @@ def test_set_maxconn_frontend_is_enforced(cli, sluice):
     assert cli.ask("set maxconn global 10\n", user=True) == "Permission denied\n\n"
 
 
-def test_set_rate_limit(cli, binary_is_haproxy):
+def test_set_rate_limit(cli, sluice, binary_is_haproxy):
     usage = ("'set rate-limit' only supports :\n"
              "   - 'connections global' to set the per-process maximum connection rate\n"
              "   - 'sessions global' to set the per-process maximum session rate\n"
@@ -311,13 +311,37 @@ def test_set_rate_limit(cli, binary_is_haproxy):
     assert cli.ask("set rate-limit foo global 1\n") == usage
     assert cli.ask("set rate-limit connections local 1\n") == usage
     assert cli.ask("set rate-limit connections global\n") == "Expects an integer value.\n\n"
-    out = cli.ask("set rate-limit connections global 10\n")
+    assert cli.ask("set rate-limit sessions global 1000\n") == "\n"
+    assert cli.ask("set rate-limit sessions global 0\n") == "\n"
+    assert cli.ask("set rate-limit connections global 1\n", user=True) == "Permission denied\n\n"
+    # At one connection a second, three clients in a row take a second or more to be served
+    # (each waits in the backlog meanwhile); with the limit gone they go at once.
+    assert cli.ask("set rate-limit connections global 1\n") == "\n"
+    started = time.monotonic()
+    assert sum(counts(cli, sluice.port("fe"), 3).values()) == 3
+    assert time.monotonic() - started >= 0.9
+    assert cli.ask("set rate-limit connections global 0\n") == "\n"
+    assert sum(counts(cli, sluice.port("fe"), 5).values()) == 5
+    out = cli.ask("set rate-limit ssl-sessions global 10\n")
     if binary_is_haproxy:
         assert out == "\n"
     else:
-        # Sluice has no rate limiter to change yet: it says so (doc/differences.md).
-        assert out == ("'set rate-limit connections global' is not implemented yet in sluice; "
-                       "it comes with the global 'maxconnrate' limit.\n\n")
+        # No TLS yet, so no TLS session rate to change: sluice says so (doc/differences.md).
+        assert out == ("'set rate-limit ssl-sessions global' is not implemented yet in sluice; "
+                       "it comes with TLS (roadmap item 7).\n\n")
+
+
+def test_maxconnrate_in_the_config(sluice, backends):
+    # HAProxy's global rate limits: the third client of a second waits for the next one.
+    web = backends.http("a")
+    proc, path = start(sluice, f"frontend fe\n    bind 127.0.0.1:{sluice.port('fe')}\n"
+                               "    default_backend be\n"
+                               f"backend be\n    server a 127.0.0.1:{web.port}\n",
+                       extra_global="maxconnrate 2\nmaxsessrate 1000")
+    cli = Cli(sluice, proc, path, {"a": web})
+    started = time.monotonic()
+    assert counts(cli, sluice.port("fe"), 5) == {"a": 5}
+    assert time.monotonic() - started >= 0.9
 
 
 # ---- show servers state / conn, the state file ---------------------------------------------

@@ -60,7 +60,7 @@ class RateLimit {
     }
 
   private:
-    std::atomic<std::uint64_t> current_{0};  // second << 32 | events in it
+    std::atomic<std::uint64_t> current_{0};   // second << 32 | events in it
     std::atomic<std::uint32_t> previous_{0};  // events of the second before
 };
 

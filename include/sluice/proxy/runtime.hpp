@@ -17,6 +17,7 @@
 #include "sluice/net/socket.hpp"
 #include "sluice/proxy/conf.hpp"
 #include "sluice/proxy/observe.hpp"
+#include "sluice/proxy/rate.hpp"
 
 namespace sluice::proxy {
 
@@ -322,6 +323,9 @@ struct Config {
     // to `hard_maxconn`, the one it started with.
     std::atomic<std::uint32_t> maxconn{0};
     std::uint32_t hard_maxconn = 0;
+    // `maxconnrate` (accepted connections) and `maxsessrate` (sessions started, after the
+    // connection rules): listeners rest while the rate is reached.
+    RateLimit conn_rate, sess_rate;
     std::uint32_t nbthread = 1;
     std::vector<std::vector<int>> cpu_sets;  // per thread, from cpu-map
     bool splice_allowed = true;              // false with -dS

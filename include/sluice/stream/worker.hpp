@@ -84,6 +84,9 @@ class Worker {
     rules::Admission admitted(proxy::Frontend& fe, int fd, Session& session);
     bool has_room(const proxy::Frontend& fe) const;
     void pause(ListenWatcher& lw);
+    // Out of descriptors, or at a connection or session rate: no listener of this thread is
+    // watched for `seconds`.
+    void rest_listeners(double seconds);
     // Wakes the streams of one queue, oldest first, until one finds no slot.
     void drain(QueueLink& head);
     void drain_after_release(proxy::Server& srv);

@@ -99,6 +99,8 @@ const Names kKeywords = {
     "master-worker",
     "maxconn",
     "maxconn",
+    "maxconnrate",
+    "maxsessrate",
     "mode",
     "monitor",
     "monitor-uri",
