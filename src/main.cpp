@@ -246,7 +246,7 @@ int main(int argc, char** argv) {
         .frontend_listening =
             [&engine](proxy::Frontend* fe, proxy::Frontend::Listening to) {
                 if (fe && to == proxy::Frontend::Listening::Stopped) {
-                    engine.shutdown_frontend(*fe, {});
+                    engine.shutdown_frontend(*fe);
                     return;
                 }
                 engine.runtime().post_all([&engine, fe](core::Loop& l) {

@@ -8,6 +8,7 @@
 #include "session.hpp"
 #include "sluice/check/agent.hpp"
 #include "sluice/check/conf.hpp"
+#include "sluice/check/watch.hpp"
 
 namespace sluice::cli {
 namespace {
@@ -153,6 +154,11 @@ void set_check_port(Ctx& ctx, proxy::Server& s) {
 }
 
 void set_health(Ctx& ctx, proxy::Server& s, std::string_view value) {
+    // A tracking server's health is the tracked one's.
+    if (s.line_parts && !s.line_parts->read<check::ServerWatchConf>().track.empty()) {
+        ctx.error("cannot change health on a tracking server.");
+        return;
+    }
     using W = check::StateMessage::What;
     W what;
     if (value == "up")

@@ -436,18 +436,16 @@ void Engine::listener_stopped() {
 
 namespace sluice::stream {
 
-void Engine::shutdown_frontend(proxy::Frontend& fe, std::function<void()> done) {
+void Engine::shutdown_frontend(proxy::Frontend& fe) {
     fe.listening.store(proxy::Frontend::Listening::Stopped, std::memory_order_release);
     auto left = std::make_shared<std::atomic<int>>(static_cast<int>(workers_.size()));
-    auto then = std::make_shared<std::function<void()>>(std::move(done));
     proxy::Frontend* target = &fe;
-    runtime_.post_all([this, left, then, target](core::Loop& l) {
+    runtime_.post_all([this, left, target](core::Loop& l) {
         worker(l.index()).frontend_listening(*target);
         if (left->fetch_sub(1) != 1) return;
         // No thread watches them any more: closing cannot pull a descriptor from under a poll.
         for (proxy::Listener& lst : target->listeners)
             net::close_listener(lst.socket);
-        if (*then) (*then)();
     });
 }
 

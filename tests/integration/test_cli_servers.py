@@ -168,6 +168,22 @@ def test_set_server_health_changes_state_with_messages(cli, sluice):
     assert cli.ask("disable health lb/b\n") == "\n"
 
 
+def test_set_health_on_a_tracking_server(sluice, backends):
+    # HAProxy's answer, pinned: a tracking server follows the tracked one only.
+    web = backends.http("a")
+    proc, path = start(sluice, f"backend be\n    server s1 127.0.0.1:{web.port} check inter 1h\n"
+                               f"    server s2 127.0.0.1:{web.port} track s1\n"
+                               f"frontend fe\n    bind 127.0.0.1:{sluice.port('fe')}\n"
+                               "    default_backend be\n")
+    cli = Cli(sluice, proc, path, {"a": web})
+    assert cli.ask("set server be/s2 health down\n") == (
+        "cannot change health on a tracking server.\n\n")
+    assert cli.ask("enable health be/s2\n") == (
+        "Health check was not configured on this server, cannot enable.\n\n")
+    assert cli.ask("set server be/s2 check-port 5\n") == (
+        "health checks are not enabled on this server\n")
+
+
 def test_set_server_agent(cli, sluice):
     # HAProxy's answers and messages, pinned.
     assert cli.ask("set server lb/b agent down\n") == (

@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <vector>
 
@@ -123,8 +122,8 @@ class Engine {
     std::atomic<bool>& any_paused() { return any_paused_; }
     void listener_stopped();  // a worker stopped its watchers (soft stop)
     // `shutdown frontend`: every thread stops watching the frontend's listeners, then the last
-    // one closes them; `done` runs there, after.
-    void shutdown_frontend(proxy::Frontend& fe, std::function<void()> done);
+    // one closes them.
+    void shutdown_frontend(proxy::Frontend& fe);
 
   private:
     proxy::Config& config_;
