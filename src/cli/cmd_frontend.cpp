@@ -36,6 +36,16 @@ proxy::Frontend* frontend_at(Ctx& ctx, std::size_t at) {
     return nullptr;
 }
 
+// A `listen` section is a "proxy" in HAProxy's messages.
+bool is_listen(const Ctx& ctx, const proxy::Frontend& fe) {
+    for (const cfg::Section& s : ctx.config.doc.proxies)
+        if (s.name == fe.name && s.kind == cfg::SectionKind::Listen) return true;
+    return false;
+}
+std::string_view kind_of(const Ctx& ctx, const proxy::Frontend& fe) {
+    return is_listen(ctx, fe) ? "proxy" : "frontend";
+}
+
 // Queued clients may fit now: every thread looks at its paused listeners again.
 void limits_raised(Ctx& ctx) {
     if (ctx.hooks.frontend_listening) ctx.hooks.frontend_listening(nullptr, Listening::Ready);
@@ -126,7 +136,7 @@ void cmd_disable_frontend(Ctx& ctx) {
     }
     fe->listening.store(Listening::Paused, std::memory_order_release);
     if (ctx.hooks.frontend_listening) ctx.hooks.frontend_listening(fe, Listening::Paused);
-    warning(fmt::format("Paused frontend {}.", fe->name));
+    warning(fmt::format("Paused {} {}.", kind_of(ctx, *fe), fe->name));
 }
 
 void cmd_enable_frontend(Ctx& ctx) {
@@ -144,7 +154,7 @@ void cmd_enable_frontend(Ctx& ctx) {
     }
     fe->listening.store(Listening::Ready, std::memory_order_release);
     if (ctx.hooks.frontend_listening) ctx.hooks.frontend_listening(fe, Listening::Ready);
-    warning(fmt::format("Resumed frontend {}.", fe->name));
+    warning(fmt::format("Resumed {} {}.", kind_of(ctx, *fe), fe->name));
 }
 
 void cmd_shutdown_frontend(Ctx& ctx) {
@@ -157,7 +167,7 @@ void cmd_shutdown_frontend(Ctx& ctx) {
     // HAProxy counts the backend's sessions of a `listen` section apart; every connection of
     // one goes to its own backend here, so both counts are the frontend's.
     const std::uint64_t fe_conns = fe->cum_conns.load(std::memory_order_relaxed);
-    const bool listen = fe->backend && fe->backend->listen && fe->backend->name == fe->name;
+    const bool listen = is_listen(ctx, *fe);
     warning(fmt::format("Proxy {} stopped (cumulated conns: FE: {}, BE: {}).", fe->name, fe_conns,
                         listen ? fe_conns : 0));
     if (ctx.hooks.frontend_listening) ctx.hooks.frontend_listening(fe, Listening::Stopped);

@@ -267,6 +267,15 @@ def test_disable_and_enable_frontend(cli, sluice):
     assert cli.ask("disable frontend\n") == "A frontend name is expected.\n\n"
     assert cli.ask("disable frontend be\n") == "No such frontend.\n\n"
     assert cli.ask("disable frontend fe\n", user=True) == "Permission denied\n\n"
+    # A `listen` section is a proxy in the messages; its backend counts the same connections.
+    assert counts(cli, sluice.port("lb"), 2) == {"a": 1, "b": 1}
+    assert cli.ask("disable frontend lb;enable frontend lb;shutdown frontend lb\n") == "\n\n\n"
+    cli.wait_line("Proxy lb stopped")
+    assert cli.lines("oxy lb") == [
+        "[WARNING]  (PID) : Paused proxy lb.",
+        "[WARNING]  (PID) : Resumed proxy lb.",
+        "[WARNING]  (PID) : Proxy lb stopped (cumulated conns: FE: 2, BE: 2).",
+    ]
 
 
 def test_shutdown_frontend(cli, sluice):
