@@ -334,12 +334,18 @@ std::string path_in(const std::string& base, const std::string& file) {
     return base.ends_with('/') ? base + file : base + "/" + file;
 }
 
-// Reads and parses one file; false (with HAProxy's warning) when it cannot be used.
-bool read_state(const std::string& path, bool global, ServerStateFile& out) {
+// Reads and parses one file (the global one, or the local one of backend `local`); false
+// (with HAProxy's warning) when it cannot be used.
+bool read_state(const std::string& path, std::string_view local, ServerStateFile& out) {
+    const bool global = local.empty();
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        config_warning(fmt::format("config: Can't open {}server state file '{}': {}",
-                                   global ? "global " : "", path, std::strerror(errno)));
+        if (global)
+            config_warning(fmt::format("config: Can't open global server state file '{}': {}", path,
+                                       std::strerror(errno)));
+        else
+            config_warning(fmt::format("Proxy '{}': Can't open server state file '{}': {}.", local,
+                                       path, std::strerror(errno)));
         return false;
     }
     std::stringstream text;
@@ -463,12 +469,12 @@ void load_server_state(proxy::Config& config) {
             // One file for every backend that asks for it: read and applied once.
             global_read = true;
             ServerStateFile file;
-            if (read_state(path_in(g.base, g.file), true, file))
+            if (read_state(path_in(g.base, g.file), {}, file))
                 apply_file(config, file, nullptr, pc.load, now);
         } else if (pc.load == ServerStateProxyConf::Load::Local) {
             ServerStateFile file;
             const std::string name = pc.file_name.empty() ? be->name : pc.file_name;
-            if (read_state(path_in(g.base, name), false, file))
+            if (read_state(path_in(g.base, name), be->name, file))
                 apply_file(config, file, be.get(), pc.load, now);
         }
     }

@@ -439,6 +439,38 @@ def test_server_state_file_round_trip(sluice, backends):
     ]
 
 
+def test_server_state_local_files(sluice, backends):
+    # HAProxy's reading of per-backend files, pinned: `server-state-base` joined to the
+    # backend's name or its `server-state-file-name`.
+    web = backends.http("a")
+    base = sluice.tmp_path / "states"
+    base.mkdir()
+    body = ("    load-server-state-from-file local\n"
+            f"frontend fe\n    bind 127.0.0.1:{sluice.port('fe')}\n    default_backend be\n"
+            f"backend be\n    server s1 127.0.0.1:{web.port} weight 10\n"
+            f"backend be2\n    server-state-file-name other\n"
+            f"    server s1 127.0.0.1:{web.port} weight 10\n")
+    proc, path = start(sluice, body, extra_global=f"server-state-base {base}")
+    cli = Cli(sluice, proc, path, {"a": web})
+    assert [re.sub(r"\(\d+\)", "(PID)", line) for line in proc.stderr_text().splitlines()
+            if "server state file" in line] == [
+        f"[WARNING]  (PID) : config : Proxy 'be': Can't open server state file '{base}/be': "
+        "No such file or directory.",
+        f"[WARNING]  (PID) : config : Proxy 'be2': Can't open server state file "
+        f"'{base}/other': No such file or directory.",
+    ]
+    assert cli.ask("set weight be/s1 3;set weight be2/s1 4\n") == "\n\n"
+    (base / "be").write_text(cli.ask("show servers state be\n")[:-1])
+    (base / "other").write_text(cli.ask("show servers state be2\n")[:-1])
+    proc.signal(15)
+    proc.wait_exit()
+    proc, path = start(sluice, body, extra_global=f"server-state-base {base}", name="cli2")
+    cli = Cli(sluice, proc, path, {"a": web})
+    assert cli.ask("get weight be/s1;get weight be2/s1\n") == (
+        "3 (initial 10)\n\n4 (initial 10)\n\n")
+    assert "server state file" not in proc.stderr_text()
+
+
 def test_server_state_keywords(sluice):
     # HAProxy accepts these where its manual says.
     cfg = (sluice.base("tcp", extra_global="server-state-file /nonexistent/state\n"
