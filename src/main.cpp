@@ -16,6 +16,7 @@
 #include "sluice/cfg/reader.hpp"
 #include "sluice/check/checks.hpp"
 #include "sluice/cli/server.hpp"
+#include "sluice/cli/server_state.hpp"
 #include "sluice/cmdline.hpp"
 #include "sluice/core/loop.hpp"
 #include "sluice/lb/algorithm.hpp"
@@ -203,6 +204,8 @@ int main(int argc, char** argv) {
     }
     lb::install(*config);
     stats::set_process_start(static_cast<double>(std::time(nullptr)));
+    // Before the checks are built: they start from the state it restores.
+    cli::load_server_state(*config);
     cli::Server cli_server(*config);
     if (!cli_server.open(bind_diag)) {
         bind_diag.print(stderr);
@@ -241,6 +244,21 @@ int main(int argc, char** argv) {
         .shutdown_sessions = shutdown_sessions,
         // The API runs on the first loop: its worker wakes the queues.
         .limit_raised = [&engine](proxy::Server& s) { engine.worker(0).server_released(s); },
+        .checks_change = [&checks](proxy::Server& s,
+                                   check::ChecksChange c) { checks.apply(s, std::move(c)); },
+        .frontend_listening =
+            [&engine](proxy::Frontend* fe, proxy::Frontend::Listening to) {
+                if (fe && to == proxy::Frontend::Listening::Stopped) {
+                    engine.shutdown_frontend(*fe);
+                    return;
+                }
+                engine.runtime().post_all([&engine, fe](core::Loop& l) {
+                    if (fe)
+                        engine.worker(l.index()).frontend_listening(*fe);
+                    else
+                        engine.worker(l.index()).resume_paused();
+                });
+            },
     };
 
     ev_timer hard_stop_timer;

@@ -48,8 +48,6 @@ constexpr Keyword kPending[] = {
     pending("tune.ssl.default-dh-param", G, kTls),
     pending("tune.ssl.cachesize", G, kTls),
     pending("tune.ssl.lifetime", G, kTls),
-    pending("server-state-file", G | BE, kStats),
-    pending("server-state-base", G, kStats),
     pending("tune.h2.max-concurrent-streams", G, kH2),
     pending("tune.h2.initial-window-size", G, kH2),
     pending("tune.comp.maxlevel", G, kComp),

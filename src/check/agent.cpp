@@ -158,6 +158,7 @@ struct Agent {
     const std::function<void(proxy::Server&, core::Loop&)>* wake_queue = nullptr;
     bool up = true;  // the agent's own health: false from down/stopped/fail until up
     bool stopped = false;
+    bool enabled = true;  // false after the runtime API's `disable agent`
 
     enum class Phase : std::uint8_t { Idle, Connecting, Sending, Reading } phase = Phase::Idle;
     ev_timer timer{};
@@ -302,7 +303,7 @@ void finish(Agent& a) {
     if (r.complete) apply(a, r, ms);
     a.in.clear();
     a.in.shrink_to_fit();
-    if (a.stopped) return;
+    if (a.stopped || !a.enabled) return;
     double next = seconds(a.conf.inter);
     if (a.spread > 0) {
         // spread-checks: up to +/- spread% of the interval, at random, as the regular checks.
@@ -396,9 +397,9 @@ void start(Agent& a) {
 
 void on_timer(struct ev_loop*, ev_timer* w, int) {
     Agent& a = *static_cast<Agent*>(w->data);
-    if (a.phase == Agent::Phase::Idle)
-        start(a);
-    else
+    if (a.phase == Agent::Phase::Idle) {
+        if (a.enabled) start(a);
+    } else
         finish(a);  // timed out: what came is judged (an incomplete line is ignored)
 }
 
@@ -411,12 +412,14 @@ void change_admin(proxy::Server& s, proxy::AdminState next, Health* check_health
     using proxy::AdminState;
     const AdminState from = s.admin.load(std::memory_order_acquire);
     if (from == next) return;
+    s.last_change.store(static_cast<std::int64_t>(std::time(nullptr)), std::memory_order_relaxed);
     if (from == AdminState::Maint) {
         // Leaving maintenance: the regular check starts again from "going down" (one failure
         // marks the server DOWN), as HAProxy's; the agent's word stands.
         if (check_health) {
             check_health->value = check_health->rise;
             check_health->up = true;
+            s.check_health.store(check_health->value, std::memory_order_relaxed);
         }
         const bool up = (!agent || agent->up) && (!check_health || check_health->up);
         const bool was_up = s.up.exchange(up, std::memory_order_acq_rel);
@@ -460,8 +463,9 @@ AgentPtr make_agent(proxy::Server& server, const ServerAgentConf& conf, Health* 
     AgentPtr a(new Agent);
     a->server = &server;
     a->conf = conf;
-    a->target = conf.addr ? *conf.addr : server.address.address;
-    a->target.set_port(conf.port);
+    a->enabled = server.agent_enabled.load(std::memory_order_relaxed);
+    server.agent_port.store(conf.port, std::memory_order_relaxed);
+    agent_retarget(*a);
     a->check_health = check_health;
     a->loop = &setup.loop;
     a->watch = &setup.watch;
@@ -492,6 +496,43 @@ void stop_agent(Agent& a) {
     ev_timer_stop(a.loop->raw(), &a.timer);
     a.phase = Agent::Phase::Idle;
     a.in.clear();
+}
+
+}  // namespace sluice::check
+
+namespace sluice::check {
+
+bool agent_force(Agent& a, bool up) {
+    a.up = up;
+    return operational(a);
+}
+
+void agent_enable(Agent& a, bool on) {
+    if (a.enabled == on) return;
+    a.enabled = on;
+    a.server->agent_enabled.store(on, std::memory_order_relaxed);
+    if (on) {
+        if (!a.stopped) arm(a, a.conf.inter);
+        return;
+    }
+    close_fd(a);  // a run under way is dropped
+    ev_timer_stop(a.loop->raw(), &a.timer);
+    a.phase = Agent::Phase::Idle;
+    a.in.clear();
+    a.in.shrink_to_fit();
+}
+
+void agent_retarget(Agent& a) {
+    const proxy::Server& s = *a.server;
+    const auto& runtime = s.agent_address.now();
+    a.target = runtime.generation ? runtime.addr.address
+               : a.conf.addr      ? *a.conf.addr
+                                  : s.destination.now().addr.address;
+    a.target.set_port(s.agent_port.load(std::memory_order_relaxed));
+}
+
+void agent_set_send(Agent& a, std::string text) {
+    a.conf.send = std::move(text);
 }
 
 }  // namespace sluice::check

@@ -47,4 +47,23 @@ bool agent_allows_up(const Agent& a);
 void change_admin(proxy::Server& s, proxy::AdminState next, Health* check_health,
                   const Agent* agent, Watch& watch, core::Loop& loop);
 
+// For the runtime API's changes (runtime_ops.cpp), on the loop of the check or agent.
+core::Loop& thread_loop(const ThreadChecks& t);
+Health& check_health(Check& c);
+Agent* check_agent(Check& c);
+// The server's address or check port changed: the check connects to the new one.
+void check_retarget(Check& c);
+// `enable|disable health`: a disabled check stops (one under way is dropped) and leaves the
+// server's state as it is; enabled again, it runs after its interval.
+void check_enable(Check& c, bool on);
+// `set server B/S agent up|down`: the agent's own health, then the server's state with the
+// "changed from CLI" message.
+// Returns whether the server may be UP by its checks.
+bool agent_force(Agent& a, bool up);
+void agent_enable(Agent& a, bool on);
+// The agent's address or port changed (Server::agent_address, Server::agent_port, or the
+// server's address it follows).
+void agent_retarget(Agent& a);
+void agent_set_send(Agent& a, std::string text);
+
 }  // namespace sluice::check

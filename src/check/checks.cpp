@@ -74,6 +74,7 @@ std::string format_state_message(const StateMessage& m) {
                           : fmt::format("{} {}/{} {}", who, m.backend, m.server, m.event);
     if (!m.counts) return out + ".";
     if (!m.via_server.empty()) out += fmt::format(" via {}/{}", m.via_backend, m.via_server);
+    if (!m.cause.empty()) out += fmt::format(", {}", m.cause);
     if (m.outcome) {
         out += fmt::format(", reason: {}", describe(m.outcome->status));
         if (has_code(m.outcome->status)) out += fmt::format(", code: {}", m.outcome->code);
@@ -125,6 +126,7 @@ struct Check {
     Health health;
     std::size_t position = 0;  // among every check of the process (first-run spread)
     Agent* agent = nullptr;    // the server's agent check, on this thread
+    bool enabled = true;       // false after the runtime API's `disable health`
 
     // Rules: a tcp-check sequence waits for its socket (run_rules knows what for).
     enum class Phase : std::uint8_t {
@@ -797,7 +799,7 @@ void on_timer(struct ev_loop*, ev_timer* w, int) {
     Check& c = *static_cast<Check*>(w->data);
     switch (c.phase) {
         case Check::Phase::Idle:
-            start(c);
+            if (c.enabled) start(c);
             return;
         case Check::Phase::External:
             c.ext->kill(true);
@@ -895,7 +897,7 @@ void finish(Check& c, Outcome o) {
             }
             break;
     }
-    if (!c.thread->stopped) schedule(c, c.health.next_interval(c.conf));
+    if (!c.thread->stopped && c.enabled) schedule(c, c.health.next_interval(c.conf));
 }
 
 void stop_thread(ThreadChecks& t) {
@@ -934,7 +936,8 @@ void health_analyze(Check& c, OnError mode, std::string info, std::uint32_t sess
             mark_down(c, Outcome{Status::Hana, -1, std::move(info)}, -1, sessions);
     }
     // Every mode brings the next check forward to fastinter (a check under way goes on).
-    if (!c.conf.fastinter || c.phase != Check::Phase::Idle || c.thread->stopped) return;
+    if (!c.conf.fastinter || c.phase != Check::Phase::Idle || c.thread->stopped || !c.enabled)
+        return;
     struct ev_loop* loop = c.thread->loop->raw();
     if (!ev_is_active(&c.timer) || ev_timer_remaining(loop, &c.timer) > seconds(*c.conf.fastinter))
         arm_timeout(c, *c.conf.fastinter);
@@ -942,6 +945,56 @@ void health_analyze(Check& c, OnError mode, std::string info, std::uint32_t sess
 
 core::Loop& check_loop(const Check& c) {
     return *c.thread->loop;
+}
+
+namespace {
+
+// Where a check connects: http-check connect's address and port, else the server's check
+// options (or the runtime API's check-port), else the server's address in use.
+net::Address check_target(const Check& c) {
+    const proxy::Server& s = *c.server;
+    net::Address target = s.destination.now().addr.address;
+    if (c.conf.addr) target = *c.conf.addr;
+    const std::uint16_t port = s.check_port.load(std::memory_order_relaxed);
+    if (port) target.set_port(port);
+    if (c.plan->connect) {
+        if (c.plan->connect->addr) target = *c.plan->connect->addr;
+        if (c.plan->connect->port) target.set_port(c.plan->connect->port);
+    }
+    return target;
+}
+
+}  // namespace
+
+core::Loop& thread_loop(const ThreadChecks& t) {
+    return *t.loop;
+}
+Health& check_health(Check& c) {
+    return c.health;
+}
+Agent* check_agent(Check& c) {
+    return c.agent;
+}
+void check_retarget(Check& c) {
+    c.target = check_target(c);
+}
+void check_enable(Check& c, bool on) {
+    if (c.enabled == on) return;
+    c.enabled = on;
+    c.server->check_enabled.store(on, std::memory_order_relaxed);
+    if (on) {
+        if (!c.thread->stopped) schedule(c, c.health.next_interval(c.conf));
+        return;
+    }
+    // A check under way is dropped, as at stop.
+    close_fd(c);
+    if (c.ext) c.ext->kill(false);
+    ev_timer_stop(c.thread->loop->raw(), &c.timer);
+    c.phase = Check::Phase::Idle;
+    c.in.clear();
+    c.in.shrink_to_fit();
+    c.out.clear();
+    c.out.shrink_to_fit();
 }
 
 Checks::Checks(proxy::Config& config, core::Runtime& runtime)
@@ -1016,17 +1069,19 @@ Checks::Checks(proxy::Config& config, core::Runtime& runtime)
             c->plan = plan.get();
             c->conf = sc;
             c->health = Health::start(sc.rise, sc.fall, sc.init_state);
-            srv->check_health.store(c->health.value, std::memory_order_relaxed);
-            if (!c->health.up) start_down(*srv);
+            if (srv->state_restored) {
+                // As after HAProxy's reload: fully UP, or DOWN with no health.
+                c->health.up = srv->up.load(std::memory_order_relaxed);
+                c->health.value = c->health.up ? c->health.full() : 0;
+            } else if (!c->health.up) {
+                start_down(*srv);
+            }
+            c->enabled = srv->check_enabled.load(std::memory_order_relaxed);
             c->position = position;
-            // Where to connect: http-check connect's, else the server's check options, else
-            // the server's own address.
-            c->target = srv->address.address;
-            if (sc.addr) c->target = *sc.addr;
-            if (sc.port) c->target.set_port(sc.port);
+            srv->check_health.store(c->health.value, std::memory_order_relaxed);
+            srv->check_port.store(sc.port, std::memory_order_relaxed);
+            c->target = check_target(*c);
             if (plan->connect) {
-                if (plan->connect->addr) c->target = *plan->connect->addr;
-                if (plan->connect->port) c->target.set_port(plan->connect->port);
                 if (plan->connect->send_proxy) c->send_proxy = true;
                 c->linger = plan->connect->linger;
             }

@@ -190,6 +190,9 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
     c.maxconn = opt.global_maxconn ? opt.global_maxconn
                 : g.maxconn        ? g.maxconn
                                    : maxconn_from_fd_limit();
+    c.hard_maxconn = c.maxconn;
+    c.conn_rate.limit = g.maxconnrate;
+    c.sess_rate.limit = g.maxsessrate;
     // HAProxy keeps at least half of each buffer for data: a larger maxrewrite is clamped.
     if (c.global.maxrewrite > c.global.bufsize / 2) c.global.maxrewrite = c.global.bufsize / 2;
 
@@ -266,6 +269,7 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
             srv->name = line.name;
             srv->where = line.where;
             srv->address = line.address;
+            srv->destination.init(srv->address);
             srv->options = line.options.read<ServerOptions>();
             srv->line_parts = &line.options;
             srv->index = static_cast<std::uint32_t>(be->servers.size());
@@ -315,7 +319,9 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
         fe->index = static_cast<std::uint32_t>(c.frontends.size());
         fe->uid = proxy_uid[&s];
         fe->counts.init(c.nbthread);
-        fe->maxconn = px.maxconn ? px.maxconn : opt.proxy_maxconn ? opt.proxy_maxconn : c.maxconn;
+        fe->maxconn = px.maxconn          ? px.maxconn
+                      : opt.proxy_maxconn ? opt.proxy_maxconn
+                                          : c.maxconn.load();
         fe->timeout_client = or_zero(px.timeout_client);
         fe->timeout_client_fin = or_zero(px.timeout_client_fin);
         if (px.mode == Mode::Http) {

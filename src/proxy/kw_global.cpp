@@ -149,6 +149,8 @@ constexpr cfg::Keyword kGlobalKeywords[] = {
     cfg::flag<&GlobalConf::daemon, true>("daemon", G),
     cfg::flag<&GlobalConf::expose_experimental, true>("expose-experimental-directives", G),
     cfg::uint<&GlobalConf::maxconn, true>("maxconn", G),
+    cfg::uint<&GlobalConf::maxconnrate, true>("maxconnrate", G),
+    cfg::uint<&GlobalConf::maxsessrate, true>("maxsessrate", G),
     {.name = "nbthread",
      .in = G,
      .arity = cfg::exactly(1),

@@ -707,7 +707,8 @@ bool HttpStream::reuse_idle(proxy::Server& srv) {
     if (server_side_.fd >= 0) {
         // The connection kept from the previous request (http-reuse never), if it goes to the
         // same server and the server has not closed it meanwhile (nothing watched it).
-        if (conn_server_ == &srv && net::pending_input(server_side_.fd) == net::Pending::Nothing) {
+        if (conn_server_ == &srv && conn_generation_ == srv.destination.now().generation &&
+            net::pending_input(server_side_.fd) == net::Pending::Nothing) {
             on_connected();
             return true;
         }
@@ -734,6 +735,7 @@ bool HttpStream::reuse_idle(proxy::Server& srv) {
     if (fd < 0) return false;
     server_side_.fd = fd;
     conn_server_ = &srv;
+    conn_generation_ = srv.destination.now().generation;
     conn_requests_ = proven ? 2 : 1;
     worker_.counts(srv.counts).reused_conns.add();
     worker_.counts(srv.backend->counts).reused_conns.add();
@@ -747,6 +749,10 @@ bool HttpStream::reuse_idle(proxy::Server& srv) {
 void HttpStream::connect() {
     phase_ = Phase::Connecting;
     phase_started_ = worker_.loop().now();
+    // Read before connecting: a change in between only makes the connection look older than
+    // it is (not kept for reuse), never newer.
+    const std::uint32_t generation =
+        attempt_.server() ? attempt_.server()->destination.now().generation : 0;
     auto fd = attempt_.connect(client_.fd, addrs_.get());
     if (!fd) {
         connect_failed(false);
@@ -754,6 +760,7 @@ void HttpStream::connect() {
     }
     server_side_.fd = *fd;
     conn_server_ = attempt_.server();
+    conn_generation_ = generation;
     conn_requests_ = 0;
     server_side_.read_closed = server_side_.write_shut = false;
     ev_io_set(&server_side_.io, *fd, 0);
@@ -1022,7 +1029,7 @@ void HttpStream::end_transaction() {
         if (be_->http_reuse == proxy::HttpReuse::Never || srv->options.send_proxy) {
             // Private to this client connection: kept attached for its next request.
         } else {
-            worker_.idle_pool().give(*srv, server_side_.fd, conn_requests_ >= 2);
+            worker_.idle_pool().give(*srv, server_side_.fd, conn_requests_ >= 2, conn_generation_);
             server_side_.fd = -1;
             conn_server_ = nullptr;
         }

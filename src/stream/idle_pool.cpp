@@ -27,8 +27,14 @@ void IdlePool::close_all() {
 
 int IdlePool::take(proxy::Server& server, bool proven_only, bool& proven) {
     List& list = lists_[server.uid];
+    const std::uint32_t generation = server.destination.now().generation;
     for (Idle* i = list.newest; i;) {
         Idle* older = i->prev;
+        if (i->generation != generation) {  // to the address the server had before
+            drop(*i);
+            i = older;
+            continue;
+        }
         if (proven_only && !i->proven) {
             i = older;
             continue;
@@ -45,9 +51,9 @@ int IdlePool::take(proxy::Server& server, bool proven_only, bool& proven) {
     return -1;
 }
 
-void IdlePool::give(proxy::Server& server, int fd, bool proven) {
+void IdlePool::give(proxy::Server& server, int fd, bool proven, std::uint32_t generation) {
     const std::int32_t max = server.options.pool_max_conn;
-    if (closed_ || max == 0 ||
+    if (closed_ || max == 0 || generation != server.destination.now().generation ||
         (max > 0 &&
          server.idle_conns.load(std::memory_order_relaxed) >= static_cast<std::uint32_t>(max))) {
         ::close(fd);
@@ -63,6 +69,7 @@ void IdlePool::give(proxy::Server& server, int fd, bool proven) {
     i->pool = this;
     i->server = &server;
     i->proven = proven;
+    i->generation = generation;
     i->parked_at = loop_.now();
     ev_init(&i->io, on_readable);
     core::io_rebind(i->io, fd, EV_READ);

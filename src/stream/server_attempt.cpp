@@ -69,13 +69,14 @@ void ServerAttempt::release() {
 
 util::Result<int> ServerAttempt::connect(int client_fd, const ClientAddresses* addrs) const {
     const proxy::Server& srv = *held_;
-    net::Address to = srv.address.address;
-    if (!srv.address.has_port) {
+    const net::ServerAddress& dest = srv.destination.now().addr;
+    net::Address to = dest.address;
+    if (!dest.has_port) {
         // No port on the server line: the port the client connected to, plus any offset.
         net::Address local;
         if (addrs) local = addrs->dst;
         if (addrs || net::local_address(client_fd, local))
-            to.set_port(static_cast<std::uint16_t>(local.port() + srv.address.port_offset));
+            to.set_port(static_cast<std::uint16_t>(local.port() + dest.port_offset));
     }
     auto fd = net::start_connect(to);
     if (fd) net::tune_stream_socket(*fd, be_->conf->tcpka_server);

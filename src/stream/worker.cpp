@@ -84,8 +84,10 @@ void Worker::stop_listeners() {
 
 bool Worker::has_room(const proxy::Frontend& fe) const {
     const proxy::Config& c = engine_.config();
-    return c.cur_conns.load(std::memory_order_acquire) < c.maxconn &&
-           fe.cur_conns.load(std::memory_order_acquire) < fe.maxconn;
+    return c.cur_conns.load(std::memory_order_acquire) <
+               c.maxconn.load(std::memory_order_relaxed) &&
+           fe.cur_conns.load(std::memory_order_acquire) <
+               fe.maxconn.load(std::memory_order_relaxed);
 }
 
 void Worker::on_listener_ready(struct ev_loop*, ev_io* w, int) {
@@ -176,10 +178,21 @@ void Worker::accept_from(ListenWatcher& lw) {
     proxy::Config& c = engine_.config();
     proxy::Frontend& fe = *lw.frontend;
     for (int i = 0; i < kAcceptBatch; ++i) {
+        if (c.conn_rate.limited() || c.sess_rate.limited()) {
+            const double now = loop_.now();
+            const double wait = std::max(c.conn_rate.wait(now), c.sess_rate.wait(now));
+            if (wait > 0) {
+                // At the rate: this thread's listeners rest until one more fits (the kernel
+                // keeps new clients in the backlog meanwhile), as HAProxy's do.
+                rest_listeners(wait);
+                return;
+            }
+        }
         // Take the slots first, so two threads cannot both take the last one.
         const std::uint32_t global = c.cur_conns.fetch_add(1, std::memory_order_acq_rel);
         const std::uint32_t local = fe.cur_conns.fetch_add(1, std::memory_order_acq_rel);
-        if (global >= c.maxconn || local >= fe.maxconn) {
+        if (global >= c.maxconn.load(std::memory_order_relaxed) ||
+            local >= fe.maxconn.load(std::memory_order_relaxed)) {
             c.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
             fe.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
             pause(lw);
@@ -193,9 +206,7 @@ void Worker::accept_from(ListenWatcher& lw) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 // Out of descriptors: rest every listener of this thread briefly instead of
                 // spinning on a readable listener we cannot serve.
-                for (auto& other : watchers_)
-                    ev_io_stop(loop_.raw(), &other->io);
-                ev_timer_start(loop_.raw(), &fd_limit_timer_);
+                rest_listeners(kFdLimitPause);
             }
             return;  // EAGAIN: another thread took it, or nothing left
         }
@@ -203,6 +214,7 @@ void Worker::accept_from(ListenWatcher& lw) {
         counted.connections.add();
         counted.connection_rate.add(second());
         proxy::raise_max(fe.counts.max_conns, local + 1);
+        if (c.conn_rate.limited()) c.conn_rate.count(loop_.now());
         Session session;
         const rules::Admission admission = admitted(fe, fd, session);
         if (admission.verb != rules::TcpVerb::Accept) {
@@ -213,6 +225,7 @@ void Worker::accept_from(ListenWatcher& lw) {
             c.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
             continue;
         }
+        if (c.sess_rate.limited()) c.sess_rate.count(loop_.now());
         if (lw.listener->options.accept_proxy || admission.expect_proxy) {
             // The session starts once the PROXY header said whose connection this is.
             auto* wait = new ProxyHeaderWait(*this, fe, fd, std::move(session));
@@ -223,11 +236,19 @@ void Worker::accept_from(ListenWatcher& lw) {
     }
 }
 
+void Worker::rest_listeners(double seconds) {
+    for (auto& lw : watchers_)
+        ev_io_stop(loop_.raw(), &lw->io);
+    ev_timer_stop(loop_.raw(), &fd_limit_timer_);
+    ev_timer_set(&fd_limit_timer_, seconds, 0.);
+    ev_timer_start(loop_.raw(), &fd_limit_timer_);
+}
+
 void Worker::on_fd_limit_timer(struct ev_loop*, ev_timer* w, int) {
     auto* self = static_cast<Worker*>(w->data);
     if (self->stopping_) return;
     for (auto& lw : self->watchers_)
-        if (!lw->paused) ev_io_start(self->loop_.raw(), &lw->io);
+        if (!lw->paused && !lw->disabled) ev_io_start(self->loop_.raw(), &lw->io);
 }
 
 // At the limit the listener is not watched (the kernel keeps new clients in its backlog)
@@ -255,14 +276,28 @@ void Worker::resume_paused() {
             continue;
         }
         lw->paused = false;
-        ev_io_start(loop_.raw(), &lw->io);
+        if (!lw->disabled) ev_io_start(loop_.raw(), &lw->io);
     }
     if (!still_paused) return;
     engine_.any_paused().store(true, std::memory_order_seq_cst);
     for (auto& lw : watchers_) {
         if (!lw->paused || !has_room(*lw->frontend)) continue;
         lw->paused = false;
-        ev_io_start(loop_.raw(), &lw->io);
+        if (!lw->disabled) ev_io_start(loop_.raw(), &lw->io);
+    }
+}
+
+void Worker::frontend_listening(const proxy::Frontend& fe) {
+    if (stopping_) return;
+    const bool off =
+        fe.listening.load(std::memory_order_acquire) != proxy::Frontend::Listening::Ready;
+    for (auto& lw : watchers_) {
+        if (lw->frontend != &fe || lw->disabled == off) continue;
+        lw->disabled = off;
+        if (off)
+            ev_io_stop(loop_.raw(), &lw->io);
+        else if (!lw->paused && !ev_is_active(&fd_limit_timer_))
+            ev_io_start(loop_.raw(), &lw->io);
     }
 }
 
@@ -429,9 +464,31 @@ void Engine::listener_stopped() {
     // The last thread to stop watching closes the sockets: the kernel then refuses new
     // clients, and no other thread's loop still polls a closed descriptor.
     if (threads_to_stop_.fetch_sub(1) == 1)
-        for (auto& fe : config_.frontends)
+        for (auto& fe : config_.frontends) {
+            // A frontend shut down by the runtime API closed its own.
+            if (fe->listening.load(std::memory_order_acquire) ==
+                proxy::Frontend::Listening::Stopped)
+                continue;
             for (proxy::Listener& l : fe->listeners)
                 net::close_listener(l.socket);
+        }
+}
+
+}  // namespace sluice::stream
+
+namespace sluice::stream {
+
+void Engine::shutdown_frontend(proxy::Frontend& fe) {
+    fe.listening.store(proxy::Frontend::Listening::Stopped, std::memory_order_release);
+    auto left = std::make_shared<std::atomic<int>>(static_cast<int>(workers_.size()));
+    proxy::Frontend* target = &fe;
+    runtime_.post_all([this, left, target](core::Loop& l) {
+        worker(l.index()).frontend_listening(*target);
+        if (left->fetch_sub(1) != 1) return;
+        // No thread watches them any more: closing cannot pull a descriptor from under a poll.
+        for (proxy::Listener& lst : target->listeners)
+            net::close_listener(lst.socket);
+    });
 }
 
 }  // namespace sluice::stream

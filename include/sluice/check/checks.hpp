@@ -50,11 +50,32 @@ struct StateMessage {
     // ("enters drain state") instead of "is DOWN..."; `what` then picks the counts' wording,
     // and `counts` false ends the line after `event`.
     std::string_view event = {};
+    // Why, when no check outcome says it ("changed from CLI"): after the state words.
+    std::string_view cause = {};
     bool counts = true;
     bool alert = true;           // false: no "has no server available" after it (nothing changed)
     bool backup_server = false;  // "Backup Server be/s1 ...", set by announce()
 };
 std::string format_state_message(const StateMessage& m);
+
+// What the runtime API changes in a server's checks; applied on the loop of its checks.
+struct ChecksChange {
+    enum class What : std::uint8_t {
+        Health,       // `set server B/S health up|stopping|down` (`state`)
+        Agent,        // `set server B/S agent up|down` (`state`: Up or Down)
+        CheckEnable,  // `enable|disable health` (`enable`)
+        AgentEnable,  // `enable|disable agent`
+        CheckPort,    // `set server B/S check-port` (`port`)
+        AgentAddr,    // `set server B/S agent-addr` (in Server::agent_address; `port` if not 0)
+        AgentPort,    // `set server B/S agent-port`
+        AgentSend,    // `set server B/S agent-send` (`text`)
+        Address,      // the server's Destination changed: checks follow it
+    } what = What::Health;
+    StateMessage::What state = StateMessage::What::Up;
+    bool enable = true;
+    std::uint16_t port = 0;
+    std::string text = {};
+};
 
 struct Plan;
 struct Check;
@@ -88,6 +109,9 @@ class Checks {
     // The runtime API's `set server ... state ready|drain|maint`: the change runs on the
     // loop of the server's checks (any loop for a server without), with HAProxy's messages.
     void set_admin(proxy::Server& s, proxy::AdminState next);
+    // The runtime API's other changes (runtime_ops.cpp); the caller checked that the server
+    // has the check or agent the change is about.
+    void apply(proxy::Server& s, ChecksChange change);
 
   private:
     void start_down(proxy::Server& s);

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sluice/check/checks.hpp"
 #include "sluice/proxy/runtime.hpp"
 
 namespace sluice::cli {
@@ -38,6 +39,12 @@ struct Hooks {
     std::function<void(const proxy::Server&)> shutdown_sessions;
     // The server's connection limit grew: queued requests may go.
     std::function<void(proxy::Server&)> limit_raised;
+    // Health, agent and address changes for the server's checks, on their loop.
+    std::function<void(proxy::Server&, check::ChecksChange)> checks_change;
+    // A frontend's Frontend::listening changed: every thread's watchers follow (Stopped: the
+    // listeners close once none watches them). Null frontend: connection limits grew, paused
+    // listeners look again.
+    std::function<void(proxy::Frontend*, proxy::Frontend::Listening)> frontend_listening;
 };
 
 // What a command works with, and where its answer goes.

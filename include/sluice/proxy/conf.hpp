@@ -28,8 +28,9 @@ struct CpuMapLine {
 
 struct GlobalConf {
     bool daemon = false;
-    std::uint32_t maxconn = 0;   // 0: derived from the file descriptor limit, as HAProxy
-    std::uint32_t nbthread = 0;  // 0: as many as CPUs this process may run on
+    std::uint32_t maxconn = 0;  // 0: derived from the file descriptor limit, as HAProxy
+    std::uint32_t maxconnrate = 0, maxsessrate = 0;  // per second, process-wide; 0: none
+    std::uint32_t nbthread = 0;                      // 0: as many as CPUs this process may run on
     cfg::Location nbthread_where;
     std::uint32_t nbproc = 0;  // obsolete; accepted and mapped to threads
     std::vector<CpuMapLine> cpu_map;

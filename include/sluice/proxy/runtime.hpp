@@ -18,6 +18,7 @@
 #include "sluice/proxy/conf.hpp"
 #include "sluice/proxy/counters.hpp"
 #include "sluice/proxy/observe.hpp"
+#include "sluice/proxy/rate.hpp"
 
 namespace sluice::proxy {
 
@@ -44,10 +45,45 @@ struct ErrorCounters {
 // later, the runtime API.
 enum class AdminState : std::uint8_t { Ready, Maint, Drain };
 
+// Where a server is reached now: the configured address until the runtime API (`set server
+// addr`) or the server-state file changes it. The connect path of every thread reads it with
+// one acquire load and no lock; a change publishes a new immutable version. Replaced versions
+// stay allocated until exit: a reader may still hold one, changes are rare (an operator's
+// command, a few dozen bytes each), and this spares readers any reclamation scheme.
+class Destination {
+  public:
+    struct Version {
+        net::ServerAddress addr;
+        std::uint32_t generation = 0;  // 0: the configured address; +1 at each change
+    };
+    // `configured` must outlive this object (it is the server's own `address`).
+    void init(const net::ServerAddress& configured) {
+        first_.addr = configured;
+        now_.store(&first_, std::memory_order_release);
+    }
+    const Version& now() const { return *now_.load(std::memory_order_acquire); }
+    // Any thread; concurrent writers are serialized.
+    void set(const net::ServerAddress& next) {
+        std::lock_guard lock(mutex_);
+        auto v = std::make_unique<Version>();
+        v->addr = next;
+        v->generation = now().generation + 1;
+        now_.store(v.get(), std::memory_order_release);
+        kept_.push_back(std::move(v));
+    }
+
+  private:
+    Version first_;
+    std::atomic<const Version*> now_{&first_};
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<Version>> kept_;
+};
+
 struct Server {
     std::string name;
     cfg::Location where;
-    net::ServerAddress address;
+    net::ServerAddress address;  // as configured; see `destination` for the one in use
+    Destination destination;     // initialized from `address` by build()
     ServerOptions options;
     std::uint32_t index = 0;  // in its backend
     std::uint32_t uid = 0;    // among every server of the config (per-thread tables)
@@ -83,7 +119,6 @@ struct Server {
     std::atomic<std::uint8_t> check_status{0};
     std::atomic<std::int16_t> check_code{-1};
     std::atomic<std::uint32_t> check_duration_ms{0};
-    std::atomic<std::uint32_t> check_health{0};  // the check's health counter (check::Health)
     // The last check's text (an HTTP reason, an error), as the stats' last_chk shows it.
     void set_check_info(std::string_view text) {
         std::lock_guard lock(check_info_mutex_);
@@ -93,6 +128,19 @@ struct Server {
         std::lock_guard lock(check_info_mutex_);
         return check_info_;
     }
+    // What the check thread holds, mirrored for `show servers state` (runtime API): the
+    // regular check's health counter, whether `disable health|agent` paused them, the check
+    // and agent ports in use (0: none or the server's), and an agent address set at run time
+    // (generation 0: none, the configured `agent-addr` or the server's applies).
+    std::atomic<std::uint32_t> check_health{2};  // HAProxy's `rise` by default
+    std::atomic<bool> check_enabled{true};
+    std::atomic<bool> agent_enabled{true};
+    std::atomic<std::uint16_t> check_port{0};
+    std::atomic<std::uint16_t> agent_port{0};
+    Destination agent_address;
+    // The server-state file gave its operational state (before the loops run): its checks
+    // start from it instead of "going down".
+    bool state_restored = false;
     // `slowstart` (check module): how far, in percent, a server that came back UP is through
     // its warm-up; 100 once it runs at full speed (and always without slowstart). It scales
     // the weight of dynamic algorithms and the connection limit, as HAProxy's.
@@ -265,7 +313,12 @@ struct Frontend {
     const cfg::Parts* parts = nullptr;  // the section's settings of other modules (rules...)
     std::uint32_t index = 0;
     std::uint32_t uid = 0;  // the proxy's id (stats' iid), shared with its backend in a listen
-    std::uint32_t maxconn = 0;
+    // Its connection limit; the runtime API's `set maxconn frontend` changes it.
+    std::atomic<std::uint32_t> maxconn{0};
+    // Whether its listeners accept: `disable frontend` pauses them on every thread, `enable
+    // frontend` resumes them, `shutdown frontend` closes them for good.
+    enum class Listening : std::uint8_t { Ready, Paused, Stopped };
+    std::atomic<Listening> listening{Listening::Ready};
     Backend* backend = nullptr;         // default_backend (nullptr: closed at once)
     std::vector<SwitchRule> switching;  // use_backend rules, in order
     std::vector<Listener> listeners;
@@ -290,7 +343,13 @@ struct Frontend {
 struct Config {
     cfg::Document doc;  // owns every ProxyConf the pointers above refer to
     GlobalConf global;
-    std::uint32_t maxconn = 0;
+    // The process's connection limit; the runtime API's `set maxconn global` changes it, up
+    // to `hard_maxconn`, the one it started with.
+    std::atomic<std::uint32_t> maxconn{0};
+    std::uint32_t hard_maxconn = 0;
+    // `maxconnrate` (accepted connections) and `maxsessrate` (sessions started, after the
+    // connection rules): listeners rest while the rate is reached.
+    RateLimit conn_rate, sess_rate;
     std::uint32_t nbthread = 1;
     std::vector<std::vector<int>> cpu_sets;  // per thread, from cpu-map
     bool splice_allowed = true;              // false with -dS

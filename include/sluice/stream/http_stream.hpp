@@ -276,10 +276,11 @@ class HttpStream final : public Stream {
     Body req_, resp_;
     ev_timer timer_;
     ev_tstamp phase_started_ = 0;
-    ev_tstamp request_started_ = 0;    // first byte of the request (accept for the first one)
-    std::uint32_t requests_ = 0;       // on this client connection, the current one included
-    std::uint32_t conn_requests_ = 0;  // carried by the current server connection
-    std::size_t head_scanned_ = 0;     // resumption point of an incomplete head
+    ev_tstamp request_started_ = 0;      // first byte of the request (accept for the first one)
+    std::uint32_t requests_ = 0;         // on this client connection, the current one included
+    std::uint32_t conn_requests_ = 0;    // carried by the current server connection
+    std::uint32_t conn_generation_ = 0;  // the server Destination version it was made to
+    std::size_t head_scanned_ = 0;       // resumption point of an incomplete head
     TerminationState term_;
     http::Version req_version_ = http::Version::Http11;
     bool req_is_head_ = false;

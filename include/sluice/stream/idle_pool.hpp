@@ -26,8 +26,10 @@ class IdlePool {
     // closed by the server on the way are dropped. -1 when there is none.
     int take(proxy::Server& server, bool proven_only, bool& proven);
     // Keeps `fd` (a connection to `server` with no request in flight and nothing unread) for
-    // reuse, or closes it when the server's pool is full or the process is stopping.
-    void give(proxy::Server& server, int fd, bool proven);
+    // reuse, or closes it when the server's pool is full, the process is stopping, or the
+    // server's address changed since the connection was made (`generation`: the
+    // Destination version it was made to).
+    void give(proxy::Server& server, int fd, bool proven, std::uint32_t generation);
     // Soft stop: close everything, keep nothing from now on.
     void close_all();
     std::size_t size() const { return count_; }
@@ -41,6 +43,7 @@ class IdlePool {
         Idle* prev;  // in the server's list, newest last
         Idle* next;
         ev_tstamp parked_at;
+        std::uint32_t generation;  // Destination version it goes to
         bool proven;
     };
     static constexpr ev_tstamp kTrustWatcherFor = 1.0;  // seconds; see usable()

@@ -36,6 +36,9 @@ class Worker {
     void start_listeners();
     void stop_listeners();  // soft stop: no new accepts on this thread
     void resume_paused();   // a slot was freed somewhere: accept again if limits allow
+    // The runtime API paused, resumed or stopped `fe` (Frontend::listening): this thread's
+    // watchers of its listeners follow.
+    void frontend_listening(const proxy::Frontend& fe);
 
     // A stream registers when it starts and leaves when it ends (freeing its frontend and
     // global slots), so that a stopped worker can free what is still open.
@@ -84,7 +87,8 @@ class Worker {
         Worker* worker;
         proxy::Frontend* frontend;
         proxy::Listener* listener;
-        bool paused = false;
+        bool paused = false;    // at a connection limit (resume_paused)
+        bool disabled = false;  // its frontend is paused or stopped (frontend_listening)
     };
     static void on_listener_ready(struct ev_loop* raw, ev_io* w, int revents);
     static void on_fd_limit_timer(struct ev_loop* raw, ev_timer* w, int revents);
@@ -94,6 +98,9 @@ class Worker {
     rules::Admission admitted(proxy::Frontend& fe, int fd, Session& session);
     bool has_room(const proxy::Frontend& fe) const;
     void pause(ListenWatcher& lw);
+    // Out of descriptors, or at a connection or session rate: no listener of this thread is
+    // watched for `seconds`.
+    void rest_listeners(double seconds);
     // Wakes the streams of one queue, oldest first, until one finds no slot.
     void drain(QueueLink& head);
     void drain_after_release(proxy::Server& srv);
@@ -129,6 +136,9 @@ class Engine {
     // Any listener paused for lack of room elsewhere asks every thread to look again.
     std::atomic<bool>& any_paused() { return any_paused_; }
     void listener_stopped();  // a worker stopped its watchers (soft stop)
+    // `shutdown frontend`: every thread stops watching the frontend's listeners, then the last
+    // one closes them.
+    void shutdown_frontend(proxy::Frontend& fe);
 
   private:
     proxy::Config& config_;
