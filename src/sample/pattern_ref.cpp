@@ -300,6 +300,7 @@ util::Status PatternRef::add(std::optional<std::uint32_t> version, std::span<con
         if (!st) return st;
     }
     const std::uint32_t v = version.value_or(curr_ver_);
+    if (has_value && !items.empty()) has_values_ = true;
     for (const Item& it : items) {
         entries_.push_back(Entry{std::string(it.key), std::string(it.value), has_value, v, 0});
         entry_cnt_ += static_cast<std::int64_t>(std::max<std::size_t>(exprs_.size(), 1));
@@ -390,6 +391,7 @@ util::Status PatternRef::upsert(std::string_view key, std::string_view value, bo
         for (Entry& e : entries_)
             if (e.version == curr_ver_ && e.key == key) e.value = value;
     } else {
+        if (has_value) has_values_ = true;
         entries_.push_back(Entry{std::string(key), std::string(value), has_value, curr_ver_, 0});
         entry_cnt_ += static_cast<std::int64_t>(std::max<std::size_t>(exprs_.size(), 1));
     }
