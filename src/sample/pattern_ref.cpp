@@ -287,6 +287,9 @@ util::Status PatternRef::check_item(std::string_view key, std::string_view value
         if (!st) return st;
         PatternSet scratch(e.method, e.flags);
         st = scratch.append(key, e.op, value);
+        // HAProxy resolves no name at run time and gives one reason for any bad address.
+        if (!st && e.method == Match::Ip)
+            return util::error(fmt::format("'{}' is not a valid IPv4 or IPv6 address", key));
         if (!st) return st;
     }
     return util::ok();

@@ -308,3 +308,48 @@ def test_set_map_on_a_file_nothing_loads_is_accepted(sluice, binary_is_haproxy):
                        + "    http-request del-map(/x.map)\n")
     assert out.returncode != 0
     assert "expects exactly 1 arguments." in out.stderr
+
+
+def test_pattern_errors_and_match_reports_by_method(sluice):
+    """HAProxy 2.6: a pattern the method refuses is refused with its reason; `get acl` names the
+    method, the case and whether an index (tree) or a scan (list) found the pattern."""
+    ips = sluice.tmp_path / "ips.acl"
+    ips.write_text("192.168.0.0/16\n")
+    names = sluice.tmp_path / "names.acl"
+    names.write_text("Example.COM\n")
+    subs = sluice.tmp_path / "subs.acl"
+    subs.write_text("bot\n")
+    sock = str(sluice.tmp_path / "admin.sock")
+    sluice.start(sluice.base("http", extra_global=f"stats socket {sock} level admin")
+                 + f"frontend fe\n    bind 127.0.0.1:{sluice.port('lb')}\n"
+                 + f"    http-request deny if {{ src -f {ips} }}\n"
+                 + f"    http-request deny if {{ hdr(host) -i -f {names} }}\n"
+                 + f"    http-request deny if {{ hdr_sub(user-agent) -f {subs} }}\n"
+                 + "    http-request return status 200\n")
+
+    def ask(text):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(5)
+        s.connect(sock)
+        with s:
+            s.sendall(text.encode())
+            out = b""
+            while chunk := s.recv(65536):
+                out += chunk
+        return out.decode()
+
+    assert ask(f"add acl {ips} bad\n") == "'bad' is not a valid IPv4 or IPv6 address.\n\n"
+    assert ask(f"add acl {ips} 10.0.0.0/8\n") == "\n"
+    assert ask(f"get acl {ips} 10.1.2.3\n") == \
+        'type=ip, case=sensitive, match=yes, idx=tree, pattern="10.0.0.0/8"\n\n'
+    assert ask(f"get acl {names} example.com\n") == \
+        'type=str, case=insensitive, match=yes, idx=list, pattern="Example.COM"\n\n'
+    assert ask(f"get acl {subs} a-bot-b\n") == \
+        'type=sub, case=sensitive, match=yes, idx=list, pattern="bot"\n\n'
+    with http_connect(sluice.port("lb")) as c:
+        c.request("GET", "/", host="x")
+        assert c.response().status == 200
+    assert ask(f"add acl {ips} 127.0.0.1\n") == "\n"
+    with http_connect(sluice.port("lb")) as c:
+        c.request("GET", "/", host="x")
+        assert c.response().status == 403
