@@ -166,7 +166,7 @@ bool match_value(const AclLine& line, Context& ctx, Sample& s) {
 std::size_t AclPatterns::size() const {
     std::size_t n = 0;
     for (const Use& u : refs)
-        n += u.ref->compiled(u.expr).set.size();
+        n += u.ref->compiled(u.expr).size();
     return n;
 }
 
@@ -174,7 +174,7 @@ bool AclPatterns::match(const Sample& s) const {
     if (method_ == Match::Found) return true;
     if (method_ == Match::Bool) return s.sint != 0;
     for (const Use& u : refs)
-        if (u.ref->compiled(u.expr).set.match(s)) return true;
+        if (u.ref->compiled(u.expr).match(s)) return true;
     return false;
 }
 

@@ -20,7 +20,7 @@ struct MapState {
     std::string default_text;
     std::int64_t default_int = 0;
     Sample default_ip;
-    const CompiledSet& map() const { return ref->compiled(expr); }
+    const CompiledExpr& map() const { return ref->compiled(expr); }
 };
 
 constexpr ValueKind kind_of(Out o) {
@@ -55,8 +55,8 @@ util::Status prepare_map(Args& args) {
 
 bool conv_map_str(const Args& args, Context&, Sample& s) {
     const MapState& st = args.state<MapState>();
-    if (const std::string* v = st.map().set.lookup(s)) {
-        s = Sample::string(*v);
+    if (const RefHit hit = st.map().lookup(s)) {
+        s = Sample::string(hit.value());
         return true;
     }
     if (!st.has_default) return false;
@@ -66,34 +66,31 @@ bool conv_map_str(const Args& args, Context&, Sample& s) {
 
 bool conv_map_int(const Args& args, Context&, Sample& s) {
     const MapState& st = args.state<MapState>();
-    const CompiledSet& m = st.map();
-    const std::size_t i = m.set.lookup_index(s);
-    if (i == PatternSet::npos && !st.has_default) return false;
-    s = Sample::integer(i == PatternSet::npos ? st.default_int : m.ints[i]);
+    const RefHit hit = st.map().lookup(s);
+    if (!hit && !st.has_default) return false;
+    s = Sample::integer(hit ? hit.set->ints[hit.index] : st.default_int);
     return true;
 }
 
 bool conv_map_ip(const Args& args, Context&, Sample& s) {
     const MapState& st = args.state<MapState>();
-    const CompiledSet& m = st.map();
-    const std::size_t i = m.set.lookup_index(s);
-    if (i == PatternSet::npos && !st.has_default) return false;
-    s = i == PatternSet::npos ? st.default_ip : m.ips[i];
+    const RefHit hit = st.map().lookup(s);
+    if (!hit && !st.has_default) return false;
+    s = hit ? hit.set->ips[hit.index] : st.default_ip;
     return true;
 }
 
 bool conv_map_regm(const Args& args, Context& ctx, Sample& s) {
     const MapState& st = args.state<MapState>();
-    const CompiledSet& m = st.map();
     std::size_t groups[20];
-    const std::size_t i = m.set.lookup_groups(s, groups);
-    if (i == PatternSet::npos) {
+    const RefHit hit = st.map().lookup_groups(s, groups);
+    if (!hit) {
         if (!st.has_default) return false;
         s = Sample::string(st.default_text);
         return true;
     }
     std::string& out = ctx.arena().take();
-    if (!expand_regm(m.set.value(i), s.str, groups, &out)) return false;
+    if (!expand_regm(hit.value(), s.str, groups, &out)) return false;
     s = Sample::string(out);
     return true;
 }

@@ -149,28 +149,36 @@ void PatternRef::load(std::string_view key, std::string_view value, bool has_val
     if (has_value) has_values_ = true;
 }
 
-util::Result<std::shared_ptr<const CompiledSet>> PatternRef::compile(const RefExpr& e) const {
+std::vector<const PatternRef::Entry*> PatternRef::current() const {
+    std::vector<const Entry*> out;
+    out.reserve(entries_.size());
+    for (const Entry& en : entries_)
+        if (en.version == curr_ver_) out.push_back(&en);
+    return out;
+}
+
+util::Result<std::shared_ptr<const CompiledSet>> PatternRef::compile(
+    const RefExpr& e, const std::vector<const Entry*>& entries) const {
     auto out =
         std::make_shared<CompiledSet>(CompiledSet{PatternSet(e.method, e.flags), {}, {}, {}});
-    for (const Entry& en : entries_) {
-        if (en.version != curr_ver_) continue;
-        auto st = check_value(e.kind, en.value);
-        if (st) st = out->set.append(en.key, e.op, en.value);
+    for (const Entry* en : entries) {
+        auto st = check_value(e.kind, en->value);
+        if (st) st = out->set.append(en->key, e.op, en->value);
         if (!st) {
-            if (en.line && !name_.empty())
-                return util::error(fmt::format("{}:{}: {}", name_, en.line, st.error()));
+            if (en->line && !name_.empty())
+                return util::error(fmt::format("{}:{}: {}", name_, en->line, st.error()));
             return util::error(st.error());
         }
         if (e.kind == ValueKind::Int) {
             std::int64_t n = 0;
-            (void)parse_map_int(en.value, n);
+            (void)parse_map_int(en->value, n);
             out->ints.push_back(n);
         } else if (e.kind == ValueKind::Ip) {
             Sample s;
-            (void)parse_map_ip(en.value, s);
+            (void)parse_map_ip(en->value, s);
             out->ips.push_back(s);
         }
-        out->entries.push_back(&en);
+        out->entries.push_back(en);
     }
     out->set.seal();
     return std::shared_ptr<const CompiledSet>(std::move(out));
@@ -186,14 +194,14 @@ util::Result<std::size_t> PatternRef::attach(const RefExpr& e, Kind kind, std::s
             x.kind == e.kind && x.op == e.op)
             return i;
     }
-    auto set = compile(e);
+    const auto entries = current();
+    auto set = compile(e, entries);
     if (!set) return util::error(set.error());
     auto gen = std::make_shared<Generation>(*owner_);
-    gen->sets.push_back(std::move(*set));
+    gen->sets.push_back(CompiledExpr{std::move(*set), nullptr});
     exprs_.push_back(e);
     // HAProxy counts the entries once more for each expression that loads them.
-    for (const Entry& en : entries_)
-        if (en.version == curr_ver_) ++entry_cnt_;
+    entry_cnt_ += static_cast<std::int64_t>(entries.size());
     publish(std::move(gen));
     return exprs_.size() - 1;
 }
@@ -213,13 +221,44 @@ void PatternRef::publish(std::shared_ptr<const Generation> gen) {
 
 void PatternRef::rebuild() {
     auto gen = std::make_shared<Generation>();
+    const auto entries = current();
     for (const RefExpr& e : exprs_) {
-        auto set = compile(e);
+        auto set = compile(e, entries);
         // Entries were checked against every expression when added.
         if (!set)
             set = std::make_shared<const CompiledSet>(
                 CompiledSet{PatternSet(e.method, e.flags), {}, {}, {}});
-        gen->sets.push_back(std::move(*set));
+        gen->sets.push_back(CompiledExpr{std::move(*set), nullptr});
+    }
+    publish(std::move(gen));
+}
+
+void PatternRef::appended(std::size_t count) {
+    if (count == 0) return;
+    const std::size_t total = owner_->sets.empty() ? 0 : owner_->sets[0].size() + count;
+    // A tail up to about sqrt(2n) entries: an append costs O(sqrt(n)) on average.
+    std::size_t limit = 64;
+    while (limit * limit < 2 * total)
+        limit *= 2;
+    auto gen = std::make_shared<Generation>();
+    for (std::size_t i = 0; i < exprs_.size(); ++i) {
+        const RefExpr& e = exprs_[i];
+        const CompiledExpr& old = owner_->sets[i];
+        const std::size_t tail_now = old.tail ? old.tail->entries.size() : 0;
+        const bool longest_wins = e.method == Match::Beg || e.method == Match::Ip;
+        if (longest_wins || tail_now + count > limit) return rebuild();
+        std::vector<const Entry*> tail;
+        if (old.tail)
+            for (const void* p : old.tail->entries)
+                tail.push_back(static_cast<const Entry*>(p));
+        auto it = entries_.end();
+        for (std::size_t n = 0; n < count; ++n)
+            --it;
+        for (; it != entries_.end(); ++it)
+            tail.push_back(&*it);
+        auto set = compile(e, tail);
+        if (!set) return rebuild();
+        gen->sets.push_back(CompiledExpr{old.base, std::move(*set)});
     }
     publish(std::move(gen));
 }
@@ -254,16 +293,17 @@ void PatternRef::get(std::string& out, std::string_view value, bool map_style) c
     Arena arena;
     for (std::size_t i = 0; i < exprs_.size(); ++i) {
         const RefExpr& e = exprs_[i];
-        const CompiledSet& cs = *owner_->sets[i];
+        const CompiledExpr& ce = owner_->sets[i];
         Sample s = Sample::string(value);
-        std::size_t at = PatternSet::npos;
-        if (cast(s, match_input(e.method), arena)) at = cs.set.lookup_index(s);
+        RefHit hit;
+        if (cast(s, match_input(e.method), arena)) hit = ce.lookup(s);
         const std::string_view found = map_style ? "found" : "match";
         fmt::format_to(std::back_inserter(out), "type={}, case={}, {}={}", match_name(e.method),
-                       case_word(e.flags), found, at == PatternSet::npos ? "no" : "yes");
-        if (at != PatternSet::npos) {
-            const auto* en = static_cast<const Entry*>(cs.entries[at]);
-            fmt::format_to(std::back_inserter(out), ", idx={}", cs.set.indexed() ? "tree" : "list");
+                       case_word(e.flags), found, hit ? "yes" : "no");
+        if (hit) {
+            const auto* en = static_cast<const Entry*>(hit.set->entries[hit.index]);
+            fmt::format_to(std::back_inserter(out), ", idx={}",
+                           hit.set->set.indexed() ? "tree" : "list");
             if (!map_style) {
                 fmt::format_to(std::back_inserter(out), ", pattern=\"{}\"", en->key);
             } else {
@@ -271,7 +311,7 @@ void PatternRef::get(std::string& out, std::string_view value, bool map_style) c
                 if (en->has_value) {
                     std::string_view type = "str";
                     if (e.kind == ValueKind::Int) type = "sint";
-                    if (e.kind == ValueKind::Ip) type = type_name(cs.ips[at].type);
+                    if (e.kind == ValueKind::Ip) type = type_name(hit.set->ips[hit.index].type);
                     fmt::format_to(std::back_inserter(out), ", value=\"{}\", type=\"{}\"",
                                    en->value, type);
                 }
@@ -308,7 +348,7 @@ util::Status PatternRef::add(std::optional<std::uint32_t> version, std::span<con
         entries_.push_back(Entry{std::string(it.key), std::string(it.value), has_value, v, 0});
         entry_cnt_ += static_cast<std::int64_t>(std::max<std::size_t>(exprs_.size(), 1));
     }
-    if (v == curr_ver_ && !items.empty()) rebuild();
+    if (v == curr_ver_) appended(items.size());
     return util::ok();
 }
 
@@ -393,12 +433,13 @@ util::Status PatternRef::upsert(std::string_view key, std::string_view value, bo
     if (present) {
         for (Entry& e : entries_)
             if (e.version == curr_ver_ && e.key == key) e.value = value;
+        rebuild();
     } else {
         if (has_value) has_values_ = true;
         entries_.push_back(Entry{std::string(key), std::string(value), has_value, curr_ver_, 0});
         entry_cnt_ += static_cast<std::int64_t>(std::max<std::size_t>(exprs_.size(), 1));
+        appended(1);
     }
-    rebuild();
     return util::ok();
 }
 

@@ -70,15 +70,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         std::string expect, dumped;
         for (const auto& [k, v] : model) {
-            const std::string* got = ref.compiled(*str).set.lookup(Sample::string(k));
+            const RefHit got = ref.compiled(*str).lookup(Sample::string(k));
             std::string first;
             for (const auto& kv : model)
                 if (kv.first == k) {
                     first = kv.second;
                     break;
                 }
-            if (!got || *got != first) std::abort();
-            if (!ref.compiled(*beg).set.lookup(Sample::string(k))) std::abort();
+            if (!got || got.value() != first) std::abort();
+            if (!ref.compiled(*beg).lookup(Sample::string(k))) std::abort();
             expect += k + " " + v + "\n";
         }
         ref.dump(dumped, std::nullopt);

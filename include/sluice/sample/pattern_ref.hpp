@@ -40,13 +40,50 @@ struct RefExpr {
     std::string op;  // an inline ACL's integer operator ("ge"), applied to every pattern
 };
 
-// A generation's compiled form of one RefExpr. `ints`/`ips` are the values parsed, by pattern
-// number; `entries` says which entry each pattern number came from (for `get map`).
+// A compiled set of some entries of a reference, for one RefExpr. `ints`/`ips` are the values
+// parsed, by pattern number; `entries` says which entry each pattern number came from (for
+// `get map`, under the reference's lock: readers never follow them).
 struct CompiledSet {
     PatternSet set;
     std::vector<std::int64_t> ints;
     std::vector<Sample> ips;
     std::vector<const void*> entries;
+};
+
+// A pattern found: the set holding it and its number there (for the values beside it).
+struct RefHit {
+    const CompiledSet* set = nullptr;
+    std::size_t index = PatternSet::npos;
+    explicit operator bool() const { return set != nullptr; }
+    const std::string& value() const { return set->set.value(index); }
+};
+
+// A generation's form of one RefExpr: the entries compiled when the generation was last
+// rebuilt (`base`), and those appended since (`tail`, small, recompiled alone at each append),
+// so that adding one entry to a large map does not recompile it. Only methods where the first
+// pattern added wins are split (all entries of `base` precede those of `tail`); `beg` and `ip`,
+// where the longest one wins, have no tail.
+struct CompiledExpr {
+    std::shared_ptr<const CompiledSet> base, tail;
+    bool match(const Sample& s) const { return base->set.match(s) || (tail && tail->set.match(s)); }
+    RefHit lookup(const Sample& s) const {
+        if (std::size_t i = base->set.lookup_index(s); i != PatternSet::npos)
+            return {base.get(), i};
+        if (tail)
+            if (std::size_t i = tail->set.lookup_index(s); i != PatternSet::npos)
+                return {tail.get(), i};
+        return {};
+    }
+    // map_regm: see PatternSet::lookup_groups.
+    RefHit lookup_groups(const Sample& s, std::span<std::size_t> offsets) const {
+        if (std::size_t i = base->set.lookup_groups(s, offsets); i != PatternSet::npos)
+            return {base.get(), i};
+        if (tail)
+            if (std::size_t i = tail->set.lookup_groups(s, offsets); i != PatternSet::npos)
+                return {tail.get(), i};
+        return {};
+    }
+    std::size_t size() const { return base->set.size() + (tail ? tail->set.size() : 0); }
 };
 
 // The value checks a map kind needs, shared with the map converters.
@@ -79,10 +116,10 @@ class PatternRef {
     // A reference holding map values (HAProxy refuses `add acl` on those).
     bool has_values() const { return has_values_; }
 
-    // The data path: the current compiled set of expression `expr`, lock-free. Valid until
+    // The data path: the current compiled form of expression `expr`, lock-free. Valid until
     // the caller's loop callback returns.
-    const CompiledSet& compiled(std::size_t expr) const {
-        return *gen_.load(std::memory_order_acquire)->sets[expr];
+    const CompiledExpr& compiled(std::size_t expr) const {
+        return gen_.load(std::memory_order_acquire)->sets[expr];
     }
 
     // ---- config time ----
@@ -128,9 +165,14 @@ class PatternRef {
   private:
     friend struct RefAccess;
     struct Generation {
-        std::vector<std::shared_ptr<const CompiledSet>> sets;
+        std::vector<CompiledExpr> sets;
     };
-    util::Result<std::shared_ptr<const CompiledSet>> compile(const RefExpr& e) const;
+    util::Result<std::shared_ptr<const CompiledSet>> compile(
+        const RefExpr& e, const std::vector<const Entry*>& entries) const;
+    std::vector<const Entry*> current() const;
+    // After entries were appended to the current version: the new ones go to each
+    // expression's tail, or the whole is rebuilt when a tail would grow too long.
+    void appended(std::size_t count);
     util::Status check_item(std::string_view key, std::string_view value) const;
     void publish(std::shared_ptr<const Generation> gen);
     void rebuild();  // under mu_, after the current version's entries changed
