@@ -21,6 +21,7 @@
 #include "sluice/core/loop.hpp"
 #include "sluice/lb/algorithm.hpp"
 #include "sluice/proxy/runtime.hpp"
+#include "sluice/sample/pattern_ref.hpp"
 #include "sluice/stats/stats.hpp"
 #include "sluice/stream/worker.hpp"
 
@@ -239,6 +240,12 @@ int main(int argc, char** argv) {
         engine.worker(l.index()).server_released(srv);
     });
 
+    // A map or ACL generation replaced while running is freed once every loop has run the
+    // task that holds it: no evaluation on any loop can still be reading it then.
+    sample::set_retire([&runtime](std::shared_ptr<const void> old) {
+        runtime.post_all([old = std::move(old)](core::Loop&) {});
+    });
+
     cli_server.hooks = {
         .set_admin = [&checks](proxy::Server& s, proxy::AdminState a) { checks.set_admin(s, a); },
         .shutdown_sessions = shutdown_sessions,
@@ -288,6 +295,7 @@ int main(int argc, char** argv) {
         cli_server.setup_thread(loop);
     });
     cli_server.close_all();
+    sample::set_retire(nullptr);  // the loops are gone; nothing changes the references now
     if (ev_is_active(&hard_stop_timer)) {
         ev_ref(runtime.loops()[0]->raw());
         ev_timer_stop(runtime.loops()[0]->raw(), &hard_stop_timer);

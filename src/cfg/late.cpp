@@ -33,6 +33,10 @@ bool defer_check(LateCheckFn check, Level level) {
     return true;
 }
 
+const Location* current_location() {
+    return current ? &current->where_ : nullptr;
+}
+
 void run_late_checks(const Document& doc, Diagnostics& diag) {
     std::vector<Message> said;
     for (const LateCheck& c : doc.late_checks) {

@@ -367,8 +367,6 @@ cfg::Status parse_redirect_keyword(cfg::Args args, cfg::Ctx& ctx) {
 
 constexpr std::string_view kLog = "logging (issue #8)";
 constexpr std::string_view kStick = "stick tables (roadmap item 9)";
-// Maps and ACLs changed while running, as the runtime API's `add map`/`del acl` do.
-constexpr std::string_view kRuntime = "runtime map and ACL updates (issue #7)";
 
 constexpr ActionDef kActions[] = {
     {.name = "allow", .parse = parse_allow, .after_response = true},
@@ -377,10 +375,6 @@ constexpr ActionDef kActions[] = {
     {.name = "redirect", .parse = parse_redirect},
     {.name = "tarpit", .parse = parse_tarpit, .response = false},
     {.name = "set-log-level", .pending = kLog},
-    {.name = "set-map", .pending = kRuntime},
-    {.name = "del-map", .pending = kRuntime},
-    {.name = "add-acl", .pending = kRuntime},
-    {.name = "del-acl", .pending = kRuntime},
     {.name = "track-sc0", .pending = kStick},
     {.name = "track-sc1", .pending = kStick},
     {.name = "track-sc2", .pending = kStick},

@@ -118,20 +118,31 @@ util::Result<AclLine> parse_acl_line(std::span<const std::string> words) {
     const Match method = method_flag ? *method_flag
                          : derived   ? *derived
                                      : default_match(expr.type());
-    AclLine line{.expr = std::move(expr), .patterns = PatternSet(method, flags)};
-    for (const std::string& f : files) {
-        auto st = line.patterns.load_file(f);
-        if (!st) return util::error(st.error());
-    }
+    AclLine line{.expr = std::move(expr), .patterns = AclPatterns(method, flags)};
     std::string_view op;
     if (i < words.size() && (method == Match::Int || method == Match::Len) &&
         is_int_operator(words[i]))
         op = words[i++];
     const std::size_t first_pattern = i;
-    for (; i < words.size(); ++i) {
-        auto st = line.patterns.add(words[i], op);
-        if (!st) return util::error(st.error());
+    const RefExpr rexpr{.method = method, .flags = flags, .kind = ValueKind::None, .op = {}};
+    const std::string user = fmt::format("acl at {}", config_where());
+    for (const std::string& f : files) {
+        auto ref = file_ref(f, false);
+        if (!ref) return util::error(ref.error());
+        auto at = (*ref)->attach(rexpr, PatternRef::Acl, user);
+        if (!at) return util::error(at.error());
+        line.patterns.refs.push_back({std::move(*ref), *at});
     }
+    // The line's own patterns (HAProxy makes this reference even when there are none).
+    const std::string_view criterion = words[0];
+    auto own = anonymous_ref(criterion.substr(0, criterion.find_first_of("(,")));
+    for (; i < words.size(); ++i)
+        own->load(words[i], {}, false, 0);
+    RefExpr own_expr = rexpr;
+    own_expr.op = std::string(op);
+    auto at = own->attach(own_expr, PatternRef::Acl, {});
+    if (!at) return util::error(at.error());
+    line.patterns.refs.push_back({std::move(own), *at});
     if (line.expr.fetch->check_patterns) {
         auto st =
             line.expr.fetch->check_patterns(line.expr.fetch_args, words.subspan(first_pattern));
@@ -151,6 +162,21 @@ bool match_value(const AclLine& line, Context& ctx, Sample& s) {
 }
 
 }  // namespace
+
+std::size_t AclPatterns::size() const {
+    std::size_t n = 0;
+    for (const Use& u : refs)
+        n += u.ref->compiled(u.expr).size();
+    return n;
+}
+
+bool AclPatterns::match(const Sample& s) const {
+    if (method_ == Match::Found) return true;
+    if (method_ == Match::Bool) return s.sint != 0;
+    for (const Use& u : refs)
+        if (u.ref->compiled(u.expr).match(s)) return true;
+    return false;
+}
 
 bool AclLine::match(Context& ctx) const {
     if (expr.multi_valued()) {
@@ -201,6 +227,7 @@ void AclTable::add(std::string_view name, AclLine line) {
 const Acl* predefined_acl(std::string_view name) {
     // Built on first use (after every module registered its fetches), then read-only.
     static const std::map<std::string, Acl, std::less<>> table = [] {
+        const UnlistedRefs unlisted;  // HAProxy's runtime API does not list these
         static constexpr std::pair<std::string_view, std::string_view> kDefs[] = {
             {"TRUE", "always_true"},
             {"FALSE", "always_false"},

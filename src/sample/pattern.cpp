@@ -532,6 +532,20 @@ util::Status PatternSet::load_file(const std::string& path, bool with_values) {
 
 util::Status PatternSet::load_file(const std::string& path, bool with_values,
                                    const ValueCheck& check) {
+    auto st = read_pattern_file(
+        path, with_values,
+        [&](std::size_t, std::string_view key, std::string_view value) -> util::Status {
+            if (check) {
+                auto vst = check(value);
+                if (!vst) return vst;
+            }
+            return impl_->add(key, {}, value);
+        });
+    impl_->finish();
+    return st;
+}
+
+util::Status read_pattern_file(const std::string& path, bool with_values, const FileLineFn& each) {
     std::FILE* f = std::fopen(path.c_str(), "re");
     if (!f) return util::error(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
     struct Closer {
@@ -568,15 +582,8 @@ util::Status PatternSet::load_file(const std::string& path, bool with_values,
             value = l.substr(end);
             while (!value.empty() && blank(value.front()))
                 value.remove_prefix(1);
-            if (check) {
-                auto st = check(value);
-                if (!st) {
-                    result = util::error(fmt::format("{}:{}: {}", path, lineno, st.error()));
-                    break;
-                }
-            }
         }
-        auto st = impl_->add(key, {}, value);
+        auto st = each(lineno, key, value);
         if (!st) {
             result = util::error(fmt::format("{}:{}: {}", path, lineno, st.error()));
             break;
@@ -584,8 +591,29 @@ util::Status PatternSet::load_file(const std::string& path, bool with_values,
     }
     if (result && std::ferror(f))
         result = util::error(fmt::format("error reading '{}': {}", path, std::strerror(errno)));
-    impl_->finish();
     return result;
+}
+
+util::Status PatternSet::append(std::string_view pattern, std::string_view op,
+                                std::string_view value) {
+    return impl_->add(pattern, op, value);
+}
+
+void PatternSet::seal() {
+    impl_->finish();
+}
+
+bool PatternSet::indexed() const {
+    switch (method_) {
+        case Match::Str:
+        case Match::Beg:
+            // HAProxy's trees hold case-sensitive strings; with -i it scans a list.
+            return !flags_.ignore_case;
+        case Match::Ip:
+            return true;
+        default:
+            return false;
+    }
 }
 
 std::size_t PatternSet::size() const {

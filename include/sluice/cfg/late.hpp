@@ -35,6 +35,10 @@ struct LateCheck {
 // `level`: Warning for a check whose failure leaves the config valid (a setting ignored).
 bool defer_check(LateCheckFn check, Level level = Level::Alert);
 
+// The config line being parsed (its file and number), or null when none is (a runtime
+// reference describes the line that created it).
+const Location* current_location();
+
 // Runs every check in the order the lines came, each reported at most once per line and text
 // (an expression the parser tried twice registers twice).
 void run_late_checks(const Document& doc, Diagnostics& diag);
@@ -51,6 +55,7 @@ class LateCheckScope {
 
   private:
     friend bool defer_check(LateCheckFn check, Level level);
+    friend const Location* current_location();
     std::vector<LateCheck>& sink_;
     const Location& where_;
     std::string_view context_;

@@ -14,13 +14,35 @@
 #include <vector>
 
 #include "sluice/sample/expr.hpp"
-#include "sluice/sample/pattern.hpp"
+#include "sluice/sample/pattern_ref.hpp"
 
 namespace sluice::sample {
 
+// What an ACL line matches against: its `-f` files' references, then its own patterns' (an
+// anonymous reference), each compiled for the line's method and flags. Read without a lock.
+class AclPatterns {
+  public:
+    AclPatterns(Match method, PatternFlags flags) : method_(method), flags_(flags) {}
+    Match method() const { return method_; }
+    const PatternFlags& flags() const { return flags_; }
+    std::size_t size() const;
+    bool empty() const { return size() == 0; }
+    bool match(const Sample& s) const;
+
+    struct Use {
+        std::shared_ptr<PatternRef> ref;
+        std::size_t expr = 0;
+    };
+    std::vector<Use> refs;
+
+  private:
+    Match method_;
+    PatternFlags flags_;
+};
+
 struct AclLine {
     Expr expr;
-    PatternSet patterns;
+    AclPatterns patterns;
     bool match(Context& ctx) const;
 };
 

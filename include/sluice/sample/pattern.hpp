@@ -74,6 +74,12 @@ class PatternSet {
     using ValueCheck = std::function<util::Status(std::string_view value)>;
     util::Status load_file(const std::string& path, bool with_values, const ValueCheck& check);
 
+    // Bulk building (a map reference compiling its entries): as add(), without re-indexing
+    // after each pattern; seal() once after the last one, before any match.
+    util::Status append(std::string_view pattern, std::string_view op = {},
+                        std::string_view value = {});
+    void seal();
+
     std::size_t size() const;
     bool empty() const { return size() == 0; }
 
@@ -94,11 +100,22 @@ class PatternSet {
     // the group did not take part. Up to 10 groups (\0 to \9) are reported.
     std::size_t lookup_groups(const Sample& s, std::span<std::size_t> offsets) const;
 
+    // How `get map`/`get acl` describe the set: whether it is looked up in an index ("tree")
+    // or scanned ("list"), as HAProxy's runtime API says.
+    bool indexed() const;
+
   private:
     struct Impl;
     Match method_;
     PatternFlags flags_;
     std::unique_ptr<Impl> impl_;
 };
+
+// Reads a pattern file as PatternSet::load_file does, giving each pattern (and for a map, its
+// value) with its line number to `each`; an error `each` returns stops the read and is
+// reported at that line ("file.map:12: ...").
+using FileLineFn =
+    std::function<util::Status(std::size_t line, std::string_view key, std::string_view value)>;
+util::Status read_pattern_file(const std::string& path, bool with_values, const FileLineFn& each);
 
 }  // namespace sluice::sample

@@ -38,6 +38,10 @@ TEST(CliCommands, HelpLayoutAndFilter) {
     list_commands(out, filter);
     EXPECT_EQ(out,
               "The following commands are valid at this level:\n"
+              "  get acl <acl> <value>                   : match a value against an ACL pattern "
+              "list\n"
+              "  get map <map> <value>                   : look a value up in a map, as each of "
+              "its users would\n"
               "  get weight <bk>/<srv>                   : report a server's current weight\n"
               "  help [<command>]                        : list matching or all commands\n"
               "  prompt                                  : toggle interactive mode with prompt\n"
