@@ -1,5 +1,7 @@
 // `http-request use-service prometheus-exporter`: answers a scrape with the metrics of
 // prometheus.cpp, in one response built at once (the stream sends it as the socket takes it).
+#include <fmt/format.h>
+
 #include "sluice/http/error_pages.hpp"
 #include "sluice/rules/service.hpp"
 #include "sluice/stats/prometheus.hpp"
@@ -30,7 +32,14 @@ class PrometheusExporter final : public rules::Service {
     }
 };
 
-util::Result<std::shared_ptr<const rules::Service>> make_exporter(std::span<const std::string>) {
+util::Result<std::shared_ptr<const rules::Service>> make_exporter(
+    std::span<const std::string> args) {
+    // HAProxy's words: what follows the service's name can only be the rule's condition.
+    if (!args.empty())
+        return util::error(
+            fmt::format("'http-request use-service' expects either 'if' or "
+                        "'unless' followed by a condition but found '{}'.",
+                        args[0]));
     return std::shared_ptr<const rules::Service>(std::make_shared<PrometheusExporter>());
 }
 
