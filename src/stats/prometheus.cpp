@@ -4,6 +4,7 @@
 // whole. A stat column a row does not have is NaN, as HAProxy prints an empty field.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <iterator>
 
@@ -313,6 +314,13 @@ std::size_t info_col(std::string_view name) {
 
 using Out = std::back_insert_iterator<std::string>;
 
+// Integers are most of the output: fmt::format_int writes them without a format string.
+template <typename T>
+void put_int(std::string& out, T v) {
+    const fmt::format_int f(v);
+    out.append(f.data(), f.size());
+}
+
 void put_value(std::string& out, const Value& v) {
     if (!v.set) {
         out += "NaN";
@@ -321,11 +329,11 @@ void put_value(std::string& out, const Value& v) {
     switch (v.type) {
         case Type::S32:
         case Type::S64:
-            fmt::format_to(Out(out), "{}", v.i);
+            put_int(out, v.i);
             return;
         case Type::U32:
         case Type::U64:
-            fmt::format_to(Out(out), "{}", v.u);
+            put_int(out, v.u);
             return;
         case Type::Str:
             out += "NaN";
@@ -340,11 +348,17 @@ double as_double(const Value& v) {
 }
 
 void put_seconds(std::string& out, double ms) {
-    fmt::format_to(Out(out), "{:.6f}", ms / 1000.0);
+    char buf[64];
+    const auto r = fmt::format_to_n(buf, sizeof buf, "{:.6f}", ms / 1000.0);
+    out.append(buf, std::min(r.size, sizeof buf));
 }
 
 // Label values as the exposition format quotes them.
 void put_label(std::string& out, std::string_view v) {
+    if (v.find_first_of("\\\"\n") == std::string_view::npos) {
+        out += v;
+        return;
+    }
     for (char c : v) {
         if (c == '\\' || c == '"') {
             out += '\\';
@@ -399,7 +413,11 @@ void open_sample(std::string& out, std::string_view prefix, std::string_view nam
 void put_state(std::string& out, std::string_view prefix, std::string_view name, const Row& row,
                std::string_view state, std::uint64_t value) {
     open_sample(out, prefix, name, {}, row);
-    fmt::format_to(Out(out), ",state=\"{}\"}} {}\n", state, value);
+    out += ",state=\"";
+    out += state;
+    out += "\"} ";
+    put_int(out, value);
+    out += '\n';
 }
 
 std::size_t srv_state(std::string_view status) {
@@ -473,7 +491,9 @@ void render_family(std::string& out, std::string_view prefix, const Family& f,
             for (const Row* row : rows) {
                 if (skip(*row)) continue;
                 open_sample(out, prefix, f.name, {}, *row);
-                fmt::format_to(Out(out), ",code=\"{}\"}} ", kCodes[k]);
+                out += ",code=\"";
+                out += kCodes[k];
+                out += "\"} ";
                 put_value(out, row->values[col + k]);
                 out += '\n';
             }
@@ -520,7 +540,7 @@ void render_family(std::string& out, std::string_view prefix, const Family& f,
                 open_sample(out, prefix, f.name, {}, row);
                 out += "} ";
                 if (f.kind == Kind::CheckCode)
-                    fmt::format_to(Out(out), "{}", v.set ? v.u : 0);
+                    put_int(out, v.set ? v.u : 0);
                 else
                     put_seconds(out, as_double(v));
                 out += '\n';
@@ -597,14 +617,22 @@ void render_histograms(std::string& out, std::string_view prefix,
             for (std::size_t i = 0; i < b.size(); ++i) {
                 cumulative += b[i];
                 open_sample(out, prefix, kTimingNames[k], "_bucket", *row);
-                fmt::format_to(Out(out), ",le=\"{}\"}} {}\n",
-                               i < labels.size() ? std::string_view(labels[i]) : "+Inf",
-                               cumulative);
+                out += ",le=\"";
+                out += i < labels.size() ? std::string_view(labels[i]) : "+Inf";
+                out += "\"} ";
+                put_int(out, cumulative);
+                out += '\n';
             }
             open_sample(out, prefix, kTimingNames[k], "_sum", *row);
-            fmt::format_to(Out(out), "}} {:.3f}\n", static_cast<double>(sum_ms) / 1000.0);
+            out += "} ";
+            put_int(out, sum_ms / 1000);
+            char frac[8];
+            const auto r = fmt::format_to_n(frac, sizeof frac, ".{:03}\n", sum_ms % 1000);
+            out.append(frac, r.size);
             open_sample(out, prefix, kTimingNames[k], "_count", *row);
-            fmt::format_to(Out(out), "}} {}\n", cumulative);
+            out += "} ";
+            put_int(out, cumulative);
+            out += '\n';
         }
     }
 }
