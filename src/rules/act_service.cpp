@@ -30,10 +30,11 @@ class UseService final : public Action {
 };
 
 util::Result<std::unique_ptr<const Action>> parse_use_service(const ActionParse& p) {
-    if (p.args.empty()) return util::error("'use-service' expects a service name.");
-    const ServiceDef* def = find_service(p.args[0]);
-    if (!def) return util::error(fmt::format("'{}' unknown service name.", p.args[0]));
-    auto service = def->make(p.args.subspan(1));
+    // p.args[0] is the action word.
+    if (p.args.size() < 2) return util::error("'use-service' expects a service name.");
+    const ServiceDef* def = find_service(p.args[1]);
+    if (!def) return util::error(fmt::format("'{}' unknown service name.", p.args[1]));
+    auto service = def->make(p.args.subspan(2));
     if (!service) return util::error(service.error());
     return std::unique_ptr<const Action>(std::make_unique<UseService>(std::move(*service)));
 }
