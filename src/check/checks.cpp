@@ -865,7 +865,8 @@ void finish(Check& c, Outcome o) {
 
     const bool ok = passed(o.status);
     const bool conditional = o.status == Status::L7OkConditional;
-    if (!ok) s.check_failures.fetch_add(1, std::memory_order_relaxed);
+    // As HAProxy's chkfail: failures while the server still had health to lose.
+    if (!ok && c.health.value > 0) s.check_failures.fetch_add(1, std::memory_order_relaxed);
     if (ok && s.observe_sink) s.consecutive_errors.store(0, std::memory_order_relaxed);
     // A DOWN server answering 404 under disable-on-404 stays DOWN (as HAProxy).
     const Health::Change change =

@@ -753,6 +753,10 @@ void HttpStream::connect() {
     // it is (not kept for reuse), never newer.
     const std::uint32_t generation =
         attempt_.server() ? attempt_.server()->destination.now().generation : 0;
+    if (proxy::Server* srv = attempt_.server()) {
+        worker_.counts(srv->counts).new_conns.add();  // HAProxy's `connect`: attempts
+        worker_.counts(srv->backend->counts).new_conns.add();
+    }
     auto fd = attempt_.connect(client_.fd, addrs_.get());
     if (!fd) {
         connect_failed(false);
@@ -770,11 +774,8 @@ void HttpStream::connect() {
 }
 
 void HttpStream::on_connected() {
-    if (phase_ == Phase::Connecting && conn_server_) {
+    if (phase_ == Phase::Connecting && conn_server_)
         worker_.count_time(nullptr, conn_server_, proxy::TimingKind::Connect, phase_started_);
-        worker_.counts(conn_server_->counts).new_conns.add();
-        worker_.counts(conn_server_->backend->counts).new_conns.add();
-    }
     phase_ = Phase::Exchange;
     phase_started_ = worker_.loop().now();  // the response time runs from here
     observe(proxy::Observed::L4Ok);

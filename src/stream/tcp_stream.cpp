@@ -222,6 +222,10 @@ bool TcpStream::woken_from_queue() {
 void TcpStream::connect() {
     phase_ = Phase::Connecting;
     phase_started_ = worker_.loop().now();
+    if (proxy::Server* srv = attempt_.server()) {
+        worker_.counts(srv->counts).new_conns.add();  // HAProxy's `connect`: attempts
+        worker_.counts(be_->counts).new_conns.add();
+    }
     auto fd = attempt_.connect(client_.fd, addrs_.get());
     if (!fd) {
         connect_failed(false);
@@ -243,8 +247,6 @@ void TcpStream::on_connected() {
     if (proxy::Server* srv = attempt_.server()) {
         srv->observed(proxy::Observed::L4Ok);
         worker_.count_time(nullptr, srv, proxy::TimingKind::Connect, phase_started_);
-        worker_.counts(srv->counts).new_conns.add();
-        worker_.counts(be_->counts).new_conns.add();
     }
     server_side_.last_activity = client_.last_activity = connected_at_ = worker_.loop().now();
     if (!be_->parts->read<rules::TcpRulesConf>().response.empty()) {

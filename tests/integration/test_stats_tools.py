@@ -72,7 +72,7 @@ def test_hatop_shows_proxies_and_states(sluice, backends, tmux_session):
     wait_for(lambda: "CLI" in screen(session) or ">" in screen(session), timeout=10,
              what="hatop's CLI mode")
     keys(session, "disable server pool/alive", "Enter")
-    keys(session, "1")
+    keys(session, "Escape", "1")  # ESC-n leaves the CLI for screen n
     wait_for(lambda: "MAINT" in screen(session), timeout=20,
              what="the server in maintenance on hatop's screen")
     keys(session, "q")
