@@ -266,6 +266,13 @@ int main(int argc, char** argv) {
                         engine.worker(l.index()).resume_paused();
                 });
             },
+        .clear_counters =
+            [&engine](bool all) {
+                engine.runtime().post_all([&engine, all](core::Loop& l) {
+                    proxy::clear_counters(engine.config(), static_cast<std::uint32_t>(l.index()),
+                                          all);
+                });
+            },
     };
 
     ev_timer hard_stop_timer;

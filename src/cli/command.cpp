@@ -52,7 +52,7 @@ void list(std::string& out, auto&& keep) {
     std::stable_sort(sorted.begin(), sorted.end(),
                      [](const Command* a, const Command* b) { return a->usage < b->usage; });
     for (const Command* c : sorted)
-        if (!is_basic(*c) && keep(*c)) list_line(out, *c);
+        if (!is_basic(*c) && !c->usage.empty() && keep(*c)) list_line(out, *c);
     for (std::string_view basic : {"help", "prompt", "quit"})
         for (const Command* c : sorted)
             if (c->words == basic) list_line(out, *c);

@@ -1,5 +1,7 @@
 #include "sluice/proxy/counters.hpp"
 
+#include "sluice/proxy/runtime.hpp"
+
 #include <cmath>
 
 namespace sluice::proxy {
@@ -12,6 +14,39 @@ void PerSecond::roll(std::uint32_t at, std::uint32_t sec) {
     prev_.store(at + 1 == sec ? finished : 0, std::memory_order_relaxed);
     curr_.store(0, std::memory_order_relaxed);
     sec_.store(sec, std::memory_order_relaxed);
+}
+
+void PerSecond::reset(bool all) {
+    max_.store(0, std::memory_order_relaxed);
+    if (!all) return;
+    curr_.store(0, std::memory_order_relaxed);
+    prev_.store(0, std::memory_order_relaxed);
+}
+
+void Timing::reset(bool all) {
+    max_.store(0, std::memory_order_relaxed);
+    if (!all) return;
+    count_.reset();
+    sum_.reset();
+    avg_.store(0, std::memory_order_relaxed);
+    for (Tally& b : buckets_)
+        b.reset();
+}
+
+void Counts::reset(bool all) {
+    session_rate.reset(all);
+    connection_rate.reset(all);
+    request_rate.reset(all);
+    for (Timing& t : timings)
+        t.reset(all);
+    if (!all) return;
+    for (Tally* t : {&sessions, &connections, &bytes_in, &bytes_out, &denied_requests,
+                     &denied_responses, &denied_conns, &denied_sessions, &requests, &intercepted,
+                     &balanced, &new_conns, &reused_conns, &redispatches})
+        t->reset();
+    for (Tally& r : responses)
+        r.reset();
+    last_session.store(0, std::memory_order_relaxed);
 }
 
 std::uint32_t PerSecond::rate(double now) const {
@@ -38,6 +73,28 @@ void Timing::add(std::uint32_t ms) {
     while (b < kBounds.size() && ms > kBounds[b])
         ++b;
     buckets_[b].add();
+}
+
+void clear_counters(Config& config, std::uint32_t thread, bool all) {
+    auto clear = [&](PerThreadCounts& c, ErrorCounters& errors) {
+        if (thread < c.threads()) c.at(thread).reset(all);
+        if (thread != 0) return;
+        c.reset_max();
+        if (all) errors.reset();
+    };
+    for (auto& fe : config.frontends)
+        clear(fe->counts, fe->errors);
+    for (auto& be : config.backends) {
+        clear(be->counts, be->errors);
+        if (thread == 0 && all) be->down_transitions.store(0, std::memory_order_relaxed);
+        for (auto& s : be->servers) {
+            clear(s->counts, s->errors);
+            if (thread == 0 && all) {
+                s->check_failures.store(0, std::memory_order_relaxed);
+                s->check_downs.store(0, std::memory_order_relaxed);
+            }
+        }
+    }
 }
 
 }  // namespace sluice::proxy

@@ -75,7 +75,24 @@ void cmd_show_stat(cli::Ctx& ctx) {
     }
 }
 
+// `clear counters`: the maxima; `clear counters all`: every count. Each thread clears its own
+// blocks at its next loop iteration.
+template <bool All>
+void cmd_clear_counters(cli::Ctx& ctx) {
+    if (ctx.hooks.clear_counters) ctx.hooks.clear_counters(All);
+}
+
 constexpr cli::Command kCommands[] = {
+    {.words = "clear counters",
+     .usage = "clear counters [all]",
+     .help = "clear the maxima of the statistics counters (or every counter)",
+     .level = cli::Level::Operator,
+     .run = cmd_clear_counters<false>},
+    {.words = "clear counters all",
+     .usage = "",  // listed with `clear counters`
+     .help = "",
+     .level = cli::Level::Admin,
+     .run = cmd_clear_counters<true>},
     {.words = "show info",
      .usage = "show info [desc|json|typed|float]*",
      .help = "report information about the running process",

@@ -354,3 +354,22 @@ def test_latency_percentiles(stats, sluice, binary_is_haproxy):
     for p in ("p50", "p95", "p99"):
         assert 100 <= int(h2[f"rtime_{p}"]) <= 250, (p, h2[f"rtime_{p}"])
     assert int(h2["qtime_p99"]) == 0 and int(h2["ctime_p50"]) <= 5
+
+
+def test_clear_counters(stats, sluice):
+    assert get(sluice.port("fh"), "/", 5) == [200] * 5
+    wait_for(lambda: stats.rows()[("bh", "h2")]["hrsp_2xx"] == "5", what="counted")
+    assert int(stats.rows()[("fh", "FRONTEND")]["smax"]) >= 1
+    # The maxima go; the counts stay.
+    assert stats.ask("clear counters\n") == "\n"
+    wait_for(lambda: stats.rows()[("fh", "FRONTEND")]["smax"] == "0", what="smax cleared")
+    assert stats.rows()[("bh", "h2")]["hrsp_2xx"] == "5"
+    # `all` needs the admin level, and clears the counts.
+    assert stats.ask("operator;clear counters all\n") == "\nPermission denied\n\n"
+    assert stats.rows()[("bh", "h2")]["hrsp_2xx"] == "5"
+    assert stats.ask("clear counters all\n") == "\n"
+    wait_for(lambda: stats.rows()[("bh", "h2")]["hrsp_2xx"] == "0", what="counts cleared")
+    rows = stats.rows()
+    assert rows[("bh", "h2")]["stot"] == "0" and rows[("fh", "FRONTEND")]["req_tot"] == "0"
+    assert get(sluice.port("fh"), "/", 2) == [200] * 2
+    wait_for(lambda: stats.rows()[("bh", "h2")]["hrsp_2xx"] == "2", what="counting again")

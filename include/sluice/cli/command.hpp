@@ -45,6 +45,8 @@ struct Hooks {
     // listeners close once none watches them). Null frontend: connection limits grew, paused
     // listeners look again.
     std::function<void(proxy::Frontend*, proxy::Frontend::Listening)> frontend_listening;
+    // `clear counters [all]`: each thread resets its own counter blocks (proxy/counters.hpp).
+    std::function<void(bool all)> clear_counters;
 };
 
 // What a command works with, and where its answer goes.
@@ -72,7 +74,8 @@ using Handler = void (*)(Ctx& ctx);
 
 struct Command {
     std::string_view words;  // the fixed words that select it ("show version")
-    std::string_view usage;  // as `help` lists it ("get weight <bk>/<srv>")
+    std::string_view usage;  // as `help` lists it ("get weight <bk>/<srv>"); empty: a variant
+                             // of a listed command (with its own level), not listed
     std::string_view help;
     Level level = Level::User;
     Handler run = nullptr;

@@ -20,6 +20,7 @@ class Tally {
         v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     }
     std::uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+    void reset() { v_.store(0, std::memory_order_relaxed); }  // by its writing thread
 
   private:
     std::atomic<std::uint64_t> v_{0};
@@ -41,6 +42,8 @@ class PerSecond {
     std::uint32_t max(double now) const {
         return std::max(max_.load(std::memory_order_relaxed), rate(now));
     }
+    // `clear counters`: the maximum; `all`: the counts too. By the writing thread.
+    void reset(bool all);
 
   private:
     void roll(std::uint32_t at, std::uint32_t sec);
@@ -71,6 +74,7 @@ class Timing {
     std::uint32_t max_ms() const { return max_.load(std::memory_order_relaxed); }
     double average() const { return avg_.load(std::memory_order_relaxed); }
     std::uint64_t bucket(std::size_t i) const { return buckets_[i].get(); }
+    void reset(bool all);  // as PerSecond::reset
 
   private:
     Tally count_, sum_;
@@ -108,6 +112,8 @@ struct Counts {
         responses[klass >= 1 && klass <= 5 ? klass - 1 : 5].add();
     }
     Timing& timing(TimingKind k) { return timings[static_cast<std::size_t>(k)]; }
+    // `clear counters [all]` (by the thread that writes the block).
+    void reset(bool all);
     const Timing& timing(TimingKind k) const { return timings[static_cast<std::size_t>(k)]; }
 };
 
@@ -131,6 +137,10 @@ class PerThreadCounts {
 
     // Max values the stats show (smax, qmax), shared by every thread.
     std::atomic<std::uint32_t> max_conns{0}, max_queued{0};
+    void reset_max() {
+        max_conns.store(0, std::memory_order_relaxed);
+        max_queued.store(0, std::memory_order_relaxed);
+    }
 
   private:
     struct alignas(64) Block {

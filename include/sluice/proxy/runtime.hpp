@@ -38,6 +38,11 @@ struct ErrorCounters {
     void count(std::atomic<std::uint64_t> ErrorCounters::*which) {
         (this->*which).fetch_add(1, std::memory_order_relaxed);
     }
+    void reset() {
+        for (auto* c : {&failed_connects, &failed_responses, &client_aborts, &server_aborts,
+                        &failed_requests, &retried_requests, &failed_rewrites, &internal_errors})
+            c->store(0, std::memory_order_relaxed);
+    }
 };
 
 // Ready: takes traffic; Drain: up but takes no new load-balanced traffic (what is already
@@ -376,6 +381,10 @@ struct BuildOptions {
 // reporting into `diag`, and builds the runtime objects. Returns nullptr when an alert was
 // raised. Does not open sockets.
 std::unique_ptr<Config> build(cfg::Document doc, cfg::Diagnostics& diag, const BuildOptions& opt);
+
+// `clear counters [all]` on one thread: its own counter blocks of every object; thread 0 also
+// the shared maxima and, with `all`, the shared counts (errors, checks).
+void clear_counters(Config& config, std::uint32_t thread, bool all);
 
 // Opens every listener's socket. Errors name the bind line; returns false on the first.
 bool open_listeners(Config& config, cfg::Diagnostics& diag);
