@@ -389,7 +389,7 @@ void fill_server(Row& row, const proxy::Config& config, const proxy::Server& s, 
     const std::int64_t last = sum.last_session();
     r.i(kLastsess, last > 0 ? std::max<std::int64_t>(0, now_sec - last) : -1);
     fill_timings(r, sum);
-    r.s(kAddr, s.address.address.to_string());
+    r.s(kAddr, s.destination.now().addr.address.to_string());
     r.s(kMode, std::string(mode_name(*be.conf)));
     r.u(kWrew, load(s.errors.failed_rewrites));
     r.u(kConnect, sum(&proxy::Counts::new_conns));

@@ -70,13 +70,17 @@ void set_process_start(double unix_time) {
     g_start.store(unix_time);
 }
 
+std::uint32_t proxy_id_base(const proxy::Config& config) {
+    return config.doc.global.read<cli::CliConf>().sockets.empty() ? 0 : 1;
+}
+
 Process process_now(const proxy::Config& config) {
     Process p;
     p.now = wall_now();
     p.start = g_start.load();
     if (p.start == 0) p.start = p.now;
     // HAProxy numbers its CLI's own proxy first when a stats socket is configured.
-    p.proxy_id_base = config.doc.global.read<cli::CliConf>().sockets.empty() ? 0 : 1;
+    p.proxy_id_base = proxy_id_base(config);
     p.node = config.global.node;
     if (p.node.empty()) {
         char host[256] = {};

@@ -16,6 +16,7 @@ ProxyHeaderWait::ProxyHeaderWait(Worker& worker, proxy::Frontend& fe, int fd, Se
     io_.data = this;
     ev_init(&timer_, on_timeout);
     timer_.data = this;
+    started_ = ev_now(worker.loop().raw());
     worker_.stream_opened(worker_link);
 }
 

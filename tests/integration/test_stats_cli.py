@@ -373,3 +373,31 @@ def test_clear_counters(stats, sluice):
     assert rows[("bh", "h2")]["stot"] == "0" and rows[("fh", "FRONTEND")]["req_tot"] == "0"
     assert get(sluice.port("fh"), "/", 2) == [200] * 2
     wait_for(lambda: stats.rows()[("bh", "h2")]["hrsp_2xx"] == "2", what="counting again")
+
+
+def test_show_and_shutdown_sessions(stats, sluice):
+    """`show sess` lists a request in flight with its proxies and server; `shutdown session`
+    ends it (its client sees the connection close); bad ids answer as HAProxy."""
+    c = socket.create_connection(("127.0.0.1", sluice.port("fh")), timeout=10)
+    with c:
+        c.sendall(b"GET /delay/5000 HTTP/1.1\r\nHost: x\r\n\r\n")
+
+        def in_flight():
+            for line in stats.ask("show sess\n").splitlines():
+                if "fe=fh" in line and "be=bh" in line and "srv=h2" in line:
+                    return line
+            return None
+        line = wait_for(in_flight, what="the request in `show sess`")
+        assert re.match(r"0x[0-9a-f]+: proto=tcpv4 src=127\.0\.0\.1:\d+ fe=fh be=bh srv=h2 ", line)
+        sid = line.split(":")[0]
+        detail = stats.ask(f"show sess {sid}\n")
+        assert detail.startswith(sid + ": [") and "  frontend=fh (id=4 mode=http)" in detail
+        assert stats.ask(f"shutdown session {sid}\n") == "\n"
+        c.settimeout(5)
+        got = c.recv(65536)
+        # Ended: closed (sluice) or with an error page (haproxy), never the server's answer.
+        assert got == b"" or got.startswith(b"HTTP/1.1 5"), got[:40]
+    assert stats.ask("show sess 0x1234\n") == "Session not found.\n\n"
+    assert stats.ask("shutdown session foo\n") == "Session pointer expected (use 'show sess').\n\n"
+    assert stats.ask("shutdown session 0x1234\n") == "No such session (use 'show sess').\n\n"
+    assert stats.ask("operator;shutdown session 0x1234\n") == "\nPermission denied\n\n"

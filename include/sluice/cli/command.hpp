@@ -45,6 +45,10 @@ struct Hooks {
     // listeners close once none watches them). Null frontend: connection limits grew, paused
     // listeners look again.
     std::function<void(proxy::Frontend*, proxy::Frontend::Listening)> frontend_listening;
+    // `show sess [id|all]`: the streams described (all, or the one whose id is `only`).
+    std::function<std::string(const void* only, bool detail)> describe_sessions;
+    // `shutdown session <id>`: false when no stream has that id.
+    std::function<bool(const void* id)> kill_session;
     // `clear counters [all]`: each thread resets its own counter blocks (proxy/counters.hpp).
     std::function<void(bool all)> clear_counters;
 };

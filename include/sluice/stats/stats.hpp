@@ -98,6 +98,9 @@ void append_value(std::string& out, const Value& v);
 
 // The start of the process (set once by main), for Uptime and Start_time_sec.
 void set_process_start(double unix_time);
+// What proxy ids shown to users add to a proxy's `uid`: 1 when a stats socket is configured
+// (HAProxy numbers its CLI's proxy first), else 0.
+std::uint32_t proxy_id_base(const proxy::Config& config);
 // The Process as the runtime API and the stats page see it now.
 Process process_now(const proxy::Config& config);
 

@@ -27,6 +27,9 @@ class ProxyHeaderWait final : public Stream {
 
     void abandon() override;
     bool woken_from_queue() override { return false; }  // never queued
+    void describe(std::string& out, bool detail, double now, std::uint32_t id_base) const override {
+        describe_stream(out, this, fd_, fe_, nullptr, nullptr, -1, started_, now, detail, id_base);
+    }
 
   private:
     ~ProxyHeaderWait() = default;
@@ -44,6 +47,7 @@ class ProxyHeaderWait final : public Stream {
     ev_io io_;
     ev_timer timer_;
     bool done_ = false;
+    double started_ = 0;
     std::size_t have_ = 0;  // header bytes read so far
     std::array<std::byte, net::kMaxProxyHeader> buf_;
 };

@@ -5,12 +5,15 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 
 #include "sluice/net/address.hpp"
 
 namespace sluice::proxy {
 struct Server;
-}
+struct Backend;
+struct Frontend;
+}  // namespace sluice::proxy
 
 namespace sluice::stream {
 
@@ -39,6 +42,12 @@ struct WaitLink : QueueLink {
     std::int64_t key = 0;  // the queue is ordered by it (priority class, then time)
 };
 
+// The common part of Stream::describe: the stream's id (its address, as HAProxy's), client
+// address, proxies, server, age.
+void describe_stream(std::string& out, const void* id, int client_fd, const proxy::Frontend& fe,
+                     const proxy::Backend* be, const proxy::Server* srv, int server_fd,
+                     double started, double now, bool detail, std::uint32_t id_base);
+
 class Stream {
   public:
     Stream(const Stream&) = delete;
@@ -59,6 +68,11 @@ class Stream {
     // The server whose connection slot the stream holds, if any (`on-marked-down
     // shutdown-sessions` closes the streams of a server).
     virtual const proxy::Server* server() const { return nullptr; }
+    // `show sess`: what the stream is, as HAProxy's leading fields say it (`detail`: the
+    // several-line form of `show sess <id>`). `now`: the loop's clock.
+    // `id_base`: added to proxy ids (see stats::Process::proxy_id_base).
+    virtual void describe(std::string& out, bool detail, double now,
+                          std::uint32_t id_base) const = 0;
 
   protected:
     Stream() {

@@ -61,6 +61,10 @@ class Worker {
     void dequeue(WaitLink& link);
     // `on-marked-down shutdown-sessions`: this thread's streams holding a slot on `srv` end.
     void shutdown_server_sessions(const proxy::Server& srv);
+    // `show sess`: this thread's streams (or the one whose id is `only`), described.
+    void describe_streams(std::string& out, const void* only, bool detail) const;
+    // `shutdown session`: ends the stream whose id is `id`, if it is one of this thread's.
+    bool kill_stream(const void* id);
     // This thread's idle server connections (http-reuse).
     IdlePool& idle_pool() { return *idle_pool_; }
     // Scratch strings for rule evaluation on this thread (reset per message head).
@@ -136,6 +140,11 @@ class Engine {
     // Any listener paused for lack of room elsewhere asks every thread to look again.
     std::atomic<bool>& any_paused() { return any_paused_; }
     void listener_stopped();  // a worker stopped its watchers (soft stop)
+    // The runtime API (on `caller`'s loop): every thread's streams described, or the one
+    // whose id is `only`; ends the stream `id` (false: no thread has it). Other threads answer
+    // through their mailboxes; the caller waits for them, a second at most.
+    std::string describe_streams(int caller, const void* only, bool detail);
+    bool kill_stream(int caller, const void* id);
     // `shutdown frontend`: every thread stops watching the frontend's listeners, then the last
     // one closes them.
     void shutdown_frontend(proxy::Frontend& fe);
