@@ -20,6 +20,7 @@
 #include "sluice/core/loop.hpp"
 #include "sluice/lb/algorithm.hpp"
 #include "sluice/proxy/runtime.hpp"
+#include "sluice/stats/page.hpp"
 #include "sluice/stats/stats.hpp"
 #include "sluice/stream/worker.hpp"
 
@@ -236,6 +237,9 @@ int main(int argc, char** argv) {
         engine.worker(l.index()).server_released(srv);
     });
 
+    // The stats page's admin form changes states as `set server ... state` does.
+    const stats::PageAdminScope page_admin(
+        [&checks](proxy::Server& s, proxy::AdminState a) { checks.set_admin(s, a); });
     cli_server.hooks = {
         .set_admin = [&checks](proxy::Server& s, proxy::AdminState a) { checks.set_admin(s, a); },
         .shutdown_sessions = shutdown_sessions,

@@ -1,0 +1,83 @@
+// HAProxy's stats page (`stats enable`, `stats uri` and the other `stats` proxy keywords): the
+// HTML report built from stats::collect() rows, its `;csv`, `;json` and `;typed` renderings, and
+// the admin form whose POST changes servers' admin states. The page is a section's own service
+// (rules::ProxyServiceConf): the keywords fill a PageConf in the section's Parts and keep the
+// service built from it next to it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sluice/proxy/runtime.hpp"
+#include "sluice/rules/service.hpp"
+#include "sluice/sample/acl.hpp"
+#include "sluice/stats/stats.hpp"
+#include "sluice/util/units.hpp"
+
+namespace sluice::stats {
+
+// `stats http-request { allow | deny | auth [realm R] } [{if | unless} COND]`.
+struct PageRule {
+    enum class Kind : std::uint8_t { Allow, Deny, Auth };
+    Kind kind = Kind::Allow;
+    std::string realm;  // Auth: empty for the page's realm
+    std::shared_ptr<const sample::Condition> cond;
+};
+
+struct PageConf {
+    bool enabled = false;
+    std::string uri = "/haproxy?stats";
+    std::string realm;               // empty: "HAProxy Statistics"
+    std::vector<std::string> users;  // `stats auth user:password`, as written
+    std::vector<std::shared_ptr<const sample::Condition>> admin;  // any holding: admin level
+    std::vector<PageRule> rules;
+    util::Duration refresh{};  // 0: no refresh
+    bool legends = false;
+    bool hide_version = false;
+    std::optional<std::string> node;  // `stats show-node`: empty for the global node name
+    std::optional<std::string> desc;  // `stats show-desc`: empty for the global description
+    std::vector<std::string> scope;   // proxy names shown (empty: all); "." resolved at parse
+};
+
+// What the page shows, decided from the request's URI suffixes and the section's settings.
+struct PageView {
+    bool admin = false;      // the admin form is shown (the admin condition held)
+    bool up_only = false;    // `;up`
+    bool refresh = true;     // `;norefresh` clears it
+    std::string st;          // `;st=DONE`...: the last action's result
+    std::string uri;         // the stats URI prefix, for links
+    std::string_view scope;  // the `scope=` of the query: a proxy name substring filter
+};
+
+// The HTML page, from the rows stats::collect() gives and the process info.
+void render_html(std::string& out, const proxy::Config& config, const PageConf& conf,
+                 const PageView& view, const Process& process, const std::vector<Row>& rows);
+
+// Appends `text` with the HTML special characters (& < > " ') escaped.
+void html_escape(std::string& out, std::string_view text);
+
+// The service answering the page for one section.
+std::shared_ptr<const rules::Service> make_page_service(PageConf conf);
+
+// The admin actions' way to the server state machine (the one the CLI's `set server ... state`
+// uses, check::Checks::set_admin). main() installs it for the life of the checks with a
+// PageAdminScope; without one the page answers admin POSTs with ;st=UNKN. The function must be
+// callable from any thread (Checks::set_admin posts to the loop owning the server's checks).
+using SetAdmin = std::function<void(proxy::Server&, proxy::AdminState)>;
+class PageAdminScope {
+  public:
+    explicit PageAdminScope(SetAdmin set_admin);
+    ~PageAdminScope();
+    PageAdminScope(const PageAdminScope&) = delete;
+    PageAdminScope& operator=(const PageAdminScope&) = delete;
+
+  private:
+    SetAdmin set_admin_;
+};
+
+}  // namespace sluice::stats
