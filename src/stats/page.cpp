@@ -21,48 +21,27 @@ std::atomic<const SetAdmin*> g_set_admin{nullptr};
 
 constexpr std::string_view kDefaultRealm = "HAProxy Statistics";
 
-struct Suffixes {
-    enum class Format : std::uint8_t { Html, Csv, Json, Typed };
-    Format format = Format::Html;
-    bool up = false;
-    bool no_maint = false;
-    bool norefresh = false;
-    std::string st;
-    std::string scope;
-};
-
-// HAProxy looks for each `;word` anywhere after the prefix, and for `scope=` in the query.
-Suffixes parse_suffixes(std::string_view rest) {
-    Suffixes s;
-    for (std::size_t at = rest.find(';'); at != std::string_view::npos;
-         at = rest.find(';', at + 1)) {
-        const std::string_view w = rest.substr(at + 1);
-        const auto word = [&](std::string_view name) {
-            return w.starts_with(name) &&
-                   (w.size() == name.size() || w[name.size()] == ';' || w[name.size()] == '?' ||
-                    w[name.size()] == '&' || w[name.size()] == '#');
-        };
-        if (word("csv"))
-            s.format = Suffixes::Format::Csv;
-        else if (word("json"))
-            s.format = Suffixes::Format::Json;
-        else if (word("typed"))
-            s.format = Suffixes::Format::Typed;
-        else if (word("up"))
-            s.up = true;
-        else if (word("no-maint"))
-            s.no_maint = true;
-        else if (word("norefresh"))
-            s.norefresh = true;
-        else if (w.starts_with("st="))
-            s.st = std::string(w.substr(3, std::min<std::size_t>(4, w.size() - 3)));
+// application/x-www-form-urlencoded decoding of one key or value.
+std::string form_decode(std::string_view in) {
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] == '+') {
+            out += ' ';
+        } else if (in[i] == '%' && i + 2 < in.size()) {
+            unsigned v = 0;
+            const auto r = std::from_chars(in.data() + i + 1, in.data() + i + 3, v, 16);
+            if (r.ec == std::errc() && r.ptr == in.data() + i + 3) {
+                out += static_cast<char>(v);
+                i += 2;
+            } else {
+                out += '%';
+            }
+        } else {
+            out += in[i];
+        }
     }
-    if (const auto q = rest.find("scope="); q != std::string_view::npos) {
-        std::string_view v = rest.substr(q + 6);
-        v = v.substr(0, std::min(v.find_first_of(";&#"), v.size()));
-        s.scope = std::string(v.substr(0, 20));  // HAProxy's scope box takes 20 characters
-    }
-    return s;
+    return out;
 }
 
 void plain_page(rules::ServiceReply& reply, std::uint16_t status, std::string_view extra) {
@@ -87,29 +66,6 @@ bool user_allowed(const PageConf& conf, const http::RequestHead& head) {
             colon == std::string::npos ? std::string_view() : std::string_view(u).substr(colon + 1);
         return user == c.user && pass == c.password;
     });
-}
-
-// application/x-www-form-urlencoded decoding of one key or value.
-std::string form_decode(std::string_view in) {
-    std::string out;
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] == '+') {
-            out += ' ';
-        } else if (in[i] == '%' && i + 2 < in.size()) {
-            unsigned v = 0;
-            const auto r = std::from_chars(in.data() + i + 1, in.data() + i + 3, v, 16);
-            if (r.ec == std::errc() && r.ptr == in.data() + i + 3) {
-                out += static_cast<char>(v);
-                i += 2;
-            } else {
-                out += '%';
-            }
-        } else {
-            out += in[i];
-        }
-    }
-    return out;
 }
 
 const proxy::Backend* find_backend(const proxy::Config& config, std::string_view key,
@@ -145,22 +101,13 @@ std::string_view apply_post(const rules::ServiceRequest& request, const Process&
     std::string backend_key;
     std::string action;
     std::vector<std::string> servers;
-    std::size_t pos = 0;
-    while (pos <= body.size()) {
-        const std::size_t end = std::min(body.find('&', pos), body.size());
-        const std::string_view pair = body.substr(pos, end - pos);
-        const std::size_t eq = pair.find('=');
-        if (eq != std::string_view::npos) {
-            const std::string key = form_decode(pair.substr(0, eq));
-            std::string value = form_decode(pair.substr(eq + 1));
-            if (key == "b")
-                backend_key = std::move(value);
-            else if (key == "action")
-                action = std::move(value);
-            else if (key == "s")
-                servers.push_back(std::move(value));
-        }
-        pos = end + 1;
+    for (auto& [key, value] : parse_form(body)) {
+        if (key == "b")
+            backend_key = std::move(value);
+        else if (key == "action")
+            action = std::move(value);
+        else if (key == "s")
+            servers.push_back(std::move(value));
     }
     const proxy::Backend* be = find_backend(request.config, backend_key, process.proxy_id_base);
     if (!be) return "ERRP";
@@ -213,8 +160,8 @@ class Page final : public rules::Service {
 
     void serve(const rules::ServiceRequest& request, rules::ServiceReply& reply) const override {
         const std::string_view target = request.head.target;
-        const Suffixes sfx =
-            parse_suffixes(target.substr(std::min(conf_.uri.size(), target.size())));
+        const PageQuery sfx =
+            parse_page_query(target.substr(std::min(conf_.uri.size(), target.size())));
         if (!allowed(request, reply)) return;
         bool admin = false;
         for (const auto& cond : conf_.admin)
@@ -236,20 +183,20 @@ class Page final : public rules::Service {
                       [&](const Row& r) { return !in_scope(conf_, sfx.scope, r.values[0].s); });
         std::string_view type = "text/html";
         switch (sfx.format) {
-            case Suffixes::Format::Csv:
+            case PageQuery::Format::Csv:
                 type = "text/plain";
                 csv_header(reply.body);
                 csv(reply.body, rows);
                 break;
-            case Suffixes::Format::Json:
+            case PageQuery::Format::Json:
                 type = "application/json";
                 json(reply.body, rows);
                 break;
-            case Suffixes::Format::Typed:
+            case PageQuery::Format::Typed:
                 type = "text/plain";
                 typed(reply.body, rows);
                 break;
-            case Suffixes::Format::Html: {
+            case PageQuery::Format::Html: {
                 const PageView view{.admin = admin,
                                     .up_only = sfx.up,
                                     .refresh = !sfx.norefresh,
@@ -305,6 +252,54 @@ class Page final : public rules::Service {
 };
 
 }  // namespace
+
+// HAProxy looks for each `;word` anywhere after the prefix, and for `scope=` in the query.
+PageQuery parse_page_query(std::string_view rest) {
+    PageQuery s;
+    for (std::size_t at = rest.find(';'); at != std::string_view::npos;
+         at = rest.find(';', at + 1)) {
+        const std::string_view w = rest.substr(at + 1);
+        const auto word = [&](std::string_view name) {
+            return w.starts_with(name) &&
+                   (w.size() == name.size() || w[name.size()] == ';' || w[name.size()] == '?' ||
+                    w[name.size()] == '&' || w[name.size()] == '#');
+        };
+        if (word("csv"))
+            s.format = PageQuery::Format::Csv;
+        else if (word("json"))
+            s.format = PageQuery::Format::Json;
+        else if (word("typed"))
+            s.format = PageQuery::Format::Typed;
+        else if (word("up"))
+            s.up = true;
+        else if (word("no-maint"))
+            s.no_maint = true;
+        else if (word("norefresh"))
+            s.norefresh = true;
+        else if (w.starts_with("st="))
+            s.st = std::string(w.substr(3, std::min<std::size_t>(4, w.size() - 3)));
+    }
+    if (const auto q = rest.find("scope="); q != std::string_view::npos) {
+        std::string_view v = rest.substr(q + 6);
+        v = v.substr(0, std::min(v.find_first_of(";&#"), v.size()));
+        s.scope = std::string(v.substr(0, 20));  // HAProxy's scope box takes 20 characters
+    }
+    return s;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_form(std::string_view body) {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::size_t pos = 0;
+    while (pos <= body.size()) {
+        const std::size_t end = std::min(body.find('&', pos), body.size());
+        const std::string_view pair = body.substr(pos, end - pos);
+        const std::size_t eq = pair.find('=');
+        if (eq != std::string_view::npos)
+            out.emplace_back(form_decode(pair.substr(0, eq)), form_decode(pair.substr(eq + 1)));
+        pos = end + 1;
+    }
+    return out;
+}
 
 std::shared_ptr<const rules::Service> make_page_service(PageConf conf) {
     return std::make_shared<const Page>(std::move(conf));

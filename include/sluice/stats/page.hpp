@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sluice/proxy/runtime.hpp"
@@ -53,6 +54,23 @@ struct PageView {
     std::string uri;         // the stats URI prefix, for links
     std::string_view scope;  // the `scope=` of the query: a proxy name substring filter
 };
+
+// What the URI says after the stats prefix: HAProxy's `;csv`, `;json`, `;typed`, `;up`,
+// `;no-maint`, `;norefresh`, `;st=XXXX` (anywhere after the prefix) and the query's `scope=`.
+struct PageQuery {
+    enum class Format : std::uint8_t { Html, Csv, Json, Typed };
+    Format format = Format::Html;
+    bool up = false;
+    bool no_maint = false;
+    bool norefresh = false;
+    std::string st;     // at most 4 characters
+    std::string scope;  // at most 20 characters, as HAProxy's form takes
+};
+PageQuery parse_page_query(std::string_view rest);
+
+// An application/x-www-form-urlencoded body (the admin form's POST): its `key=value` pairs,
+// decoded ('+' is a space, %XX a byte; a bad escape stays as written), in order.
+std::vector<std::pair<std::string, std::string>> parse_form(std::string_view body);
 
 // The HTML page, from the rows stats::collect() gives and the process info.
 void render_html(std::string& out, const proxy::Config& config, const PageConf& conf,
