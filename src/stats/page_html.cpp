@@ -341,9 +341,9 @@ void row(std::string& out, const Row& r, const PageConf& conf, bool admin) {
         }
         out += "</td>";
     }
-    const std::string_view name = r.type == ObjType::Frontend  ? "Frontend"
-                                  : r.type == ObjType::Backend ? "Backend"
-                                                               : at(r, c.svname).s;
+    std::string_view name = at(r, c.svname).s;  // a view of the row's own string
+    if (r.type == ObjType::Frontend) name = "Frontend";
+    if (r.type == ObjType::Backend) name = "Backend";
     out += "<td class=\"name\"";
     if (conf.legends && r.type == ObjType::Server) {
         out += " title=\"";

@@ -217,13 +217,15 @@ def test_escaping(sluice, backends, binary_is_haproxy):
     web = backends.http()
     sluice.start(sluice.base("http")
                  + f"listen odd.name_1:x\n    bind 127.0.0.1:{sluice.port('l')}\n"
-                 + "    stats uri /\n    stats show-desc <b>\"x\"&'y'</b>\n"
+                 + "    stats uri /\n    stats show-desc <b>\\\"x\\\"&\\'y\\'</b>\n"
                  + f"    server s-1.a:b 127.0.0.1:{web.port}\n")
     page = fetch(sluice.port("l"), "/?scope=%3Cscript%3E").text
-    assert "<b>\"x\"" not in page and "<script>" not in page
+    assert "<script>" not in page
     page = fetch(sluice.port("l"), "/").text
     assert ">s-1.a:b<" in page
+    # HAProxy 2.6 prints `stats show-desc` as written (config text); Sluice escapes it too.
     if not binary_is_haproxy:
+        assert "<b>\"x\"" not in page
         assert "&lt;b&gt;&quot;x&quot;&amp;&#39;y&#39;&lt;/b&gt;" in page
 
 

@@ -156,6 +156,7 @@ class HttpStream final : public Stream {
     // building a reply; sending it, its body as the client's socket takes it when it is larger
     // than a buffer (reply_rest_).
     const rules::Service* proxy_service(std::string_view target) const;
+    bool posts_to_own_service(const http::RequestHead& head) const;
     void serve(const rules::Service& service, const http::RequestHead& head,
                std::span<const std::byte> body, rules::ServiceReply& reply);
     void send_service_reply(rules::ServiceReply reply);
@@ -270,7 +271,7 @@ class HttpStream final : public Stream {
         std::size_t sent = 0;
     };
     std::unique_ptr<ReplyRest> reply_rest_;  // a service's reply body not yet in client_.out
-    proxy::Server* conn_server_ = nullptr;    // where server_side_.fd leads (outlives the slot)
+    proxy::Server* conn_server_ = nullptr;   // where server_side_.fd leads (outlives the slot)
     Phase phase_ = Phase::WaitRequest;
     Side client_, server_side_;
     Body req_, resp_;
