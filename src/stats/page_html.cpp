@@ -142,7 +142,7 @@ std::string_view row_class(const Row& r) {
 }
 
 constexpr std::string_view kStyle = R"(<style>
-body{font-family:Arial,Helvetica,sans-serif;font-size:12px;margin:8px;color:#000;background:#fff}
+body{font-family:Arial,Helvetica,sans-serif;font-size:11px;margin:8px;color:#000;background:#fff}
 h1{font-size:20px;margin:0 0 4px 0;color:#2a4f7a}
 h2{font-size:14px;margin:12px 0 4px 0}
 a{color:#2a4f7a}
