@@ -229,6 +229,25 @@ def test_escaping(sluice, backends, binary_is_haproxy):
         assert "&lt;b&gt;&quot;x&quot;&amp;&#39;y&#39;&lt;/b&gt;" in page
 
 
+# HAProxy 2.6: `stats http-request` rules run first (first match wins): deny is a 403, auth a
+# 401 with the rule's realm; allow lets the page through.
+def test_stats_http_request_rules(sluice, backends):
+    web = backends.http()
+    sluice.start(sluice.base("http")
+                 + f"listen l\n    bind 127.0.0.1:{sluice.port('l')}\n    stats uri /st\n"
+                 + "    stats http-request allow if { hdr(x-pass) yes }\n"
+                 + "    stats http-request auth realm Ops if { hdr(x-who) ask }\n"
+                 + "    stats http-request deny unless { hdr(x-ok) yes }\n"
+                 + f"    server s 127.0.0.1:{web.port}\n")
+    port = sluice.port("l")
+    assert fetch(port, "/st").status == 403
+    assert fetch(port, "/st", headers={"x-ok": "yes"}).status == 200
+    assert fetch(port, "/st", headers={"x-pass": "yes"}).status == 200
+    r = fetch(port, "/st", headers={"x-who": "ask", "x-ok": "yes"})
+    assert r.status == 401 and r.header("www-authenticate") == 'Basic realm="Ops"'
+    assert fetch(port, "/other").status == 200  # the server's
+
+
 # Larger than a 16 kB buffer, the page still arrives whole.
 def test_large_page_arrives_whole(sluice, backends):
     web = backends.http()
