@@ -237,9 +237,10 @@ int main(int argc, char** argv) {
         engine.worker(l.index()).server_released(srv);
     });
 
-    // The stats page's admin form changes states as `set server ... state` does.
+    // The stats page's admin form acts as `set server ... state` and `shutdown sessions` do.
     const stats::PageAdminScope page_admin(
-        [&checks](proxy::Server& s, proxy::AdminState a) { checks.set_admin(s, a); });
+        {.set_admin = [&checks](proxy::Server& s, proxy::AdminState a) { checks.set_admin(s, a); },
+         .shutdown_sessions = shutdown_sessions});
     cli_server.hooks = {
         .set_admin = [&checks](proxy::Server& s, proxy::AdminState a) { checks.set_admin(s, a); },
         .shutdown_sessions = shutdown_sessions,

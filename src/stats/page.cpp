@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <optional>
 
 #include "sluice/auth/credentials.hpp"
 #include "sluice/http/error_pages.hpp"
@@ -17,7 +18,7 @@ namespace {
 
 // The installed admin hook (PageAdminScope); read by any worker thread, set by main() before
 // the workers start and cleared after they stop.
-std::atomic<const SetAdmin*> g_set_admin{nullptr};
+std::atomic<const PageAdminHooks*> g_hooks{nullptr};
 
 constexpr std::string_view kDefaultRealm = "HAProxy Statistics";
 
@@ -111,18 +112,19 @@ std::string_view apply_post(const rules::ServiceRequest& request, const Process&
     }
     const proxy::Backend* be = find_backend(request.config, backend_key, process.proxy_id_base);
     if (!be) return "ERRP";
-    proxy::AdminState state{};
+    // HAProxy's health and agent actions are not offered (differences.md).
+    std::optional<proxy::AdminState> state;
     if (action == "ready")
         state = proxy::AdminState::Ready;
     else if (action == "drain")
         state = proxy::AdminState::Drain;
     else if (action == "maint")
         state = proxy::AdminState::Maint;
-    else
+    else if (action != "shutdown")
         return "ERRP";
     if (servers.empty()) return "NONE";
-    const SetAdmin* set_admin = g_set_admin.load(std::memory_order_acquire);
-    if (!set_admin) return "UNKN";
+    const PageAdminHooks* hooks = g_hooks.load(std::memory_order_acquire);
+    if (!hooks) return "UNKN";
     std::size_t altered = 0;
     for (const std::string& name : servers) {
         proxy::Server* target = nullptr;
@@ -134,7 +136,10 @@ std::string_view apply_post(const rules::ServiceRequest& request, const Process&
             }
         }
         if (matches != 1) continue;  // unknown or ambiguous
-        (*set_admin)(*target, state);
+        if (state && hooks->set_admin)
+            hooks->set_admin(*target, *state);
+        else if (!state && hooks->shutdown_sessions)
+            hooks->shutdown_sessions(*target);
         ++altered;
     }
     if (altered == 0) return "ERRP";
@@ -305,12 +310,12 @@ std::shared_ptr<const rules::Service> make_page_service(PageConf conf) {
     return std::make_shared<const Page>(std::move(conf));
 }
 
-PageAdminScope::PageAdminScope(SetAdmin set_admin) : set_admin_(std::move(set_admin)) {
-    g_set_admin.store(&set_admin_, std::memory_order_release);
+PageAdminScope::PageAdminScope(PageAdminHooks hooks) : hooks_(std::move(hooks)) {
+    g_hooks.store(&hooks_, std::memory_order_release);
 }
 
 PageAdminScope::~PageAdminScope() {
-    g_set_admin.store(nullptr, std::memory_order_release);
+    g_hooks.store(nullptr, std::memory_order_release);
 }
 
 }  // namespace sluice::stats

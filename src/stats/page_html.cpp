@@ -436,7 +436,8 @@ void proxy_table(std::string& out, const PageConf& conf, const PageView& view,
             "Action on the checked servers: <select name=\"action\"><option value=\"\"></option>"
             "<option value=\"ready\">Set state to READY</option>"
             "<option value=\"drain\">Set state to DRAIN</option>"
-            "<option value=\"maint\">Set state to MAINT</option></select>"
+            "<option value=\"maint\">Set state to MAINT</option>"
+            "<option value=\"shutdown\">Kill Sessions</option></select>"
             "<input type=\"hidden\" name=\"b\" value=\"";
         out += fmt::format("#{}", number(at(*backend, c.iid)));
         out += "\"> <input type=\"submit\" value=\"Apply\"></form>\n";

@@ -82,20 +82,23 @@ void html_escape(std::string& out, std::string_view text);
 // The service answering the page for one section.
 std::shared_ptr<const rules::Service> make_page_service(PageConf conf);
 
-// The admin actions' way to the server state machine (the one the CLI's `set server ... state`
-// uses, check::Checks::set_admin). main() installs it for the life of the checks with a
-// PageAdminScope; without one the page answers admin POSTs with ;st=UNKN. The function must be
-// callable from any thread (Checks::set_admin posts to the loop owning the server's checks).
-using SetAdmin = std::function<void(proxy::Server&, proxy::AdminState)>;
+// The admin actions' way to the servers: the state machine the CLI's `set server ... state`
+// uses (check::Checks::set_admin) and the CLI's `shutdown sessions server`. main() installs them
+// for the life of the checks and the engine with a PageAdminScope; without one the page answers
+// admin POSTs with ;st=UNKN. Both must be callable from any thread (they post to the loops).
+struct PageAdminHooks {
+    std::function<void(proxy::Server&, proxy::AdminState)> set_admin;
+    std::function<void(const proxy::Server&)> shutdown_sessions;
+};
 class PageAdminScope {
   public:
-    explicit PageAdminScope(SetAdmin set_admin);
+    explicit PageAdminScope(PageAdminHooks hooks);
     ~PageAdminScope();
     PageAdminScope(const PageAdminScope&) = delete;
     PageAdminScope& operator=(const PageAdminScope&) = delete;
 
   private:
-    SetAdmin set_admin_;
+    PageAdminHooks hooks_;
 };
 
 }  // namespace sluice::stats
