@@ -22,6 +22,7 @@
 #include "sluice/lb/algorithm.hpp"
 #include "sluice/proxy/runtime.hpp"
 #include "sluice/sample/pattern_ref.hpp"
+#include "sluice/stats/page.hpp"
 #include "sluice/stats/stats.hpp"
 #include "sluice/stream/worker.hpp"
 
@@ -246,6 +247,10 @@ int main(int argc, char** argv) {
         runtime.post_all([old = std::move(old)](core::Loop&) {});
     });
 
+    // The stats page's admin form acts as `set server ... state` and `shutdown sessions` do.
+    const stats::PageAdminScope page_admin(
+        {.set_admin = [&checks](proxy::Server& s, proxy::AdminState a) { checks.set_admin(s, a); },
+         .shutdown_sessions = shutdown_sessions});
     cli_server.hooks = {
         .set_admin = [&checks](proxy::Server& s, proxy::AdminState a) { checks.set_admin(s, a); },
         .shutdown_sessions = shutdown_sessions,

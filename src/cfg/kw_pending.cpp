@@ -29,7 +29,6 @@ constexpr Keyword kPending[] = {
     pending("log", G | P, kLog),
     pending("log-tag", G | P, kLog),
     pending("log-send-hostname", G, kLog),
-    pending("stats", P, kStats),
     pending("master-worker", G, kMaster),
     pending("mworker-max-reloads", G, kMaster),
     pending("lua-load", G, kLua),

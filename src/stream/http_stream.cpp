@@ -319,7 +319,8 @@ bool HttpStream::parse_request() {
     else if (framing.kind == http::BodyKind::ContentLength)
         body = body.first(
             static_cast<std::size_t>(std::min<std::uint64_t>(body.size(), framing.content_length)));
-    if (wants_buffered_body(fe_.backend) && !body_buffered(body, framing)) {
+    if ((wants_buffered_body(fe_.backend) || posts_to_own_service(head)) &&
+        !body_buffered(body, framing)) {
         awaited_body_ = true;
         answer_expect_continue(head);
         return false;  // parsed again, whole, once more of the body is in

@@ -21,6 +21,19 @@ const rules::Service* HttpStream::proxy_service(std::string_view target) const {
     return nullptr;
 }
 
+// A POST to a section's own service (the stats page's admin form) is answered once its body
+// is in (or fills the buffer), as HAProxy's stats applet reads it whole. The target as
+// received: rules rewriting it into the service's prefix are not foreseen.
+bool HttpStream::posts_to_own_service(const http::RequestHead& head) const {
+    if (head.method != "POST") return false;
+    for (const cfg::Parts* parts : {fe_.parts, fe_.backend ? fe_.backend->parts : nullptr}) {
+        if (!parts) continue;
+        const auto& own = parts->read<rules::ProxyServiceConf>();
+        if (own.service && head.target.starts_with(own.uri_prefix)) return true;
+    }
+    return false;
+}
+
 void HttpStream::serve(const rules::Service& service, const http::RequestHead& head,
                        std::span<const std::byte> body, rules::ServiceReply& reply) {
     sample::Arena& arena = worker_.arena();

@@ -161,6 +161,7 @@ class HttpStream final : public Stream {
     // building a reply; sending it, its body as the client's socket takes it when it is larger
     // than a buffer (reply_rest_).
     const rules::Service* proxy_service(std::string_view target) const;
+    bool posts_to_own_service(const http::RequestHead& head) const;
     void serve(const rules::Service& service, const http::RequestHead& head,
                std::span<const std::byte> body, rules::ServiceReply& reply);
     void send_service_reply(rules::ServiceReply reply);

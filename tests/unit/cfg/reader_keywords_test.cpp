@@ -209,7 +209,8 @@ TEST(ReaderPending, PendingKeywordsAlertNamingWhatBringsThem) {
     };
     const Case cases[] = {
         {"global", "log 127.0.0.1 local0", "log", "logging (issue #8)"},
-        {"frontend f", "stats uri /stats", "stats", "the runtime API and stats (issue #7)"},
+        {"frontend f", "option contstats", "option contstats",
+         "the runtime API and stats (issue #7)"},
         {"global", "master-worker", "master-worker", "master-worker mode (roadmap item 8)"},
         {"global", "lua-load /x.lua", "lua-load", "Lua scripting (roadmap item 13)"},
         {"global", "ssl-default-bind-ciphers X", "ssl-default-bind-ciphers",
