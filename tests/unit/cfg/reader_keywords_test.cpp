@@ -226,7 +226,6 @@ TEST(ReaderPending, PendingKeywordsAlertNamingWhatBringsThem) {
          "stick tables and persistence (roadmap item 9)"},
         {"backend b", "cookie SRV insert", "cookie",
          "stick tables and persistence (roadmap item 9)"},
-        {"backend b", "stats enable", "stats", "the runtime API and stats (issue #7)"},
     };
     for (const Case& c : cases) {
         const std::string text = fmt::format("{}\n  {}\n", c.section, c.line);
