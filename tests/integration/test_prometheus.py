@@ -323,9 +323,10 @@ def test_latency_histograms(sluice, backends, binary_is_haproxy, wait_for):
     assert 0.1 <= value(s, "haproxy_backend_response_time_average_seconds", proxy="be") < 0.25
 
 
-# Debian's prometheus-haproxy-exporter reads `show stat` from the stats socket and exports
-# haproxy_server_up per server: 1 for UP, 0 for DOWN or MAINT.
-def test_prometheus_haproxy_exporter(sluice, backends, wait_for):
+# Debian's prometheus-haproxy-exporter reads `show stat` from the stats socket, or the stats
+# page's `;csv` URI, and exports haproxy_server_up per server: 1 for UP, 0 for DOWN or MAINT.
+@pytest.mark.parametrize("source", ["socket", "csv"])
+def test_prometheus_haproxy_exporter(sluice, backends, wait_for, source):
     if not shutil.which(EXPORTER):
         pytest.skip("prometheus-haproxy-exporter not installed (scripts/deps installs it)")
     web = backends.http("web")
@@ -335,7 +336,9 @@ def test_prometheus_haproxy_exporter(sluice, backends, wait_for):
         f"server s1 127.0.0.1:{web.port} check inter 100ms",
         f"server s2 127.0.0.1:{dead} check inter 100ms fall 1",
         f"server s3 127.0.0.1:{web.port} disabled",
-    ], extra_global=f"stats socket {sock} level admin"))
+    ], extra_global=f"stats socket {sock} level admin")
+        + f"listen page\n    bind 127.0.0.1:{sluice.port('page')}\n    stats enable\n"
+        + "    stats uri /stats\n")
 
     def down():
         _, s = metrics(sluice.port("stats"))
@@ -343,7 +346,9 @@ def test_prometheus_haproxy_exporter(sluice, backends, wait_for):
     wait_for(down, what="s2 DOWN")
     port = _free_port()
     exporter = subprocess.Popen(
-        [EXPORTER, f"--haproxy.scrape-uri=unix:{sock}",
+        [EXPORTER,
+         f"--haproxy.scrape-uri=unix:{sock}" if source == "socket"
+         else f"--haproxy.scrape-uri=http://127.0.0.1:{sluice.port('page')}/stats;csv",
          f"--web.listen-address=127.0.0.1:{port}"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
