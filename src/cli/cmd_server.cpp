@@ -7,6 +7,7 @@
 
 #include "session.hpp"
 #include "sluice/check/agent.hpp"
+#include "sluice/check/checks.hpp"
 #include "sluice/check/conf.hpp"
 #include "sluice/check/watch.hpp"
 
@@ -15,14 +16,8 @@ namespace {
 
 using check::ChecksChange;
 
-bool has_check(const proxy::Server& s) {
-    return s.line_parts && s.line_parts->read<check::ServerCheckConf>().enabled;
-}
-bool has_agent(const proxy::Server& s) {
-    if (!s.line_parts) return false;
-    const auto& a = s.line_parts->read<check::ServerAgentConf>();
-    return a.enabled && a.port;
-}
+using check::has_agent;
+using check::has_check;
 
 void change_checks(Ctx& ctx, proxy::Server& s, ChecksChange change) {
     if (ctx.hooks.checks_change) ctx.hooks.checks_change(s, std::move(change));

@@ -51,14 +51,8 @@ std::uint32_t check_result(check::Status st) {
     return check::passed(st) ? 3 : 2;
 }
 
-bool has_check(const proxy::Server& s) {
-    return s.line_parts && s.line_parts->read<check::ServerCheckConf>().enabled;
-}
-bool has_agent(const proxy::Server& s) {
-    if (!s.line_parts) return false;
-    const auto& a = s.line_parts->read<check::ServerAgentConf>();
-    return a.enabled && a.port;
-}
+using check::has_agent;
+using check::has_check;
 
 std::string ip_of(const net::Address& a) {
     char buf[64];

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "sluice/check/agent.hpp"
+#include "sluice/check/checks.hpp"
 #include "sluice/check/conf.hpp"
 #include "sluice/check/expect.hpp"
 #include "sluice/check/watch.hpp"
@@ -301,10 +302,6 @@ const proxy::Server* tracked_server(const proxy::Config& config, const proxy::Se
     return at;
 }
 
-bool checked(const proxy::Server& s) {
-    return s.line_parts && s.line_parts->read<check::ServerCheckConf>().enabled;
-}
-
 std::uint32_t effective_weight(const proxy::Server& s) {
     const std::uint32_t w = s.weight.load(std::memory_order_relaxed);
     const std::uint32_t pct = s.warmup.load(std::memory_order_relaxed);
@@ -317,7 +314,7 @@ void fill_server(Row& row, const proxy::Config& config, const proxy::Server& s, 
     const Sums sum{s.counts, p.now};
     const proxy::Backend& be = *s.backend;
     const bool http = be.conf->mode == proxy::Mode::Http;
-    const bool has_check = checked(s);
+    const bool has_check = check::has_check(s);
     const auto& cc = s.line_parts->read<check::ServerCheckConf>();
     r.s(kPxname, be.name);
     r.s(kSvname, s.name);
@@ -539,9 +536,9 @@ std::string server_status(const proxy::Config& config, const proxy::Server& s) {
                 return fmt::format("MAINT (via {}/{})", at->backend->name, at->name);
         }
     }
-    const bool has_check = checked(*ref);
+    const bool has_check = check::has_check(*ref);
     const auto& cc = ref->line_parts->read<check::ServerCheckConf>();
-    const bool agent = ref->line_parts->read<check::ServerAgentConf>().enabled;
+    const bool agent = check::has_agent(*ref);
     const std::uint32_t health = ref->check_health.load(std::memory_order_relaxed);
     const std::uint32_t full = cc.rise + cc.fall - 1;
     const bool going_down = has_check && health < full;

@@ -11,11 +11,23 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sluice/check/agent.hpp"
 #include "sluice/check/conf.hpp"
 #include "sluice/core/loop.hpp"
 #include "sluice/proxy/runtime.hpp"
 
 namespace sluice::check {
+
+// Whether a server has a regular health check (`check`), and an agent check (`agent-check`
+// with a port), as its `server` line says.
+inline bool has_check(const proxy::Server& s) {
+    return s.line_parts && s.line_parts->read<ServerCheckConf>().enabled;
+}
+inline bool has_agent(const proxy::Server& s) {
+    if (!s.line_parts) return false;
+    const auto& a = s.line_parts->read<ServerAgentConf>();
+    return a.enabled && a.port;
+}
 
 // A server's health as HAProxy counts it: a counter from 0 to rise+fall-1. A server with
 // `check` starts UP at `rise` ("going down": one failure marks it DOWN); once a check passes
