@@ -271,10 +271,9 @@ int main(int argc, char** argv) {
                         engine.worker(l.index()).resume_paused();
                 });
             },
-        .describe_sessions = [&engine](const void* only,
-                                       bool detail) {
-            return engine.describe_streams(0, only, detail);
-        },
+        .describe_sessions = [&engine](
+                                 const void* only,
+                                 bool detail) { return engine.describe_streams(0, only, detail); },
         .kill_session = [&engine](const void* id) { return engine.kill_stream(0, id); },
         .clear_counters =
             [&engine](bool all) {

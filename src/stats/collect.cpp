@@ -409,9 +409,10 @@ void fill_backend(Row& row, const proxy::Backend& be, const Process& p) {
     RowBuilder r(row);
     const Sums sum{be.counts, p.now};
     const bool http = be.conf->mode == proxy::Mode::Http;
-    std::uint32_t act = 0, bck = 0, wact = 0, wbck = 0, first_bck = 0;
+    std::uint32_t act = 0, bck = 0, wact = 0, wbck = 0, first_bck = 0, uweight = 0;
     for (const auto& s : be.servers) {
         if (!s->usable()) continue;
+        uweight += s->weight.load(std::memory_order_relaxed);
         if (s->options.backup) {
             ++bck;
             wbck += effective_weight(*s);
@@ -424,9 +425,6 @@ void fill_backend(Row& row, const proxy::Backend& be, const Process& p) {
     const std::uint32_t weight = act                                             ? wact
                                  : be.parts->read<lb::BalanceConf>().all_backups ? wbck
                                                                                  : first_bck;
-    std::uint32_t uweight = 0;
-    for (const auto& s : be.servers)
-        if (s->usable()) uweight += s->weight.load(std::memory_order_relaxed);
     const auto now_sec = static_cast<std::int64_t>(p.now);
     r.s(kPxname, be.name);
     r.s(kSvname, "BACKEND");

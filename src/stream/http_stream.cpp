@@ -366,7 +366,7 @@ bool HttpStream::parse_request() {
     attempt_.set_backend(be_);
     if (!rules::ends_transaction(outcome.verdict)) {
         // A section's own service (`stats uri`) answers once its rules let the request go.
-        if (const rules::Service* own = proxy_service(head.target)) {
+        if (const rules::Service* own = proxy_service(head.target, be_)) {
             outcome.verdict = rules::Verdict::Reply;
             outcome.service = own;
         }

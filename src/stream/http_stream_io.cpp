@@ -179,8 +179,7 @@ bool HttpStream::send_to(Side& to, Side& from, Body& body) {
             return false;
         }
         to.last_activity = worker_.loop().now();
-        worker_.count_bytes(fe_, be_, conn_server_, &to == &client_,
-                            static_cast<std::uint64_t>(w));
+        worker_.count_bytes(fe_, be_, conn_server_, &to == &client_, static_cast<std::uint64_t>(w));
         std::size_t k = static_cast<std::size_t>(w);
         const std::size_t from_out = std::min(k, out.size());
         to.out.consume(from_out);

@@ -12,8 +12,9 @@
 
 namespace sluice::stream {
 
-const rules::Service* HttpStream::proxy_service(std::string_view target) const {
-    for (const cfg::Parts* parts : {fe_.parts, be_ ? be_->parts : nullptr}) {
+const rules::Service* HttpStream::proxy_service(std::string_view target,
+                                                const proxy::Backend* be) const {
+    for (const cfg::Parts* parts : {fe_.parts, be ? be->parts : nullptr}) {
         if (!parts) continue;
         const auto& own = parts->read<rules::ProxyServiceConf>();
         if (own.service && target.starts_with(own.uri_prefix)) return own.service.get();
@@ -25,13 +26,7 @@ const rules::Service* HttpStream::proxy_service(std::string_view target) const {
 // is in (or fills the buffer), as HAProxy's stats applet reads it whole. The target as
 // received: rules rewriting it into the service's prefix are not foreseen.
 bool HttpStream::posts_to_own_service(const http::RequestHead& head) const {
-    if (head.method != "POST") return false;
-    for (const cfg::Parts* parts : {fe_.parts, fe_.backend ? fe_.backend->parts : nullptr}) {
-        if (!parts) continue;
-        const auto& own = parts->read<rules::ProxyServiceConf>();
-        if (own.service && head.target.starts_with(own.uri_prefix)) return true;
-    }
-    return false;
+    return head.method == "POST" && proxy_service(head.target, fe_.backend);
 }
 
 void HttpStream::serve(const rules::Service& service, const http::RequestHead& head,

@@ -111,7 +111,9 @@ ServerAttempt::Next ServerAttempt::failed(bool timed_out) {
     return next_attempt(timed_out);
 }
 
-ServerAttempt::Next ServerAttempt::failed_after_sending() { return next_attempt(true); }
+ServerAttempt::Next ServerAttempt::failed_after_sending() {
+    return next_attempt(true);
+}
 
 ServerAttempt::Next ServerAttempt::next_attempt(bool timed_out) {
     failed_ = held_;

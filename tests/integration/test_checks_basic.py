@@ -212,7 +212,7 @@ def test_http_check_expect_rules(sluice, wait_for, fakes):
     invalid response, a header mismatch a wrong status with the reason phrase."""
     good, nobody = sluice.port("good"), sluice.port("nobody")
     body = b'{"status":"healthy"}'
-    fakes(good, ok_response(body, "application/json; charset=utf-8"))
+    good_server = fakes(good, ok_response(body, "application/json; charset=utf-8"))
     fakes(nobody, ok_response(b"", "text/html"))
     proc = sluice.start(sluice.base("http") + f"""
 frontend fe
@@ -239,7 +239,9 @@ backend be4
     server s4 127.0.0.1:{nobody} check inter 150
 """)
     wait_for(lambda: len(state_lines(proc)) >= 6, what="three backends DOWN")
-    time.sleep(0.4)  # a few more rounds: be1 must stay silent
+    # A few more rounds of checks on the good server: be1 must stay silent through them.
+    seen = len(good_server.methods)
+    wait_for(lambda: len(good_server.methods) >= seen + 4, what="more checks on the good server")
     lines = [l for l in state_lines(proc) if "WARNING" in l]
     assert sorted(lines) == sorted([
         "[WARNING]  (PID) : Server be2/s2 is DOWN, reason: Layer7 wrong status, code: 200, "

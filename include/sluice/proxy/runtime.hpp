@@ -278,7 +278,7 @@ struct Backend {
     std::atomic<bool> down{false};
     std::atomic<std::uint64_t> down_transitions{0};
     std::atomic<std::int64_t> last_change{0}, down_time{0};
-    std::uint32_t fullconn = 0;               // resolved (see ProxyConf::fullconn)
+    std::uint32_t fullconn = 0;  // resolved (see ProxyConf::fullconn)
     ErrorCounters errors;
     PerThreadCounts counts;  // per thread: stats counters (counters.hpp)
 

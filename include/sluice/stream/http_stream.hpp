@@ -160,7 +160,8 @@ class HttpStream final : public Stream {
     // Services (rules/service.hpp): the section's own for this target (`stats uri`), if any;
     // building a reply; sending it, its body as the client's socket takes it when it is larger
     // than a buffer (reply_rest_).
-    const rules::Service* proxy_service(std::string_view target) const;
+    // (The frontend's, then `be`'s.)
+    const rules::Service* proxy_service(std::string_view target, const proxy::Backend* be) const;
     bool posts_to_own_service(const http::RequestHead& head) const;
     void serve(const rules::Service& service, const http::RequestHead& head,
                std::span<const std::byte> body, rules::ServiceReply& reply);
