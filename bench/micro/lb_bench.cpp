@@ -20,10 +20,9 @@ struct Farm {
             s->name = fmt::format("s{}", i);
             s->options.weight = static_cast<std::uint32_t>(1 + i % 3);
             s->weight.store(s->options.weight);
-            s->index = static_cast<std::uint32_t>(i);
             s->puid = static_cast<std::uint32_t>(i + 1);
             s->backend = &be;
-            be.servers.push_back(std::move(s));
+            be.servers.append(s);
         }
         lb::HashType ht;
         ht.consistent = consistent;

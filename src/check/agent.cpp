@@ -225,7 +225,7 @@ void set_up(Agent& a, bool up, const Outcome& o, long ms) {
     }
     s.up.store(up, std::memory_order_release);
     const auto what = up ? StateMessage::What::Up : StateMessage::What::Down;
-    if (s.backend->balancer) s.backend->balancer->server_changed(s);
+    s.backend->server_changed(s);
     if (s.admin.load(std::memory_order_acquire) != proxy::AdminState::Maint)
         announce(s, {.backend = s.backend->name,
                      .server = s.name,
@@ -276,7 +276,7 @@ void apply(Agent& a, const AgentReply& r, long ms) {
         const AgentChange w = agent_weight(r.weight, s.options.weight);
         if (w.value && *w.value != s.weight.load(std::memory_order_relaxed)) {
             s.weight.store(*w.value, std::memory_order_relaxed);
-            if (s.backend->balancer) s.backend->balancer->server_changed(s);
+            s.backend->server_changed(s);
         }
         warning = w.warning;
     }
@@ -424,7 +424,7 @@ void change_admin(proxy::Server& s, proxy::AdminState next, Health* check_health
         const bool up = (!agent || agent->up) && (!check_health || check_health->up);
         const bool was_up = s.up.exchange(up, std::memory_order_acq_rel);
         s.admin.store(next, std::memory_order_release);
-        if (s.backend->balancer) s.backend->balancer->server_changed(s);
+        s.backend->server_changed(s);
         admin_message(s,
                       fmt::format("is {}/{} (leaving forced maintenance)", up ? "UP" : "DOWN",
                                   next == AdminState::Drain ? "DRAIN" : "READY"),
@@ -443,14 +443,14 @@ void change_admin(proxy::Server& s, proxy::AdminState next, Health* check_health
     const bool was_usable = s.usable();
     s.admin.store(next, std::memory_order_release);
     if (next == AdminState::Maint) {
-        if (s.backend->balancer) s.backend->balancer->server_changed(s);
+        s.backend->server_changed(s);
         if (up)
             admin_message(s, "is going DOWN for maintenance", false, true, was_usable);
         else
             admin_message(s, "was DOWN and now enters maintenance", false, false);
         return;
     }
-    if (s.backend->balancer) s.backend->balancer->server_changed(s);
+    s.backend->server_changed(s);
     if (next == AdminState::Drain)
         admin_message(s, "enters drain state", up, true, was_usable);
     else

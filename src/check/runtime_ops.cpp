@@ -28,7 +28,7 @@ void force_state(proxy::Server& s, StateMessage::What what, Watch& watch, core::
     }
     s.stopping.store(stopping, std::memory_order_release);
     s.up.store(up, std::memory_order_release);
-    if (s.backend->balancer) s.backend->balancer->server_changed(s);
+    s.backend->server_changed(s);
     if (s.admin.load(std::memory_order_acquire) != proxy::AdminState::Maint)
         announce(s, {.backend = s.backend->name,
                      .server = s.name,
@@ -42,8 +42,7 @@ void force_state(proxy::Server& s, StateMessage::What what, Watch& watch, core::
 }  // namespace
 
 void Checks::apply(proxy::Server& s, ChecksChange change) {
-    const auto it = owners_.find(&s);
-    const Owner owner = it == owners_.end() ? Owner{threads_.front().get()} : it->second;
+    const Owner owner = owner_of(s);
     Watch* watch = watch_.get();
     proxy::Server* server = &s;
     thread_loop(*owner.thread)

@@ -28,7 +28,7 @@ struct Warmup {
     }
     void set(std::uint8_t pct) {
         if (server->warmup.exchange(pct, std::memory_order_relaxed) == pct) return;
-        if (server->backend->balancer) server->backend->balancer->server_changed(*server);
+        server->backend->server_changed(*server);
     }
     void arm() {
         const double step = std::chrono::duration<double>(warmup_step(slowstart)).count();
@@ -52,18 +52,18 @@ Watch::Watch(proxy::Config& config) : mail_(std::make_unique<MailAlerts>(config,
             const auto& w = srv->line_parts->read<ServerWatchConf>();
             if (w.slowstart.count() > 0) {
                 auto wu = std::make_unique<Warmup>();
-                wu->server = srv.get();
+                wu->server = srv;
                 wu->slowstart = w.slowstart;
                 ev_init(&wu->timer, Warmup::on_timer);
                 wu->timer.data = wu.get();
-                warmups_.emplace(srv.get(), std::move(wu));
+                warmups_.emplace(srv, std::move(wu));
             }
             if (w.track.empty()) continue;
             // The config was checked (-c): the target exists.
             const TrackTarget t = split_track(w.track, be->name);
             if (const proxy::Backend* other = config.find_backend(t.proxy))
                 for (const auto& target : other->servers)
-                    if (target->name == t.server) trackers_[target.get()].push_back(srv.get());
+                    if (target->name == t.server) trackers_[target].push_back(srv);
         }
 }
 
@@ -99,7 +99,7 @@ void Watch::follow(proxy::Server& s, StateMessage::What what, bool was_down, cor
             s.down_time.fetch_add(wall - since, std::memory_order_relaxed);
         s.stopping.store(stopping, std::memory_order_release);
         s.up.store(up, std::memory_order_release);
-        if (s.backend->balancer) s.backend->balancer->server_changed(s);
+        s.backend->server_changed(s);
         if (s.admin.load(std::memory_order_acquire) != proxy::AdminState::Maint)
             mail(s, state_level(what == StateMessage::What::Down && !was_stopping),
                  announce(s, StateMessage{.backend = s.backend->name,

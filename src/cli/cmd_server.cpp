@@ -246,7 +246,7 @@ void set_weight(Ctx& ctx, proxy::Server& s, std::string_view word) {
         return;
     }
     s.weight.store(*w.value, std::memory_order_relaxed);
-    if (s.backend->balancer) s.backend->balancer->server_changed(s);
+    s.backend->server_changed(s);
 }
 
 void cmd_set_weight(Ctx& ctx) {

@@ -144,7 +144,7 @@ proxy::Server* find_server(proxy::Config& config, std::string_view arg, std::str
     }
     const std::string_view name = arg.substr(slash + 1);
     for (const auto& s : be->servers)
-        if (s->name == name) return s.get();
+        if (s->name == name) return s;
     error = "No such server.";
     return nullptr;
 }

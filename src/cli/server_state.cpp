@@ -432,7 +432,7 @@ void apply(proxy::Server& s, const ServerStateLine& l, std::time_t now) {
         s.check_enabled.store(false, std::memory_order_relaxed);
     if (has_agent(s) && (l.agent_state & kCheckConfigured) && !(l.agent_state & kCheckEnabled))
         s.agent_enabled.store(false, std::memory_order_relaxed);
-    if (s.backend->balancer) s.backend->balancer->server_changed(s);
+    s.backend->server_changed(s);
 }
 
 void apply_file(proxy::Config& config, const ServerStateFile& file, const proxy::Backend* only,

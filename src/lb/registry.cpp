@@ -133,8 +133,8 @@ std::unique_ptr<proxy::Balancer> make_balancer(proxy::Backend& backend, std::str
     // The keyword only stores implemented algorithms; the default is roundrobin.
     if (!def || !def->make) def = find_algorithm("roundrobin");
     std::vector<proxy::Server*> active, backups;
-    for (auto& s : backend.servers)
-        (s->options.backup ? backups : active).push_back(s.get());
+    for (proxy::Server* s : backend.servers)
+        (s->options.backup ? backups : active).push_back(s);
     std::unique_ptr<Tier> backup_tier;
     if (!backups.empty())
         backup_tier = conf.all_backups ? def->make(std::move(backups), conf, hash)
@@ -143,13 +143,33 @@ std::unique_ptr<proxy::Balancer> make_balancer(proxy::Backend& backend, std::str
                                             std::move(backup_tier), make_key_source(conf, hash));
 }
 
+namespace {
+const cfg::Parts& parts_of(const proxy::Backend& be) {
+    static const cfg::Parts kNone;
+    return be.parts ? *be.parts : kNone;
+}
+}  // namespace
+
+std::unique_ptr<proxy::Balancer> rebuild(proxy::Backend& be) {
+    const cfg::Parts& parts = parts_of(be);
+    return be.replace_balancer([&] {
+        return make_balancer(be, be.conf->balance, parts.read<BalanceConf>(),
+                             parts.read<HashType>());
+    });
+}
+
 void install(proxy::Config& config) {
-    for (auto& be : config.backends) {
-        static const cfg::Parts kNone;
-        const cfg::Parts& parts = be->parts ? *be->parts : kNone;
-        be->balancer = make_balancer(*be, be->conf->balance, parts.read<BalanceConf>(),
-                                     parts.read<HashType>());
-    }
+    for (auto& be : config.backends)
+        (void)rebuild(*be);
+}
+
+bool takes_dynamic_servers(const proxy::Backend& be) {
+    const AlgorithmDef* def = find_algorithm(be.conf->balance);
+    if (def && def->static_weights) return false;
+    // A map-based table gives each key a slot out of the server count: a new server would
+    // move most keys, which HAProxy refuses as we do.
+    const bool hashing = parts_of(be).read<BalanceConf>().key != BalanceConf::Key::None;
+    return !hashing || parts_of(be).read<HashType>().consistent;
 }
 
 }  // namespace sluice::lb

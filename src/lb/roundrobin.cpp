@@ -96,7 +96,7 @@ std::unique_ptr<Tier> make_static_rr(std::vector<proxy::Server*> servers, const 
 }
 constexpr AlgorithmDef kAlgorithms[] = {
     {.name = "roundrobin", .make = make_roundrobin_tier},
-    {.name = "static-rr", .make = make_static_rr},
+    {.name = "static-rr", .make = make_static_rr, .static_weights = true},
 };
 const Registrar kRegistered{kAlgorithms};
 }  // namespace

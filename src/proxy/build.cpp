@@ -120,13 +120,45 @@ void Server::release() {
     backend->cur_conns.fetch_sub(1, std::memory_order_relaxed);
 }
 
+std::unique_ptr<Server> make_server(Backend& be, std::string name, cfg::Location where,
+                                    const net::ServerAddress& address, const cfg::Parts& options,
+                                    std::uint32_t uid, std::uint32_t nbthread) {
+    auto srv = std::make_unique<Server>();
+    srv->name = std::move(name);
+    srv->where = std::move(where);
+    srv->address = address;
+    srv->destination.init(srv->address);
+    srv->options = options.read<ServerOptions>();
+    srv->line_parts = &options;
+    srv->uid = uid;
+    srv->backend = &be;
+    srv->counts.init(nbthread);
+    if (srv->options.disabled) srv->admin.store(AdminState::Maint);
+    srv->weight.store(srv->options.weight, std::memory_order_relaxed);
+    srv->maxconn.store(srv->options.maxconn, std::memory_order_relaxed);
+    return srv;
+}
+
+std::uint32_t Config::take_server_uid() {
+    std::lock_guard lock(uids_mutex_);
+    if (free_uids_.empty()) return server_uids_.fetch_add(1, std::memory_order_relaxed);
+    const std::uint32_t uid = free_uids_.back();
+    free_uids_.pop_back();
+    return uid;
+}
+
+void Config::give_back_server_uid(std::uint32_t uid) {
+    std::lock_guard lock(uids_mutex_);
+    free_uids_.push_back(uid);
+}
+
 namespace {
 // `id N` on server lines, then the next free numbers for the others, in declaration order.
 void assign_server_ids(Backend& be, Diagnostics& diag) {
     std::map<std::uint32_t, const Server*> taken;
     for (const auto& srv : be.servers) {
         if (srv->options.id == 0) continue;
-        auto [it, inserted] = taken.emplace(srv->options.id, srv.get());
+        auto [it, inserted] = taken.emplace(srv->options.id, srv);
         if (!inserted) {
             diag.alert(srv->where,
                        fmt::format("'server {}/{}' : 'id' : custom id {} already used at {}:{} "
@@ -143,7 +175,7 @@ void assign_server_ids(Backend& be, Diagnostics& diag) {
         while (taken.count(next))
             ++next;
         srv->puid = next;
-        taken.emplace(next, srv.get());
+        taken.emplace(next, srv);
     }
 }
 // A backend without `fullconn`: 10% of the maxconn of the frontends that may send to it
@@ -265,29 +297,17 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
                            s.label());
                 continue;
             }
-            auto srv = std::make_unique<Server>();
-            srv->name = line.name;
-            srv->where = line.where;
-            srv->address = line.address;
-            srv->destination.init(srv->address);
-            srv->options = line.options.read<ServerOptions>();
-            srv->line_parts = &line.options;
-            srv->index = static_cast<std::uint32_t>(be->servers.size());
-            srv->uid = c.server_count++;
-            srv->backend = be.get();
-            srv->counts.init(c.nbthread);
-            if (srv->options.disabled) srv->admin.store(AdminState::Maint);
-            srv->weight.store(srv->options.weight, std::memory_order_relaxed);
-            srv->maxconn.store(srv->options.maxconn, std::memory_order_relaxed);
+            auto srv = make_server(*be, line.name, line.where, line.address, line.options,
+                                   c.take_server_uid(), c.nbthread);
             if (!srv->options.redir.empty()) be->redirects = true;
-            be->servers.push_back(std::move(srv));
+            be->servers.append(srv);
         }
         assign_server_ids(*be, diag);
         be->fullconn = px.fullconn;
         for (const ProxyConf::UseServer& u : px.use_servers) {
             Server* target = nullptr;
             for (const auto& srv : be->servers)
-                if (srv->name == u.name) target = srv.get();
+                if (srv->name == u.name) target = srv;
             if (!target) {
                 diag.alert(u.where, fmt::format("{}: 'use-server' unable to find server '{}'",
                                                 s.label(), u.name));

@@ -87,7 +87,7 @@ void clear_counters(Config& config, std::uint32_t thread, bool all) {
     for (auto& be : config.backends) {
         clear(be->counts, be->errors);
         if (thread == 0 && all) be->down_transitions.store(0, std::memory_order_relaxed);
-        for (auto& s : be->servers) {
+        for (Server* s : be->servers) {
             clear(s->counts, s->errors);
             if (thread == 0 && all) {
                 s->check_failures.store(0, std::memory_order_relaxed);

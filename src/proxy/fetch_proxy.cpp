@@ -97,7 +97,7 @@ const Server* server_arg(const Args& args, Context& ctx) {
     }
     if (!be) return nullptr;
     for (const auto& s : be->servers)
-        if (s->name == name) return s.get();
+        if (s->name == name) return s;
     return nullptr;
 }
 

@@ -286,7 +286,7 @@ const proxy::Server* next_tracked(const proxy::Config& config, const proxy::Serv
     const check::TrackTarget t = check::split_track(w.track, s.backend->name);
     if (const proxy::Backend* be = config.find_backend(t.proxy))
         for (const auto& o : be->servers)
-            if (o->name == t.server) return o.get();
+            if (o->name == t.server) return o;
     return nullptr;
 }
 
@@ -585,7 +585,7 @@ std::vector<Row> collect(const proxy::Config& config, const Process& process,
             row.type = ObjType::Server;
             row.proxy_id = iid;
             row.id = s->puid;
-            row.server = s.get();
+            row.server = s;
             row.backend = be;
             if (!passes(filter, row, be->name)) continue;
             fill_server(row, config, *s, process);

@@ -131,7 +131,7 @@ std::string_view apply_post(const rules::ServiceRequest& request, const Process&
         int matches = 0;
         for (const auto& s : be->servers) {
             if (s->name == name) {
-                target = s.get();
+                target = s;
                 ++matches;
             }
         }

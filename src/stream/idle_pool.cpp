@@ -26,6 +26,7 @@ void IdlePool::close_all() {
 }
 
 int IdlePool::take(proxy::Server& server, bool proven_only, bool& proven) {
+    if (server.uid >= lists_.size()) return -1;  // a server added since: nothing kept yet
     List& list = lists_[server.uid];
     const std::uint32_t generation = server.destination.now().generation;
     for (Idle* i = list.newest; i;) {
@@ -82,6 +83,7 @@ void IdlePool::give(proxy::Server& server, int fd, bool proven, std::uint32_t ge
     i->purge.data = i;
     ev_timer_start(loop_.raw(), &i->purge);
     ev_unref(loop_.raw());
+    if (server.uid >= lists_.size()) lists_.resize(server.uid + 1);  // added at run time
     List& list = lists_[server.uid];
     i->prev = list.newest;
     i->next = nullptr;

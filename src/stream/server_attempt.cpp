@@ -15,7 +15,7 @@ namespace sluice::stream {
 
 proxy::Pick ServerAttempt::pick_avoiding(const proxy::Server* avoid) {
     release();
-    proxy::Pick p = be_->balancer->pick(proxy::PickRequest{avoid, has_hash_, hash_});
+    proxy::Pick p = be_->balancer().pick(proxy::PickRequest{avoid, has_hash_, hash_});
     held_ = p.server;
     if (held_) counted(*held_, true);
     return p;
@@ -23,7 +23,7 @@ proxy::Pick ServerAttempt::pick_avoiding(const proxy::Server* avoid) {
 
 void ServerAttempt::reserved_here(proxy::Server& srv) {
     held_ = &srv;
-    be_->balancer->load_changed(srv);
+    be_->balancer().load_changed(srv);
     counted(srv, false);
 }
 
@@ -63,7 +63,7 @@ void ServerAttempt::release() {
     proxy::Server* s = held_;
     held_ = nullptr;
     s->release();
-    s->backend->balancer->load_changed(*s);
+    s->backend->balancer().load_changed(*s);
     worker_.server_released(*s);
 }
 

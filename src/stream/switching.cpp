@@ -33,9 +33,9 @@ void choose_server(const proxy::Backend& be, sample::Context& ctx, ServerAttempt
         }
     }
     attempt.prefer(preferred);
-    if (be.balancer->hashes()) {
+    if (be.balancer().hashes()) {
         std::uint32_t hash = 0;
-        const bool found = be.balancer->hash_key(ctx, hash);
+        const bool found = be.balancer().hash_key(ctx, hash);
         attempt.set_hash(found, hash);
     }
 }

@@ -25,12 +25,10 @@ constexpr double kFdLimitPause = 0.1;
 Worker::Worker(Engine& engine, core::Loop& loop)
     : engine_(engine),
       loop_(loop),
-      idle_pool_(std::make_unique<IdlePool>(loop, engine.config().server_count)) {
+      idle_pool_(std::make_unique<IdlePool>(loop, engine.config().server_uids())) {
     queue_heads_.resize(engine.config().backends.size());
-    server_heads_.resize(engine.config().server_count);
-    for (auto* heads : {&queue_heads_, &server_heads_})
-        for (QueueLink& head : *heads)
-            head.prev = head.next = &head;
+    for (QueueLink& head : queue_heads_)
+        head.prev = head.next = &head;
     streams_head_.prev = streams_head_.next = &streams_head_;
     ev_timer_init(&fd_limit_timer_, on_fd_limit_timer, kFdLimitPause, 0.);
     fd_limit_timer_.data = this;
@@ -375,7 +373,7 @@ bool Worker::enqueue(proxy::Backend& be, const proxy::Pick& pick,
     if (srv && srv->options.maxqueue > 0 &&
         count.load(std::memory_order_acquire) >= srv->options.maxqueue)
         return false;
-    QueueLink& head = srv ? server_heads_[srv->uid] : queue_heads_[be.index];
+    QueueLink& head = srv ? server_head(*srv) : queue_heads_[be.index];
     // The class first, then the arrival time in ms plus the offset (under 2^42 until 2109).
     const auto now_ms = static_cast<std::int64_t>(loop_.now() * 1000);
     link.key = static_cast<std::int64_t>(priority.klass) * (std::int64_t{1} << 42) + now_ms +
@@ -406,8 +404,7 @@ void Worker::server_released(proxy::Server& srv) {
     if (shutting_down_) return;  // nothing may start connecting while the process exits
     const bool bound_waiting = srv.queued.load(std::memory_order_acquire) > 0;
     if (!bound_waiting && srv.backend->queued.load(std::memory_order_acquire) == 0) return;
-    const QueueLink& local =
-        bound_waiting ? server_heads_[srv.uid] : queue_heads_[srv.backend->index];
+    const QueueLink& local = bound_waiting ? server_head(srv) : queue_heads_[srv.backend->index];
     if (local.next != &local) {
         drain_after_release(srv);
         return;
@@ -423,8 +420,16 @@ void Worker::drain_after_release(proxy::Server& srv) {
     if (shutting_down_) return;
     // The server's own queue first, as HAProxy serves a server's queue before its backend's:
     // those requests can go nowhere else.
-    drain(server_heads_[srv.uid]);
+    drain(server_head(srv));
     drain(queue_heads_[srv.backend->index]);
+}
+
+QueueLink& Worker::server_head(const proxy::Server& srv) {
+    while (server_heads_.size() <= srv.uid) {
+        QueueLink& head = server_heads_.emplace_back();
+        head.prev = head.next = &head;
+    }
+    return server_heads_[srv.uid];
 }
 
 void Worker::drain(QueueLink& head) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -125,15 +126,29 @@ class Checks {
     // has the check or agent the change is about.
     void apply(proxy::Server& s, ChecksChange change);
 
+    // `add server` (runtime API), on the API's loop before the server is listed: its check
+    // and agent, if its line asks for them, start disabled as HAProxy's dynamic servers do
+    // (`enable health|agent` starts them).
+    void add_server(proxy::Server& s);
+    // `del server`, once the server is unlisted: its check and agent stop and are freed on
+    // their loop, then `done` runs there.
+    void remove_server(proxy::Server& s, std::function<void()> done);
+
   private:
     void start_down(proxy::Server& s);
+    void add_checks(proxy::Server& s, bool running);
+    Plan* plan_for(proxy::Backend& be);
     // Where a server's checks run: the loop, and its regular check and agent (null if none).
     struct Owner {
         ThreadChecks* thread = nullptr;
         Check* check = nullptr;
         Agent* agent = nullptr;
     };
+    Owner owner_of(const proxy::Server& s);
+    // Read by the runtime API and the stats page's loops, changed by add/del server.
+    std::mutex owners_mutex_;
     std::unordered_map<const proxy::Server*, Owner> owners_;
+    std::size_t agents_ = 0;
     proxy::Config& config_;
     core::Runtime& runtime_;
     std::vector<std::unique_ptr<Plan>> plans_;            // per backend with checks

@@ -21,7 +21,9 @@ struct AlgorithmDef {
                          BalanceConf& conf) = nullptr;
     TierMaker make = nullptr;
     bool takes_parenthesis = false;  // `hdr(name)`, `random(draws)`, `rdp-cookie(name)`
-    std::string_view pending = {};   // not implemented yet: what brings it
+    // Weights are fixed once running (static-rr): no `add server` (HAProxy's "non dynamic").
+    bool static_weights = false;
+    std::string_view pending = {};  // not implemented yet: what brings it
 };
 
 class Registrar {
@@ -34,5 +36,11 @@ std::vector<std::string_view> algorithm_names();
 
 // Gives every backend of `config` the balancer its `balance` line asks for.
 void install(proxy::Config& config);
+// A new balancer for `be` from its servers now (one was added or removed); the replaced one is
+// returned, to be freed once no loop can be picking with it.
+std::unique_ptr<proxy::Balancer> rebuild(proxy::Backend& be);
+// Whether the runtime API may add servers to `be`: its algorithm adapts to any server set
+// (not static-rr, not a map-based hash).
+bool takes_dynamic_servers(const proxy::Backend& be);
 
 }  // namespace sluice::lb

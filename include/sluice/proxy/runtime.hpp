@@ -19,6 +19,7 @@
 #include "sluice/proxy/counters.hpp"
 #include "sluice/proxy/observe.hpp"
 #include "sluice/proxy/rate.hpp"
+#include "sluice/proxy/server_list.hpp"
 
 namespace sluice::proxy {
 
@@ -249,8 +250,29 @@ struct Backend {
     const cfg::Parts* parts = nullptr;  // the section's settings of other modules (rules...)
     std::uint32_t index = 0;
     std::uint32_t uid = 0;  // the proxy's id (stats' iid), shared with its frontend in a listen
-    std::vector<std::unique_ptr<Server>> servers;
-    std::unique_ptr<Balancer> balancer;  // set by lb::install()
+    ServerList servers;
+
+    // The balancer: set by lb::install(), replaced when the runtime API adds or removes a
+    // server (lb::rebuild). A replaced one is handed back to be freed once no loop uses it.
+    Balancer& balancer() const { return *balancer_.load(std::memory_order_acquire); }
+    bool has_balancer() const { return balancer_.load(std::memory_order_acquire) != nullptr; }
+    // Builds the next balancer with `build()` and puts it in place, both under the lock
+    // server_changed() takes, so that the new one starts from every change made before.
+    template <class Build>
+    std::unique_ptr<Balancer> replace_balancer(Build&& build) {
+        std::lock_guard lock(balancer_mutex_);
+        std::unique_ptr<Balancer> next = build();
+        balancer_.store(next.get(), std::memory_order_release);
+        std::swap(next, balancer_owner_);
+        return next;
+    }
+    // A server's operational state, admin state or weight changed (health checks, agent,
+    // runtime API): the balancer updates what it precomputed. Serialized with replacements,
+    // so that a change is never told only to a balancer being replaced.
+    void server_changed(Server& s) {
+        std::lock_guard lock(balancer_mutex_);
+        if (balancer_owner_) balancer_owner_->server_changed(s);
+    }
 
     // Resolved once from the config, so the data path reads no optionals.
     util::Duration timeout_connect{0}, timeout_server{0}, timeout_tunnel{0}, timeout_server_fin{0},
@@ -294,6 +316,11 @@ struct Backend {
     const AddressHeader* forwardfor = nullptr;  // when enabled here
     const AddressHeader* originalto = nullptr;
     std::shared_ptr<const http::ErrorPages> error_pages;
+
+  private:
+    std::atomic<Balancer*> balancer_{nullptr};
+    std::unique_ptr<Balancer> balancer_owner_;
+    std::mutex balancer_mutex_;
 };
 
 struct Listener {
@@ -360,7 +387,12 @@ struct Config {
     bool splice_allowed = true;              // false with -dS
     std::vector<std::unique_ptr<Frontend>> frontends;
     std::vector<std::unique_ptr<Backend>> backends;
-    std::uint32_t server_count = 0;  // Server::uid runs from 0 to this
+    // Server::uid: the config's servers take 0 to N-1; the runtime API's take a deleted
+    // server's (once no loop holds anything of it) or the next. Per-thread tables indexed by
+    // uid are sized by server_uids() and grow when they meet a larger one.
+    std::uint32_t take_server_uid();
+    void give_back_server_uid(std::uint32_t uid);
+    std::uint32_t server_uids() const { return server_uids_.load(std::memory_order_relaxed); }
 
     std::atomic<std::uint32_t> cur_conns{0};  // all frontends, all threads
 
@@ -369,7 +401,18 @@ struct Config {
             if (b->name == name) return b.get();
         return nullptr;
     }
+
+  private:
+    std::mutex uids_mutex_;
+    std::atomic<std::uint32_t> server_uids_{0};
+    std::vector<std::uint32_t> free_uids_;
 };
+
+// A runtime server for `be` from its line's words (the config's `server` lines, the runtime
+// API's `add server`). `options` must outlive it (Server::line_parts).
+std::unique_ptr<Server> make_server(Backend& be, std::string name, cfg::Location where,
+                                    const net::ServerAddress& address, const cfg::Parts& options,
+                                    std::uint32_t uid, std::uint32_t nbthread);
 
 // Command-line settings that override or complete the config.
 struct BuildOptions {

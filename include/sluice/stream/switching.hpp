@@ -18,7 +18,7 @@ void choose_server(const proxy::Backend& be, sample::Context& ctx, ServerAttempt
 // Whether choose_server has anything to do for `be` (the stream then evaluates the request
 // once its backend is chosen).
 inline bool needs_server_choice(const proxy::Backend& be) {
-    return !be.server_rules.empty() || be.balancer->hashes();
+    return !be.server_rules.empty() || be.balancer().hashes();
 }
 
 }  // namespace sluice::stream

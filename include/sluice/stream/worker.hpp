@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <vector>
 
@@ -112,8 +113,11 @@ class Worker {
     Engine& engine_;
     core::Loop& loop_;
     std::vector<std::unique_ptr<ListenWatcher>> watchers_;
-    std::vector<QueueLink> queue_heads_;   // per backend index; circular sentinel
-    std::vector<QueueLink> server_heads_;  // per Server::uid; circular sentinel
+    std::vector<QueueLink> queue_heads_;  // per backend index; circular sentinel
+    // Per Server::uid, circular sentinels; a deque, so that growing for a server the runtime
+    // API added moves no sentinel a queue points to.
+    std::deque<QueueLink> server_heads_;
+    QueueLink& server_head(const proxy::Server& srv);
     ev_timer fd_limit_timer_;
     bool stopping_ = false;
     bool shutting_down_ = false;

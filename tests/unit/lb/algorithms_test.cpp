@@ -23,11 +23,9 @@ class Farm : public ::testing::Test {
         s->options.backup = backup;
         s->options.maxconn = maxconn;
         s->maxconn.store(maxconn);
-        s->index = static_cast<std::uint32_t>(backend_.servers.size());
-        s->puid = s->index + 1;
+        s->puid = backend_.servers.slots() + 1;
         s->backend = &backend_;
-        backend_.servers.push_back(std::move(s));
-        return *backend_.servers.back();
+        return *backend_.servers[backend_.servers.append(s)];
     }
     proxy::Balancer& make(std::string_view algorithm, HashType ht = {}, BalanceConf bc = {}) {
         balancer_ = make_balancer(backend_, algorithm, bc, ht);

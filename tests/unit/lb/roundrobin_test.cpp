@@ -31,10 +31,8 @@ class RoundRobinTest : public ::testing::Test {
         s->options.backup = backup;
         s->options.maxconn = maxconn;
         s->maxconn.store(maxconn);
-        s->index = static_cast<std::uint32_t>(backend_.servers.size());
         s->backend = &backend_;
-        backend_.servers.push_back(std::move(s));
-        return *backend_.servers.back();
+        return *backend_.servers[backend_.servers.append(s)];
     }
     // Builds the balancer from the servers added so far (the schedule is fixed at construction).
     proxy::Balancer& balancer() {
@@ -334,13 +332,13 @@ TEST(LbRegistry, InstallGivesEveryBackendARoundRobinBalancer) {
         auto s = std::make_unique<proxy::Server>();
         s->name = "s";
         s->backend = be.get();
-        be->servers.push_back(std::move(s));
+        be->servers.append(s);
         config.backends.push_back(std::move(be));
     }
     install(config);
     for (const auto& be : config.backends) {
-        ASSERT_NE(be->balancer, nullptr);
-        const proxy::Pick p = be->balancer->pick(nullptr);
+        ASSERT_TRUE(be->has_balancer());
+        const proxy::Pick p = be->balancer().pick(nullptr);
         ASSERT_NE(p.server, nullptr);
         EXPECT_EQ(p.server->name, "s");
     }

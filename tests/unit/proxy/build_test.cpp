@@ -126,7 +126,7 @@ TEST(BuildValid, FrontendsBackendsAndServersAreBuiltInOrder) {
     EXPECT_EQ(be.servers[1]->index, 1u);
     EXPECT_EQ(be.servers[1]->admin.load(), AdminState::Maint);  // `disabled`
     EXPECT_EQ(be.conf->balance, "roundrobin");
-    EXPECT_FALSE(be.balancer);  // lb::install() gives it one later
+    EXPECT_FALSE(be.has_balancer());  // lb::install() gives it one later
 }
 
 TEST(BuildValid, ListenSectionIsBothAFrontendAndABackendRoutingToItself) {
