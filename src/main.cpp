@@ -119,6 +119,35 @@ bool daemonize(const std::string& pidfile) {
 
 }  // namespace
 
+namespace {
+// What `add server` and `del server` replaced or removed: freed when the last loop has run
+// the task holding it (no pick, stream or stats dump can still be using it then).
+struct Retired {
+    proxy::Config& config;
+    std::unique_ptr<proxy::Server> server;
+    std::unique_ptr<proxy::Balancer> balancer;
+    ~Retired() {
+        if (server) config.give_back_server_uid(server->uid);
+    }
+};
+
+void retire_server(stream::Engine& engine, check::Checks& checks,
+                   std::unique_ptr<proxy::Server> server,
+                   std::unique_ptr<proxy::Balancer> balancer) {
+    auto held = std::make_shared<Retired>(engine.config(), std::move(server), std::move(balancer));
+    auto forget = [&engine, held] {
+        engine.runtime().post_all([&engine, held](core::Loop& l) {
+            if (held->server) engine.worker(l.index()).forget_server(*held->server);
+        });
+    };
+    // The server's checks go first, on their loop: nothing changes the server after that.
+    if (held->server)
+        checks.remove_server(*held->server, forget);
+    else
+        forget();
+}
+}  // namespace
+
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     auto parsed = parse_command_line(args);
@@ -281,6 +310,12 @@ int main(int argc, char** argv) {
                     proxy::clear_counters(engine.config(), static_cast<std::uint32_t>(l.index()),
                                           all);
                 });
+            },
+        .add_server = [&checks](proxy::Server& s) { checks.add_server(s); },
+        .retire =
+            [&engine, &checks](std::unique_ptr<proxy::Server> server,
+                               std::unique_ptr<proxy::Balancer> balancer) {
+                retire_server(engine, checks, std::move(server), std::move(balancer));
             },
     };
 

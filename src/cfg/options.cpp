@@ -1,6 +1,7 @@
 // The bind/server option registry and the option-list parser.
 #include "sluice/cfg/options.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -41,7 +42,8 @@ std::vector<std::string_view> option_names(OptionOf of) {
     return names;
 }
 
-Status parse_options(OptionOf of, Args args, Ctx& line_ctx, Parts& target) {
+Status parse_options(OptionOf of, Args args, Ctx& line_ctx, Parts& target,
+                     std::span<const std::string_view> only, std::string_view only_what) {
     const std::string_view line_kind = of == OptionOf::Bind ? "bind" : "server";
     Status worst = Status::Ok;
     auto note = [&](Status s) {
@@ -56,6 +58,10 @@ Status parse_options(OptionOf of, Args args, Ctx& line_ctx, Parts& target) {
             note(line_ctx.alert("unknown {} option '{}'{}", line_kind, name,
                                 util::did_you_mean(name, names)));
             // Its arguments are unknown too: reading on would report them as more options.
+            break;
+        }
+        if (!only.empty() && std::find(only.begin(), only.end(), opt->name) == only.end()) {
+            note(line_ctx.alert("'{}' option is not accepted for {}", name, only_what));
             break;
         }
         if (args.size() - i - 1 < opt->args) {

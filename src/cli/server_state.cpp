@@ -98,7 +98,9 @@ void dump_server(std::string& out, std::uint32_t be_id, const proxy::Server& s, 
     if (has_check(s)) {
         check_state = kCheckConfigured |
                       (s.check_enabled.load(std::memory_order_relaxed) ? kCheckEnabled : 0) |
-                      (maint ? kCheckPaused : 0);
+                      // HAProxy pauses the checks of a server put in maintenance; a server
+                      // the runtime API added starts there with its checks never started.
+                      (maint && !s.runtime_line ? kCheckPaused : 0);
         if (const auto& a = s.line_parts->read<check::ServerCheckConf>().addr)
             check_addr = ip_of(*a);
     } else if (s.options.disabled) {

@@ -5,6 +5,17 @@
 #include "sluice/proxy/conf.hpp"
 
 namespace sluice::proxy {
+
+std::size_t invalid_server_name_char(std::string_view name) {
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const char c = name[i];
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' &&
+            c != ':')
+            return i;
+    }
+    return std::string_view::npos;
+}
+
 namespace {
 
 using cfg::Args;
@@ -16,11 +27,7 @@ using cfg::Status;
 constexpr std::uint64_t kMaxWeight = 256;
 
 bool valid_server_name(std::string_view name) {
-    for (char c : name)
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' &&
-            c != ':')
-            return false;
-    return !name.empty();
+    return !name.empty() && invalid_server_name_char(name) == std::string_view::npos;
 }
 
 Status parse_server(Args args, Ctx& ctx, ProxyConf& px) {

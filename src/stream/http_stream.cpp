@@ -811,6 +811,12 @@ bool HttpStream::woken_from_queue() {
     return requeued;
 }
 
+void HttpStream::forget_server(const proxy::Server& s) {
+    attempt_.forget(s);
+    // A private connection kept attached between transactions (http-reuse never, send-proxy).
+    if (conn_server_ == &s && attempt_.server() != &s) drop_server_connection();
+}
+
 void HttpStream::drop_server_connection() {
     if (server_side_.fd < 0) return;
     set_interest(server_side_, 0);

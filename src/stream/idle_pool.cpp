@@ -25,6 +25,13 @@ void IdlePool::close_all() {
             drop(*l.newest);
 }
 
+void IdlePool::forget(const proxy::Server& server) {
+    if (server.uid >= lists_.size()) return;
+    List& l = lists_[server.uid];
+    while (l.newest)
+        drop(*l.newest);
+}
+
 int IdlePool::take(proxy::Server& server, bool proven_only, bool& proven) {
     if (server.uid >= lists_.size()) return -1;  // a server added since: nothing kept yet
     List& list = lists_[server.uid];

@@ -448,6 +448,13 @@ void Worker::shutdown_server_sessions(const proxy::Server& srv) {
         s->abandon();  // on this loop, outside the stream's own callbacks
 }
 
+void Worker::forget_server(const proxy::Server& srv) {
+    idle_pool_->forget(srv);
+    for (QueueLink* l = streams_head_.next; l != &streams_head_; l = l->next)
+        l->owner->forget_server(srv);
+    if (srv.uid < server_heads_.size()) drain(server_heads_[srv.uid]);
+}
+
 Engine::Engine(proxy::Config& config, core::Runtime& runtime) : config_(config), runtime_(runtime) {
     for (const auto& loop : runtime.loops())
         workers_.push_back(std::make_unique<Worker>(*this, *loop));

@@ -29,7 +29,10 @@ class OptionRegistrar {
 // Parses `args` (everything after the address) as a sequence of options into `target`.
 // Reports unknown options with a suggestion, and missing arguments; goes on after an error.
 // Returns Alert if any option failed.
-Status parse_options(OptionOf of, Args args, Ctx& line_ctx, Parts& target);
+// `only`, when not empty: the options allowed here (the runtime API's `add server` takes a
+// subset); another registered one is refused, naming `only_what` ("dynamic server").
+Status parse_options(OptionOf of, Args args, Ctx& line_ctx, Parts& target,
+                     std::span<const std::string_view> only = {}, std::string_view only_what = {});
 
 // Every registered option name of that kind (for tests and suggestions).
 std::vector<std::string_view> option_names(OptionOf of);

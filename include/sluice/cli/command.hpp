@@ -51,6 +51,12 @@ struct Hooks {
     std::function<bool(const void* id)> kill_session;
     // `clear counters [all]`: each thread resets its own counter blocks (proxy/counters.hpp).
     std::function<void(bool all)> clear_counters;
+    // `add server`: the server's checks, before it is listed.
+    std::function<void(proxy::Server&)> add_server;
+    // After `add server` and `del server`: the replaced balancer and the deleted server (either
+    // may be null) are freed once no loop can still hold them, the server's checks stopped,
+    // its idle connections closed and its uid given back.
+    std::function<void(std::unique_ptr<proxy::Server>, std::unique_ptr<proxy::Balancer>)> retire;
 };
 
 // What a command works with, and where its answer goes.

@@ -114,6 +114,10 @@ struct ServerOptions {
     util::Duration pool_purge_delay = std::chrono::seconds(5);
 };
 
+// Where a server name has a character HAProxy refuses in it (letters, digits, '-', '_', '.',
+// ':' are allowed), or npos.
+std::size_t invalid_server_name_char(std::string_view name);
+
 struct ServerLine {
     cfg::Location where;
     std::string name;

@@ -95,6 +95,9 @@ struct Server {
     std::uint32_t uid = 0;    // among every server of the config (per-thread tables)
     std::uint32_t puid = 0;   // its id in the backend (`id`, else the next free number)
     Backend* backend = nullptr;
+    // A server the runtime API added (`add server`): its line's options, which line_parts
+    // points to (a config server's are in the Document).
+    std::shared_ptr<const cfg::Parts> runtime_line;
 
     // Written by any thread (relaxed counters, acquire/release for admin state).
     std::atomic<std::uint32_t> cur_conns{0};

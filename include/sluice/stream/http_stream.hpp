@@ -65,6 +65,7 @@ class HttpStream final : public Stream {
 
     void abandon() override;
     const proxy::Server* server() const override { return attempt_.server(); }
+    void forget_server(const proxy::Server& s) override;
     void describe(std::string& out, bool detail, double now, std::uint32_t id_base) const override {
         describe_stream(out, this, client_.fd, fe_, be_,
                         attempt_.server() ? attempt_.server() : conn_server_, server_side_.fd,

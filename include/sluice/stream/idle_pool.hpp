@@ -30,6 +30,8 @@ class IdlePool {
     // server's address changed since the connection was made (`generation`: the
     // Destination version it was made to).
     void give(proxy::Server& server, int fd, bool proven, std::uint32_t generation);
+    // `del server`: closes what is kept for `server`.
+    void forget(const proxy::Server& server);
     // Soft stop: close everything, keep nothing from now on.
     void close_all();
     std::size_t size() const { return count_; }

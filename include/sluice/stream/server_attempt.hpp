@@ -79,6 +79,12 @@ class ServerAttempt {
     // The request's queue priority: rules set it, the queues read it.
     proxy::QueuePriority& priority() { return priority_; }
 
+    // `del server`: `s` is going away (its slot is not held here).
+    void forget(const proxy::Server& s) {
+        if (failed_ == &s) failed_ = nullptr;
+        if (preferred_ == &s) preferred_ = nullptr;
+    }
+
     // A new transaction (mode http): its own count of attempts.
     void reset() {
         attempts_ = 0;

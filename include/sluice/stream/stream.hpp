@@ -68,6 +68,9 @@ class Stream {
     // The server whose connection slot the stream holds, if any (`on-marked-down
     // shutdown-sessions` closes the streams of a server).
     virtual const proxy::Server* server() const { return nullptr; }
+    // `del server`: the server is going away (no slot of it is held anywhere); the stream
+    // drops whatever still points to it (a private idle connection, a retry's memory).
+    virtual void forget_server(const proxy::Server&) {}
     // `show sess`: what the stream is, as HAProxy's leading fields say it (`detail`: the
     // several-line form of `show sess <id>`). `now`: the loop's clock.
     // `id_base`: added to proxy ids (see stats::Process::proxy_id_base).

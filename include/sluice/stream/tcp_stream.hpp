@@ -100,6 +100,7 @@ class TcpStream final : public Stream {
   public:
     void abandon() override;
     const proxy::Server* server() const override { return attempt_.server(); }
+    void forget_server(const proxy::Server& s) override { attempt_.forget(s); }
     void describe(std::string& out, bool detail, double now, std::uint32_t id_base) const override {
         describe_stream(out, this, client_.fd, fe_, be_, attempt_.server(), server_side_.fd,
                         started_at_, now, detail, id_base);

@@ -62,6 +62,9 @@ class Worker {
     void dequeue(WaitLink& link);
     // `on-marked-down shutdown-sessions`: this thread's streams holding a slot on `srv` end.
     void shutdown_server_sessions(const proxy::Server& srv);
+    // `del server`, on this thread: nothing of it is kept (idle connections, streams'
+    // memories of it); a stream still waiting in its queue goes back to the balancer.
+    void forget_server(const proxy::Server& srv);
     // `show sess`: this thread's streams (or the one whose id is `only`), described.
     void describe_streams(std::string& out, const void* only, bool detail) const;
     // `shutdown session`: ends the stream whose id is `id`, if it is one of this thread's.
