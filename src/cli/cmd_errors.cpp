@@ -82,7 +82,7 @@ void cmd_show_errors(Ctx& ctx) {
 constexpr Command kCommands[] = {
     {.words = "show errors",
      .usage = "show errors [<px>] [request|response]",
-     .help = "report last request and/or response errors for each proxy",
+     .help = "dump the last invalid request and response of each proxy",
      .level = Level::Operator,
      .run = cmd_show_errors},
 };

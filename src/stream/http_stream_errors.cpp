@@ -77,7 +77,8 @@ void HttpStream::capture_framing_error(bool response, const http::HeaderList& he
 void HttpStream::capture_body_error(bool response, bool with_backend) {
     const Body& body = response ? resp_ : req_;
     capture_error(response, body.error_at,
-                  fmt::format("{} (message body)", http::to_string(body.chunks.error)), !response);
+                  fmt::format("{} (message body)", http::to_string(body.chunks.error)),
+                  with_backend);
 }
 
 }  // namespace sluice::stream
