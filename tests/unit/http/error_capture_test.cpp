@@ -38,7 +38,7 @@ TEST(ErrorCapture, EscapesStayWhole) {
     std::string value;
     for (int i = 0; i < 40; ++i)
         value += group;
-    const std::string msg = "X-A: " + value + "\r\n" + std::string("X-\0b: c\r\n", 10);
+    const std::string msg = "X-A: " + value + "\r\n" + std::string("X-\0b: c\r\n", 9);
     const std::string row =
         "\\xFF\\e\\t\\\\\\x7F\\xFF\\e\\t\\\\\\x7F\\xFF\\e\\t\\\\\\x7F\\xFF\\e\\t\\\\"
         "\\x7F\\xFF\\e\\t\\\\\\x7F";
