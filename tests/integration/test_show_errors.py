@@ -295,3 +295,39 @@ def test_framing_errors(errs):
         "HTTP/1.1 400 Bad request"
     out = errs.show("fe")
     assert "event #1" in out and "len 36, wraps at N, error at position 31\n" in out
+
+
+# HAProxy 2.6: `option accept-invalid-http-response` lets a '(' in a header name through, and
+# the backend still captures the response, at that byte.
+def test_accept_invalid_response_still_captures(sluice):
+    raw = RawServer(sluice.port("raw"), b"HTTP/1.1 200 OK\r\nX(a): b\r\nContent-Length: 0\r\n\r\n")
+    path = sluice.sock_path("admin")
+    sluice.start(
+        sluice.base("http", extra_global=f"stats socket {path} level admin\n")
+        + f"frontend fe\n    bind 127.0.0.1:{sluice.port('fe')}\n    default_backend be\n"
+        + "backend be\n    option accept-invalid-http-response\n"
+        + f"    server s1 127.0.0.1:{raw.port}\n")
+    try:
+        with sluice.connect("fe") as c:
+            c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert c.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(5)
+            s.connect(path)
+            s.sendall(b"show errors be\n")
+            out = b""
+            while chunk := s.recv(65536):
+                out += chunk
+        assert normalize(out.decode()) == header(1) + (
+            " \n"
+            "[DATE] backend be (#3): invalid response\n"
+            "  frontend fe (#2), server s1 (#1), event #0, src 127.0.0.1:PORT\n"
+            "  buffer starts at 0 (including 0 out), 16337 free,\n"
+            "  len 47, wraps at N, error at position 18\n"
+            "  \n"
+            "  00000  HTTP/1.1 200 OK\\r\\n\n"
+            "  00017  X(a): b\\r\\n\n"
+            "  00026  Content-Length: 0\\r\\n\n"
+            "  00045  \\r\\n\n") + "\n"
+    finally:
+        raw.stop()
