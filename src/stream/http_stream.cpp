@@ -133,6 +133,7 @@ bool HttpStream::waiting_step() {
     if (req_.done || !client_.read_closed) return false;
     // Body bytes that came meanwhile may have completed it: checked as forwarding checks them.
     if (!scan_body(req_, client_.in, fe_.accept_invalid_request)) {
+        capture_body_error(false, true);
         fe_.errors.count(&proxy::ErrorCounters::failed_requests);
         fail(400, 'P', 'D');
         return true;
@@ -150,6 +151,7 @@ bool HttpStream::waiting_step() {
 bool HttpStream::exchange_step() {
     if (!req_.done && !scan_body(req_, client_.in, fe_.accept_invalid_request)) {
         // A bad chunk in the request body.
+        capture_body_error(false, true);
         fe_.errors.count(&proxy::ErrorCounters::failed_requests);
         fail(400, 'P', 'D');
         return true;
@@ -176,6 +178,7 @@ bool HttpStream::exchange_step() {
     }
     if (!resp_.done && !scan_body(resp_, server_side_.in, be_->accept_invalid_response)) {
         // The response broke mid-body: the client connection is cut, as HAProxy does.
+        capture_body_error(true, false);
         observe(proxy::Observed::HttpResponse);
         count_response_failure();
         term_.set('S', 'D');
@@ -275,6 +278,7 @@ bool HttpStream::parse_request() {
     if (std::holds_alternative<http::Incomplete>(r)) {
         head_scanned_ = client_.in.size();
         if (client_.in.size() >= limit) {
+            capture_error(false, client_.in.size(), "request head too large");
             fe_.errors.count(&proxy::ErrorCounters::failed_requests);
             fail(400, 'P', 'R');  // a head larger than HAProxy allows
         } else if (client_.read_closed) {
@@ -284,29 +288,40 @@ bool HttpStream::parse_request() {
         return false;
     }
     head_scanned_ = 0;
-    if (std::holds_alternative<http::Invalid>(r)) {
+    if (const auto* bad = std::get_if<http::Invalid>(&r)) {
+        capture_invalid(false, *bad);
         fe_.errors.count(&proxy::ErrorCounters::failed_requests);
         fail(400, 'P', 'R');
         return false;
     }
     const std::size_t head_len = std::get<http::Done>(r).consumed;
+    if (fe_.accept_invalid_request && !awaited_body_) capture_tolerated(false);
     if (head_len > limit) {
+        capture_error(false, limit, "request head too large");
         fe_.errors.count(&proxy::ErrorCounters::failed_requests);
         fail(400, 'P', 'R');
         return false;
     }
     const http::Framing framing = http::analyze_request_framing(head);
     if (framing.kind == http::BodyKind::Invalid) {
+        // HAProxy 2.6 decodes no coding but chunked: that refusal is no parse error to it.
+        if (framing.error != http::FramingError::UnsupportedTransferCoding)
+            capture_framing_error(false, head.headers, framing.error, head_len);
         fe_.errors.count(&proxy::ErrorCounters::failed_requests);
         fail(framing.error == http::FramingError::UnsupportedTransferCoding ? 422 : 400, 'P', 'R');
         return false;
     }
     if (!valid_host(head, fe_.accept_invalid_request)) {
+        // A second Host is a parse error to HAProxy (captured), a differing authority not.
+        const std::size_t second = http::field_value_offset(head.headers, "host", 1,
+                                                            client_.in.readable().data(), head_len);
+        if (second < head_len) capture_error(false, second, "duplicate Host (message head)");
         fe_.errors.count(&proxy::ErrorCounters::failed_requests);
         fail(400, 'P', 'R');
         return false;
     }
     if (framing.conn_upgrade && framing.has_upgrade && !valid_websocket_request(head)) {
+        capture_error(false, head_len, "WebSocket upgrade without its key (message head)");
         fe_.errors.count(&proxy::ErrorCounters::failed_requests);
         fail(400, 'P', 'R');  // HAProxy: a WebSocket upgrade needs its key
         return false;
@@ -435,10 +450,18 @@ bool HttpStream::parse_request() {
         return true;
     }
     keep_for_retry(framing, outcome.no_l7_retry);
+    // Body bytes that came with the head are checked before any server is bothered; from behind
+    // the head, still in the buffer, so that a capture of a bad one shows it too (as HAProxy's).
+    bool body_ok = true;
+    if (!req_.done) {
+        req_.ready += head_len;
+        body_ok = scan_body(req_, client_.in, fe_.accept_invalid_request);
+        req_.ready -= head_len;
+        if (!body_ok) capture_body_error(false, false);
+    }
     client_.in.consume(head_len);  // the views in `head` die here
     phase_ = Phase::Exchange;      // provisional: connect_or_queue sets the real phase
-    // Body bytes that came with the head are checked before any server is bothered.
-    if (!req_.done && !scan_body(req_, client_.in, fe_.accept_invalid_request)) {
+    if (!body_ok) {
         fe_.errors.count(&proxy::ErrorCounters::failed_requests);
         fail(400, 'P', 'R');
         return false;
@@ -856,7 +879,10 @@ bool HttpStream::parse_response() {
                 // A head too large is invalid, counted before a retry; one cut by the
                 // server's close is that close, counted when no retry follows (as HAProxy).
                 const bool too_large = server_side_.in.size() >= limit;
-                if (too_large) observe(proxy::Observed::HttpHeaders);
+                if (too_large) {
+                    capture_error(true, server_side_.in.size(), "response head too large");
+                    observe(proxy::Observed::HttpHeaders);
+                }
                 if (retry_after_sending(proxy::retry_on::kJunkResponse)) return false;
                 if (!too_large)
                     observe(server_side_.reset ? proxy::Observed::ReadError
@@ -868,12 +894,19 @@ bool HttpStream::parse_response() {
         }
         head_scanned_ = 0;
         const auto* done = std::get_if<http::Done>(&r);
+        if (done && be_->accept_invalid_response && !body_wait_) capture_tolerated(true);
         http::Framing framing;
         if (done)
             framing = http::analyze_response_framing(head, req_is_head_      ? "HEAD"
                                                            : req_is_connect_ ? "CONNECT"
                                                                              : "GET");
         if (!done || done->consumed > limit || framing.kind == http::BodyKind::Invalid) {
+            if (const auto* bad = std::get_if<http::Invalid>(&r))
+                capture_invalid(true, *bad);
+            else if (done->consumed > limit)
+                capture_error(true, limit, "response head too large");
+            else
+                capture_framing_error(true, head.headers, framing.error, done->consumed);
             observe(proxy::Observed::HttpHeaders);  // before a retry, as HAProxy
             if (retry_after_sending(proxy::retry_on::kJunkResponse)) return false;
             count_response_failure();
@@ -882,6 +915,8 @@ bool HttpStream::parse_response() {
         }
         if (framing.kind == http::BodyKind::UntilClose && head.headers.find("transfer-encoding")) {
             // A coding whose end cannot be seen (`Transfer-Encoding: gzip` alone): HAProxy's 502.
+            capture_framing_error(true, head.headers, http::FramingError::ChunkedNotFinal,
+                                  done->consumed);
             observe(proxy::Observed::HttpHeaders);
             count_response_failure();
             fail(502, 'P', 'H');
@@ -965,10 +1000,18 @@ bool HttpStream::parse_response() {
             }
             return false;
         }
+        // Body bytes read with the head are checked from behind it (see parse_request).
+        bool body_ok = true;
+        if (!interim && !resp_.done) {
+            resp_.ready += done->consumed;
+            body_ok = scan_body(resp_, server_side_.in, be_->accept_invalid_response);
+            resp_.ready -= done->consumed;
+            if (!body_ok) capture_body_error(true, false);
+        }
         server_side_.in.consume(done->consumed);
         count_response(head.status, true);
         if (interim) continue;
-        if (!resp_.done && !scan_body(resp_, server_side_.in, be_->accept_invalid_response)) {
+        if (!body_ok) {
             // A bad chunk in the same read as the head: nothing has gone out yet, so a 502.
             client_.out.consume(client_.out.size());
             observe(proxy::Observed::HttpHeaders);  // HAProxy sees it with the head

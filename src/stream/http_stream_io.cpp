@@ -128,7 +128,10 @@ bool HttpStream::scan_body(Body& body, core::Buffer& in, bool accept_invalid) {
             while (!body.done && body.ready < in.size()) {
                 const http::ChunkStep st =
                     http::decode_chunked(body.chunks, in.readable().subspan(body.ready), opts);
-                if (st.event == http::ChunkEvent::Invalid) return false;
+                if (st.event == http::ChunkEvent::Invalid) {
+                    body.error_at = body.ready + st.error_offset;
+                    return false;
+                }
                 body.ready += st.consumed;
                 if (st.event == http::ChunkEvent::Done) body.done = true;
                 if (st.event == http::ChunkEvent::NeedMore && st.consumed == 0) break;

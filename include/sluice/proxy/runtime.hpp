@@ -12,6 +12,7 @@
 
 #include "sluice/cfg/diag.hpp"
 #include "sluice/cfg/document.hpp"
+#include "sluice/http/error_capture.hpp"
 #include "sluice/http/error_pages.hpp"
 #include "sluice/net/bind_options.hpp"
 #include "sluice/net/socket.hpp"
@@ -306,6 +307,8 @@ struct Backend {
     std::uint32_t fullconn = 0;  // resolved (see ProxyConf::fullconn)
     ErrorCounters errors;
     PerThreadCounts counts;  // per thread: stats counters (counters.hpp)
+    // The last invalid response refused (or let through, accept-invalid): `show errors`.
+    http::ErrorSlot invalid_response;
 
     // mode http, resolved from the config.
     HttpReuse http_reuse = HttpReuse::Safe;
@@ -373,6 +376,8 @@ struct Frontend {
     std::atomic<std::uint32_t> cur_conns{0};
     ErrorCounters errors;
     PerThreadCounts counts;  // per thread: stats counters (counters.hpp)
+    // The last invalid request refused (or let through, accept-invalid): `show errors`.
+    http::ErrorSlot invalid_request;
 };
 
 struct Config {

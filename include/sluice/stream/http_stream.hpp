@@ -103,8 +103,9 @@ class HttpStream final : public Stream {
         http::BodyKind kind = http::BodyKind::None;
         std::uint64_t left = 0;  // ContentLength: bytes not yet seen
         http::ChunkedDecoder chunks{};
-        std::size_t ready = 0;  // bytes at the front of `in` checked and ready to send
-        bool done = true;       // every byte of the body has been seen
+        std::size_t ready = 0;     // bytes at the front of `in` checked and ready to send
+        bool done = true;          // every byte of the body has been seen
+        std::size_t error_at = 0;  // scan_body failed: offset in `in` of the offending byte
     };
 
     ~HttpStream();
@@ -221,6 +222,24 @@ class HttpStream final : public Stream {
     // What a rule's verdict asks for, once the request head is consumed.
     void start_tarpit(const rules::Outcome& outcome, util::Duration delay);
     void drop_client(bool silent);
+
+    // `show errors` (http_stream_errors.cpp), on error paths only: the bytes of the side's
+    // input buffer become the proxy's last invalid request (the frontend's) or response (the
+    // backend's). `error_at`: offset of the offending byte in the buffer; `with_backend`: a
+    // request whose backend was chosen already (an error in its body).
+    void capture_error(bool response, std::size_t error_at, std::string_view reason,
+                       bool with_backend = false);
+    void capture_invalid(bool response, const http::Invalid& invalid);
+    // Under `option accept-invalid-http-request|response`: a head the strict rules refuse is
+    // captured though it goes on, as HAProxy does (a second, strict parse, only on proxies
+    // with the option).
+    void capture_tolerated(bool response);
+    // A head the framing rules refused, with the offset of the header field at fault.
+    void capture_framing_error(bool response, const http::HeaderList& headers,
+                               http::FramingError error, std::size_t head_len);
+    // A body scan_body refused (its Body says where and why). `with_backend`: as above (an
+    // error found with the request head is not: HAProxy has not chosen one then).
+    void capture_body_error(bool response, bool with_backend);
 
     // Endings.
     void fail(std::uint16_t status, char cause, char phase);
