@@ -23,11 +23,15 @@ class ThreadCache {
         if (size != sizeof(T)) return ::operator new(size);
         (void)&kind_;  // instantiates the kind's entry
         Blocks& cache = blocks();
+        void* block;
+        if (cache.free.empty()) {
+            block = ::operator new(sizeof(T));
+        } else {
+            block = cache.free.back();
+            cache.free.pop_back();
+            cache.stats.cached.set(cache.free.size());
+        }
         cache.stats.in_use.add();
-        if (cache.free.empty()) return ::operator new(sizeof(T));
-        void* block = cache.free.back();
-        cache.free.pop_back();
-        cache.stats.cached.set(cache.free.size());
         return block;
     }
 
