@@ -309,6 +309,7 @@ int main(int argc, char** argv) {
                 engine.runtime().post_all([&engine, all](core::Loop& l) {
                     proxy::clear_counters(engine.config(), static_cast<std::uint32_t>(l.index()),
                                           all);
+                    l.activity().reset();  // `show activity`, as HAProxy clears it
                 });
             },
         .add_server = [&checks](proxy::Server& s) { checks.add_server(s); },

@@ -77,6 +77,7 @@ void Server::on_accept(struct ev_loop*, ev_io* w, int) {
         }
         const int fd = ::accept4(l->socket.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) return;  // EAGAIN, or an error the next readiness retries
+        self.loop_->activity().accepted.add();
         self.sessions_.push_back(std::make_unique<Session>(self, *self.loop_, fd, l->level));
     }
 }

@@ -17,23 +17,31 @@ std::byte* BufferPool::acquire() {
     if (!free_.empty()) {
         b = free_.back();
         free_.pop_back();
+        stats_.cached.set(free_.size());
     } else {
         b = static_cast<std::byte*>(std::malloc(block_size_));
-        if (!b) return nullptr;
+        if (!b) {
+            stats_.failures.add();
+            return nullptr;
+        }
     }
     ++in_use_;
+    stats_.in_use.add();
     return b;
 }
 
 void BufferPool::release(std::byte* block) {
     if (poison_ >= 0) std::memset(block, poison_, block_size_);
+    stats_.needed.add(in_use_);
     --in_use_;
+    stats_.in_use.sub();
     // Keep a bounded cache so that a burst does not pin its peak memory for ever.
     if (free_.size() >= 1024) {
         std::free(block);
         return;
     }
     free_.push_back(block);
+    stats_.cached.set(free_.size());
 }
 
 Buffer& Buffer::operator=(Buffer&& other) noexcept {

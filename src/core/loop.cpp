@@ -30,6 +30,8 @@ void Mailbox::post(Task task) {
         std::lock_guard lock(mu_);
         was_empty = pending_.empty();
         pending_.push_back(std::move(task));
+        owner_.activity().mailbox_queued.store(static_cast<std::uint32_t>(pending_.size()),
+                                               std::memory_order_relaxed);
     }
     if (was_empty) ev_async_send(owner_.raw(), &wake_);  // otherwise a wake-up is on its way
 }
@@ -43,19 +45,63 @@ void Mailbox::drain() {
     {
         std::lock_guard lock(mu_);
         batch.swap(pending_);
+        owner_.activity().mailbox_queued.store(0, std::memory_order_relaxed);
     }
+    Activity& a = owner_.activity();
+    a.wakes.add();
+    a.tasks.add(batch.size());
     for (Task& t : batch)
         t(owner_);
 }
 
 Loop::Loop(int index, struct ev_loop* raw, std::size_t bufsize, int poison)
-    : index_(index), raw_(raw), buffers_(bufsize, poison) {
+    : index_(index), raw_(raw), buffers_(bufsize, poison, index) {
     mailbox_ = std::make_unique<Mailbox>(*this);
+    ev_set_userdata(raw_, this);
+    ev_set_invoke_pending_cb(raw_, invoke);
+}
+
+// Once per iteration, after the poll: a few relaxed stores and one clock read, nothing per
+// event.
+void Loop::invoke(struct ev_loop* raw) {
+    auto* self = static_cast<Loop*>(ev_userdata(raw));
+    Activity& a = self->activity_;
+    const unsigned n = ev_pending_count(raw);
+    a.loops.add();
+    if (n == 0) {
+        a.empty_loops.add();
+        return;
+    }
+    a.busy_loops.add();
+    a.events.add(n);
+    if (n >= Activity::kLongIteration) a.long_loops.add();
+    const ev_tstamp start = ev_now(raw);
+    a.iteration_events.store(n, std::memory_order_relaxed);
+    a.handling.store(true, std::memory_order_relaxed);
+    ev_invoke_pending(raw);
+    a.handling.store(false, std::memory_order_relaxed);
+    a.iteration_events.store(0, std::memory_order_relaxed);
+    const double ns = (ev_time() - start) * 1e9;
+    a.loop_ns.add(ns > 0 ? static_cast<std::uint64_t>(ns) : 0);
 }
 
 Loop::~Loop() {
     mailbox_.reset();
-    if (!ev_is_default_loop(raw_)) ev_loop_destroy(raw_);
+    if (!ev_is_default_loop(raw_)) {
+        ev_loop_destroy(raw_);
+        return;
+    }
+    // libev's default loop outlives us (a later Runtime, a test): it must not call back here.
+    ev_set_invoke_pending_cb(raw_, ev_invoke_pending);
+    ev_set_userdata(raw_, nullptr);
+}
+
+namespace {
+std::atomic<const Runtime*> g_current{nullptr};
+}
+
+const Runtime* Runtime::current() {
+    return g_current.load(std::memory_order_acquire);
 }
 
 Runtime::Runtime(RuntimeOptions options) : options_(std::move(options)) {
@@ -77,9 +123,12 @@ Runtime::Runtime(RuntimeOptions options) : options_(std::move(options)) {
         }
         loops_.push_back(std::make_unique<Loop>(i, raw, options_.bufsize, options_.poison));
     }
+    g_current.store(this, std::memory_order_release);
 }
 
 Runtime::~Runtime() {
+    const Runtime* self = this;
+    g_current.compare_exchange_strong(self, nullptr);
     for (auto& s : signals_)
         ev_signal_stop(loops_[0]->raw(), &s->watcher);
 }
@@ -94,7 +143,8 @@ void Runtime::on_signal(int signum, std::function<void()> handler) {
     signals_.push_back(std::move(s));
 }
 
-void Runtime::on_signal_event(struct ev_loop*, ev_signal* w, int) {
+void Runtime::on_signal_event(struct ev_loop* raw, ev_signal* w, int) {
+    static_cast<Loop*>(ev_userdata(raw))->activity().signals.add();
     static_cast<SignalWatcher*>(w->data)->handler();
 }
 
@@ -131,6 +181,8 @@ void Runtime::run(const std::function<void(Loop&)>& setup) {
         Loop* loop = loops_[i].get();
         setup(*loop);
         threads_.emplace_back([this, loop, i, main_raw] {
+            loop->activity().thread_id.store(static_cast<std::uintptr_t>(pthread_self()),
+                                             std::memory_order_relaxed);
             bind_to_cpus(cpus_of(options_, i));
             ev_run(loop->raw(), 0);
             threads_running_.fetch_sub(1);
@@ -139,6 +191,8 @@ void Runtime::run(const std::function<void(Loop&)>& setup) {
     }
     pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     bind_to_cpus(cpus_of(options_, 0));
+    loops_[0]->activity().thread_id.store(static_cast<std::uintptr_t>(pthread_self()),
+                                          std::memory_order_relaxed);
     setup(*loops_[0]);
     ev_run(loops_[0]->raw(), 0);
     for (std::thread& t : threads_)

@@ -16,17 +16,19 @@ bool parse_int(std::string_view s, std::int64_t& out) {
 
 void cmd_show_info(cli::Ctx& ctx) {
     Format format = Format::Text;
+    bool desc = false;
     for (std::size_t i = 2; i < ctx.args.size(); ++i) {
         if (ctx.args[i] == "typed") format = Format::Typed;
         if (ctx.args[i] == "json") format = Format::Json;
+        if (ctx.args[i] == "desc") desc = true;
     }
     const std::vector<Value> values = info(ctx.config, process_now(ctx.config));
     if (format == Format::Json)
         info_json(ctx.out, values);
     else if (format == Format::Typed)
-        info_typed(ctx.out, values);
+        info_typed(ctx.out, values, desc);
     else
-        info_text(ctx.out, values);
+        info_text(ctx.out, values, desc);
 }
 
 // `show stat [domain proxy] [{<iid>|<proxy>} <type> <sid>] [typed|json] [up|no-maint]`: as
@@ -34,6 +36,7 @@ void cmd_show_info(cli::Ctx& ctx) {
 // shows nothing.
 void cmd_show_stat(cli::Ctx& ctx) {
     Format format = Format::Text;
+    bool desc = false;
     Filter filter;
     std::vector<std::string_view> positional;
     for (std::size_t i = 2; i < ctx.args.size(); ++i) {
@@ -47,7 +50,7 @@ void cmd_show_stat(cli::Ctx& ctx) {
         else if (w == "no-maint")
             filter.no_maint = true;
         else if (w == "desc")
-            continue;
+            desc = true;
         else if (w == "domain" && i + 1 < ctx.args.size())
             ++i;
         else
@@ -68,7 +71,7 @@ void cmd_show_stat(cli::Ctx& ctx) {
     if (format == Format::Json) {
         json(ctx.out, rows);
     } else if (format == Format::Typed) {
-        typed(ctx.out, rows);
+        typed(ctx.out, rows, desc);
     } else {
         csv_header(ctx.out);
         csv(ctx.out, rows);

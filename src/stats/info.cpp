@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "sluice/cli/server.hpp"
+#include "sluice/core/activity.hpp"
 #include "sluice/stats/stats.hpp"
 #include "sluice/util/build.hpp"
 #include "sluice/util/build_info.hpp"
@@ -125,8 +126,19 @@ std::vector<Value> info(const proxy::Config& config, const Process& p) {
     b.s(7, uptime_text(up));
     b.u(8, up);
     b.u(9, 0);  // Memmax_MB: no memory limit (-m) in sluice
-    for (std::size_t pos : {10, 11, 12})
-        b.u(pos, 0);
+    // The pools of `show pools`: every thread's buffers and stream blocks.
+    std::uint64_t pool_allocated = 0, pool_used = 0, pool_failed = 0;
+    core::PoolStats::each([&](const core::PoolStats& ps) {
+        // One thread may count below zero (blocks of another freed there at exit): the sum,
+        // modulo 2^64, is right.
+        const std::uint64_t blocks = ps.in_use.get() + ps.cached.get();
+        pool_allocated += blocks * ps.block_size;
+        pool_failed += ps.failures.get();
+    });
+    pool_used = pool_allocated;  // as `show pools`: blocks kept by thread caches count as used
+    b.u(10, pool_allocated >> 20);
+    b.u(11, pool_used >> 20);
+    b.u(12, pool_failed);
     b.u(13, nofile.rlim_cur);
     b.u(14, nofile.rlim_cur);
     b.u(15, config.maxconn);
@@ -162,8 +174,8 @@ std::vector<Value> info(const proxy::Config& config, const Process& p) {
     b.u(65, 0);
     b.s(66, std::string(build::version()));
     b.u(67, 0);
-    b.u(68, 0);
-    b.u(69, 0);
+    b.u(68, pool_allocated);
+    b.u(69, pool_used);
     b.u(70, static_cast<std::uint64_t>(p.start));
     b.s(71, "0");
     return values;

@@ -171,6 +171,12 @@ void json_field(std::string& out, std::size_t pos, const FieldDef& f, const Valu
     json_value(out, v);
 }
 
+void append_desc(std::string& out, const FieldDef& f) {
+    out.append(":\"");
+    out.append(f.desc);
+    out.push_back('"');
+}
+
 }  // namespace
 
 void append_value(std::string& out, const Value& v) {
@@ -216,7 +222,7 @@ void csv(std::string& out, const std::vector<Row>& rows) {
     }
 }
 
-void typed(std::string& out, const std::vector<Row>& rows) {
+void typed(std::string& out, const std::vector<Row>& rows, bool desc) {
     const auto fields = stat_fields();
     for (const Row& row : rows) {
         for (std::size_t i = 0; i < row.values.size(); ++i) {
@@ -226,6 +232,7 @@ void typed(std::string& out, const std::vector<Row>& rows) {
                            "{}.{}.{}.{}.{}.1:{}:{}:", type_letter(row.type), row.proxy_id, row.id,
                            i, fields[i].name, fields[i].tags, type_name(v.type));
             append_value(out, v);
+            if (desc) append_desc(out, fields[i]);
             out.push_back('\n');
         }
     }
@@ -255,24 +262,26 @@ void json(std::string& out, const std::vector<Row>& rows) {
     out.append("]\n");
 }
 
-void info_text(std::string& out, const std::vector<Value>& values) {
+void info_text(std::string& out, const std::vector<Value>& values, bool desc) {
     const auto fields = info_fields();
     for (std::size_t i = 0; i < values.size(); ++i) {
         if (!values[i].set) continue;
         out.append(fields[i].name);
         out.append(": ");
         append_value(out, values[i]);
+        if (desc) append_desc(out, fields[i]);
         out.push_back('\n');
     }
 }
 
-void info_typed(std::string& out, const std::vector<Value>& values) {
+void info_typed(std::string& out, const std::vector<Value>& values, bool desc) {
     const auto fields = info_fields();
     for (std::size_t i = 0; i < values.size(); ++i) {
         if (!values[i].set) continue;
         fmt::format_to(std::back_inserter(out), "{}.{}.1:{}:{}:", i, fields[i].name, fields[i].tags,
                        type_name(values[i].type));
         append_value(out, values[i]);
+        if (desc) append_desc(out, fields[i]);
         out.push_back('\n');
     }
 }

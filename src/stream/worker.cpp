@@ -208,6 +208,7 @@ void Worker::accept_from(ListenWatcher& lw) {
             }
             return;  // EAGAIN: another thread took it, or nothing left
         }
+        loop_.activity().accepted.add();
         proxy::Counts& counted = counts(fe.counts);
         counted.connections.add();
         counted.connection_rate.add(second());

@@ -184,7 +184,8 @@ def test_layer7_response_errors_name_the_last_one(sluice, backends):
             sluice, app, "inter 10s observe layer7 error-limit 1 on-error mark-down",
             backend_lines=lines))
         assert get(sluice, target) == status
-        wait_for(lambda: downs(proc), what=f"s1 DOWN after {target}")
+        # The two lines are two writes: wait for both, not only the first.
+        wait_for(lambda: len(state_lines(proc)) >= 2, what=f"s1 DOWN after {target}")
         assert state_lines(proc) == [down_line("be", 1, reason, sessions), no_server("be")]
         sluice.stop_all()
 
@@ -263,7 +264,7 @@ def test_layer7_reset_before_answering_is_a_read_error(sluice):
             sluice, app, "inter 10s observe layer7 error-limit 1 on-error mark-down",
             check_port=sluice.port("check")).replace("option httpchk GET /check\n", ""))
         assert get(sluice, "/") == 502
-        wait_for(lambda: downs(proc), what="s1 DOWN")
+        wait_for(lambda: len(state_lines(proc)) >= 2, what="s1 DOWN")  # two lines, two writes
         assert state_lines(proc) == [down_line("be", 1, "Read error (http)", 0),
                                      no_server("be")]
     finally:

@@ -8,14 +8,17 @@
 #include <span>
 #include <vector>
 
+#include "sluice/core/activity.hpp"
+
 namespace sluice::core {
 
 class BufferPool {
   public:
     // `poison` >= 0: fill released blocks with that byte (`-dM`), so a use after release reads
     // garbage that tests notice instead of stale data.
-    BufferPool(std::size_t block_size, int poison = -1)
-        : block_size_(block_size), poison_(poison) {}
+    // `thread`: the loop's index, for `show pools` and `show activity`.
+    BufferPool(std::size_t block_size, int poison = -1, int thread = -1)
+        : block_size_(block_size), poison_(poison), stats_("buffer", block_size, thread) {}
     ~BufferPool();
     BufferPool(const BufferPool&) = delete;
     BufferPool& operator=(const BufferPool&) = delete;
@@ -25,12 +28,14 @@ class BufferPool {
     std::size_t block_size() const { return block_size_; }
     std::size_t in_use() const { return in_use_; }
     std::size_t cached() const { return free_.size(); }
+    const PoolStats& stats() const { return stats_; }
 
   private:
     std::size_t block_size_;
     int poison_;
     std::size_t in_use_ = 0;
     std::vector<std::byte*> free_;
+    PoolStats stats_;
 };
 
 class Buffer {

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "sluice/core/activity.hpp"
 #include "sluice/core/buffer.hpp"
 
 namespace sluice::core {
@@ -36,6 +37,7 @@ class Mailbox {
 
     Loop& owner_;
     ev_async wake_;
+    std::uint32_t queued_ = 0;  // under mu_, mirrored in the owner's Activity
     std::mutex mu_;
     std::vector<Task> pending_;
 };
@@ -53,12 +55,20 @@ class Loop {
     int index() const { return index_; }
     Mailbox& mailbox() { return *mailbox_; }
     BufferPool& buffers() { return buffers_; }
+    const BufferPool& buffers() const { return buffers_; }
+    // Written by this loop's thread only; read by any (relaxed).
+    Activity& activity() { return activity_; }
+    const Activity& activity() const { return activity_; }
     // The loop's cached time of the current iteration (libev's clock cache), in seconds.
     ev_tstamp now() const { return ev_now(raw_); }
 
   private:
+    // Runs each iteration's callbacks, counting them (libev's invoke_pending hook).
+    static void invoke(struct ev_loop* raw);
+
     int index_;
     struct ev_loop* raw_;
+    Activity activity_;
     BufferPool buffers_;
     std::unique_ptr<Mailbox> mailbox_;
 };
@@ -101,6 +111,8 @@ class Runtime {
     void stop();
 
     std::span<const std::unique_ptr<Loop>> loops() const { return loops_; }
+    // The process's Runtime while one exists (the runtime API's diagnostics read its loops).
+    static const Runtime* current();
 
   private:
     struct SignalWatcher {

@@ -24,6 +24,7 @@ struct FieldDef {
     std::string_view name;
     std::string_view tags;
     Type type;
+    std::string_view desc;  // what `desc` prints after the value (Sluice's own words)
 };
 
 // HAProxy 2.6's stat columns (positions 0..126; the CSV has a "-" column before 103), then
@@ -88,10 +89,12 @@ std::vector<Value> info(const proxy::Config& config, const Process& process);
 // Renderings, byte for byte as HAProxy's.
 void csv_header(std::string& out);
 void csv(std::string& out, const std::vector<Row>& rows);
-void typed(std::string& out, const std::vector<Row>& rows);
+// `desc`: each typed line (and each `show info` line) ends with `:"<description>"`, as
+// HAProxy 2.6's `desc` option prints them; CSV and JSON do not change.
+void typed(std::string& out, const std::vector<Row>& rows, bool desc = false);
 void json(std::string& out, const std::vector<Row>& rows);
-void info_text(std::string& out, const std::vector<Value>& values);
-void info_typed(std::string& out, const std::vector<Value>& values);
+void info_text(std::string& out, const std::vector<Value>& values, bool desc = false);
+void info_typed(std::string& out, const std::vector<Value>& values, bool desc = false);
 void info_json(std::string& out, const std::vector<Value>& values);
 // A value as the CSV and the `key: value` text print it.
 void append_value(std::string& out, const Value& v);

@@ -56,6 +56,7 @@ class HttpStream final : public Stream {
     HttpStream(Worker& worker, proxy::Frontend& fe, int client_fd, Session session = {});
     void start();
 
+    static constexpr std::string_view kPoolName = "http_stream";  // `show pools`
     static void* operator new(std::size_t size) {
         return core::ThreadCache<HttpStream>::allocate(size);
     }

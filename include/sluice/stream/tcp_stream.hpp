@@ -31,6 +31,7 @@ class TcpStream final : public Stream {
     void start();
 
     // From the thread's cache of stream-sized blocks: no malloc per connection once warm.
+    static constexpr std::string_view kPoolName = "tcp_stream";  // `show pools`
     static void* operator new(std::size_t size) {
         return core::ThreadCache<TcpStream>::allocate(size);
     }
