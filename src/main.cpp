@@ -8,10 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <utility>
 
 #include "sluice/cfg/reader.hpp"
 #include "sluice/check/checks.hpp"
@@ -117,10 +119,44 @@ bool daemonize(const std::string& pidfile) {
     return true;
 }
 
+// Soft stop, as HAProxy: each proxy says it stopped, with its cumulated connections (a
+// frontend's accepted ones, a backend's sessions), on stderr and to its log targets, in the
+// order the config declares them.
+void announce_stopped(const proxy::Config& config) {
+    struct Stopped {
+        std::uint32_t uid;
+        const std::string* name;
+        std::uint64_t fe, be;
+        const log::Logger* logger;
+    };
+    std::vector<Stopped> all;
+    for (const auto& fe : config.frontends) {
+        const proxy::Backend* be = config.find_backend(fe->name);
+        const bool listen = be && be->listen;
+        all.push_back({fe->uid, &fe->name, fe->counts.sum(&proxy::Counts::connections),
+                       listen ? be->counts.sum(&proxy::Counts::sessions) : 0,
+                       fe->logger.get()});
+    }
+    for (const auto& be : config.backends)
+        if (!be->listen)
+            all.push_back({be->uid, &be->name, 0, be->counts.sum(&proxy::Counts::sessions),
+                           be->logger.get()});
+    std::stable_sort(all.begin(), all.end(),
+                     [](const Stopped& a, const Stopped& b) { return a.uid < b.uid; });
+    for (const Stopped& p : all) {
+        const std::string text = fmt::format("Proxy {} stopped (cumulated conns: FE: {}, BE: {}).",
+                                             *p.name, p.fe, p.be);
+        fmt::print(stderr, "[WARNING]  ({}) : {}\n", getpid(), text);
+        if (p.logger) p.logger->emit(log::Level::Warning, text);
+    }
+    std::fflush(stderr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
+    if (argc > 0) log::set_program_name(argv[0]);
     auto parsed = parse_command_line(args);
     if (!parsed) {
         fmt::print(stderr, "{}\n", usage_text());
@@ -205,6 +241,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     lb::install(*config);
+    log::set_global_logger(config->logger.get());
     stats::set_process_start(static_cast<double>(std::time(nullptr)));
     // Before the checks are built: they start from the state it restores.
     cli::load_server_state(*config);
@@ -292,7 +329,9 @@ int main(int argc, char** argv) {
     const double hard_stop_after =
         std::chrono::duration<double>(config->global.hard_stop_after).count();
 
+    bool announced_stop = false;
     auto soft_stop = [&] {
+        if (!std::exchange(announced_stop, true)) announce_stopped(*config);
         engine.soft_stop();
         checks.stop();
         cli_server.stop();
