@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -120,35 +119,26 @@ bool daemonize(const std::string& pidfile) {
 }
 
 // Soft stop, as HAProxy: each proxy says it stopped, with its cumulated connections (a
-// frontend's accepted ones, a backend's sessions), on stderr and to its log targets, in the
-// order the config declares them.
+// frontend's accepted ones, a backend's sessions), on stderr and to its log targets; the
+// frontends first (their listeners stop at once), then the backends, each in config order.
+// (HAProxy also names its stats-socket proxy, "GLOBAL", after the frontends.)
 void announce_stopped(const proxy::Config& config) {
-    struct Stopped {
-        std::uint32_t uid;
-        const std::string* name;
-        std::uint64_t fe, be;
-        const log::Logger* logger;
+    auto say = [](const std::string& name, std::uint64_t fe, std::uint64_t be,
+                  const log::Logger* logger) {
+        const std::string text =
+            fmt::format("Proxy {} stopped (cumulated conns: FE: {}, BE: {}).", name, fe, be);
+        fmt::print(stderr, "[WARNING]  ({}) : {}\n", getpid(), text);
+        if (logger) logger->emit(log::Level::Warning, text);
     };
-    std::vector<Stopped> all;
     for (const auto& fe : config.frontends) {
         const proxy::Backend* be = config.find_backend(fe->name);
         const bool listen = be && be->listen;
-        all.push_back({fe->uid, &fe->name, fe->counts.sum(&proxy::Counts::connections),
-                       listen ? be->counts.sum(&proxy::Counts::sessions) : 0,
-                       fe->logger.get()});
+        say(fe->name, fe->counts.sum(&proxy::Counts::connections),
+            listen ? be->counts.sum(&proxy::Counts::sessions) : 0, fe->logger.get());
     }
     for (const auto& be : config.backends)
         if (!be->listen)
-            all.push_back({be->uid, &be->name, 0, be->counts.sum(&proxy::Counts::sessions),
-                           be->logger.get()});
-    std::stable_sort(all.begin(), all.end(),
-                     [](const Stopped& a, const Stopped& b) { return a.uid < b.uid; });
-    for (const Stopped& p : all) {
-        const std::string text = fmt::format("Proxy {} stopped (cumulated conns: FE: {}, BE: {}).",
-                                             *p.name, p.fe, p.be);
-        fmt::print(stderr, "[WARNING]  ({}) : {}\n", getpid(), text);
-        if (p.logger) p.logger->emit(log::Level::Warning, text);
-    }
+            say(be->name, 0, be->counts.sum(&proxy::Counts::sessions), be->logger.get());
     std::fflush(stderr);
 }
 

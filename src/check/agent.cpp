@@ -447,8 +447,7 @@ void change_admin(proxy::Server& s, proxy::AdminState next, Health* check_health
     if (next == AdminState::Maint) {
         if (s.backend->balancer) s.backend->balancer->server_changed(s);
         if (up)
-            admin_message(s, "is going DOWN for maintenance", false, true, was_usable,
-                          was_usable);
+            admin_message(s, "is going DOWN for maintenance", false, true, was_usable, was_usable);
         else
             admin_message(s, "was DOWN and now enters maintenance", false, false);
         return;

@@ -209,14 +209,13 @@ void report(Check& c, StateMessage::What what, const Outcome& o, long ms, bool w
     if (s.admin.load(std::memory_order_acquire) != proxy::AdminState::Maint)
         c.thread->owner->watch().mail(
             s, state_level(what == StateMessage::What::Down && !was_stopping),
-            announce(s,
-                     {.backend = s.backend->name,
-                      .server = s.name,
-                      .what = what,
-                      .outcome = &o,
-                      .duration_ms = ms,
-                      .sessions = sessions.value_or(s.cur_conns.load(std::memory_order_relaxed)),
-                      .quiet_down = was_stopping}),
+            announce(s, {.backend = s.backend->name,
+                         .server = s.name,
+                         .what = what,
+                         .outcome = &o,
+                         .duration_ms = ms,
+                         .sessions = sessions.value_or(s.cur_conns.load(std::memory_order_relaxed)),
+                         .quiet_down = was_stopping}),
             *c.thread->loop);
     c.thread->owner->watch().changed(s, what, was_down, *c.thread->loop);
 }
@@ -243,7 +242,7 @@ std::string announce(const proxy::Server& s, StateMessage m) {
     const log::Logger* logger = s.backend->logger.get();
     if (logger)
         logger->emit(m.what == StateMessage::What::Down && !m.quiet_down ? log::Level::Alert
-                                                                          : log::Level::Notice,
+                                                                         : log::Level::Notice,
                      text);
     if ((m.what != StateMessage::What::Up || !m.event.empty()) && m.counts && m.alert &&
         m.active == 0 && m.backup == 0) {
@@ -256,9 +255,9 @@ std::string announce(const proxy::Server& s, StateMessage m) {
     }
     // A state change of a drained server says it stays drained (as HAProxy).
     if (m.event.empty() && s.admin.load(std::memory_order_acquire) == proxy::AdminState::Drain) {
-        const std::string drain = fmt::format("{} {}/{} remains in forced drain mode.",
-                                              s.options.backup ? "Backup Server" : "Server",
-                                              s.backend->name, s.name);
+        const std::string drain =
+            fmt::format("{} {}/{} remains in forced drain mode.",
+                        s.options.backup ? "Backup Server" : "Server", s.backend->name, s.name);
         print_line("[WARNING]", drain);
         if (logger) logger->emit(log::Level::Notice, drain);
     }

@@ -170,8 +170,8 @@ void cmd_shutdown_frontend(Ctx& ctx) {
     // one goes to its own backend here, so both counts are the frontend's.
     const std::uint64_t fe_conns = fe->counts.sum(&proxy::Counts::connections);
     const bool listen = is_listen(ctx, *fe);
-    warning(*fe, fmt::format("Proxy {} stopped (cumulated conns: FE: {}, BE: {}).", fe->name, fe_conns,
-                        listen ? fe_conns : 0));
+    warning(*fe, fmt::format("Proxy {} stopped (cumulated conns: FE: {}, BE: {}).", fe->name,
+                             fe_conns, listen ? fe_conns : 0));
     if (ctx.hooks.frontend_listening) ctx.hooks.frontend_listening(fe, Listening::Stopped);
 }
 

@@ -19,8 +19,10 @@ void digits(std::string& out, unsigned v, int width) {
         buf[n++] = static_cast<char>('0' + v % 10);
         v /= 10;
     } while (v != 0 && n < 11);
-    while (n < width) buf[n++] = '0';
-    while (n > 0) out.push_back(buf[--n]);
+    while (n < width)
+        buf[n++] = '0';
+    while (n > 0)
+        out.push_back(buf[--n]);
 }
 
 void pri(std::string& out, unsigned value) {

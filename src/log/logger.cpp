@@ -35,7 +35,7 @@ struct FdSink {
     bool owned = false;
 
     void open() {
-        struct stat st{};
+        struct stat st {};
         if (::fstat(source, &st) != 0) return;
         if (S_ISSOCK(st.st_mode)) {
             fd = source;
@@ -155,8 +155,9 @@ Logger::Logger(const LogConf& conf, const LogConf& global) {
         auto r = std::make_unique<Runtime>();
         r->line = t.line;
         r->destination = t.destination;
-        r->format = t.line.format ? *t.line.format
-                                  : global.send_hostname ? Format::Rfc3164 : Format::Local;
+        r->format = t.line.format          ? *t.line.format
+                    : global.send_hostname ? Format::Rfc3164
+                                           : Format::Local;
         if (r->format == Format::Rfc3164)
             r->host = global.send_hostname ? hostname : "localhost";
         else if (r->format == Format::Rfc5424)

@@ -16,8 +16,8 @@ namespace {
 constexpr std::string_view kLevels[] = {"emerg",   "alert",  "crit", "err",
                                         "warning", "notice", "info", "debug"};
 constexpr std::string_view kFacilities[] = {
-    "kern", "user",   "mail",   "daemon", "auth",   "syslog", "lpr",    "news",
-    "uucp", "cron",   "auth2",  "ftp",    "ntp",    "audit",  "alert",  "cron2",
+    "kern",   "user",   "mail",   "daemon", "auth",   "syslog", "lpr",    "news",
+    "uucp",   "cron",   "auth2",  "ftp",    "ntp",    "audit",  "alert",  "cron2",
     "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
 
 std::optional<std::uint32_t> number(std::string_view s) {
@@ -97,8 +97,8 @@ util::Result<LogLine> parse_log_line(std::span<const std::string> args) {
     if (has("len")) {
         const auto len = number(args[i + 1]);
         if (!len || *len < 80 || *len > 65535)
-            return util::error(fmt::format(
-                "invalid log length '{}', must be between 80 and 65535", args[i + 1]));
+            return util::error(
+                fmt::format("invalid log length '{}', must be between 80 and 65535", args[i + 1]));
         out.max_len = *len;
         i += 2;
     }
@@ -124,8 +124,7 @@ util::Result<LogLine> parse_log_line(std::span<const std::string> args) {
     if (++i < args.size()) {
         const auto level = parse_level(args[i]);
         if (!level)
-            return util::error(
-                fmt::format("unknown optional minimum log level '{}'", args[i]));
+            return util::error(fmt::format("unknown optional minimum log level '{}'", args[i]));
         out.min_level = *level;
     }
     if (++i < args.size())
@@ -173,8 +172,7 @@ util::Result<Destination> resolve_destination(std::string_view text) {
         return util::error(fmt::format("port offsets are not permitted in '{}'", text));
     d.address = parsed->address;
     const int family = d.address.family();
-    if ((family == AF_INET || family == AF_INET6) && d.address.port() == 0)
-        d.address.set_port(514);
+    if ((family == AF_INET || family == AF_INET6) && d.address.port() == 0) d.address.set_port(514);
     return d;
 }
 

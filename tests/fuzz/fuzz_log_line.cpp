@@ -33,8 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string out;
     for (bool fd : {false, true}) {
         sluice::log::build_line(out, line->format.value_or(sluice::log::Format::Local),
-                                line->facility, line->level, when, {"host", "tag", "1234"},
-                                message, line->max_len, fd);
+                                line->facility, line->level, when, {"host", "tag", "1234"}, message,
+                                line->max_len, fd);
         if (out.empty() || out.back() != '\n' || out.size() > line->max_len + 1) __builtin_trap();
     }
     return 0;

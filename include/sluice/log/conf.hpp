@@ -41,7 +41,7 @@ struct LogLine {
     std::vector<SampleRange> ranges;
     std::uint32_t sample_size = 0;  // 0: no sampling
     std::uint8_t facility = 0;
-    Level level = Level::Debug;     // messages less severe than this are not sent
+    Level level = Level::Debug;      // messages less severe than this are not sent
     Level min_level = Level::Emerg;  // more severe ones are sent at this level
 };
 
