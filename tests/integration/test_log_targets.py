@@ -255,6 +255,60 @@ def test_stop_message_goes_to_the_proxy_targets(sluice, backends, listeners):
     assert proc.wait_exit() == 0
 
 
+# HAProxy 2.6: a server its check finds dead is an alert, the backend left without a server an
+# emerg (the stderr line quotes the name, the log line does not), to the backend's targets.
+def test_check_failure_messages(sluice, backends, listeners):
+    udp = listeners()
+    dead = backends.dead_port()
+    proc = sluice.start(
+        sluice.base("tcp")
+        + f"frontend fe\n    bind 127.0.0.1:{sluice.port('fe')}\n    default_backend be\n"
+        f"backend be\n    log {udp.target} local2\n    log-tag chk\n"
+        f"    server s1 127.0.0.1:{dead} check inter 100 fall 1 rise 1\n")
+    got = udp.wait(2)
+    pid = str(proc.pid).encode()
+    assert re.fullmatch(
+        rb"<145>" + RFC3164_DATE + rb" chk\[" + pid + rb"\]: Server be/s1 is DOWN, reason: "
+        rb"Layer4 connection problem, info: \"Connection refused\", check duration: \d+ms\. 0 "
+        rb"active and 0 backup servers left\. 0 sessions active, 0 requeued, 0 remaining in "
+        rb"queue\.\n", got[0]), got
+    assert re.fullmatch(rb"<144>" + RFC3164_DATE + rb" chk\[" + pid
+                        + rb"\]: backend be has no server available!\n", got[1]), got
+    assert "[ALERT]    (%d) : backend 'be' has no server available!" % proc.pid \
+        in proc.stderr_text()
+
+
+# HAProxy 2.6 at soft stop: the frontends (listen sections too) first, then the backends, each
+# with its cumulated connections; to stderr and to each proxy's targets.
+def test_soft_stop_names_every_proxy(sluice, backends, listeners):
+    udp = listeners()
+    web = backends.echo("web")
+    proc = sluice.start(
+        sluice.base("tcp", extra_global=f"log {udp.target} format raw local0 warning\n")
+        + f"frontend fe\n    bind 127.0.0.1:{sluice.port('fe')}\n    log global\n"
+        "    default_backend be\n"
+        f"backend be\n    server s1 127.0.0.1:{web.port}\n"
+        f"listen li\n    bind 127.0.0.1:{sluice.port('li')}\n    server s1 127.0.0.1:{web.port}\n"
+        f"backend unused\n    log global\n    server s1 127.0.0.1:{web.port}\n")
+    for port in ("fe", "fe", "li"):
+        with sluice.connect(port) as c:
+            c.sendall(b"x")
+            assert c.recv(1) == b"x"
+    proc.signal(signal.SIGUSR1)
+    assert proc.wait_exit() == 0
+    lines = [re.sub(r"\(\d+\)", "(PID)", line) for line in proc.stderr_text().splitlines()
+             if "stopped (cumulated" in line and "GLOBAL" not in line and "<HTTP" not in line]
+    assert lines == [
+        "[WARNING]  (PID) : Proxy fe stopped (cumulated conns: FE: 2, BE: 0).",
+        "[WARNING]  (PID) : Proxy li stopped (cumulated conns: FE: 1, BE: 1).",
+        "[WARNING]  (PID) : Proxy be stopped (cumulated conns: FE: 0, BE: 2).",
+        "[WARNING]  (PID) : Proxy unused stopped (cumulated conns: FE: 0, BE: 0).",
+    ]
+    got = [m for m in udp.wait(2) if b"<HTTP" not in m]
+    assert got == [b"Proxy fe stopped (cumulated conns: FE: 2, BE: 0).\n",
+                   b"Proxy unused stopped (cumulated conns: FE: 0, BE: 0).\n"]
+
+
 def test_unreachable_and_full_targets_never_block(sluice, backends, listeners, binary_is_haproxy):
     # A UDP port nobody listens on (ICMP refused) and a UNIX socket nobody reads (full after
     # net.unix.max_dgram_qlen datagrams): traffic goes on, the full one counts drops.
