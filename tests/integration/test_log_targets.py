@@ -319,14 +319,16 @@ def test_unreachable_and_full_targets_never_block(sluice, backends, listeners, b
     full = listeners(socket.AF_UNIX, os.path.join(sluice.sock_dir, "full.sock"))
     proc, sock = start(sluice, backends, "",
                        f"log 127.0.0.1:{dead_port} local0\nlog {full.target} local0\n")
-    for _ in range(10):
+    with open("/proc/sys/net/unix/max_dgram_qlen") as f:
+        rounds = int(f.read()) // 40 + 5  # 40 messages a round: more than the queue holds
+    for _ in range(rounds):
         cli(sock, ";".join(["set server be/s1 state maint; set server be/s1 state ready"] * 20))
         assert echo_works(sluice)
     info = cli(sock, "show info")
     dropped = int(re.search(r"^DroppedLogs: (\d+)$", info, re.M).group(1))
     assert dropped > 0, info
     assert proc.alive()
-    assert len(full.drain()) <= 400
+    assert len(full.drain()) + dropped >= rounds * 40
 
 
 def test_full_stdout_pipe_never_blocks(sluice, backends, binary, tmp_path):
