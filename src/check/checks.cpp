@@ -238,12 +238,15 @@ std::string announce(const proxy::Server& s, StateMessage m) {
     m.backup_server = s.options.backup;
     std::string text = format_state_message(m);
     print_line("[WARNING]", text);
-    // The same messages go to the backend's log targets, at HAProxy's levels.
+    // The same messages go to the backend's log targets, at HAProxy's levels: a DOWN is an
+    // alert unless the server was stopping or draining.
     const log::Logger* logger = s.backend->logger.get();
+    const bool quiet =
+        m.quiet_down || s.admin.load(std::memory_order_acquire) == proxy::AdminState::Drain;
     if (logger)
-        logger->emit(m.what == StateMessage::What::Down && !m.quiet_down ? log::Level::Alert
-                                                                         : log::Level::Notice,
-                     text);
+        logger->emit(
+            m.what == StateMessage::What::Down && !quiet ? log::Level::Alert : log::Level::Notice,
+            text);
     if ((m.what != StateMessage::What::Up || !m.event.empty()) && m.counts && m.alert &&
         m.active == 0 && m.backup == 0) {
         const std::string_view kind = s.backend->listen ? "proxy" : "backend";

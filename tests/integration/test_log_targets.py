@@ -278,6 +278,28 @@ def test_check_failure_messages(sluice, backends, listeners):
         in proc.stderr_text()
 
 
+# HAProxy 2.6: a server that was draining goes DOWN as a notice, then "remains in forced drain
+# mode" (its srv_was_stopping counts the drain).
+def test_a_drained_server_going_down_is_a_notice(sluice, backends, listeners):
+    udp = listeners()
+    checked = backends.echo("checked")
+    web = backends.echo("web")
+    sock = os.path.join(sluice.sock_dir, "cli.sock")
+    sluice.start(
+        sluice.base("tcp", extra_global=f"stats socket {sock} level admin\n")
+        + f"listen be\n    bind 127.0.0.1:{sluice.port('be')}\n"
+        f"    log {udp.target} format short local0\n"
+        f"    server s1 127.0.0.1:{checked.port} check inter 100 fall 1 rise 1\n"
+        f"    server s2 127.0.0.1:{web.port}\n")
+    cli(sock, "set server be/s1 state drain")
+    udp.wait(1)
+    checked.stop()
+    got = udp.wait(3)
+    assert got[0].startswith(b"<5>Server be/s1 enters drain state."), got
+    assert got[1].startswith(b"<5>Server be/s1 is DOWN, reason: Layer4 connection problem"), got
+    assert got[2] == b"<5>Server be/s1 remains in forced drain mode.\n", got
+
+
 # HAProxy 2.6 at soft stop: the frontends (listen sections too) first, then the backends, each
 # with its cumulated connections; to stderr and to each proxy's targets.
 def test_soft_stop_names_every_proxy(sluice, backends, listeners):
