@@ -108,7 +108,9 @@ void append_header(std::string& out, Format format, std::uint8_t facility, Level
             out.append(f.tag);
             out.push_back(' ');
             out.append(f.pid);
-            out.append(" - - ");
+            out.append(" - ");
+            out.append(f.sd.empty() ? std::string_view("-") : f.sd);
+            out.push_back(' ');
             return;
         case Format::Short:
             pri(out, sev);

@@ -163,13 +163,14 @@ Logger::Logger(const LogConf& conf, const LogConf& global) {
         else if (r->format == Format::Rfc5424)
             r->host = hostname;  // empty: "-"
         if (t.destination.kind == TargetKind::Fd) r->sink = sink_for(t.destination.fd);
+        if (t.line.level > most_verbose_) most_verbose_ = t.line.level;
         targets_.push_back(std::move(r));
     }
 }
 
 Logger::~Logger() = default;
 
-void Logger::emit(Level level, std::string_view message) const {
+void Logger::emit(Level level, std::string_view message, std::string_view sd) const {
     if (targets_.empty()) return;
     ThreadState& ts = thread_state();
     const Stamp& when = ts.now();
@@ -190,7 +191,7 @@ void Logger::emit(Level level, std::string_view message) const {
         }
         const Level sent = level < t.line.min_level ? t.line.min_level : level;
         const bool fd_target = t.destination.kind == TargetKind::Fd;
-        build_line(ts.line, t.format, t.line.facility, sent, when, {t.host, tag_, pid}, message,
+        build_line(ts.line, t.format, t.line.facility, sent, when, {t.host, tag_, pid, sd}, message,
                    t.line.max_len, fd_target);
         ssize_t n = -1;
         if (fd_target) {

@@ -1,7 +1,7 @@
 // The syslog header HAProxy puts in front of a message, per format (pure, for tests):
 //   local     <PRI>Mmm dd hh:mm:ss tag[pid]:
 //   rfc3164   <PRI>Mmm dd hh:mm:ss host tag[pid]:
-//   rfc5424   <PRI>1 YYYY-MM-DDThh:mm:ss.uuuuuu+hh:mm host tag pid - -
+//   rfc5424   <PRI>1 YYYY-MM-DDThh:mm:ss.uuuuuu+hh:mm host tag pid - SD   (SD: "-" if none)
 //   short     <LEVEL>            priority  <PRI>
 //   timed     <LEVEL>ISO-DATE    iso       ISO-DATE
 //   raw       (nothing)
@@ -29,6 +29,7 @@ struct HeaderFields {
     std::string_view host;  // "" for none ("-" in rfc5424)
     std::string_view tag;
     std::string_view pid;
+    std::string_view sd = {};  // rfc5424's structured data (log-format-sd); "" for "-"
 };
 
 // Appends the header of `format` to `out` (no allocation once `out` has grown).

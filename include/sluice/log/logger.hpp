@@ -27,8 +27,12 @@ class Logger {
     Logger& operator=(const Logger&) = delete;
 
     bool empty() const { return targets_.empty(); }
+    // Whether some target takes messages of `level`: callers building a costly message (a
+    // request's log line) ask first.
+    bool wants(Level level) const { return !targets_.empty() && level <= most_verbose_; }
     // Sends `message` to every target whose level lets it through; callable from any thread.
-    void emit(Level level, std::string_view message) const;
+    // `sd`: rfc5424 structured data (`log-format-sd`), ignored by the other formats.
+    void emit(Level level, std::string_view message, std::string_view sd = {}) const;
 
   private:
     struct Runtime {
@@ -41,6 +45,7 @@ class Logger {
     };
     std::vector<std::unique_ptr<Runtime>> targets_;
     std::string tag_;
+    Level most_verbose_ = Level::Emerg;
 };
 
 // The program name HAProxy uses as the default tag (argv[0]'s last component).

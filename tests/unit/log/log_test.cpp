@@ -9,6 +9,7 @@
 #include "../cfg/reader_test_support.hpp"
 #include "sluice/log/conf.hpp"
 #include "sluice/log/format.hpp"
+#include "sluice/log/logger.hpp"
 
 namespace sluice::log {
 namespace {
@@ -24,6 +25,18 @@ std::string header(Format f, std::uint8_t facility, Level level, const Stamp& s,
                    std::string_view host = "") {
     std::string out;
     append_header(out, f, facility, level, s, {host, "haproxy", "24794"});
+    return out;
+}
+
+std::vector<std::string> words(std::string_view text) {
+    std::vector<std::string> out;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        const std::size_t sp = text.find(' ', pos);
+        out.emplace_back(text.substr(pos, sp - pos));
+        if (sp == std::string_view::npos) break;
+        pos = sp + 1;
+    }
     return out;
 }
 
@@ -46,6 +59,33 @@ TEST(LogHeader, EveryFormatAsHaproxySendsIt) {
               "<0>2026-12-07T09:15:30.505265+00:00 ");
     EXPECT_EQ(header(Format::Local, 0, Level::Emerg, s), "<0>Dec  7 09:15:30 haproxy[24794]: ");
     EXPECT_EQ(header(Format::Local, 23, Level::Debug, s), "<191>Dec  7 09:15:30 haproxy[24794]: ");
+}
+
+TEST(LogHeader, StructuredDataOnlyInRfc5424) {
+    const Stamp s = fixed_stamp("UTC");
+    std::string out;
+    const HeaderFields f{"", "haproxy", "1", "[exampleSDID@32473 iut=\"3\"]"};
+    append_header(out, Format::Rfc5424, 16, Level::Info, s, f);
+    EXPECT_EQ(out,
+              "<134>1 2026-12-07T09:15:30.505265+00:00 - haproxy 1 - [exampleSDID@32473 "
+              "iut=\"3\"] ");
+    out.clear();
+    append_header(out, Format::Local, 16, Level::Info, s, f);
+    EXPECT_EQ(out, "<134>Dec  7 09:15:30 haproxy[1]: ");
+}
+
+TEST(LoggerLevels, WantsWhatSomeTargetTakes) {
+    LogConf conf;
+    auto line = parse_log_line(words("127.0.0.1:9 local0 notice"));
+    ASSERT_TRUE(line);
+    auto dest = resolve_destination(line->address);
+    ASSERT_TRUE(dest);
+    conf.targets.push_back({*line, *dest});
+    const Logger logger(conf, LogConf{});
+    EXPECT_TRUE(logger.wants(Level::Emerg));
+    EXPECT_TRUE(logger.wants(Level::Notice));
+    EXPECT_FALSE(logger.wants(Level::Info));
+    EXPECT_FALSE(Logger(LogConf{}, LogConf{}).wants(Level::Emerg));
 }
 
 TEST(LogHeader, LocalTimeWithItsOffset) {
@@ -80,18 +120,6 @@ TEST(LogLine, LengthCutsAsHaproxy) {
     build_line(out, Format::Short, 16, Level::Alert, s, {"", "haproxy", "1"}, "short\n", 1024,
                false);
     EXPECT_EQ(out, "<1>short\n");
-}
-
-std::vector<std::string> words(std::string_view text) {
-    std::vector<std::string> out;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        const std::size_t sp = text.find(' ', pos);
-        out.emplace_back(text.substr(pos, sp - pos));
-        if (sp == std::string_view::npos) break;
-        pos = sp + 1;
-    }
-    return out;
 }
 
 TEST(LogLineParser, EveryOption) {
