@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <utility>
 
 #include "sluice/cfg/reader.hpp"
 #include "sluice/check/checks.hpp"
@@ -117,6 +118,30 @@ bool daemonize(const std::string& pidfile) {
     return true;
 }
 
+// Soft stop, as HAProxy: each proxy says it stopped, with its cumulated connections (a
+// frontend's accepted ones, a backend's sessions), on stderr and to its log targets; the
+// frontends first (their listeners stop at once), then the backends, each in config order.
+// (HAProxy also names its stats-socket proxy, "GLOBAL", after the frontends.)
+void announce_stopped(const proxy::Config& config) {
+    auto say = [](const std::string& name, std::uint64_t fe, std::uint64_t be,
+                  const log::Logger* logger) {
+        const std::string text =
+            fmt::format("Proxy {} stopped (cumulated conns: FE: {}, BE: {}).", name, fe, be);
+        fmt::print(stderr, "[WARNING]  ({}) : {}\n", getpid(), text);
+        if (logger) logger->emit(log::Level::Warning, text);
+    };
+    for (const auto& fe : config.frontends) {
+        const proxy::Backend* be = config.find_backend(fe->name);
+        const bool listen = be && be->listen;
+        say(fe->name, fe->counts.sum(&proxy::Counts::connections),
+            listen ? be->counts.sum(&proxy::Counts::sessions) : 0, fe->logger.get());
+    }
+    for (const auto& be : config.backends)
+        if (!be->listen)
+            say(be->name, 0, be->counts.sum(&proxy::Counts::sessions), be->logger.get());
+    std::fflush(stderr);
+}
+
 }  // namespace
 
 namespace {
@@ -150,6 +175,7 @@ void retire_server(stream::Engine& engine, check::Checks& checks,
 
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
+    if (argc > 0) log::set_program_name(argv[0]);
     auto parsed = parse_command_line(args);
     if (!parsed) {
         fmt::print(stderr, "{}\n", usage_text());
@@ -234,6 +260,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     lb::install(*config);
+    log::set_global_logger(config->logger.get());
     stats::set_process_start(static_cast<double>(std::time(nullptr)));
     // Before the checks are built: they start from the state it restores.
     cli::load_server_state(*config);
@@ -328,7 +355,9 @@ int main(int argc, char** argv) {
     const double hard_stop_after =
         std::chrono::duration<double>(config->global.hard_stop_after).count();
 
+    bool announced_stop = false;
     auto soft_stop = [&] {
+        if (!std::exchange(announced_stop, true)) announce_stopped(*config);
         engine.soft_stop();
         checks.stop();
         cli_server.stop();

@@ -26,9 +26,6 @@ constexpr In BE = kBackendSide;
 
 constexpr Keyword kPending[] = {
     // global
-    pending("log", G | P, kLog),
-    pending("log-tag", G | P, kLog),
-    pending("log-send-hostname", G, kLog),
     pending("master-worker", G, kMaster),
     pending("mworker-max-reloads", G, kMaster),
     pending("lua-load", G, kLua),

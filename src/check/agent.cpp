@@ -237,15 +237,17 @@ void set_up(Agent& a, bool up, const Outcome& o, long ms) {
 }
 
 // `was_usable`: the backend's alert follows only when the change took its last usable server.
+// `loud`: logged as an alert (a usable server taken down), else as a notice.
 void admin_message(const proxy::Server& s, std::string event, bool up, bool counts,
-                   bool was_usable = true) {
+                   bool was_usable = true, bool loud = false) {
     announce(s, {.backend = s.backend->name,
                  .server = s.name,
                  .what = up ? StateMessage::What::Up : StateMessage::What::Down,
                  .sessions = s.cur_conns.load(std::memory_order_relaxed),
                  .event = event,
                  .counts = counts,
-                 .alert = was_usable});
+                 .alert = was_usable,
+                 .quiet_down = !loud});
 }
 
 void set_admin(Agent& a, AgentReply::Admin to) {
@@ -445,7 +447,7 @@ void change_admin(proxy::Server& s, proxy::AdminState next, Health* check_health
     if (next == AdminState::Maint) {
         s.backend->server_changed(s);
         if (up)
-            admin_message(s, "is going DOWN for maintenance", false, true, was_usable);
+            admin_message(s, "is going DOWN for maintenance", false, true, was_usable, was_usable);
         else
             admin_message(s, "was DOWN and now enters maintenance", false, false);
         return;

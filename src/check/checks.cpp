@@ -209,13 +209,13 @@ void report(Check& c, StateMessage::What what, const Outcome& o, long ms, bool w
     if (s.admin.load(std::memory_order_acquire) != proxy::AdminState::Maint)
         c.thread->owner->watch().mail(
             s, state_level(what == StateMessage::What::Down && !was_stopping),
-            announce(s,
-                     {.backend = s.backend->name,
-                      .server = s.name,
-                      .what = what,
-                      .outcome = &o,
-                      .duration_ms = ms,
-                      .sessions = sessions.value_or(s.cur_conns.load(std::memory_order_relaxed))}),
+            announce(s, {.backend = s.backend->name,
+                         .server = s.name,
+                         .what = what,
+                         .outcome = &o,
+                         .duration_ms = ms,
+                         .sessions = sessions.value_or(s.cur_conns.load(std::memory_order_relaxed)),
+                         .quiet_down = was_stopping}),
             *c.thread->loop);
     c.thread->owner->watch().changed(s, what, was_down, *c.thread->loop);
 }
@@ -238,16 +238,32 @@ std::string announce(const proxy::Server& s, StateMessage m) {
     m.backup_server = s.options.backup;
     std::string text = format_state_message(m);
     print_line("[WARNING]", text);
+    // The same messages go to the backend's log targets, at HAProxy's levels: a DOWN is an
+    // alert unless the server was stopping or draining.
+    const log::Logger* logger = s.backend->logger.get();
+    const bool quiet =
+        m.quiet_down || s.admin.load(std::memory_order_acquire) == proxy::AdminState::Drain;
+    if (logger)
+        logger->emit(
+            m.what == StateMessage::What::Down && !quiet ? log::Level::Alert : log::Level::Notice,
+            text);
     if ((m.what != StateMessage::What::Up || !m.event.empty()) && m.counts && m.alert &&
-        m.active == 0 && m.backup == 0)
+        m.active == 0 && m.backup == 0) {
+        const std::string_view kind = s.backend->listen ? "proxy" : "backend";
         print_line("[ALERT]",
-                   fmt::format("{} '{}' has no server available!",
-                               s.backend->listen ? "proxy" : "backend", s.backend->name));
+                   fmt::format("{} '{}' has no server available!", kind, s.backend->name));
+        if (logger)
+            logger->emit(log::Level::Emerg,
+                         fmt::format("{} {} has no server available!", kind, s.backend->name));
+    }
     // A state change of a drained server says it stays drained (as HAProxy).
-    if (m.event.empty() && s.admin.load(std::memory_order_acquire) == proxy::AdminState::Drain)
-        print_line("[WARNING]", fmt::format("{} {}/{} remains in forced drain mode.",
-                                            s.options.backup ? "Backup Server" : "Server",
-                                            s.backend->name, s.name));
+    if (m.event.empty() && s.admin.load(std::memory_order_acquire) == proxy::AdminState::Drain) {
+        const std::string drain =
+            fmt::format("{} {}/{} remains in forced drain mode.",
+                        s.options.backup ? "Backup Server" : "Server", s.backend->name, s.name);
+        print_line("[WARNING]", drain);
+        if (logger) logger->emit(log::Level::Notice, drain);
+    }
     return text;
 }
 

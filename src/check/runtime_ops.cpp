@@ -17,7 +17,8 @@ void force_state(proxy::Server& s, StateMessage::What what, Watch& watch, core::
     const bool up = what != StateMessage::What::Down;
     const bool stopping = what == StateMessage::What::Stopping;
     const bool was_up = s.up.load(std::memory_order_acquire);
-    if (was_up == up && s.stopping.load(std::memory_order_acquire) == stopping) return;
+    const bool was_stopping = s.stopping.load(std::memory_order_acquire);
+    if (was_up == up && was_stopping == stopping) return;
     const std::int64_t wall = static_cast<std::int64_t>(std::time(nullptr));
     if (up && !was_up) {
         const std::int64_t since = s.last_change.exchange(wall, std::memory_order_relaxed);
@@ -34,7 +35,8 @@ void force_state(proxy::Server& s, StateMessage::What what, Watch& watch, core::
                      .server = s.name,
                      .what = what,
                      .sessions = s.cur_conns.load(std::memory_order_relaxed),
-                     .cause = "changed from CLI"});
+                     .cause = "changed from CLI",
+                     .quiet_down = was_stopping});
     if (was_up != up)
         watch.changed(s, up ? StateMessage::What::Up : StateMessage::What::Down, !was_up, loop);
 }

@@ -107,7 +107,8 @@ void Watch::follow(proxy::Server& s, StateMessage::What what, bool was_down, cor
                                           .what = what,
                                           .via_backend = via->backend->name,
                                           .via_server = via->name,
-                                          .sessions = s.cur_conns.load(std::memory_order_relaxed)}),
+                                          .sessions = s.cur_conns.load(std::memory_order_relaxed),
+                                          .quiet_down = was_stopping}),
                  loop);
     }
     shut_sessions(s, what);

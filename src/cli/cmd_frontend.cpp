@@ -18,10 +18,12 @@ long leading_int(std::string_view text) {
     return std::strtol(t.c_str(), nullptr, 10);
 }
 
-void warning(std::string_view text) {
+// On stderr and, as HAProxy, to the frontend's log targets.
+void warning(const proxy::Frontend& fe, std::string_view text) {
     std::fprintf(stderr, "%-11s(%d) : %.*s\n", "[WARNING]", static_cast<int>(getpid()),
                  static_cast<int>(text.size()), text.data());
     std::fflush(stderr);
+    if (fe.logger) fe.logger->emit(log::Level::Warning, text);
 }
 
 // The frontend the command's word `at` names (a `listen` section is one too).
@@ -136,7 +138,7 @@ void cmd_disable_frontend(Ctx& ctx) {
     }
     fe->listening.store(Listening::Paused, std::memory_order_release);
     if (ctx.hooks.frontend_listening) ctx.hooks.frontend_listening(fe, Listening::Paused);
-    warning(fmt::format("Paused {} {}.", kind_of(ctx, *fe), fe->name));
+    warning(*fe, fmt::format("Paused {} {}.", kind_of(ctx, *fe), fe->name));
 }
 
 void cmd_enable_frontend(Ctx& ctx) {
@@ -154,7 +156,7 @@ void cmd_enable_frontend(Ctx& ctx) {
     }
     fe->listening.store(Listening::Ready, std::memory_order_release);
     if (ctx.hooks.frontend_listening) ctx.hooks.frontend_listening(fe, Listening::Ready);
-    warning(fmt::format("Resumed {} {}.", kind_of(ctx, *fe), fe->name));
+    warning(*fe, fmt::format("Resumed {} {}.", kind_of(ctx, *fe), fe->name));
 }
 
 void cmd_shutdown_frontend(Ctx& ctx) {
@@ -168,8 +170,8 @@ void cmd_shutdown_frontend(Ctx& ctx) {
     // one goes to its own backend here, so both counts are the frontend's.
     const std::uint64_t fe_conns = fe->counts.sum(&proxy::Counts::connections);
     const bool listen = is_listen(ctx, *fe);
-    warning(fmt::format("Proxy {} stopped (cumulated conns: FE: {}, BE: {}).", fe->name, fe_conns,
-                        listen ? fe_conns : 0));
+    warning(*fe, fmt::format("Proxy {} stopped (cumulated conns: FE: {}, BE: {}).", fe->name,
+                             fe_conns, listen ? fe_conns : 0));
     if (ctx.hooks.frontend_listening) ctx.hooks.frontend_listening(fe, Listening::Stopped);
 }
 

@@ -203,6 +203,8 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
     config->doc = std::move(doc);
     Config& c = *config;
     c.global = c.doc.global.read<GlobalConf>();
+    c.logger = std::make_unique<log::Logger>(c.doc.global.read<log::LogConf>(),
+                                             c.doc.global.read<log::LogConf>());
     const GlobalConf& g = c.global;
     // Userlists before the late checks: those bind the fetches naming a list to its Userlist.
     (void)auth::build_userlists(c.doc.global, diag);
@@ -262,6 +264,8 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
         be->where = s.where;
         be->conf = &px;
         be->parts = &s.parts;
+        be->logger = std::make_unique<log::Logger>(s.parts.read<log::LogConf>(),
+                                                   c.doc.global.read<log::LogConf>());
         be->index = static_cast<std::uint32_t>(c.backends.size());
         be->uid = proxy_uid[&s];
         be->counts.init(c.nbthread);
@@ -336,6 +340,8 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
         fe->where = s.where;
         fe->conf = &px;
         fe->parts = &s.parts;
+        fe->logger = std::make_unique<log::Logger>(s.parts.read<log::LogConf>(),
+                                                   c.doc.global.read<log::LogConf>());
         fe->index = static_cast<std::uint32_t>(c.frontends.size());
         fe->uid = proxy_uid[&s];
         fe->counts.init(c.nbthread);

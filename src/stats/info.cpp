@@ -9,6 +9,7 @@
 
 #include "sluice/cli/server.hpp"
 #include "sluice/core/activity.hpp"
+#include "sluice/log/logger.hpp"
 #include "sluice/stats/stats.hpp"
 #include "sluice/util/build.hpp"
 #include "sluice/util/build_info.hpp"
@@ -166,7 +167,8 @@ std::vector<Value> info(const proxy::Config& config, const Process& p) {
     b.u(54, 0);
     b.u(55, listeners);
     for (std::size_t pos = 56; pos <= 60; ++pos)
-        b.u(pos, 0);  // peers, logs, busy polling, resolvers: not in sluice yet
+        b.u(pos, 0);  // peers, busy polling, resolvers: not in sluice yet
+    b.u(58, log::dropped());
     b.u(61, bytes_out);
     b.u(62, 0);
     b.u(63, 0);

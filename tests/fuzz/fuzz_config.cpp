@@ -1,9 +1,9 @@
 // Fuzzes the whole config path short of sockets: arbitrary text through cfg::Reader::read_text
 // (tokenizer, conditional blocks, sections, every registered keyword and option), then
 // proxy::build (names, routes, binds, timeouts, threads, CPU maps), then lb::install.
-// A `bind` or `server` address with a host name would go to getaddrinfo (DNS), so an input with
-// such a line is skipped: lines are tokenized as the reader does and the address word must be
-// numeric (or a prefix the parser handles without lookup: unix@, abns@, fd@, a path).
+// A `bind`, `server`, `mailer` or `log` address with a host name would go to getaddrinfo (DNS), so
+// an input with such a line is skipped: lines are tokenized as the reader does and the address word
+// must be numeric (or a prefix the parser handles without lookup: unix@, abns@, fd@, a path).
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -30,6 +30,16 @@ bool fake_feature(std::string_view name) {
     return name == "OPENSSL" || name == "LINUX_SPLICE";
 }
 
+// A `log` target: the udp prefixes are stripped before the address is resolved.
+bool numeric_log_target(std::string_view t) {
+    if (t == "global" || t == "stdout" || t == "stderr") return true;
+    if (t.starts_with("udp@")) return sluice::fuzz::numeric_address(t.substr(4));
+    if (t.starts_with("udp4@") || t.starts_with("udp6@"))
+        return sluice::fuzz::numeric_address(std::string(t[3] == '4' ? "ipv4@" : "ipv6@") +
+                                             std::string(t.substr(5)));
+    return sluice::fuzz::numeric_address(t);
+}
+
 // Whether no line of `input` would make the reader resolve a host name.
 bool resolves_nothing(std::string_view input, const sluice::cfg::EnvLookup& env) {
     while (!input.empty()) {
@@ -44,6 +54,7 @@ bool resolves_nothing(std::string_view input, const sluice::cfg::EnvLookup& env)
         if (w.size() >= 3 && (w[0] == "server" || w[0] == "mailer") &&
             !sluice::fuzz::numeric_address(w[2]))
             return false;
+        if (w.size() >= 2 && w[0] == "log" && !numeric_log_target(w[1])) return false;
     }
     return true;
 }

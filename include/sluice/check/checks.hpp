@@ -68,6 +68,9 @@ struct StateMessage {
     bool counts = true;
     bool alert = true;           // false: no "has no server available" after it (nothing changed)
     bool backup_server = false;  // "Backup Server be/s1 ...", set by announce()
+    // A DOWN of a server that was stopping (NOLB) or draining: logged as a notice, not an
+    // alert (HAProxy's levels).
+    bool quiet_down = false;
 };
 std::string format_state_message(const StateMessage& m);
 

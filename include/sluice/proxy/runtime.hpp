@@ -14,6 +14,7 @@
 #include "sluice/cfg/document.hpp"
 #include "sluice/http/error_capture.hpp"
 #include "sluice/http/error_pages.hpp"
+#include "sluice/log/logger.hpp"
 #include "sluice/net/bind_options.hpp"
 #include "sluice/net/socket.hpp"
 #include "sluice/proxy/conf.hpp"
@@ -322,6 +323,7 @@ struct Backend {
     const AddressHeader* forwardfor = nullptr;  // when enabled here
     const AddressHeader* originalto = nullptr;
     std::shared_ptr<const http::ErrorPages> error_pages;
+    std::unique_ptr<log::Logger> logger;  // its `log` targets, resolved (never null)
 
   private:
     std::atomic<Balancer*> balancer_{nullptr};
@@ -372,6 +374,7 @@ struct Frontend {
     const AddressHeader* forwardfor = nullptr;
     const AddressHeader* originalto = nullptr;
     std::shared_ptr<const http::ErrorPages> error_pages;
+    std::unique_ptr<log::Logger> logger;  // its `log` targets, resolved (never null)
 
     std::atomic<std::uint32_t> cur_conns{0};
     ErrorCounters errors;
@@ -383,6 +386,7 @@ struct Frontend {
 struct Config {
     cfg::Document doc;  // owns every ProxyConf the pointers above refer to
     GlobalConf global;
+    std::unique_ptr<log::Logger> logger;  // the global section's `log` targets (never null)
     // The process's connection limit; the runtime API's `set maxconn global` changes it, up
     // to `hard_maxconn`, the one it started with.
     std::atomic<std::uint32_t> maxconn{0};

@@ -208,7 +208,7 @@ TEST(ReaderPending, PendingKeywordsAlertNamingWhatBringsThem) {
         std::string_view section, line, keyword, comes_with;
     };
     const Case cases[] = {
-        {"global", "log 127.0.0.1 local0", "log", "logging (issue #8)"},
+        {"frontend f", "log-format %ci", "log-format", "logging (issue #8)"},
         {"frontend f", "option contstats", "option contstats",
          "the runtime API and stats (issue #7)"},
         {"global", "master-worker", "master-worker", "master-worker mode (roadmap item 8)"},
@@ -217,7 +217,7 @@ TEST(ReaderPending, PendingKeywordsAlertNamingWhatBringsThem) {
          "TLS (roadmap item 7)"},
         {"global", "tune.h2.max-concurrent-streams 10", "tune.h2.max-concurrent-streams",
          "HTTP/2 (roadmap item 10)"},
-        {"defaults", "log global", "log", "logging (issue #8)"},
+        {"defaults", "option tcplog", "option tcplog", "logging (issue #8)"},
         {"defaults", "option httplog", "option httplog", "logging (issue #8)"},
         {"defaults", "compression algo gzip", "compression",
          "compression and cache (roadmap item 11)"},
