@@ -972,6 +972,11 @@ net::Address check_target(const Check& c) {
     const proxy::Server& s = *c.server;
     net::Address target = s.destination.now().addr.address;
     if (c.conf.addr) target = *c.conf.addr;
+    if (const auto& runtime = s.check_address.now(); runtime.generation) {
+        const std::uint16_t kept = target.port();
+        target = runtime.addr.address;
+        target.set_port(kept);
+    }
     const std::uint16_t port = s.check_port.load(std::memory_order_relaxed);
     if (port) target.set_port(port);
     if (c.plan->connect) {

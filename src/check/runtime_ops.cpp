@@ -85,6 +85,11 @@ void Checks::apply(proxy::Server& s, ChecksChange change) {
                     server->check_port.store(change.port, std::memory_order_relaxed);
                     if (c) check_retarget(*c);
                     break;
+                case W::CheckAddr:
+                    if (change.port)
+                        server->check_port.store(change.port, std::memory_order_relaxed);
+                    if (c) check_retarget(*c);
+                    break;
                 case W::AgentAddr:
                 case W::AgentPort:
                     if (change.port)

@@ -183,13 +183,16 @@ void set_agent(Ctx& ctx, proxy::Server& s, std::string_view value) {
                   {.what = ChecksChange::What::Agent, .state = value == "up" ? W::Up : W::Down});
 }
 
-void set_agent_addr(Ctx& ctx, proxy::Server& s) {
+// `set server B/S check-addr|agent-addr <ip> [port <port>]`: HAProxy's answers.
+void set_check_or_agent_addr(Ctx& ctx, proxy::Server& s, bool agent) {
+    const std::string_view what = agent ? "agent" : "check";
     if (ctx.args.size() < 5) {
-        ctx.error("set server <b>/<s> agent-addr requires an address and optionally a port.");
+        ctx.error(fmt::format(
+            "set server <b>/<s> {}-addr requires an address and optionally a port.", what));
         return;
     }
-    if (!has_agent(s)) {
-        ctx.print("agent checks are not enabled on this server");
+    if (agent ? !has_agent(s) : !has_check(s)) {
+        ctx.printf("{} checks are not enabled on this server", agent ? "agent" : "health");
         return;
     }
     net::ServerAddress a;
@@ -203,8 +206,10 @@ void set_agent_addr(Ctx& ctx, proxy::Server& s) {
         if (!p) return;
         port = *p;
     }
-    s.agent_address.set(a);
-    change_checks(ctx, s, {.what = ChecksChange::What::AgentAddr, .port = port});
+    (agent ? s.agent_address : s.check_address).set(a);
+    change_checks(ctx, s,
+                  {.what = agent ? ChecksChange::What::AgentAddr : ChecksChange::What::CheckAddr,
+                   .port = port});
 }
 
 void set_agent_port(Ctx& ctx, proxy::Server& s) {
@@ -283,15 +288,15 @@ void cmd_set_server(Ctx& ctx) {
     if (what == "check-port") return set_check_port(ctx, *s);
     if (what == "health") return set_health(ctx, *s, value);
     if (what == "agent") return set_agent(ctx, *s, value);
-    if (what == "agent-addr") return set_agent_addr(ctx, *s);
+    if (what == "agent-addr") return set_check_or_agent_addr(ctx, *s, true);
+    if (what == "check-addr") return set_check_or_agent_addr(ctx, *s, false);
     if (what == "agent-port") return set_agent_port(ctx, *s);
     if (what == "agent-send") return set_agent_send(ctx, *s);
-    for (std::string_view later : {"check-addr", "fqdn", "ssl"})
+    for (std::string_view later : {"fqdn", "ssl"})
         if (what == later) {
             ctx.error(fmt::format(
-                "'set server <srv> {}' is not implemented yet in sluice; it comes with the rest "
-                "of the runtime API (issue #7).",
-                what));
+                "'set server <srv> {}' is not implemented yet in sluice; it comes with {}.", what,
+                what == "ssl" ? "TLS" : "DNS resolvers"));
             return;
         }
     ctx.error(

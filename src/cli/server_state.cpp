@@ -101,7 +101,9 @@ void dump_server(std::string& out, std::uint32_t be_id, const proxy::Server& s, 
                       // HAProxy pauses the checks of a server put in maintenance; a server
                       // the runtime API added starts there with its checks never started.
                       (maint && !s.runtime_line ? kCheckPaused : 0);
-        if (const auto& a = s.line_parts->read<check::ServerCheckConf>().addr)
+        if (const auto& runtime = s.check_address.now(); runtime.generation)
+            check_addr = ip_of(runtime.addr.address);
+        else if (const auto& a = s.line_parts->read<check::ServerCheckConf>().addr)
             check_addr = ip_of(*a);
     } else if (s.options.disabled) {
         check_state = kCheckPaused;  // HAProxy marks a server disabled in the config so

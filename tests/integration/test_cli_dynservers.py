@@ -52,14 +52,18 @@ def setup(sluice, backends):
         f"stats socket 127.0.0.1:{sluice.port('cli')} level user\n")) + (
         f"frontend fe\n    bind 127.0.0.1:{sluice.port('fe')}\n    default_backend be\n"
         f"frontend fe2\n    bind 127.0.0.1:{sluice.port('fe2')}\n    default_backend lc\n"
+        # HAProxy checks only the servers of backends a frontend uses.
+        "    use_backend chk if { path /chk }\n"
         f"backend be\n    server a 127.0.0.1:{web['a'].port} pool-purge-delay 100ms\n"
         "backend srr\n    balance static-rr\n    server a 127.0.0.1:9\n"
         "backend maphash\n    balance source\n    server a 127.0.0.1:9\n"
         "backend conshash\n    balance source\n    hash-type consistent\n"
         "backend lc\n    balance leastconn\n"
         "backend refs\n    use-server a if { path /a }\n"
-        "    server a 127.0.0.1:9\n    server b 127.0.0.1:9 check inter 1h\n"
-        "    server c 127.0.0.1:9 track b\n")
+        "    server a 127.0.0.1:9\n    server b 127.0.0.1:9 check inter 100ms\n"
+        "    server c 127.0.0.1:9 track b\n"
+        f"backend chk\n    server s 127.0.0.1:{backends.dead_port()} check inter 100ms rise 1 "
+        "fall 1\n")
     proc = sluice.start(config)
     return proc, path, web
 
@@ -269,3 +273,21 @@ def test_sluice_refuses_what_it_cannot_track_yet(sluice, setup, binary_is_haprox
     out = ask(path, "add server be/n 127.0.0.1:1 slowstart 10s")
     assert out.startswith("'slowstart' is not supported on dynamic servers yet")
     assert list(stat_rows(path, "be")) == ["a", "BACKEND"]
+
+
+def test_set_check_addr(sluice, setup):
+    """`set server ... check-addr <ip> [port <port>]` (HAProxy 2.6's answers): the check goes
+    to the new address, and `show servers state` shows it in srv_check_addr."""
+    proc, path, web = setup
+    wait_for(lambda: stat_rows(path, "chk")["s"]["status"] == "DOWN", what="the first check")
+    assert ask(path, "set server chk/s check-addr") == \
+        "set server <b>/<s> check-addr requires an address and optionally a port."
+    assert ask(path, "set server chk/s check-addr bad") == "invalid addr 'bad'"
+    assert ask(path, "set server chk/s check-addr 127.0.0.1 port x") == \
+        "provided port is not an integer"
+    assert ask(path, "set server be/a check-addr 127.0.0.1") == \
+        "health checks are not enabled on this server"
+    assert ask(path, f"set server chk/s check-addr 127.0.0.1 port {web['a'].port}") == ""
+    row = ask(path, "show servers state chk").splitlines()[-1].split(" ")
+    assert row[21:23] == [str(web["a"].port), "127.0.0.1"]
+    wait_for(lambda: stat_rows(path, "chk")["s"]["status"] == "UP", what="the check to pass")

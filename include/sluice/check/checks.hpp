@@ -82,6 +82,7 @@ struct ChecksChange {
         CheckEnable,  // `enable|disable health` (`enable`)
         AgentEnable,  // `enable|disable agent`
         CheckPort,    // `set server B/S check-port` (`port`)
+        CheckAddr,    // `set server B/S check-addr` (in Server::check_address; `port` if not 0)
         AgentAddr,    // `set server B/S agent-addr` (in Server::agent_address; `port` if not 0)
         AgentPort,    // `set server B/S agent-port`
         AgentSend,    // `set server B/S agent-send` (`text`)

@@ -149,6 +149,8 @@ struct Server {
     std::atomic<std::uint16_t> check_port{0};
     std::atomic<std::uint16_t> agent_port{0};
     Destination agent_address;
+    // The same for the regular check (`set server ... check-addr`): generation 0, none set.
+    Destination check_address;
     // The server-state file gave its operational state (before the loops run): its checks
     // start from it instead of "going down".
     bool state_restored = false;
