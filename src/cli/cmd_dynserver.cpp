@@ -96,9 +96,10 @@ constexpr std::string_view kDynamicOptions[] = {
     "ws",
 };
 
-// `add server` and `del server` take `<backend>/<server>`; the backend must exist (a
-// frontend is "No such backend.", as HAProxy says).
-bool split_target(Ctx& ctx, std::string_view arg, proxy::Backend*& be, std::string_view& name) {
+// `add server` and `del server` take `<backend>/<server>` as their third word; the backend
+// must exist (a frontend is "No such backend.", as HAProxy says).
+bool split_target(Ctx& ctx, proxy::Backend*& be, std::string_view& name) {
+    const std::string_view arg = ctx.args.size() > 2 ? std::string_view(ctx.args[2]) : "";
     const auto slash = arg.find('/');
     if (slash == std::string_view::npos) {
         ctx.error("Require 'backend/server'.");
@@ -145,13 +146,9 @@ std::string_view unsupported(const cfg::Parts& line) {
 }
 
 void cmd_add_server(Ctx& ctx) {
-    if (ctx.args.size() < 3) {
-        ctx.error("Require 'backend/server'.");
-        return;
-    }
     proxy::Backend* be = nullptr;
     std::string_view name;
-    if (!split_target(ctx, ctx.args[2], be, name)) return;
+    if (!split_target(ctx, be, name)) return;
     if (!lb::takes_dynamic_servers(*be)) {
         ctx.error("Backend must use a dynamic load balancing to support dynamic servers.");
         return;
@@ -243,13 +240,9 @@ std::string_view referenced(const proxy::Config& config, const proxy::Server& s)
 }
 
 void cmd_del_server(Ctx& ctx) {
-    if (ctx.args.size() < 3) {
-        ctx.error("Require 'backend/server'.");
-        return;
-    }
     proxy::Backend* be = nullptr;
     std::string_view name;
-    if (!split_target(ctx, ctx.args[2], be, name)) return;
+    if (!split_target(ctx, be, name)) return;
     proxy::Server* s = be->servers.find(name);
     if (!s) {
         ctx.error("No such server.");

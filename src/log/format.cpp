@@ -32,17 +32,22 @@ void pri(std::string& out, unsigned value) {
 }
 
 // Mmm dd hh:mm:ss (day padded with a space, as rfc3164 wants)
+// hh:mm:ss
+void clock_time(std::string& out, const Stamp& s) {
+    digits(out, static_cast<unsigned>(s.local.tm_hour), 2);
+    out.push_back(':');
+    digits(out, static_cast<unsigned>(s.local.tm_min), 2);
+    out.push_back(':');
+    digits(out, static_cast<unsigned>(s.local.tm_sec), 2);
+}
+
 void date3164(std::string& out, const Stamp& s) {
     out.append(kMonths[static_cast<unsigned>(s.local.tm_mon) % 12]);
     out.push_back(' ');
     if (s.local.tm_mday < 10) out.push_back(' ');
     digits(out, static_cast<unsigned>(s.local.tm_mday), 1);
     out.push_back(' ');
-    digits(out, static_cast<unsigned>(s.local.tm_hour), 2);
-    out.push_back(':');
-    digits(out, static_cast<unsigned>(s.local.tm_min), 2);
-    out.push_back(':');
-    digits(out, static_cast<unsigned>(s.local.tm_sec), 2);
+    clock_time(out, s);
 }
 
 // YYYY-MM-DDThh:mm:ss.uuuuuu+hh:mm
@@ -53,11 +58,7 @@ void date_iso(std::string& out, const Stamp& s) {
     out.push_back('-');
     digits(out, static_cast<unsigned>(s.local.tm_mday), 2);
     out.push_back('T');
-    digits(out, static_cast<unsigned>(s.local.tm_hour), 2);
-    out.push_back(':');
-    digits(out, static_cast<unsigned>(s.local.tm_min), 2);
-    out.push_back(':');
-    digits(out, static_cast<unsigned>(s.local.tm_sec), 2);
+    clock_time(out, s);
     out.push_back('.');
     digits(out, s.usec % 1000000, 6);
     long off = s.gmtoff;

@@ -1549,6 +1549,23 @@ def build_request(method="GET", target="/echo", headers=(), body=b"", version="H
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
+def cli_exchange(address, text):
+    """Sends `text` on a new connection to a stats socket (a UNIX path, or a (host, port) TCP
+    address) and returns every byte the proxy answered before closing."""
+    if isinstance(address, tuple):
+        s = socket.create_connection(address, timeout=5)
+    else:
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(5)
+        s.connect(address)
+    with s:
+        s.sendall(text.encode())
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    return out
+
+
 def http_connect(port, timeout=10.0):
     """An HttpClient connected to 127.0.0.1:`port`."""
     return HttpClient(socket.create_connection(("127.0.0.1", port), timeout=timeout))

@@ -7,12 +7,11 @@ and passes against Debian's haproxy (`--sluice=/usr/sbin/haproxy`), values that 
 """
 
 import re
-import socket
 import subprocess
 
 import pytest
 
-from conftest import http_connect, wait_for
+from conftest import cli_exchange, http_connect, wait_for
 
 
 @pytest.fixture
@@ -49,18 +48,8 @@ def cli(sluice, backends):
             return {k: len(w.requests) - before[k] for k, w in web.items()}
 
         def ask(self, text, user=False):
-            if user:
-                s = socket.create_connection(("127.0.0.1", sluice.port("cli")), timeout=5)
-            else:
-                s = socket.socket(socket.AF_UNIX)
-                s.settimeout(5)
-                s.connect(path)
-            with s:
-                s.sendall(text.encode())
-                out = b""
-                while chunk := s.recv(65536):
-                    out += chunk
-            return out.decode()
+            return cli_exchange(("127.0.0.1", sluice.port("cli")) if user else path,
+                                text).decode()
     return Cli()
 
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import http_connect, wait_for
+from conftest import cli_exchange, http_connect, wait_for
 
 # HAProxy 2.6's `show activity` keys, in its order. Sluice prints those it has a notion for, in
 # the same order (doc/differences.md).
@@ -97,14 +97,7 @@ def diag(sluice, backends):
             self.proc, self.web, self.port = proc, web, sluice.port("fe")
 
         def ask(self, text, user_level=False):
-            with socket.socket(socket.AF_UNIX) as s:
-                s.settimeout(5)
-                s.connect(user if user_level else admin)
-                s.sendall(text.encode())
-                out = b""
-                while chunk := s.recv(65536):
-                    out += chunk
-            return out.decode()
+            return cli_exchange(user if user_level else admin, text).decode()
 
         def activity(self):
             """`show activity` as {key: (total, [per thread])}, plus its first two lines."""

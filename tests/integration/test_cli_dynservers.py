@@ -8,25 +8,16 @@ except where `binary_is_haproxy` says what is Sluice's own.
 """
 
 import re
-import socket
 import threading
 import time
 
 import pytest
 
-from conftest import http_connect, wait_for
+from conftest import cli_exchange, http_connect, wait_for
 
 
 def ask(path, text):
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(5)
-    s.connect(path)
-    with s:
-        s.sendall(text.encode() + b"\n")
-        out = b""
-        while chunk := s.recv(65536):
-            out += chunk
-    return out.decode().strip()
+    return cli_exchange(path, text + "\n").decode().strip()
 
 
 def stat_rows(path, backend):
@@ -139,12 +130,7 @@ def test_refused_id_and_option(sluice, setup):
 def test_user_level_cannot_add_or_delete(sluice, setup):
     proc, path, web = setup
     for line in ("add server be/n 127.0.0.1:1", "del server be/a"):
-        s = socket.create_connection(("127.0.0.1", sluice.port("cli")), timeout=5)
-        with s:
-            s.sendall(line.encode() + b"\n")
-            out = b""
-            while chunk := s.recv(4096):
-                out += chunk
+        out = cli_exchange(("127.0.0.1", sluice.port("cli")), line + "\n")
         assert out.decode().strip() == "Permission denied"
     assert list(stat_rows(path, "be")) == ["a", "BACKEND"]
 

@@ -6,12 +6,11 @@ internal references (its httpclient's, "file 'httpclient'") are left out of `sho
 """
 
 import re
-import socket
 import threading
 
 import pytest
 
-from conftest import http_connect, wait_for
+from conftest import cli_exchange, http_connect, wait_for
 
 
 def mask(text):
@@ -56,18 +55,8 @@ def maps(sluice, backends):
             return next(i + 1 for i, line in enumerate(lines) if text in line)
 
         def ask(self, text, user=False):
-            if user:
-                s = socket.create_connection(("127.0.0.1", sluice.port("cli")), timeout=5)
-            else:
-                s = socket.socket(socket.AF_UNIX)
-                s.settimeout(5)
-                s.connect(sock)
-            with s:
-                s.sendall(text.encode())
-                out = b""
-                while chunk := s.recv(65536):
-                    out += chunk
-            return out.decode()
+            return cli_exchange(("127.0.0.1", sluice.port("cli")) if user else sock,
+                                text).decode()
 
         def request(self, path="/", host="x", headers=()):
             """The status and the backend that answered (None for the proxy's own replies)."""
@@ -328,15 +317,7 @@ def test_pattern_errors_and_match_reports_by_method(sluice):
                  + "    http-request return status 200\n")
 
     def ask(text):
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(5)
-        s.connect(sock)
-        with s:
-            s.sendall(text.encode())
-            out = b""
-            while chunk := s.recv(65536):
-                out += chunk
-        return out.decode()
+        return cli_exchange(sock, text).decode()
 
     assert ask(f"add acl {ips} bad\n") == "'bad' is not a valid IPv4 or IPv6 address.\n\n"
     assert ask(f"add acl {ips} 10.0.0.0/8\n") == "\n"

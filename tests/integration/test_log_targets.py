@@ -18,7 +18,7 @@ import subprocess
 
 import pytest
 
-from conftest import wait_for
+from conftest import cli_exchange, wait_for
 
 DOWN = (b"Server be/s1 is going DOWN for maintenance. 1 active and 0 backup servers left. "
         b"0 sessions active, 0 requeued, 0 remaining in queue.")
@@ -73,15 +73,7 @@ def listeners():
 
 
 def cli(path, text):
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(5)
-    s.connect(path)
-    with s:
-        s.sendall(text.encode() + b"\n")
-        out = b""
-        while chunk := s.recv(65536):
-            out += chunk
-    return out.decode()
+    return cli_exchange(path, text + "\n").decode()
 
 
 def start(sluice, backends, global_lines="", body_lines="", extra=""):

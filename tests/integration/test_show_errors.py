@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from conftest import LoopbackServer, wait_for
+from conftest import LoopbackServer, cli_exchange, wait_for
 
 BAD_REQUEST = b"GET / HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n"
 # A header line longer than a dump line (cut, then continued with '+'), and one with a space
@@ -70,14 +70,7 @@ def errs(sluice, backends):
 
     class Errs:
         def ask(self, command, level="admin"):
-            with socket.socket(socket.AF_UNIX) as s:
-                s.settimeout(5)
-                s.connect(paths[level])
-                s.sendall(command.encode() + b"\n")
-                out = b""
-                while chunk := s.recv(65536):
-                    out += chunk
-            return out.decode("latin-1")
+            return cli_exchange(paths[level], command + "\n").decode("latin-1")
 
         def show(self, args="", level="admin"):
             return normalize(self.ask(f"show errors {args}".rstrip(), level))

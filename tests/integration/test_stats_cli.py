@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import http_connect, wait_for
+from conftest import cli_exchange, http_connect, wait_for
 
 # HAProxy 2.6's `show stat` header, up to the stats modules' separator and after it.
 HAPROXY_COLUMNS = (
@@ -146,14 +146,7 @@ def stats(sluice, backends):
             self.web, self.proc = web, proc
 
         def ask(self, text):
-            with socket.socket(socket.AF_UNIX) as s:
-                s.settimeout(5)
-                s.connect(path)
-                s.sendall(text.encode())
-                out = b""
-                while chunk := s.recv(65536):
-                    out += chunk
-            return out.decode()
+            return cli_exchange(path, text).decode()
 
         def rows(self, args=""):
             """`show stat` as {(pxname, svname): {column: value}}."""
