@@ -306,7 +306,9 @@ int main(int argc, char** argv) {
     // The stats page's admin form acts as `set server ... state` and `shutdown sessions` do.
     const stats::PageAdminScope page_admin(
         {.set_admin = [&checks](proxy::Server& s, proxy::AdminState a) { checks.set_admin(s, a); },
-         .shutdown_sessions = shutdown_sessions});
+         .shutdown_sessions = shutdown_sessions,
+         .checks_change = [&checks](proxy::Server& s,
+                                    check::ChecksChange c) { checks.apply(s, std::move(c)); }});
     cli_server.hooks = {
         .set_admin = [&checks](proxy::Server& s, proxy::AdminState a) { checks.set_admin(s, a); },
         .shutdown_sessions = shutdown_sessions,

@@ -88,7 +88,8 @@ const proxy::Backend* find_backend(const proxy::Config& config, std::string_view
     return found;
 }
 
-// The admin form's POST: `s=<server>`..., `action=<ready|drain|maint>`, `b=#<iid>` or a name.
+// The admin form's POST: `s=<server>`..., `action=<ready|drain|maint|dhlth|ehlth|hrunn|hnolb|
+// hdown|dagent|eagent|arunn|adown|shutdown>`, `b=#<iid>` or a name.
 // The result code is HAProxy's: DONE, PART (some servers unknown), NONE (no server checked),
 // ERRP (bad backend, action or servers), EXCD (the body is not all in), UNKN (no way to act).
 std::string_view apply_post(const rules::ServiceRequest& request, const Process& process) {
@@ -112,20 +113,39 @@ std::string_view apply_post(const rules::ServiceRequest& request, const Process&
     }
     const proxy::Backend* be = find_backend(request.config, backend_key, process.proxy_id_base);
     if (!be) return "ERRP";
-    // HAProxy's health and agent actions are not offered (differences.md).
+    // What the action does to each server (a health action does nothing to a server without
+    // check, an agent one to a server without agent).
+    using W = check::ChecksChange::What;
+    using S = check::StateMessage::What;
     std::optional<proxy::AdminState> state;
+    std::optional<check::ChecksChange> change;
+    bool agent = false;
     if (action == "ready")
         state = proxy::AdminState::Ready;
     else if (action == "drain")
         state = proxy::AdminState::Drain;
     else if (action == "maint")
         state = proxy::AdminState::Maint;
+    else if (action == "dhlth" || action == "ehlth")
+        change = check::ChecksChange{.what = W::CheckEnable, .enable = action == "ehlth"};
+    else if (action == "hrunn" || action == "hnolb" || action == "hdown")
+        change = check::ChecksChange{.what = W::Health,
+                                     .state = action == "hrunn"   ? S::Up
+                                              : action == "hnolb" ? S::Stopping
+                                                                  : S::Down};
+    else if (action == "dagent" || action == "eagent")
+        change = check::ChecksChange{.what = W::AgentEnable, .enable = action == "eagent"};
+    else if (action == "arunn" || action == "adown")
+        change =
+            check::ChecksChange{.what = W::Agent, .state = action == "arunn" ? S::Up : S::Down};
     else if (action != "shutdown")
         return "ERRP";
+    if (change) agent = change->what == W::AgentEnable || change->what == W::Agent;
     if (servers.empty()) return "NONE";
     const PageAdminHooks* hooks = g_hooks.load(std::memory_order_acquire);
     if (!hooks) return "UNKN";
-    std::size_t altered = 0;
+    // HAProxy counts a server the action does not apply to neither as asked nor as altered.
+    std::size_t asked = 0, altered = 0;
     for (const std::string& name : servers) {
         proxy::Server* target = nullptr;
         int matches = 0;
@@ -135,15 +155,24 @@ std::string_view apply_post(const rules::ServiceRequest& request, const Process&
                 ++matches;
             }
         }
+        ++asked;
         if (matches != 1) continue;  // unknown or ambiguous
-        if (state && hooks->set_admin)
-            hooks->set_admin(*target, *state);
-        else if (!state && hooks->shutdown_sessions)
+        if (state) {
+            if (hooks->set_admin) hooks->set_admin(*target, *state);
+        } else if (change) {
+            if (!(agent ? check::has_agent(*target) : check::has_check(*target))) {
+                --asked;
+                continue;
+            }
+            if (hooks->checks_change) hooks->checks_change(*target, *change);
+        } else if (hooks->shutdown_sessions) {
             hooks->shutdown_sessions(*target);
+        }
         ++altered;
     }
+    if (asked == 0) return "NONE";
     if (altered == 0) return "ERRP";
-    return altered == servers.size() ? "DONE" : "PART";
+    return altered == asked ? "DONE" : "PART";
 }
 
 bool in_scope(const PageConf& conf, std::string_view scope, std::string_view name) {

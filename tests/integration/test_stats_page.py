@@ -113,7 +113,8 @@ def site(sluice, backends):
            + "    stats uri /admin?stats\n    stats realm Sluice\\ Test\n"
            + "    stats auth admin:secret\n    stats admin if TRUE\n"
            + f"    server a 127.0.0.1:{web['a'].port}\n"
-           + f"    server b 127.0.0.1:{web['b'].port}\n")
+           + f"    server b 127.0.0.1:{web['b'].port}\n"
+           + f"    server c 127.0.0.1:{web['checked'].port} check inter 100ms\n")
     proc = sluice.start(cfg)
     fe, adm = sluice.port("fe"), sluice.port("adm")
     wait_for(lambda: (status_of(fe, "be", "dead") or "").startswith("DOWN"), what="dead DOWN")
@@ -204,6 +205,29 @@ def test_admin_post_puts_server_in_maint(site):
              == "no check", what="a back")
     shown = fetch(site.adm, "/admin?stats;st=DONE", user="admin:secret").text
     assert "processed successfully" in shown
+
+
+# HAProxy 2.6's health actions on the admin form: force DOWN / UP, disable checks; a health or
+# agent action on a server without that check leaves it out of the count (NONE when no server
+# is left).
+def test_admin_health_and_agent_actions(site):
+    csv = lambda: status_of(site.adm, "adm", "c", "/admin?stats;csv", "admin:secret") or ""  # noqa: E731
+    wait_for(lambda: csv() == "UP", what="c UP")
+    post = lambda body: fetch(site.adm, "/admin?stats", "POST", body,  # noqa: E731
+                              user="admin:secret").header("location")
+    assert post("s=c&action=hdown&b=adm") == "/admin?stats;st=DONE"
+    wait_for(lambda: csv().startswith("DOWN"), what="c forced DOWN")
+    assert post("s=c&action=hrunn&b=adm") == "/admin?stats;st=DONE"
+    wait_for(lambda: csv() == "UP", what="c forced UP")
+    assert post("s=a&action=dhlth&b=adm") == "/admin?stats;st=NONE"
+    assert post("s=c&action=dagent&b=adm") == "/admin?stats;st=NONE"
+    assert post("s=a&s=c&action=dhlth&b=adm") == "/admin?stats;st=DONE"
+    assert post("s=zz&s=c&action=dhlth&b=adm") == "/admin?stats;st=PART"
+    assert post("s=c&action=ehlth&b=adm") == "/admin?stats;st=DONE"
+    page = fetch(site.adm, "/admin?stats", user="admin:secret").text
+    for value in ("dhlth", "ehlth", "hrunn", "hnolb", "hdown", "dagent", "eagent", "arunn",
+                  "adown"):
+        assert f'<option value="{value}">' in page, value
 
 
 # "Kill Sessions" (`action=shutdown`) is answered `;st=DONE` as in HAProxy 2.6. Sluice then

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "sluice/check/checks.hpp"
 #include "sluice/proxy/runtime.hpp"
 #include "sluice/rules/service.hpp"
 #include "sluice/sample/acl.hpp"
@@ -89,6 +90,9 @@ std::shared_ptr<const rules::Service> make_page_service(PageConf conf);
 struct PageAdminHooks {
     std::function<void(proxy::Server&, proxy::AdminState)> set_admin;
     std::function<void(const proxy::Server&)> shutdown_sessions;
+    // The health and agent actions, as the runtime API's `enable|disable health|agent` and
+    // `set server ... health|agent`.
+    std::function<void(proxy::Server&, check::ChecksChange)> checks_change;
 };
 class PageAdminScope {
   public:
