@@ -37,7 +37,6 @@ class Mailbox {
 
     Loop& owner_;
     ev_async wake_;
-    std::uint32_t queued_ = 0;  // under mu_, mirrored in the owner's Activity
     std::mutex mu_;
     std::vector<Task> pending_;
 };
