@@ -148,12 +148,16 @@ namespace {
 // What `add server` and `del server` replaced or removed: freed when the last loop has run
 // the task holding it (no pick, stream or stats dump can still be using it then).
 struct Retired {
-    proxy::Config& config;
-    std::unique_ptr<proxy::Server> server;
-    std::unique_ptr<proxy::Balancer> balancer;
+    Retired(proxy::Config& c, std::unique_ptr<proxy::Server> s, std::unique_ptr<proxy::Balancer> b)
+        : config(c), server(std::move(s)), balancer(std::move(b)) {}
+    Retired(const Retired&) = delete;
+    Retired& operator=(const Retired&) = delete;
     ~Retired() {
         if (server) config.give_back_server_uid(server->uid);
     }
+    proxy::Config& config;
+    std::unique_ptr<proxy::Server> server;
+    std::unique_ptr<proxy::Balancer> balancer;
 };
 
 void retire_server(stream::Engine& engine, check::Checks& checks,

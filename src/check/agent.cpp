@@ -423,7 +423,10 @@ void change_admin(proxy::Server& s, proxy::AdminState next, Health* check_health
             check_health->up = true;
             s.check_health.store(check_health->value, std::memory_order_relaxed);
         }
-        const bool up = (!agent || agent->up) && (!check_health || check_health->up);
+        // A tracking server has neither: it is as the server it tracks.
+        const proxy::Server* tracked = watch.tracked(s);
+        const bool up = tracked ? tracked->up.load(std::memory_order_acquire)
+                                : (!agent || agent->up) && (!check_health || check_health->up);
         const bool was_up = s.up.exchange(up, std::memory_order_acq_rel);
         s.admin.store(next, std::memory_order_release);
         s.backend->server_changed(s);
@@ -466,7 +469,9 @@ AgentPtr make_agent(proxy::Server& server, const ServerAgentConf& conf, Health* 
     a->server = &server;
     a->conf = conf;
     a->enabled = server.agent_enabled.load(std::memory_order_relaxed);
-    server.agent_port.store(conf.port, std::memory_order_relaxed);
+    // As for the check port: the server-state file's wins.
+    if (!server.state_restored || server.agent_port.load(std::memory_order_relaxed) == 0)
+        server.agent_port.store(conf.port, std::memory_order_relaxed);
     agent_retarget(*a);
     a->check_health = check_health;
     a->loop = &setup.loop;

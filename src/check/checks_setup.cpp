@@ -107,7 +107,10 @@ void Checks::add_checks(proxy::Server& srv, bool running) {
         c->enabled = srv.check_enabled.load(std::memory_order_relaxed);
         c->position = count_;
         srv.check_health.store(c->health.value, std::memory_order_relaxed);
-        srv.check_port.store(sc.port, std::memory_order_relaxed);
+        // A port the server-state file restored (`set server ... check-port` before the
+        // reload) wins over the configuration's.
+        if (!srv.state_restored || srv.check_port.load(std::memory_order_relaxed) == 0)
+            srv.check_port.store(sc.port, std::memory_order_relaxed);
         c->target = check_target(*c);
         if (plan->connect) {
             if (plan->connect->send_proxy) c->send_proxy = true;
@@ -132,7 +135,7 @@ void Checks::add_checks(proxy::Server& srv, bool running) {
             c->ext = std::make_unique<ExternalProcess>(
                 make_external_command(config_, srv), t->loop->raw(),
                 [check = c.get()](Outcome o) { finish(*check, std::move(o)); });
-        if (!running) watch_->observe(srv, *c);
+        watch_->observe(srv, *c);
     }
     owners_[&srv] = {t, c.get(), a.get()};
     if (!running) {
@@ -154,11 +157,14 @@ void Checks::add_checks(proxy::Server& srv, bool running) {
 void Checks::add_server(proxy::Server& s) {
     s.check_enabled.store(false, std::memory_order_relaxed);
     s.agent_enabled.store(false, std::memory_order_relaxed);
+    watch_->add_server(s);
     std::lock_guard lock(owners_mutex_);
     add_checks(s, true);
 }
 
 void Checks::remove_server(proxy::Server& s, std::function<void()> done) {
+    // First: nothing the watch posts about `s` can reach a loop after the check is gone.
+    watch_->remove_server(s);
     Owner owner;
     {
         std::lock_guard lock(owners_mutex_);

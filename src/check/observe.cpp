@@ -31,13 +31,22 @@ Health::Change analyze(Health& health, OnError mode) {
 }
 
 void ObserveHub::add(proxy::Server& s, Check& c, const ServerWatchConf& conf) {
-    entries_[&s] = Entry{&c, conf.on_error};
+    {
+        std::lock_guard lock(mutex_);
+        entries_[&s] = Entry{&c, conf.on_error};
+    }
     s.error_limit = conf.error_limit;
     s.observe_sink = this;
     s.observe = conf.observe;
 }
 
+void ObserveHub::remove(const proxy::Server& s) {
+    std::lock_guard lock(mutex_);
+    entries_.erase(&s);
+}
+
 void ObserveHub::limit_reached(proxy::Server& s, proxy::Observed last, std::uint32_t errors) {
+    std::lock_guard lock(mutex_);
     auto it = entries_.find(&s);
     if (it == entries_.end()) return;
     Check* c = it->second.check;
@@ -62,7 +71,6 @@ void Watch::observe(proxy::Server& s, Check& c) {
     if (!s.line_parts) return;
     const auto& conf = s.line_parts->read<ServerWatchConf>();
     if (conf.observe == proxy::ObserveMode::None) return;
-    if (!observe_) observe_ = std::make_unique<ObserveHub>();
     observe_->add(s, c, conf);
 }
 

@@ -45,25 +45,15 @@ struct Warmup {
     }
 };
 
-Watch::Watch(proxy::Config& config) : mail_(std::make_unique<MailAlerts>(config, config.nbthread)) {
+Watch::Watch(proxy::Config& config)
+    : config_(config), mail_(std::make_unique<MailAlerts>(config, config.nbthread)) {
     for (const auto& be : config.backends)
-        for (const auto& srv : be->servers) {
+        for (proxy::Server* srv : be->servers) {
             if (!srv->line_parts) continue;
             const auto& w = srv->line_parts->read<ServerWatchConf>();
-            if (w.slowstart.count() > 0) {
-                auto wu = std::make_unique<Warmup>();
-                wu->server = srv;
-                wu->slowstart = w.slowstart;
-                ev_init(&wu->timer, Warmup::on_timer);
-                wu->timer.data = wu.get();
-                warmups_.emplace(srv, std::move(wu));
-            }
-            if (w.track.empty()) continue;
+            if (w.slowstart.count() > 0) add_warmup(*srv, w.slowstart);
             // The config was checked (-c): the target exists.
-            const TrackTarget t = split_track(w.track, be->name);
-            if (const proxy::Backend* other = config.find_backend(t.proxy))
-                for (const auto& target : other->servers)
-                    if (target->name == t.server) trackers_[target].push_back(srv);
+            if (!w.track.empty()) add_tracker(*srv, be->name, w.track);
         }
 }
 
@@ -72,10 +62,73 @@ Watch::~Watch() {
         w->stop();
 }
 
-const std::vector<proxy::Server*>& Watch::trackers(const proxy::Server& s) const {
-    static const std::vector<proxy::Server*> kNone;
+void Watch::add_warmup(proxy::Server& srv, util::Duration slowstart) {
+    auto wu = std::make_unique<Warmup>();
+    wu->server = &srv;
+    wu->slowstart = slowstart;
+    ev_init(&wu->timer, Warmup::on_timer);
+    wu->timer.data = wu.get();
+    warmups_.emplace(&srv, std::move(wu));
+}
+
+void Watch::add_tracker(proxy::Server& srv, std::string_view backend, const std::string& track) {
+    const TrackTarget t = split_track(track, backend);
+    if (const proxy::Backend* other = config_.find_backend(t.proxy))
+        if (proxy::Server* target = other->servers.find(t.server)) {
+            // The newest first, as HAProxy links them (and so tells them of a change).
+            auto& list = trackers_[target];
+            list.insert(list.begin(), &srv);
+        }
+}
+
+const proxy::Server* Watch::tracked(const proxy::Server& s) const {
+    if (!s.line_parts) return nullptr;
+    const std::string& track = s.line_parts->read<ServerWatchConf>().track;
+    if (track.empty()) return nullptr;
+    const TrackTarget t = split_track(track, s.backend->name);
+    const proxy::Backend* other = config_.find_backend(t.proxy);
+    return other ? other->servers.find(t.server) : nullptr;
+}
+
+void Watch::add_server(proxy::Server& s) {
+    if (!s.line_parts) return;
+    const auto& w = s.line_parts->read<ServerWatchConf>();
+    std::lock_guard lock(mutex_);
+    if (w.slowstart.count() > 0) add_warmup(s, w.slowstart);
+    if (w.track.empty()) return;
+    add_tracker(s, s.backend->name, w.track);
+    if (const proxy::Server* target = tracked(s)) {
+        s.up.store(target->up.load(std::memory_order_acquire), std::memory_order_relaxed);
+        s.stopping.store(target->stopping.load(std::memory_order_acquire),
+                         std::memory_order_relaxed);
+    }
+}
+
+void Watch::remove_server(const proxy::Server& s) {
+    observe_->remove(s);
+    std::unique_ptr<Warmup> warmup;
+    {
+        std::lock_guard lock(mutex_);
+        trackers_.erase(&s);
+        for (auto& [target, list] : trackers_)
+            std::erase(list, &s);
+        if (auto it = warmups_.find(&s); it != warmups_.end()) {
+            warmup = std::move(it->second);
+            warmups_.erase(it);
+        }
+    }
+    if (!warmup || !warmup->loop) return;
+    // Its timer belongs to the loop that started it.
+    core::Loop& loop = *warmup->loop;
+    loop.mailbox().post([w = std::shared_ptr<Warmup>(std::move(warmup))](core::Loop&) {
+        w->stop();
+    });
+}
+
+std::vector<proxy::Server*> Watch::trackers(const proxy::Server& s) const {
+    std::lock_guard lock(mutex_);
     auto it = trackers_.find(&s);
-    return it == trackers_.end() ? kNone : it->second;
+    return it == trackers_.end() ? std::vector<proxy::Server*>{} : it->second;
 }
 
 void Watch::changed(proxy::Server& s, StateMessage::What what, bool was_down, core::Loop& loop) {
@@ -112,13 +165,16 @@ void Watch::follow(proxy::Server& s, StateMessage::What what, bool was_down, cor
                  loop);
     }
     shut_sessions(s, what);
-    if (auto it = warmups_.find(&s); it != warmups_.end()) {
-        // The warm-up applies only to a server seen failed that comes back (never at start).
-        if (what == StateMessage::What::Up && was_down) {
-            it->second->start(loop);
-        } else if (what == StateMessage::What::Down) {
-            it->second->stop();
-            it->second->set(100);
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = warmups_.find(&s); it != warmups_.end()) {
+            // The warm-up applies only to a server seen failed that comes back (never at start).
+            if (what == StateMessage::What::Up && was_down) {
+                it->second->start(loop);
+            } else if (what == StateMessage::What::Down) {
+                it->second->stop();
+                it->second->set(100);
+            }
         }
     }
     for (proxy::Server* t : trackers(s))
@@ -146,6 +202,7 @@ void Watch::mail(const proxy::Server& s, int level, std::string_view message, co
 
 void Watch::stop_thread(core::Loop& loop) {
     mail_->stop_thread(loop);
+    std::lock_guard lock(mutex_);
     for (auto& [s, w] : warmups_)
         if (w->loop == &loop) w->stop();
 }

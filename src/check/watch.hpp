@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,6 +29,8 @@ struct Warmup;
 class ObserveHub final : public proxy::ObserveSink {
   public:
     void add(proxy::Server& s, Check& c, const ServerWatchConf& conf);
+    // Before `s`'s check goes: no report is sent to it after this returns.
+    void remove(const proxy::Server& s);
     void limit_reached(proxy::Server& s, proxy::Observed last, std::uint32_t errors) override;
 
   private:
@@ -35,7 +38,11 @@ class ObserveHub final : public proxy::ObserveSink {
         Check* check = nullptr;
         OnError on_error = OnError::FailCheck;
     };
-    std::unordered_map<const proxy::Server*, Entry> entries_;  // filled before loops run
+    // Changed by the runtime API (add/del server), read when a server reaches its limit: both
+    // rare. The report is posted under the lock, so it is in the check's mailbox before a
+    // removal's.
+    std::mutex mutex_;
+    std::unordered_map<const proxy::Server*, Entry> entries_;
 };
 
 // On the check's own thread: `error-limit` consecutive errors were seen (observe.cpp); `info`
@@ -66,16 +73,33 @@ class Watch {
     // A state change's message was printed on `loop`: e-mail alerts (mailers.cpp), `level`
     // from state_level().
     void mail(const proxy::Server& s, int level, std::string_view message, core::Loop& loop);
-    // The servers that track `s` directly.
-    const std::vector<proxy::Server*>& trackers(const proxy::Server& s) const;
+    // The server `s` tracks, if any.
+    const proxy::Server* tracked(const proxy::Server& s) const;
+    // The servers that track `s` directly, as they are now.
+    std::vector<proxy::Server*> trackers(const proxy::Server& s) const;
+    // The runtime API adds `s` (built, not yet in its backend's list): its warm-up, and its
+    // place among the trackers of the server it tracks (checked by the caller), whose state
+    // it takes.
+    void add_server(proxy::Server& s);
+    // The runtime API deletes `s`: it leaves the trackers, its warm-up stops and is freed on
+    // its loop, and no observed error reaches its check any more. Whatever this posts reaches
+    // each loop before anything posted after it returns.
+    void remove_server(const proxy::Server& s);
 
   private:
+    void add_warmup(proxy::Server& srv, util::Duration slowstart);
+    void add_tracker(proxy::Server& srv, std::string_view backend, const std::string& track);
     void shut_sessions(const proxy::Server& s, StateMessage::What what);
     void follow(proxy::Server& s, StateMessage::What what, bool was_down, core::Loop& loop,
                 const proxy::Server* via);
+    proxy::Config& config_;
+    // Read on the check loops when a state changes, changed by the runtime API: both rare.
+    // A warm-up is started, stepped back and stopped under the lock too, so the runtime API
+    // never frees one in use.
+    mutable std::mutex mutex_;
     std::unordered_map<const proxy::Server*, std::vector<proxy::Server*>> trackers_;
     std::unordered_map<const proxy::Server*, std::unique_ptr<Warmup>> warmups_;
-    std::unique_ptr<ObserveHub> observe_;
+    std::unique_ptr<ObserveHub> observe_ = std::make_unique<ObserveHub>();
     std::unique_ptr<MailAlerts> mail_;
 };
 

@@ -135,14 +135,40 @@ bool pick_id(Ctx& ctx, const proxy::Backend& be, std::uint32_t wanted, std::uint
     return true;
 }
 
-// What Sluice's dynamic servers cannot have yet: they live in maps the check module fills
-// before the loops run.
-std::string_view unsupported(const cfg::Parts& line) {
-    const auto& w = line.read<check::ServerWatchConf>();
-    if (!w.track.empty()) return "track";
-    if (w.slowstart.count() > 0) return "slowstart";
-    if (w.observe != proxy::ObserveMode::None) return "observe";
-    return {};
+// HAProxy 2.6's checks of a dynamic server's `track`, in its words: the target must be a
+// server of the configuration with a check or an agent, or one that tracks another. Returns
+// the target, or nothing with `why` set.
+proxy::Server* track_target(const proxy::Config& config, const proxy::Backend& be,
+                            const cfg::Parts& line, std::string& why) {
+    const std::string& track = line.read<check::ServerWatchConf>().track;
+    if (line.read<check::ServerCheckConf>().enabled) {
+        why = "unable to enable checks and tracking at the same time!";
+        return nullptr;
+    }
+    const check::TrackTarget t = check::split_track(track, be.name);
+    const proxy::Backend* other = config.find_backend(t.proxy);
+    if (!other) {
+        why = fmt::format("unable to find required proxy '{}' for tracking.", t.proxy);
+        return nullptr;
+    }
+    proxy::Server* target = other->servers.find(t.server);
+    if (!target) {
+        why = fmt::format("unable to find required server '{}' for tracking.", t.server);
+        return nullptr;
+    }
+    if (target->runtime_line) {
+        why = fmt::format("unable to use {}/{} for tracking as it is a dynamic server.", t.proxy,
+                          t.server);
+        return nullptr;
+    }
+    if (!check::has_check(*target) && !check::has_agent(*target) &&
+        target->line_parts->read<check::ServerWatchConf>().track.empty()) {
+        why = fmt::format(
+            "unable to use {}/{} for tracking as it does not have any check nor agent enabled.",
+            t.proxy, t.server);
+        return nullptr;
+    }
+    return target;
 }
 
 void cmd_add_server(Ctx& ctx) {
@@ -188,12 +214,14 @@ void cmd_add_server(Ctx& ctx) {
             ctx.error(m.text);
             return;
         }
-    if (const std::string_view what = unsupported(*line); !what.empty()) {
-        ctx.error(
-            fmt::format("'{}' is not supported on dynamic servers yet (sluice): put the "
-                        "server in the configuration to use it.",
-                        what));
-        return;
+    proxy::Server* tracked = nullptr;
+    if (!line->read<check::ServerWatchConf>().track.empty()) {
+        std::string why;
+        tracked = track_target(ctx.config, *be, *line, why);
+        if (!tracked) {
+            ctx.error(why);
+            return;
+        }
     }
     const auto& options = line->read<proxy::ServerOptions>();
     std::uint32_t id = 0;
@@ -208,6 +236,8 @@ void cmd_add_server(Ctx& ctx) {
     if (!check::has_check(*srv)) srv->check_health.store(0, std::memory_order_relaxed);
     proxy::Server& added = *srv;
     if (ctx.hooks.add_server) ctx.hooks.add_server(added);
+    // As HAProxy's: once tracked, a server can never be deleted.
+    if (tracked) tracked->pinned.store(true, std::memory_order_relaxed);
     if (be->servers.append(srv) == proxy::ServerList::kFull) {
         ctx.config.give_back_server_uid(srv->uid);
         ctx.error("Too many servers were added to this backend.");
@@ -217,26 +247,21 @@ void cmd_add_server(Ctx& ctx) {
     ctx.message(Severity::Notice, "New server registered.");
 }
 
-// Why `s` cannot go: another part of the config points to it (HAProxy refuses then too), or
-// it has what sluice keeps in maps built before the loops run.
-std::string_view referenced(const proxy::Config& config, const proxy::Server& s) {
-    constexpr std::string_view kPointedTo =
-        "This server cannot be removed at runtime due to other configuration elements pointing "
-        "to it.";
+// Whether another part of the config points to `s`, or a dynamic server tracked it: HAProxy
+// refuses to delete it then.
+bool referenced(const proxy::Config& config, const proxy::Server& s) {
+    if (s.pinned.load(std::memory_order_relaxed)) return true;
     for (const auto& rule : s.backend->server_rules)
-        if (rule.server == &s) return kPointedTo;
-    if (s.line_parts && !unsupported(*s.line_parts).empty())
-        return "This server tracks another one, or has slowstart or observe: sluice cannot "
-               "delete it yet.";
+        if (rule.server == &s) return true;
     for (const auto& be : config.backends)
         for (const proxy::Server* o : be->servers) {
             if (!o->line_parts) continue;
             const std::string& track = o->line_parts->read<check::ServerWatchConf>().track;
             if (track.empty()) continue;
             const check::TrackTarget t = check::split_track(track, be->name);
-            if (t.proxy == s.backend->name && t.server == s.name) return kPointedTo;
+            if (t.proxy == s.backend->name && t.server == s.name) return true;
         }
-    return {};
+    return false;
 }
 
 void cmd_del_server(Ctx& ctx) {
@@ -248,12 +273,14 @@ void cmd_del_server(Ctx& ctx) {
         ctx.error("No such server.");
         return;
     }
-    if (s->admin.load(std::memory_order_acquire) != proxy::AdminState::Maint) {
-        ctx.error("Only servers in maintenance mode can be deleted.");
+    if (referenced(ctx.config, *s)) {
+        ctx.error(
+            "This server cannot be removed at runtime due to other configuration elements "
+            "pointing to it.");
         return;
     }
-    if (const std::string_view why = referenced(ctx.config, *s); !why.empty()) {
-        ctx.error(why);
+    if (s->admin.load(std::memory_order_acquire) != proxy::AdminState::Maint) {
+        ctx.error("Only servers in maintenance mode can be deleted.");
         return;
     }
     if (s->cur_conns.load(std::memory_order_acquire) > 0 ||

@@ -23,25 +23,6 @@ void change_checks(Ctx& ctx, proxy::Server& s, ChecksChange change) {
     if (ctx.hooks.checks_change) ctx.hooks.checks_change(s, std::move(change));
 }
 
-// A numeric IPv4 or IPv6 address (no host names, no port), keeping `port`.
-bool parse_ip(std::string_view text, std::uint16_t port, net::Address& out) {
-    const std::string t(text);
-    out = {};
-    auto* s4 = reinterpret_cast<sockaddr_in*>(&out.storage);
-    auto* s6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
-    if (inet_pton(AF_INET, t.c_str(), &s4->sin_addr) == 1) {
-        s4->sin_family = AF_INET;
-        out.length = sizeof(sockaddr_in);
-    } else if (inet_pton(AF_INET6, t.c_str(), &s6->sin6_addr) == 1) {
-        s6->sin6_family = AF_INET6;
-        out.length = sizeof(sockaddr_in6);
-    } else {
-        return false;
-    }
-    out.set_port(port);
-    return true;
-}
-
 std::string ip_of(const net::Address& a) {
     char buf[64];
     return std::string(a.ip_text(buf, sizeof buf));
@@ -76,7 +57,7 @@ void set_addr(Ctx& ctx, proxy::Server& s) {
     }
     const net::ServerAddress now = s.destination.now().addr;
     net::ServerAddress next = now;
-    if (!parse_ip(ctx.args[4], now.address.port(), next.address)) {
+    if (!net::parse_numeric_ip(ctx.args[4], now.address.port(), next.address)) {
         ctx.message(Severity::Notice,
                     fmt::format("Invalid addr '{}' by 'stats socket command'", ctx.args[4]));
         return;
@@ -196,7 +177,7 @@ void set_check_or_agent_addr(Ctx& ctx, proxy::Server& s, bool agent) {
         return;
     }
     net::ServerAddress a;
-    if (!parse_ip(ctx.args[4], 0, a.address)) {
+    if (!net::parse_numeric_ip(ctx.args[4], 0, a.address)) {
         ctx.printf("invalid addr '{}'", ctx.args[4]);
         return;
     }

@@ -371,6 +371,25 @@ void print_state(const proxy::Server& s, check::StateMessage m) {
                                    s.options.backup ? "Backup Server" : "Server", be.name, s.name));
 }
 
+// The file's check (or agent) address and port, "-" and 0 meaning none. Returns why they
+// were refused, in HAProxy's words, or nothing.
+std::string restore_check_target(proxy::Server& s, bool agent, std::string_view addr,
+                                 std::uint32_t port) {
+    const bool has_addr = !addr.empty() && addr != "-";
+    if (!has_addr && port == 0) return {};
+    const bool enabled = agent ? has_agent(s) && s.agent_enabled.load(std::memory_order_relaxed)
+                               : has_check(s) && s.check_enabled.load(std::memory_order_relaxed);
+    if (!enabled)
+        return agent ? "agent checks are not enabled on this server"
+                     : "health checks are not enabled on this server";
+    net::ServerAddress target;
+    if (has_addr && !net::parse_numeric_ip(addr, 0, target.address))
+        return fmt::format("invalid addr '{}'", addr);
+    if (has_addr) (agent ? s.agent_address : s.check_address).set(target);
+    if (port) (agent ? s.agent_port : s.check_port).store(port, std::memory_order_relaxed);
+    return {};
+}
+
 // One server's line, as HAProxy applies it after a reload: the configuration wins where it
 // changed (admin state set there, a new weight), the file's runtime state stays otherwise.
 void apply(proxy::Server& s, const ServerStateLine& l, std::time_t now) {
@@ -437,6 +456,13 @@ void apply(proxy::Server& s, const ServerStateLine& l, std::time_t now) {
     if (has_agent(s) && (l.agent_state & kCheckConfigured) && !(l.agent_state & kCheckEnabled))
         s.agent_enabled.store(false, std::memory_order_relaxed);
     s.backend->server_changed(s);
+    // Last, as HAProxy does: a check or agent address or port set at run time. The checks,
+    // built after this, keep them.
+    std::string refused = restore_check_target(s, false, l.check_addr, l.check_port);
+    if (refused.empty()) refused = restore_check_target(s, true, l.agent_addr, l.agent_port);
+    if (!refused.empty())
+        config_warning(fmt::format("server-state partially applied for server '{}/{}', {}",
+                                   s.backend->name, s.name, refused));
 }
 
 void apply_file(proxy::Config& config, const ServerStateFile& file, const proxy::Backend* only,

@@ -206,6 +206,24 @@ std::string_view Address::ip_text(char* buf, std::size_t size) const {
     return buf;
 }
 
+bool parse_numeric_ip(std::string_view text, std::uint16_t port, Address& out) {
+    const std::string t(text);
+    out = {};
+    auto* s4 = reinterpret_cast<sockaddr_in*>(&out.storage);
+    auto* s6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
+    if (inet_pton(AF_INET, t.c_str(), &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        out.length = sizeof(sockaddr_in);
+    } else if (inet_pton(AF_INET6, t.c_str(), &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        out.length = sizeof(sockaddr_in6);
+    } else {
+        return false;
+    }
+    out.set_port(port);
+    return true;
+}
+
 std::string Address::to_string() const {
     char buf[INET6_ADDRSTRLEN] = {};
     if (family() == AF_INET) return fmt::format("{}:{}", ip_text(buf, sizeof buf), port());

@@ -86,7 +86,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     lb::install(*config);
     for (auto& be : config->backends) {
         // One pick per backend exercises the schedule built from the parsed weights.
-        proxy::Pick p = be->balancer->pick(nullptr);
+        if (!be->has_balancer()) continue;
+        proxy::Pick p = be->balancer().pick(nullptr);
         if (p.server) p.server->release();
     }
     return 0;

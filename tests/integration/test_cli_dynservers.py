@@ -252,13 +252,82 @@ def test_add_and_delete_while_traffic_flows(sluice, setup):
     assert proc.alive()
 
 
-def test_sluice_refuses_what_it_cannot_track_yet(sluice, setup, binary_is_haproxy):
-    if binary_is_haproxy:
-        pytest.skip("Sluice's own limit: haproxy takes track/slowstart/observe here")
+def test_added_server_tracks_a_server_of_the_configuration(sluice, setup, backends):
+    """`add server ... track` as HAProxy 2.6: the target is checked the way it checks it, the
+    new server takes its state and follows it, and the tracked server can never be deleted."""
     proc, path, web = setup
-    out = ask(path, "add server be/n 127.0.0.1:1 slowstart 10s")
-    assert out.startswith("'slowstart' is not supported on dynamic servers yet")
+    wait_for(lambda: stat_rows(path, "chk")["s"]["status"] == "DOWN", what="the first check")
+    assert ask(path, "add server refs/t 127.0.0.1:9 track b check") == \
+        "unable to enable checks and tracking at the same time!"
+    assert ask(path, "add server refs/t 127.0.0.1:9 track zz") == \
+        "unable to find required server 'zz' for tracking."
+    assert ask(path, "add server refs/t 127.0.0.1:9 track nope/b") == \
+        "unable to find required proxy 'nope' for tracking."
+    assert ask(path, "add server refs/t 127.0.0.1:9 track a") == \
+        "unable to use refs/a for tracking as it does not have any check nor agent enabled."
+    assert ask(path, "add server refs/d 127.0.0.1:9 check") == "New server registered."
+    assert ask(path, "add server refs/t 127.0.0.1:9 track d") == \
+        "unable to use refs/d for tracking as it is a dynamic server."
+
+    assert ask(path, f"add server chk/t 127.0.0.1:{web['n'].port} track s") == \
+        "New server registered."
+    assert ask(path, "enable server chk/t") == ""
+    wait_for(lambda: "Server chk/t is DOWN/READY (leaving forced maintenance)." in
+             proc.stderr_text(), what="t to leave maintenance as s is, DOWN")
+    row = stat_rows(path, "chk")["t"]
+    assert (row["status"], row["tracked"]) == ("DOWN", "chk/s")
+    assert ask(path, f"set server chk/s check-addr 127.0.0.1 port {web['a'].port}") == ""
+    wait_for(lambda: stat_rows(path, "chk")["t"]["status"] == "UP", what="t to follow s")
+    assert ask(path, f"set server chk/s check-addr 127.0.0.1 port {backends.dead_port()}") == ""
+    wait_for(lambda: "Server chk/t is DOWN via chk/s. 0 active" in proc.stderr_text(),
+             what="t to go DOWN with s")
+
+    assert ask(path, "disable server chk/t") == ""
+    assert ask(path, "del server chk/t") == "Server deleted."
+    assert ask(path, "disable server chk/s") == ""
+    # Once tracked, never deleted (HAProxy's SRV_F_NON_PURGEABLE).
+    assert ask(path, "del server chk/s") == ("This server cannot be removed at runtime due to "
+                                             "other configuration elements pointing to it.")
+
+
+def test_added_server_warms_up_with_slowstart(sluice, setup, backends):
+    """A dynamic server's `slowstart`: back UP after its check failed, it warms up (the
+    throttle column), and it can be deleted while warming up."""
+    proc, path, web = setup
+    dead = backends.dead_port()
+    assert ask(path, f"add server be/n 127.0.0.1:{web['n'].port} check port {dead} "
+                     "inter 100ms rise 1 fall 1 slowstart 60s") == "New server registered."
+    assert ask(path, "enable server be/n;enable health be/n") == ""
+    wait_for(lambda: stat_rows(path, "be")["n"]["status"] == "DOWN", what="the check to fail")
+    assert ask(path, f"set server be/n check-port {web['n'].port}") == ""
+    wait_for(lambda: stat_rows(path, "be")["n"]["status"] == "UP", what="the check to pass")
+    throttle = stat_rows(path, "be")["n"]["throttle"]
+    assert throttle != "" and int(throttle) < 100
+    assert ask(path, "disable server be/n") == ""
+    wait_for(lambda: ask(path, "del server be/n") == "Server deleted.", what="the deletion")
     assert list(stat_rows(path, "be")) == ["a", "BACKEND"]
+    assert get(sluice.port("fe")) == 200 and proc.alive()
+
+
+def test_added_server_observes_its_traffic(sluice, setup, backends):
+    """A dynamic server's `observe layer4`: a failed connection (error-limit 1, on-error
+    mark-down) takes it DOWN although its check passes."""
+    proc, path, web = setup
+    dead = backends.dead_port()
+    assert ask(path, f"add server be/o 127.0.0.1:{dead} check port {web['n'].port} "
+                     "inter 100ms rise 1 observe layer4 error-limit 1 "
+                     "on-error mark-down") == "New server registered."
+    assert ask(path, "enable server be/o;enable health be/o") == ""
+    wait_for(lambda: stat_rows(path, "be")["o"]["status"] == "UP", what="the check to pass")
+    for _ in range(4):  # round robin: some go to o, and fail to connect there
+        get(sluice.port("fe"))
+    # Its next check brings it back UP: the message stays.
+    wait_for(lambda: "Server be/o is DOWN, reason: Health analyze, info: \"Detected 1 "
+             "consecutive errors, last one was: L4 unsuccessful connection\"" in
+             proc.stderr_text(), what="o marked DOWN")
+    assert ask(path, "disable server be/o") == ""
+    wait_for(lambda: ask(path, "del server be/o") == "Server deleted.", what="the deletion")
+    assert get(sluice.port("fe")) == 200 and proc.alive()
 
 
 def test_set_check_addr(sluice, setup):

@@ -439,6 +439,41 @@ def test_server_state_file_round_trip(sluice, backends):
     ]
 
 
+def test_server_state_file_keeps_check_and_agent_targets(sluice, backends):
+    # HAProxy applies srv_check_addr/port and srv_agent_addr/port last, and says so when the
+    # server has no such check ("server-state partially applied ...").
+    web = backends.http("a")
+    dead = backends.dead_port()
+    state = sluice.tmp_path / "state"
+    body = (f"    load-server-state-from-file global\n"
+            f"listen lb\n    bind 127.0.0.1:{sluice.port('lb')}\n"
+            f"    server s 127.0.0.1:{web.port} check port {dead} inter 100ms rise 1 fall 1 "
+            f"agent-check agent-port {dead} agent-inter 1h\n"
+            f"    server n 127.0.0.1:{web.port}\n")
+    proc, path = start(sluice, body, extra_global=f"server-state-file {state}")
+    cli = Cli(sluice, proc, path, {"a": web})
+    wait_for(lambda: cli.state()[0][5] == "0", what="the check on the dead port")
+    assert cli.ask(f"set server lb/s check-addr 127.0.0.1 port {web.port};"
+                   f"set server lb/s agent-addr 127.0.0.3;set server lb/s agent-port 7\n") == \
+        "\n\n\n"
+    rows = cli.state()
+    assert rows[0][21:25] == [str(web.port), "127.0.0.1", "127.0.0.3", "7"]
+    # Written DOWN, so only a check on the restored target brings it UP after the restart.
+    rows[0][5] = "0"
+    rows[1][21:25] = ["0", "127.0.0.9", "-", "0"]  # no check there: refused with a warning
+    state.write_text(HEADER + "".join(" ".join(r) + "\n" for r in rows).replace(" T ", " 0 "))
+    proc.signal(15)
+    proc.wait_exit()
+
+    proc, path = start(sluice, body, extra_global=f"server-state-file {state}", name="cli2")
+    cli = Cli(sluice, proc, path, {"a": web})
+    assert cli.state()[0][21:25] == [str(web.port), "127.0.0.1", "127.0.0.3", "7"]
+    wait_for(lambda: cli.state()[0][5] == "2", what="the check on the restored address")
+    assert cli.lines("server-state partially") == [
+        "[WARNING]  (PID) : config : server-state partially applied for server 'lb/n', health "
+        "checks are not enabled on this server"]
+
+
 def test_server_state_local_files(sluice, backends):
     # HAProxy's reading of per-backend files, pinned: `server-state-base` joined to the
     # backend's name or its `server-state-file-name`.

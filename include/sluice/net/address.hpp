@@ -26,6 +26,10 @@ struct Address {
     std::string_view ip_text(char* buf, std::size_t size) const;
 };
 
+// A numeric IPv4 or IPv6 address alone ("10.0.0.1", "::1": no host name, no port), with
+// `port`, as the runtime API and the server-state file take one. False when it is not one.
+bool parse_numeric_ip(std::string_view text, std::uint16_t port, Address& out);
+
 // One thing to listen on: an address to bind, or a socket inherited from the parent (fd@N).
 struct Endpoint {
     Address address;

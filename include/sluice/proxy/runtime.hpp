@@ -154,6 +154,8 @@ struct Server {
     // The server-state file gave its operational state (before the loops run): its checks
     // start from it instead of "going down".
     bool state_restored = false;
+    // A dynamic server tracked this one: like HAProxy, the runtime API never deletes it then.
+    std::atomic<bool> pinned{false};
     // `slowstart` (check module): how far, in percent, a server that came back UP is through
     // its warm-up; 100 once it runs at full speed (and always without slowstart). It scales
     // the weight of dynamic algorithms and the connection limit, as HAProxy's.
