@@ -120,9 +120,8 @@ void Watch::remove_server(const proxy::Server& s) {
     if (!warmup || !warmup->loop) return;
     // Its timer belongs to the loop that started it.
     core::Loop& loop = *warmup->loop;
-    loop.mailbox().post([w = std::shared_ptr<Warmup>(std::move(warmup))](core::Loop&) {
-        w->stop();
-    });
+    loop.mailbox().post(
+        [w = std::shared_ptr<Warmup>(std::move(warmup))](core::Loop&) { w->stop(); });
 }
 
 std::vector<proxy::Server*> Watch::trackers(const proxy::Server& s) const {

@@ -3,6 +3,9 @@
 // checks disabled; it is deleted only in maintenance with nothing attached to it. The server
 // lists and balancers change as proxy::ServerList and lb::rebuild allow while the loops run;
 // what a deletion leaves behind is freed through Hooks::remove_server once no loop can hold it.
+#include <unistd.h>
+
+#include <cstdio>
 #include <ctime>
 #include <map>
 
@@ -171,6 +174,15 @@ proxy::Server* track_target(const proxy::Config& config, const proxy::Backend& b
     return target;
 }
 
+// HAProxy also prints what its server parser said to the CLI on its standard error, naming
+// the command's server ("CLI : 'server be/s' : ...").
+void print_cli_message(std::string_view level, const proxy::Backend& be, std::string_view name,
+                       std::string_view text) {
+    std::fprintf(stderr, "%-11s(%d) : CLI : 'server %s/%.*s' : %.*s\n", std::string(level).c_str(),
+                 static_cast<int>(getpid()), be.name.c_str(), static_cast<int>(name.size()),
+                 name.data(), static_cast<int>(text.size()), text.data());
+}
+
 void cmd_add_server(Ctx& ctx) {
     proxy::Backend* be = nullptr;
     std::string_view name;
@@ -219,6 +231,7 @@ void cmd_add_server(Ctx& ctx) {
         std::string why;
         tracked = track_target(ctx.config, *be, *line, why);
         if (!tracked) {
+            print_cli_message("[ALERT]", *be, name, why);
             ctx.error(why);
             return;
         }
@@ -244,6 +257,7 @@ void cmd_add_server(Ctx& ctx) {
         return;
     }
     if (ctx.hooks.retire) ctx.hooks.retire({}, lb::rebuild(*be));
+    print_cli_message("[NOTICE]", *be, name, "New server registered.");
     ctx.message(Severity::Notice, "New server registered.");
 }
 

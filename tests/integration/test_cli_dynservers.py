@@ -271,6 +271,13 @@ def test_added_server_tracks_a_server_of_the_configuration(sluice, setup, backen
 
     assert ask(path, f"add server chk/t 127.0.0.1:{web['n'].port} track s") == \
         "New server registered."
+    # HAProxy prints its server parser's words on stderr too.
+    assert [re.sub(r"\(\d+\)", "(PID)", line) for line in proc.stderr_text().splitlines()
+            if "CLI : 'server" in line][-3:] == [
+        "[NOTICE]   (PID) : CLI : 'server refs/d' : New server registered.",
+        "[ALERT]    (PID) : CLI : 'server refs/t' : unable to use refs/d for tracking as it is "
+        "a dynamic server.",
+        "[NOTICE]   (PID) : CLI : 'server chk/t' : New server registered."]
     assert ask(path, "enable server chk/t") == ""
     wait_for(lambda: "Server chk/t is DOWN/READY (leaving forced maintenance)." in
              proc.stderr_text(), what="t to leave maintenance as s is, DOWN")
