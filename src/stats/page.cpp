@@ -191,6 +191,7 @@ bool in_scope(const PageConf& conf, std::string_view scope, std::string_view nam
 class Page final : public rules::Service {
   public:
     explicit Page(PageConf conf) : conf_(std::move(conf)) {}
+    std::string_view log_name() const override { return "<STATS>"; }
 
     void serve(const rules::ServiceRequest& request, rules::ServiceReply& reply) const override {
         const std::string_view target = request.head.target;

@@ -11,6 +11,7 @@ namespace {
 
 class PrometheusExporter final : public rules::Service {
   public:
+    std::string_view log_name() const override { return "<PROMEX>"; }
     void serve(const rules::ServiceRequest& request, rules::ServiceReply& reply) const override {
         const std::string_view target = request.head.target;
         const std::size_t q = target.find('?');

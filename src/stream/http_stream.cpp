@@ -26,6 +26,10 @@ HttpStream::HttpStream(Worker& worker, proxy::Frontend& fe, int client_fd, Sessi
       attempt_(worker, fe.backend),
       vars_(std::move(session.vars)),
       addrs_(std::move(session.addrs)) {
+    const ev_tstamp now = worker.loop().now();
+    clock_.restart(session.accepted > 0 ? session.accepted : now);
+    if (session.accepted > 0) clock_.handshake = now;
+    clock_.request = now;  // the first request's bytes come with the connection
     client_.fd = client_fd;
     ev_io_init(&client_.io, on_client_io, client_fd, 0);
     client_.io.data = this;
@@ -349,6 +353,7 @@ bool HttpStream::parse_request() {
         return false;
     }
     ++requests_;
+    clock_.head = worker_.loop().now();
     req_version_ = head.version;
     req_is_head_ = head.method == "HEAD";
     req_is_connect_ = head.method == "CONNECT";
@@ -364,6 +369,7 @@ bool HttpStream::parse_request() {
     response_started_ = false;
     attempt_.reset();
     capture_request(head);
+    make_unique_id();
     rules::Outcome outcome = run_request_rules(head, client_.in.size(), body, framing);
     // Early hints go out now, ahead of the wait, the reply or the server's response (HAProxy
     // 2.6 sends them even before a reject closes the connection).
@@ -634,6 +640,10 @@ bool HttpStream::emit_request_head(const http::RequestHead& head, const http::Fr
         w.field(h.name, h.value);
     }
     if (!connection_done && !ours.empty()) w.field("Connection", ours);
+    if (!unique_id_.empty()) {
+        const std::string& name = fe_.parts->read<log::ProxyLogFormat>().unique_id_header;
+        if (!name.empty()) w.field(name, unique_id_);
+    }
     // One system call per request that needs the client's address; its text is kept.
     net::Address peer;
     const bool need_peer = (xff && !has_xff) || xot;
@@ -701,6 +711,7 @@ void HttpStream::connect_or_queue(const proxy::Pick& pick) {
     if (pick.server) {
         if (phase_ == Phase::Queued)
             worker_.count_time(nullptr, pick.server, proxy::TimingKind::Queue, phase_started_);
+        if (clock_.queue_done == 0) clock_.queue_done = worker_.loop().now();
         worker_.dequeue(queue_link);
         if (reuse_idle(*pick.server)) return;
         connect();
@@ -802,6 +813,7 @@ void HttpStream::on_connected() {
         worker_.count_time(nullptr, conn_server_, proxy::TimingKind::Connect, phase_started_);
     phase_ = Phase::Exchange;
     phase_started_ = worker_.loop().now();  // the response time runs from here
+    clock_.connected = phase_started_;
     observe(proxy::Observed::L4Ok);
     ++conn_requests_;
     server_side_.last_activity = worker_.loop().now();
@@ -1020,6 +1032,10 @@ bool HttpStream::parse_response() {
             return false;
         }
         response_started_ = true;
+        clock_.response = worker_.loop().now();
+        if (log_pending_ && fe_.logger && !fe_.logger->empty() && fe_.parts &&
+            fe_.parts->read<log::ProxyLogFormat>().logasap)
+            log_transaction(true);
         if (framing.kind == http::BodyKind::Tunnel) start_tunnel();
     }
     return true;
@@ -1071,6 +1087,10 @@ void HttpStream::end_transaction() {
                                  !server_side_.read_closed && server_side_.fd >= 0;
     proxy::Server* srv = conn_server_;
     worker_.count_time(&fe_, srv, proxy::TimingKind::Total, request_started_);
+    if (log_pending_) log_transaction();
+    clock_.restart(worker_.loop().now());
+    request_id_ = 0;
+    unique_id_.clear();
     backend_counted_ = false;
     attempt_.release();
     captures_.reset();  // the next transaction takes its own
@@ -1127,6 +1147,7 @@ void HttpStream::count_request(const rules::Outcome& outcome) {
 }
 
 void HttpStream::count_response(unsigned status, bool from_server) {
+    if (status >= 200 || status == 101) log_status_ = static_cast<std::int16_t>(status);
     worker_.counts(fe_.counts).response(status);
     if (be_ && (backend_counted_ || from_server)) worker_.counts(be_->counts).response(status);
     if (!from_server || !conn_server_) return;

@@ -69,9 +69,13 @@ void HttpStream::handle_io(Side& side, int revents) {
                 break;
             }
             const bool got = r == ReadResult::Data || r == ReadResult::Full;
-            if (got && &side == &client_ && was_empty && phase_ == Phase::WaitRequest &&
-                requests_ > 0)
-                request_started_ = worker_.loop().now();  // http-request counts from here
+            if (got && &side == &client_ && phase_ == Phase::WaitRequest && !log_pending_) {
+                log_pending_ = true;
+                if (requests_ > 0) {
+                    clock_.request = worker_.loop().now();
+                    if (was_empty) request_started_ = clock_.request;  // http-request counts
+                }
+            }
             if (r != ReadResult::Full) break;
             // The read filled the room: more is likely queued. Forward, then read again if
             // the stream still wants this side.
@@ -183,6 +187,7 @@ bool HttpStream::send_to(Side& to, Side& from, Body& body) {
         }
         to.last_activity = worker_.loop().now();
         worker_.count_bytes(fe_, be_, conn_server_, &to == &client_, static_cast<std::uint64_t>(w));
+        (&to == &client_ ? clock_.bytes_out : clock_.bytes_in) += static_cast<std::uint64_t>(w);
         std::size_t k = static_cast<std::size_t>(w);
         const std::size_t from_out = std::min(k, out.size());
         to.out.consume(from_out);
@@ -497,6 +502,7 @@ void HttpStream::abandon() {
 
 void HttpStream::close() {
     if (closed_) return;
+    if (log_pending_) log_transaction();
     closed_ = true;
     struct ev_loop* raw = worker_.loop().raw();
     ev_timer_stop(raw, &timer_);

@@ -13,6 +13,7 @@
 #include "sluice/sample/payload.hpp"
 #include "sluice/sample/vars.hpp"
 #include "sluice/stream/http_stream.hpp"
+#include "sluice/stream/stream_log.hpp"
 #include "sluice/stream/switching.hpp"
 
 namespace sluice::stream {
@@ -84,7 +85,8 @@ void HttpStream::attach_common(sample::Context& ctx, sample::Connection& conn) {
 void HttpStream::capture_request(const http::RequestHead& head) {
     if (!fe_.parts) return;
     const sample::CaptureConf& conf = fe_.parts->read<sample::CaptureConf>();
-    const bool keep_line = sample::request_line_wanted();
+    // The logs' %r reads the request line too.
+    const bool keep_line = sample::request_line_wanted() || stream_log(fe_, true).has_value();
     if (conf.empty() && !keep_line) return;
     if (!captures_) captures_ = sample::take_captures(conf);
     http::capture_request(conf, head, *captures_, keep_line);

@@ -17,6 +17,7 @@ ProxyHeaderWait::ProxyHeaderWait(Worker& worker, proxy::Frontend& fe, int fd, Se
     ev_init(&timer_, on_timeout);
     timer_.data = this;
     started_ = ev_now(worker.loop().raw());
+    session_.accepted = started_;
     worker_.stream_opened(worker_link);
 }
 

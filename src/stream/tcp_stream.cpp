@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include "sluice/net/socket.hpp"
+#include "sluice/log/proxy_format.hpp"
 #include "sluice/rules/tcp_rules.hpp"
 #include "sluice/sample/connection.hpp"
 #include "sluice/sample/payload.hpp"
@@ -57,6 +58,9 @@ TcpStream::TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd, Session
         down_.may_splice = fpx.splice_response || bpx.splice_response;
         up_.auto_splice = down_.auto_splice = any_auto;
     }
+    clock_.restart(session.accepted > 0 ? session.accepted : worker.loop().now());
+    if (session.accepted > 0) clock_.handshake = worker.loop().now();
+    clock_.request = clock_.head = clock_.handshake > 0 ? clock_.handshake : clock_.accept;
     worker_.stream_opened(worker_link);
 }
 
@@ -143,10 +147,12 @@ void TcpStream::inspect(bool expired) {
                 return;
             case rules::ContentVerdict::Reject:
                 // What the client sent was read: the close is a plain FIN, as in HAProxy.
+                term_.set('P', 'R');
                 close();
                 return;
             case rules::ContentVerdict::SilentDrop:
                 net::prepare_silent_drop(client_.fd);
+                term_.set('P', 'R');
                 close();
                 return;
             case rules::ContentVerdict::Accept:
@@ -189,6 +195,7 @@ void TcpStream::connect_or_queue(const proxy::Pick& pick) {
     if (pick.server) {
         if (phase_ == Phase::Queued)
             worker_.count_time(nullptr, pick.server, proxy::TimingKind::Queue, phase_started_);
+        if (clock_.queue_done == 0) clock_.queue_done = worker_.loop().now();
         worker_.dequeue(queue_link);
         connect();
         return;
@@ -198,6 +205,7 @@ void TcpStream::connect_or_queue(const proxy::Pick& pick) {
         if (!worker_.enqueue(*be_, pick, attempt_.priority(), queue_link)) {
             // The bound server's queue is at its maxqueue.
             if (attempt_.leave_full_server(pick)) return connect_or_queue(attempt_.pick());
+            term_.set('s', 'Q');
             close();
             return;
         }
@@ -209,6 +217,7 @@ void TcpStream::connect_or_queue(const proxy::Pick& pick) {
         return;
     }
     worker_.dequeue(queue_link);
+    term_.set('s', 'C');
     close();  // no usable server
 }
 
@@ -249,6 +258,10 @@ void TcpStream::on_connected() {
         worker_.count_time(nullptr, srv, proxy::TimingKind::Connect, phase_started_);
     }
     server_side_.last_activity = client_.last_activity = connected_at_ = worker_.loop().now();
+    clock_.connected = connected_at_;
+    if (fe_.logger && !fe_.logger->empty() && fe_.parts &&
+        fe_.parts->read<log::ProxyLogFormat>().logasap)
+        log_session(true);
     if (!be_->parts->read<rules::TcpRulesConf>().response.empty()) {
         inspecting_response_ = true;
         inspect_response(false);
@@ -268,6 +281,7 @@ void TcpStream::connect_failed(bool timed_out) {
     }
     switch (attempt_.failed(timed_out)) {
         case ServerAttempt::Next::GiveUp:
+            term_.set(timed_out ? 's' : 'S', 'C');
             close();
             return;
         case ServerAttempt::Next::RetryNow:
@@ -415,6 +429,7 @@ void TcpStream::pump(Flow& f, Side& from, Side& to) {
             break;
         }
         if (errno == EAGAIN || errno == EINTR) break;
+        term_.set(&from == &client_ ? 'C' : 'S', 'D');
         close();  // reset or error on `from`
         return;
     }
@@ -467,6 +482,7 @@ TcpStream::SpliceIn TcpStream::splice_in(Flow& f, Side& from) {
         f.splicing = f.may_splice = f.auto_splice = false;
         return SpliceIn::Fallback;
     }
+    term_.set(&from == &client_ ? 'C' : 'S', 'D');
     close();
     return SpliceIn::Closed;
 }
@@ -487,6 +503,7 @@ bool TcpStream::flush(Flow& f, Side& from, Side& to) {
         if (n > 0) {
             worker_.count_bytes(fe_, be_, attempt_.server(), &f == &down_,
                                 static_cast<std::uint64_t>(n));
+            (&f == &down_ ? clock_.bytes_out : clock_.bytes_in) += static_cast<std::uint64_t>(n);
             if (f.splicing)
                 f.in_pipe -= static_cast<std::size_t>(n);
             else
@@ -495,6 +512,7 @@ bool TcpStream::flush(Flow& f, Side& from, Side& to) {
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+        term_.set(&to == &client_ ? 'C' : 'S', 'D');
         close();  // the peer reset or went away
         return false;
     }
@@ -625,14 +643,17 @@ void TcpStream::on_timer(struct ev_loop* raw, ev_timer* w, int) {
             const ev_tstamp end =
                 self->phase_started_ +
                 seconds(self->inspected_parts().read<rules::TcpRulesConf>().inspect_delay);
-            if (end <= ev_now(raw) + 0.0005)
+            if (end <= ev_now(raw) + 0.0005) {
                 self->inspect(true);
-            else
+            } else {
+                self->term_.set('c', 'R');
                 self->close();  // the client went quiet for timeout client first
+            }
             break;
         }
         case Phase::Queued:
             self->worker_.dequeue(self->queue_link);
+            self->term_.set('s', 'Q');
             self->close();  // HAProxy: queue timeout, the client connection is closed
             break;
         case Phase::Connecting:
@@ -647,9 +668,11 @@ void TcpStream::on_timer(struct ev_loop* raw, ev_timer* w, int) {
                 self->inspect_response(true);
                 break;
             }
+            self->term_.set(self->timed_out_side(), 'D');
             self->close();
             break;
         default:
+            self->term_.set('c', 'R');
             self->close();
             break;
     }
@@ -663,6 +686,7 @@ void TcpStream::abandon() {
 
 void TcpStream::close() {
     if (closed_) return;
+    log_session();
     closed_ = true;
     struct ev_loop* raw = worker_.loop().raw();
     ev_timer_stop(raw, &timer_);

@@ -39,6 +39,8 @@ class Service {
   public:
     virtual ~Service() = default;
     virtual void serve(const ServiceRequest& request, ServiceReply& reply) const = 0;
+    // What a log line says in place of the server's name (HAProxy's "<STATS>", "<PROMEX>").
+    virtual std::string_view log_name() const { return "<NOSRV>"; }
 };
 
 // `use-service <name>`: builds the service from the words after its name (none for most).

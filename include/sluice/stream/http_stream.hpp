@@ -23,6 +23,8 @@
 #include "sluice/rules/service.hpp"
 #include "sluice/sample/capture.hpp"
 #include "sluice/sample/vars.hpp"
+#include "sluice/stream/log_clock.hpp"
+#include "sluice/stream/stream_log.hpp"
 #include "sluice/stream/server_attempt.hpp"
 #include "sluice/stream/session.hpp"
 #include "sluice/stream/stream.hpp"
@@ -33,20 +35,6 @@ struct Connection;
 }
 
 namespace sluice::stream {
-
-// Why a stream or transaction ended, as HAProxy's two-letter termination state: who ended it
-// (C client, S server, P proxy, c/s client/server timeout, '-' normal) and in which phase (R
-// request, Q queue, C connect, H response headers, D data, '-' normal). Kept for the logs.
-struct TerminationState {
-    char cause = '-';
-    char phase = '-';
-    void set(char c, char p) {
-        if (cause == '-') {
-            cause = c;
-            phase = p;
-        }
-    }
-};
 
 class HttpStream final : public Stream {
   public:
@@ -242,6 +230,20 @@ class HttpStream final : public Stream {
     // error found with the request head is not: HAProxy has not chosen one then).
     void capture_body_error(bool response, bool with_backend);
 
+    // The transaction's log line (http_stream_log.cpp), when the frontend logs: at its end,
+    // or when the connection closes with a transaction under way; `early`: `option logasap`,
+    // the response head just came.
+    void log_transaction(bool early = false);
+    // What the log-format variables read (the log line and the unique id share it).
+    void fill_record(log::Record& r);
+    // `unique-id-format`: the request's id, made before its rules run.
+    void make_unique_id();
+    // HAProxy's %rt for this transaction: taken once, the first time something asks.
+    std::uint64_t request_id() {
+        if (request_id_ == 0) request_id_ = next_request_id() + 1;
+        return request_id_ - 1;
+    }
+
     // Endings.
     void fail(std::uint16_t status, char cause, char phase);
     // The page for `status`: the backend's own, else the frontend's, else the built-in one;
@@ -310,6 +312,12 @@ class HttpStream final : public Stream {
     std::uint32_t conn_generation_ = 0;  // the server Destination version it was made to
     std::size_t head_scanned_ = 0;       // resumption point of an incomplete head
     TerminationState term_;
+    LogClock clock_;             // this transaction's moments, for its log line
+    bool log_pending_ = false;   // a request began and is not logged yet
+    std::int16_t log_status_ = -1;  // the final status the client got (-1: none yet)
+    std::string_view log_server_;   // a service answered: its name in the log (<STATS>...)
+    std::uint64_t request_id_ = 0;  // request_id() + 1; 0: none taken yet
+    std::string unique_id_;         // unique-id-format's rendering; empty: none
     http::Version req_version_ = http::Version::Http11;
     bool req_is_head_ = false;
     bool req_is_connect_ = false;

@@ -67,6 +67,11 @@ class ServerAttempt {
     // a status to retry on); the next attempt does not wait. Counted as a retry, not as a
     // failed connection.
     Next failed_after_sending();
+    // For the log: the attempts that failed (%rc), and whether the last went elsewhere (+).
+    std::uint32_t attempts() const { return attempts_; }
+    // The server of the current or last attempt (one that failed is still named in the log).
+    const proxy::Server* last_server() const { return held_ ? held_ : failed_; }
+    bool redispatched() const { return redispatch_; }
     // Whether `retries` allows another attempt after a failure now.
     bool may_retry() const { return attempts_ < be_->conf->retries; }
     // The server for the next attempt, its slot held: another one when it is time to

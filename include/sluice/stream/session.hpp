@@ -14,6 +14,9 @@
 namespace sluice::stream {
 
 struct Session {
+    // When the connection was accepted, if a handshake (a PROXY header) came before the
+    // stream: its log counts the handshake from there. 0: the stream starts at the accept.
+    double accepted = 0;
     std::unique_ptr<ClientAddresses> addrs;
     std::unique_ptr<sample::StreamVars> vars;
 };

@@ -24,6 +24,20 @@ struct ClientAddresses {
     net::Address src, dst;
 };
 
+// Why a stream or transaction ended, as HAProxy's two-letter termination state: who ended it
+// (C client, S server, P proxy, c/s client/server timeout, '-' normal) and in which phase (R
+// request, Q queue, C connect, H response headers, D data, '-' normal). Kept for the logs.
+struct TerminationState {
+    char cause = '-';
+    char phase = '-';
+    void set(char c, char p) {
+        if (cause == '-') {
+            cause = c;
+            phase = p;
+        }
+    }
+};
+
 class Stream;
 
 // Intrusive list link (no allocation per wait): a stream is in its worker's list of open

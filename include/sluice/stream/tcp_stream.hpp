@@ -16,6 +16,7 @@
 #include "sluice/sample/connection.hpp"
 #include "sluice/sample/vars.hpp"
 #include "sluice/stream/server_attempt.hpp"
+#include "sluice/stream/log_clock.hpp"
 #include "sluice/stream/session.hpp"
 #include "sluice/stream/worker.hpp"
 
@@ -127,7 +128,15 @@ class TcpStream final : public Stream {
     bool inspecting_response_ = false;  // down_ is held for the tcp-response rules
     ev_tstamp connected_at_ = 0;
     ev_tstamp started_at_ = 0;
+    TerminationState term_;
+    LogClock clock_;  // for the session's log line
     bool closed_ = false;
+    bool logged_ = false;
+    // The session's log line (tcp_stream_log.cpp), when the frontend logs: from close(), or
+    // (`early`, `option logasap`) once the server connection is up.
+    void log_session(bool early = false);
+    // On a timeout while forwarding: 'c' when the client's ran out, else 's'.
+    char timed_out_side() const;
 };
 
 }  // namespace sluice::stream

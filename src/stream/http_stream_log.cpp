@@ -1,0 +1,88 @@
+// An HTTP transaction's log line and unique id: the log::Record of what the stream knows,
+// rendered with the frontend's formats (see log/record.hpp, stream_log.hpp).
+#include "sluice/stream/http_stream.hpp"
+#include "sluice/stream/stream_log.hpp"
+
+namespace sluice::stream {
+
+void HttpStream::fill_record(log::Record& r) {
+    fill_times(r, clock_, worker_.loop().now());
+    // HAProxy answers a request it could not read below its streams: the bytes of that
+    // answer are not the transaction's.
+    if (clock_.head == 0) r.bytes_out = 0;
+    if (!addrs_) addrs_ = socket_addresses(client_.fd);
+    if (addrs_) {
+        r.client = &addrs_->src;
+        r.frontend = &addrs_->dst;
+    }
+    r.frontend_name = fe_.name;
+    // A request the frontend answered (or could not read) never reached a backend.
+    r.backend_name =
+        be_ && backend_counted_ ? std::string_view(be_->name) : std::string_view(fe_.name);
+    // HAProxy logs once the stream let its server go: its own slot is not counted.
+    const std::uint32_t own_slot = attempt_.server() ? 1 : 0;
+    const proxy::Server* srv = conn_server_ ? conn_server_ : attempt_.last_server();
+    if (srv) {
+        r.server_name = srv->name;
+        r.server = &srv->destination.now().addr.address;
+        r.srvconn = srv->cur_conns.load(std::memory_order_relaxed) - own_slot;
+    } else {
+        r.server_name = log_server_.empty() ? std::string_view("<NOSRV>") : log_server_;
+    }
+    r.actconn = worker_.config().cur_conns.load(std::memory_order_relaxed);
+    r.feconn = fe_.cur_conns.load(std::memory_order_relaxed);
+    r.beconn = be_ ? be_->cur_conns.load(std::memory_order_relaxed) - own_slot : 0;
+    r.retries = attempt_.attempts();
+    r.redispatched = attempt_.redispatched();
+    r.request_counter = request_id();
+    r.http = true;
+    r.status = log_status_;
+    r.term_cause = term_.cause;
+    r.term_phase = term_.phase;
+    r.unique_id = unique_id_;
+    std::string_view line;
+    if (captures_ && captures_->request_line(line)) split_request_line(line, r);
+    if (captures_) show_captures(*captures_, r);
+}
+
+void HttpStream::log_transaction(bool early) {
+    log_pending_ = false;
+    const std::optional<StreamLog> how = stream_log(fe_, true);
+    if (!how) return;
+    log::Record r;
+    fill_record(r);
+    r.logasap = early;
+    if (!early && r.term_cause == '-' && log_status_ < 0 && !response_started_) {
+        // No response and no cause set: the connection ended under the transaction.
+        r.term_cause = 'C';
+        r.term_phase = 'R';
+    }
+    const bool error = r.term_cause != '-' || log_status_ >= 500 || log_status_ < 0;
+    if (!how->wanted(error, clock_.head == 0 && clock_.bytes_in == 0 && log_status_ < 0)) return;
+
+    sample::Arena& arena = worker_.arena();
+    arena.reset();
+    sample::Context ctx(arena);
+    sample::Connection conn;
+    attach_common(ctx, conn);
+    ctx.attach(&r);
+    how->send(ctx, error);
+}
+
+void HttpStream::make_unique_id() {
+    unique_id_.clear();
+    if (!fe_.parts) return;
+    const sample::Format* format = fe_.parts->read<log::ProxyLogFormat>().unique_id_format();
+    if (!format) return;
+    log::Record r;
+    fill_record(r);
+    sample::Arena& arena = worker_.arena();
+    arena.reset();
+    sample::Context ctx(arena);
+    sample::Connection conn;
+    attach_common(ctx, conn);
+    ctx.attach(&r);
+    format->render(ctx, unique_id_, sample::Format::Mode::Log);
+}
+
+}  // namespace sluice::stream

@@ -1,0 +1,219 @@
+"""Traffic logs (issue #8): `option httplog`, `option tcplog`, `log-format`, captures, timers and
+termination states. Each case runs the same requests through the binary under test and, when
+it is not HAProxy itself, through Debian's haproxy 2.6 on the same config: their log lines,
+received by a UDP listener in the test, must match field by field, with only times, ports and
+dates masked (and the syslog header's program name and pid)."""
+
+import os
+import re
+import socket
+import time
+
+import pytest
+
+from conftest import Sluice, http_connect, wait_for
+
+HAPROXY = "/usr/sbin/haproxy"
+
+
+class SyslogListener:
+    """A UDP syslog receiver on a free loopback port; `.lines()` are the messages so far, the
+    header up to the program's `name[pid]: ` cut off."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+        self.received = []
+
+    def lines(self):
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except BlockingIOError:
+                break
+            text = data.decode("utf-8", "replace").rstrip("\n")
+            self.received.append(re.sub(r"^<\d+>\w{3} [ \d]\d \d\d:\d\d:\d\d [\w.-]+\[\d+\]: ", "",
+                                        text))
+        return list(self.received)
+
+    def close(self):
+        self.sock.close()
+
+
+def run_both(sluice, tmp_path, config_for, scenario):
+    """Runs `scenario(proxy, port_of)` against the binary under test and, unless it is haproxy,
+    against Debian's haproxy too, each with its own log listener. Returns the two lists of log
+    lines (the second None when haproxy is not there or is the binary under test)."""
+    results = []
+    runners = [sluice]
+    if not sluice.is_haproxy and os.path.exists(HAPROXY):
+        other = Sluice(HAPROXY, True, tmp_path / "haproxy")
+        (tmp_path / "haproxy").mkdir()
+        runners.append(other)
+    try:
+        for runner in runners:
+            listener = SyslogListener()
+            try:
+                runner.start(config_for(runner, listener.port))
+                expected = scenario(runner)
+                wait_for(lambda: len(listener.lines()) >= expected, what=f"{expected} log lines")
+                time.sleep(0)  # nothing else to wait for: the count is reached
+                results.append(listener.lines())
+            finally:
+                listener.close()
+    finally:
+        for runner in runners[1:]:
+            problems = runner.stop_all()
+            assert not problems, problems
+    return results[0], (results[1] if len(results) > 1 else None)
+
+
+# The fields of httplog that may differ between two runs: the client port, the date, the
+# timers (their values; -1 stays -1, as does the '+' of logasap).
+def mask_http(line):
+    f = line.split(" ")
+    f[0] = re.sub(r":\d+$", ":PORT", f[0])
+    f[1] = "[DATE]"
+    f[4] = "/".join(t if t.startswith("-") else ("+N" if t.startswith("+") else "N")
+                    for t in f[4].split("/"))
+    return f
+
+
+def mask_tcp(line):
+    f = line.split(" ")
+    f[0] = re.sub(r":\d+$", ":PORT", f[0])
+    f[1] = "[DATE]"
+    f[4] = "/".join(t if t.startswith("-") else "N" for t in f[4].split("/"))
+    return f
+
+
+def http_config(backends):
+    web = backends.http("web")
+    dead = backends.dead_port()
+
+    def config_for(runner, log_port):
+        return (runner.base("http", extra_global=f"log 127.0.0.1:{log_port} local0") +
+                "    log global\n"
+                "    option httplog\n"
+                "    timeout server 1s\n"
+                f"frontend fe\n    bind 127.0.0.1:{runner.port('fe')}\n"
+                "    capture request header Host len 32\n"
+                "    capture request header User-Agent len 10\n"
+                "    capture response header Content-Type len 32\n"
+                "    http-request deny if { path /deny }\n"
+                "    use_backend dead if { path /dead }\n"
+                "    default_backend be\n"
+                f"backend be\n    server web 127.0.0.1:{web.port}\n"
+                f"backend dead\n    server gone 127.0.0.1:{dead}\n")
+    return config_for
+
+
+def raw_exchange(port, data, read=True):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(data)
+        if read:
+            out = b""
+            while chunk := s.recv(65536):
+                out += chunk
+            return out
+        return b""
+
+
+def test_httplog_matches_haproxy(sluice, backends, tmp_path):
+    """httplog lines of a normal request, a 404, a denied request, a dead server, a server
+    timeout, a bad request and two keep-alive requests, field by field as haproxy's."""
+    def scenario(runner):
+        port = runner.port("fe")
+        for target in ("/echo", "/status/404", "/deny", "/dead", "/hang"):
+            raw_exchange(port, f"GET {target} HTTP/1.1\r\nHost: example.test\r\n"
+                               "User-Agent: test-agent/1.0 with a long tail\r\n"
+                               "Connection: close\r\n\r\n".encode())
+        raw_exchange(port, b"GARBAGE\r\n\r\n")
+        with http_connect(port) as c:
+            for target in ("/echo?a=1", "/status/201"):
+                c.request("GET", target, host="ka.test")
+                c.response()
+        return 8
+
+    ours, theirs = run_both(sluice, tmp_path, http_config(backends), scenario)
+    print("\n".join(ours))
+    assert len(ours) == 8, ours
+    got = [mask_http(line) for line in ours]
+    # What a line says beyond the masked fields, pinned: HAProxy 2.6's httplog (client, date,
+    # frontend, backend/server, timers, status, bytes, cookies, termination state, counts,
+    # queues, captured headers, request line).
+    assert got[0][2:4] == ["fe", "be/web"] and got[0][5] == "200" and got[0][7:10] == [
+        "-", "-", "----"]
+    assert got[0][12] == "{example.test|test-agent}" and got[0][-3:] == [
+        '"GET', "/echo", 'HTTP/1.1"']
+    assert got[2][3] == "fe/<NOSRV>" and got[2][5] == "403" and got[2][9] == "PR--"
+    assert got[3][3] == "dead/gone" and got[3][5] == "503" and got[3][9] == "SC--"
+    assert got[4][5] == "504" and got[4][9] == "sH--"
+    assert got[5][3] == "fe/<NOSRV>" and got[5][5] == "400" and got[5][9] == "PR--"
+    assert got[5][-1] == '"<BADREQ>"'
+    assert got[6][-2] == "/echo?a=1" and got[7][5] == "201"
+    if theirs is not None:
+        assert len(theirs) == len(ours), theirs
+        for mine, hx in zip(ours, theirs):
+            assert mask_http(mine) == mask_http(hx), f"\nsluice:  {mine}\nhaproxy: {hx}"
+
+
+def test_custom_log_format_of_the_seed(sluice, backends, tmp_path):
+    """The seed guide's custom log-format line renders field for field as haproxy renders it."""
+    web = backends.http("web")
+
+    def config_for(runner, log_port):
+        return (runner.base("http", extra_global=f"log 127.0.0.1:{log_port} local0") +
+                "    log global\n"
+                f"frontend fe\n    bind 127.0.0.1:{runner.port('fe')}\n"
+                '    log-format "%ci:%cp [%t] %ft %b/%s %Tq/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc '
+                '%ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r"\n'
+                "    capture request header Host len 32\n"
+                "    default_backend be\n"
+                f"backend be\n    server web 127.0.0.1:{web.port}\n")
+
+    def scenario(runner):
+        raw_exchange(runner.port("fe"), b"GET /echo HTTP/1.1\r\nHost: seed.test\r\n"
+                                        b"Connection: close\r\n\r\n")
+        return 1
+
+    ours, theirs = run_both(sluice, tmp_path, config_for, scenario)
+    f = mask_http(ours[0])
+    assert f[2:4] == ["fe", "be/web"] and f[5] == "200" and f[9] == "----"
+    if theirs is not None:
+        assert mask_http(ours[0]) == mask_http(theirs[0]), f"\n{ours[0]}\n{theirs[0]}"
+
+
+def test_tcplog_and_dontlognull(sluice, backends, tmp_path):
+    """tcplog lines of a forwarded session and a refused server; a connection that carried
+    nothing is not logged under dontlognull."""
+    echo = backends.echo("echo")
+    dead = backends.dead_port()
+
+    def config_for(runner, log_port):
+        return (runner.base("tcp", extra_global=f"log 127.0.0.1:{log_port} local0") +
+                "    log global\n    option tcplog\n    option dontlognull\n"
+                f"listen ok\n    bind 127.0.0.1:{runner.port('ok')}\n"
+                f"    server echo 127.0.0.1:{echo.port}\n"
+                f"listen refused\n    bind 127.0.0.1:{runner.port('refused')}\n"
+                f"    server gone 127.0.0.1:{dead}\n")
+
+    def scenario(runner):
+        socket.create_connection(("127.0.0.1", runner.port("ok")), timeout=5).close()  # null
+        with socket.create_connection(("127.0.0.1", runner.port("ok")), timeout=5) as s:
+            s.sendall(b"hello")
+            assert s.recv(5) == b"hello"
+        raw_exchange(runner.port("refused"), b"x")
+        return 2
+
+    ours, theirs = run_both(sluice, tmp_path, config_for, scenario)
+    assert len(ours) == 2, ours
+    got = [mask_tcp(line) for line in ours]
+    assert got[0][2:4] == ["ok", "ok/echo"] and got[0][5] == "5" and got[0][6] == "--"
+    assert got[1][2:4] == ["refused", "refused/gone"] and got[1][6] == "SC"
+    if theirs is not None:
+        assert len(theirs) == len(ours), theirs
+        for mine, hx in zip(ours, theirs):
+            assert mask_tcp(mine) == mask_tcp(hx), f"\nsluice:  {mine}\nhaproxy: {hx}"
