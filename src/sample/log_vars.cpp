@@ -271,8 +271,9 @@ constexpr LogVar kVars[] = {
     {"trg", true, 0, [](const Record& r, LogValue& v) { date(v, r.request_us, Zone::Gmt); }},
     {"trl", true, 0,
      [](const Record& r, LogValue& v) { date(v, r.request_us, Zone::LocalOffset); }},
+    // The manual marks %tsc HTTP-only, but haproxy 2.6 accepts it in mode tcp.
     {"ts", false, 0, [](const Record& r, LogValue& v) { chars(v, {r.term_cause, r.term_phase}); }},
-    {"tsc", true, 0,
+    {"tsc", false, 0,
      [](const Record& r,
         LogValue&
             v) { chars(v, {r.term_cause, r.term_phase, r.cookie_request, r.cookie_response}); }},
