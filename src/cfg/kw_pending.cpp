@@ -9,7 +9,6 @@ namespace sluice::cfg {
 namespace {
 
 constexpr std::string_view kStats = "the runtime API and stats (issue #7)";
-constexpr std::string_view kLog = "logging (issue #8)";
 constexpr std::string_view kTls = "TLS (roadmap item 7)";
 constexpr std::string_view kMaster = "master-worker mode (roadmap item 8)";
 constexpr std::string_view kStick = "stick tables and persistence (roadmap item 9)";
@@ -48,23 +47,7 @@ constexpr Keyword kPending[] = {
     pending("tune.h2.initial-window-size", G, kH2),
     pending("tune.comp.maxlevel", G, kComp),
     // proxies: rules and switching
-    pending("unique-id-format", FE, kLog),
-    pending("unique-id-header", FE, kLog),
     // proxies: checks and algorithms
-    // proxies: logging
-    pending("option httplog", P, kLog),
-    pending("option tcplog", P, kLog),
-    pending("option httpslog", P, kLog),
-    pending("option dontlognull", P, kLog),
-    pending("option dontlog-normal", P, kLog),
-    pending("option log-separate-errors", P, kLog),
-    pending("option log-health-checks", BE, kLog),
-    pending("option logasap", P, kLog),
-    pending("log-format", P, kLog),
-    pending("log-format-sd", P, kLog),
-    pending("error-log-format", P, kLog),
-    // Only the logs show a captured cookie (%CC, %CS): header captures are in sample/capture.cpp.
-    pending("capture cookie", FE, kLog),
     pending("option contstats", P, kStats),
     // proxies: persistence, compression, misc
     pending("stick-table", FE | BE, kStick),

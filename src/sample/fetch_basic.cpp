@@ -146,6 +146,12 @@ bool fetch_absent(const Args&, Context&, Sample&) {
     return false;
 }
 
+// No connection error is tracked yet on a connection that reached a stream: HAProxy's code 0.
+bool fetch_no_error(const Args&, Context&, Sample& out) {
+    out = Sample::integer(0);
+    return true;
+}
+
 constexpr ArgSpec kOneStr{1, 1};
 constexpr ArgSpec kOneInt{1, 1, {ArgKind::Sint}};
 
@@ -184,6 +190,12 @@ constexpr Fetch kFetches[] = {
     {.name = "ssl_fc_protocol", .fn = fetch_absent, .out = Type::Str, .use = Use::Conn},
     {.name = "ssl_fc_cipher", .fn = fetch_absent, .out = Type::Str, .use = Use::Conn},
     {.name = "ssl_c_used", .fn = fetch_false, .out = Type::Bool, .use = Use::Conn},
+    // What `option httpslog` logs: no TLS errors on a plain connection (absent, as HAProxy).
+    {.name = "fc_err", .fn = fetch_no_error, .out = Type::Sint, .use = Use::Conn},
+    {.name = "ssl_fc_err", .fn = fetch_absent, .out = Type::Sint, .use = Use::Conn},
+    {.name = "ssl_c_err", .fn = fetch_absent, .out = Type::Sint, .use = Use::Conn},
+    {.name = "ssl_c_ca_err", .fn = fetch_absent, .out = Type::Sint, .use = Use::Conn},
+    {.name = "ssl_fc_is_resumed", .fn = fetch_absent, .out = Type::Bool, .use = Use::Conn},
 };
 const FetchRegistrar kRegistered{kFetches};
 

@@ -69,6 +69,9 @@ struct Record {
     Captured request_cookie, response_cookie;
 
     std::string_view unique_id;
+
+    // The front connection's TLS version and cipher (%sslv, %sslc); empty without TLS.
+    std::string_view ssl_version, ssl_cipher;
 };
 
 }  // namespace sluice::log

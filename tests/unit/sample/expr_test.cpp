@@ -591,12 +591,11 @@ TEST_F(FormatTest, Errors) {
     EXPECT_FORMAT_ERROR("%[pth]", "unknown fetch method 'pth'");
     EXPECT_FORMAT_ERROR("%[path,lowr]", "unknown converter 'lowr'");
     EXPECT_FORMAT_ERROR("%[hdr(a,b)]", "must be an integer");
-    // Log-format variables come with logging.
-    EXPECT_FORMAT_ERROR("%ci", "issue #8");
-    EXPECT_FORMAT_ERROR("client %ci:%cp", "'%ci:'");
-    EXPECT_FORMAT_ERROR("%{+Q}o", "issue #8");
-    EXPECT_FORMAT_ERROR("%", "issue #8");
-    EXPECT_FORMAT_ERROR("abc%", "issue #8");
+    // Log-format variables: HAProxy's messages (tests/unit/sample/log_format_test.cpp has more).
+    EXPECT_FORMAT_ERROR("client %cx:%cp", "no such format variable 'cx'");
+    EXPECT_FORMAT_ERROR("%{+Q}", "parse argument modifier without variable name near '%{+Q}'");
+    EXPECT_FORMAT_ERROR("%", "truncated line after '%'");
+    EXPECT_FORMAT_ERROR("abc%", "truncated line after '%'");
     // The rule's available data applies inside %[...].
     std::string err = error("%[status]", kReqAvail);
     EXPECT_NE(err.find("response contents"), std::string::npos) << err;
@@ -608,7 +607,7 @@ TEST_F(FormatTest, Errors) {
 TEST_F(FormatTest, BackslashesAreLiteral) {
     EXPECT_EQ(render(R"(a\\b%%c)"), R"(a\\b%c)");
     EXPECT_EQ(render(R"(a\b)"), R"(a\b)");
-    EXPECT_FORMAT_ERROR(R"(\%d)", "'%d'");
+    EXPECT_FORMAT_ERROR(R"(\%d)", "no such format variable 'd'");
 }
 
 // ---- Variables -----------------------------------------------------------------------------
