@@ -354,6 +354,7 @@ bool HttpStream::parse_request() {
     }
     ++requests_;
     clock_.head = worker_.loop().now();
+    log_pending_ = true;
     req_version_ = head.version;
     req_is_head_ = head.method == "HEAD";
     req_is_connect_ = head.method == "CONNECT";
@@ -1117,6 +1118,11 @@ void HttpStream::end_transaction() {
     }
     phase_ = Phase::WaitRequest;
     request_started_ = client_.last_activity = worker_.loop().now();
+    if (!client_.in.empty()) {
+        // The next request's first bytes came before this one ended.
+        log_pending_ = true;
+        clock_.request = clock_.accept;
+    }
     req_ = Body{};
     resp_ = Body{};
     response_started_ = false;

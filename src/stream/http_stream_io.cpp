@@ -71,6 +71,9 @@ void HttpStream::handle_io(Side& side, int revents) {
             const bool got = r == ReadResult::Data || r == ReadResult::Full;
             if (got && &side == &client_ && phase_ == Phase::WaitRequest && !log_pending_) {
                 log_pending_ = true;
+                // The log names the client, whose socket may be gone by the time it is sent.
+                if (!addrs_ && fe_.logger && !fe_.logger->empty())
+                    addrs_ = socket_addresses(client_.fd);
                 if (requests_ > 0) {
                     clock_.request = worker_.loop().now();
                     if (was_empty) request_started_ = clock_.request;  // http-request counts

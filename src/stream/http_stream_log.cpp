@@ -32,7 +32,9 @@ void HttpStream::fill_record(log::Record& r) {
     r.actconn = worker_.config().cur_conns.load(std::memory_order_relaxed);
     r.feconn = fe_.cur_conns.load(std::memory_order_relaxed);
     r.beconn = be_ ? be_->cur_conns.load(std::memory_order_relaxed) - own_slot : 0;
-    r.retries = attempt_.attempts();
+    // Retries made, not failures: the last failure of a transaction that gave up retried
+    // nothing.
+    r.retries = be_ ? std::min(attempt_.attempts(), be_->conf->retries) : 0;
     r.redispatched = attempt_.redispatched();
     r.request_counter = request_id();
     r.http = true;

@@ -17,12 +17,16 @@ proxy::Pick ServerAttempt::pick_avoiding(const proxy::Server* avoid) {
     release();
     proxy::Pick p = be_->balancer().pick(proxy::PickRequest{avoid, has_hash_, hash_});
     held_ = p.server;
-    if (held_) counted(*held_, true);
+    if (held_) {
+        last_ = held_;
+        counted(*held_, true);
+    }
     return p;
 }
 
 void ServerAttempt::reserved_here(proxy::Server& srv) {
     held_ = &srv;
+    last_ = &srv;
     be_->balancer().load_changed(srv);
     counted(srv, false);
 }

@@ -56,8 +56,7 @@ void StreamLog::send(sample::Context& ctx, bool error) const {
     // One line at a time per thread: its buffer keeps its room from one line to the next.
     thread_local std::string line;
     line.clear();
-    format_.render(ctx, line,
-                   conf_.json ? sample::Format::Mode::Json : sample::Format::Mode::Log);
+    format_.render(ctx, line, conf_.json ? sample::Format::Mode::Json : sample::Format::Mode::Log);
     if (!conf_.sd) {
         logger_.emit(level(error), line);
         return;

@@ -9,11 +9,12 @@
 #include <cerrno>
 #include <chrono>
 
-#include "sluice/net/socket.hpp"
 #include "sluice/log/proxy_format.hpp"
+#include "sluice/net/socket.hpp"
 #include "sluice/rules/tcp_rules.hpp"
 #include "sluice/sample/connection.hpp"
 #include "sluice/sample/payload.hpp"
+#include "sluice/stream/stream_log.hpp"
 #include "sluice/stream/switching.hpp"
 
 namespace sluice::stream {
@@ -60,6 +61,8 @@ TcpStream::TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd, Session
     }
     clock_.restart(session.accepted > 0 ? session.accepted : worker.loop().now());
     if (session.accepted > 0) clock_.handshake = worker.loop().now();
+    // The log names the client, whose socket may be gone by the time it is sent.
+    if (!addrs_ && fe.logger && !fe.logger->empty()) addrs_ = socket_addresses(client_fd);
     clock_.request = clock_.head = clock_.handshake > 0 ? clock_.handshake : clock_.accept;
     worker_.stream_opened(worker_link);
 }
@@ -416,6 +419,7 @@ void TcpStream::pump(Flow& f, Side& from, Side& to) {
         const ssize_t n = ::recv(from.fd, room.data(), room.size(), 0);
         if (n > 0) {
             f.buf.commit(static_cast<std::size_t>(n));
+            if (&from == &client_) client_sent_ = true;
             from.last_activity = worker_.loop().now();
             if (connected && !flush(f, from, to)) return;
             if (static_cast<std::size_t>(n) < room.size()) break;  // drained the socket for now
@@ -465,6 +469,7 @@ TcpStream::SpliceIn TcpStream::splice_in(Flow& f, Side& from) {
                                SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n > 0) {
         f.in_pipe += static_cast<std::size_t>(n);
+        if (&from == &client_) client_sent_ = true;
         from.last_activity = worker_.loop().now();
         return SpliceIn::Moved;
     }

@@ -15,8 +15,7 @@ char TcpStream::timed_out_side() const {
                                   ? fe_.timeout_client_fin
                                   : fe_.timeout_client;
     if (ct.count() == 0) return 's';
-    const ev_tstamp client_end =
-        client_.last_activity + std::chrono::duration<double>(ct).count();
+    const ev_tstamp client_end = client_.last_activity + std::chrono::duration<double>(ct).count();
     return client_end <= worker_.loop().now() + 0.0005 ? 'c' : 's';
 }
 
@@ -26,7 +25,8 @@ void TcpStream::log_session(bool early) {
     const std::optional<StreamLog> how = stream_log(fe_, false);
     if (!how) return;
     const bool error = term_.cause != '-';
-    if (!how->wanted(error, clock_.bytes_in == 0 && clock_.bytes_out == 0)) return;
+    // HAProxy's `dontlognull` leaves out a session whose client sent nothing.
+    if (!how->wanted(error, !client_sent_)) return;
 
     log::Record r;
     fill_times(r, clock_, worker_.loop().now());
@@ -50,7 +50,9 @@ void TcpStream::log_session(bool early) {
     r.actconn = worker_.config().cur_conns.load(std::memory_order_relaxed);
     r.feconn = fe_.cur_conns.load(std::memory_order_relaxed);
     r.beconn = be_ ? be_->cur_conns.load(std::memory_order_relaxed) - own_slot : 0;
-    r.retries = attempt_.attempts();
+    // Retries made, not failures: the last failure of a transaction that gave up retried
+    // nothing.
+    r.retries = be_ ? std::min(attempt_.attempts(), be_->conf->retries) : 0;
     r.redispatched = attempt_.redispatched();
     r.request_counter = next_request_id();
     r.term_cause = term_.cause;

@@ -24,10 +24,10 @@
 #include "sluice/sample/capture.hpp"
 #include "sluice/sample/vars.hpp"
 #include "sluice/stream/log_clock.hpp"
-#include "sluice/stream/stream_log.hpp"
 #include "sluice/stream/server_attempt.hpp"
 #include "sluice/stream/session.hpp"
 #include "sluice/stream/stream.hpp"
+#include "sluice/stream/stream_log.hpp"
 #include "sluice/stream/worker.hpp"
 
 namespace sluice::sample {
@@ -312,8 +312,8 @@ class HttpStream final : public Stream {
     std::uint32_t conn_generation_ = 0;  // the server Destination version it was made to
     std::size_t head_scanned_ = 0;       // resumption point of an incomplete head
     TerminationState term_;
-    LogClock clock_;             // this transaction's moments, for its log line
-    bool log_pending_ = false;   // a request began and is not logged yet
+    LogClock clock_;                // this transaction's moments, for its log line
+    bool log_pending_ = false;      // a request began and is not logged yet
     std::int16_t log_status_ = -1;  // the final status the client got (-1: none yet)
     std::string_view log_server_;   // a service answered: its name in the log (<STATS>...)
     std::uint64_t request_id_ = 0;  // request_id() + 1; 0: none taken yet

@@ -70,7 +70,7 @@ class ServerAttempt {
     // For the log: the attempts that failed (%rc), and whether the last went elsewhere (+).
     std::uint32_t attempts() const { return attempts_; }
     // The server of the current or last attempt (one that failed is still named in the log).
-    const proxy::Server* last_server() const { return held_ ? held_ : failed_; }
+    const proxy::Server* last_server() const { return held_ ? held_ : last_; }
     bool redispatched() const { return redispatch_; }
     // Whether `retries` allows another attempt after a failure now.
     bool may_retry() const { return attempts_ < be_->conf->retries; }
@@ -88,12 +88,14 @@ class ServerAttempt {
     void forget(const proxy::Server& s) {
         if (failed_ == &s) failed_ = nullptr;
         if (preferred_ == &s) preferred_ = nullptr;
+        if (last_ == &s) last_ = nullptr;
     }
 
     // A new transaction (mode http): its own count of attempts.
     void reset() {
         attempts_ = 0;
         preferred_ = nullptr;
+        last_ = nullptr;
         has_hash_ = false;
         priority_ = {};
         session_counted_ = false;
@@ -109,11 +111,12 @@ class ServerAttempt {
 
     Worker& worker_;
     proxy::Backend* be_;
-    proxy::Server* held_ = nullptr;       // slot reserved
-    proxy::Server* failed_ = nullptr;     // no slot: only remembered for the retry
-    proxy::Server* preferred_ = nullptr;  // use-server
-    std::uint32_t attempts_ = 0;          // failed attempts
-    std::uint32_t hash_ = 0;              // set_hash()
+    proxy::Server* held_ = nullptr;        // slot reserved
+    const proxy::Server* last_ = nullptr;  // the last one held in this transaction (logs)
+    proxy::Server* failed_ = nullptr;      // no slot: only remembered for the retry
+    proxy::Server* preferred_ = nullptr;   // use-server
+    std::uint32_t attempts_ = 0;           // failed attempts
+    std::uint32_t hash_ = 0;               // set_hash()
     bool has_hash_ = false;
     bool redispatch_ = false;  // the next attempt avoids failed_
     bool session_counted_ = false;

@@ -15,8 +15,8 @@
 #include "sluice/sample/capture.hpp"
 #include "sluice/sample/connection.hpp"
 #include "sluice/sample/vars.hpp"
-#include "sluice/stream/server_attempt.hpp"
 #include "sluice/stream/log_clock.hpp"
+#include "sluice/stream/server_attempt.hpp"
 #include "sluice/stream/session.hpp"
 #include "sluice/stream/worker.hpp"
 
@@ -132,6 +132,7 @@ class TcpStream final : public Stream {
     LogClock clock_;  // for the session's log line
     bool closed_ = false;
     bool logged_ = false;
+    bool client_sent_ = false;  // some byte came from the client (`dontlognull`)
     // The session's log line (tcp_stream_log.cpp), when the frontend logs: from close(), or
     // (`early`, `option logasap`) once the server connection is up.
     void log_session(bool early = false);
