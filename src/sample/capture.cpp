@@ -37,6 +37,20 @@ util::Result<std::uint32_t> parse_capture_id(std::string_view text) {
     return *n;
 }
 
+void Captures::set_cookie(bool response, std::string_view name_value, std::uint32_t len) {
+    const int i = response ? 1 : 0;
+    if (cookie_set_[i]) return;  // the first one only, as HAProxy
+    cookie_[i].assign(name_value.substr(0, len));
+    cookie_set_[i] = true;
+}
+
+bool Captures::cookie(bool response, std::string_view& out) const {
+    const int i = response ? 1 : 0;
+    if (!cookie_set_[i]) return false;
+    out = cookie_[i];
+    return true;
+}
+
 void Captures::reset(const CaptureConf& conf) {
     const auto fit = [](std::vector<Slot>& slots, const std::vector<CaptureSlot>& decl) {
         slots.resize(decl.size());
@@ -50,6 +64,10 @@ void Captures::reset(const CaptureConf& conf) {
     fit(res_, conf.res);
     line_.clear();
     line_set_ = false;
+    for (int i = 0; i < 2; ++i) {
+        cookie_[i].clear();
+        cookie_set_[i] = false;
+    }
 }
 
 bool Captures::store(bool response, std::size_t index, std::string_view value) {

@@ -44,7 +44,15 @@ void HttpStream::fill_record(log::Record& r) {
     r.unique_id = unique_id_;
     std::string_view line;
     if (captures_ && captures_->request_line(line)) split_request_line(line, r);
-    if (captures_) show_captures(*captures_, r);
+    if (captures_) {
+        show_captures(*captures_, r);
+        std::string_view v;
+        r.request_cookie.present = captures_->cookie(false, v);
+        r.request_cookie.value = v;
+        v = {};
+        r.response_cookie.present = captures_->cookie(true, v);
+        r.response_cookie.value = v;
+    }
 }
 
 void HttpStream::log_transaction(bool early) {

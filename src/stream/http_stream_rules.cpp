@@ -90,12 +90,41 @@ void HttpStream::capture_request(const http::RequestHead& head) {
     if (conf.empty() && !keep_line) return;
     if (!captures_) captures_ = sample::take_captures(conf);
     http::capture_request(conf, head, *captures_, keep_line);
+    const log::ProxyLogFormat& logs = fe_.parts->read<log::ProxyLogFormat>();
+    if (!logs.capture_cookie.empty())
+        capture_cookie(head.headers, false, logs.capture_cookie, logs.capture_cookie_len);
 }
 
 void HttpStream::capture_response(const http::ResponseHead& head) {
     if (!captures_) return;
     const sample::CaptureConf& conf = fe_.parts->read<sample::CaptureConf>();
     if (!conf.res.empty()) http::capture_response(conf, head, *captures_);
+    const log::ProxyLogFormat& logs = fe_.parts->read<log::ProxyLogFormat>();
+    if (!logs.capture_cookie.empty())
+        capture_cookie(head.headers, true, logs.capture_cookie, logs.capture_cookie_len);
+}
+
+// `capture cookie NAME len N`: the first cookie whose name starts with NAME, "name=value",
+// from the request's Cookie headers or the response's Set-Cookie ones.
+void HttpStream::capture_cookie(const http::HeaderList& headers, bool response,
+                                std::string_view prefix, std::uint32_t len) {
+    const std::string_view field = response ? "set-cookie" : "cookie";
+    for (const http::Header& h : headers.all()) {
+        if (!http::iequals(h.name, field)) continue;
+        std::string_view rest = h.value;
+        while (!rest.empty()) {
+            // A Set-Cookie names one cookie, its attributes after ';'; a Cookie lists several.
+            const std::size_t end = rest.find(';');
+            std::string_view one = rest.substr(0, end);
+            rest = end == std::string_view::npos || response ? std::string_view() : rest.substr(end + 1);
+            while (!one.empty() && (one.front() == ' ' || one.front() == '\t')) one.remove_prefix(1);
+            while (!one.empty() && (one.back() == ' ' || one.back() == '\t')) one.remove_suffix(1);
+            if (one.size() >= prefix.size() && one.substr(0, prefix.size()) == prefix) {
+                captures_->set_cookie(response, one, len);
+                return;
+            }
+        }
+    }
 }
 
 bool HttpStream::has_request_rules() const {

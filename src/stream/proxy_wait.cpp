@@ -7,11 +7,17 @@
 #include <cerrno>
 #include <chrono>
 #include <memory>
+#include <string>
+
+#include "sluice/sample/connection.hpp"
+#include "sluice/stream/log_clock.hpp"
+#include "sluice/stream/stream_log.hpp"
 
 namespace sluice::stream {
 
-ProxyHeaderWait::ProxyHeaderWait(Worker& worker, proxy::Frontend& fe, int fd, Session session)
-    : worker_(worker), fe_(fe), fd_(fd), session_(std::move(session)) {
+ProxyHeaderWait::ProxyHeaderWait(Worker& worker, proxy::Frontend& fe,
+                                 const proxy::Listener& listener, int fd, Session session)
+    : worker_(worker), fe_(fe), listener_(listener), fd_(fd), session_(std::move(session)) {
     ev_io_init(&io_, on_readable, fd, EV_READ);
     io_.data = this;
     ev_init(&timer_, on_timeout);
@@ -43,7 +49,7 @@ void ProxyHeaderWait::on_readable(struct ev_loop*, ev_io* w, int) {
 
 void ProxyHeaderWait::on_timeout(struct ev_loop*, ev_timer* w, int) {
     auto* self = static_cast<ProxyHeaderWait*>(w->data);
-    self->fail();
+    self->fail("Timeout while waiting for PROXY protocol header");
     self->finish_callback();
 }
 
@@ -54,7 +60,7 @@ bool ProxyHeaderWait::read() {
     std::byte* room = buf_.data() + have_;
     const ssize_t n = ::recv(fd_, room, buf_.size() - have_, MSG_PEEK);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-        fail();
+        fail("Connection closed while waiting for PROXY protocol header");
         return true;
     }
     if (n < 0) return false;
@@ -63,13 +69,13 @@ bool ProxyHeaderWait::read() {
     const net::ProxyParse r = net::parse_proxy_header(seen, header);
     if (r == net::ProxyParse::Invalid ||
         (r == net::ProxyParse::Incomplete && seen.size() == buf_.size())) {
-        fail();
+        fail("Received something which does not look like a PROXY protocol header");
         return true;
     }
     const std::size_t take =
         r == net::ProxyParse::Done ? header.length - have_ : static_cast<std::size_t>(n);
     if (::recv(fd_, room, take, 0) != static_cast<ssize_t>(take)) {
-        fail();
+        fail("Connection error while waiting for PROXY protocol header");
         return true;
     }
     have_ += take;
@@ -84,8 +90,9 @@ bool ProxyHeaderWait::read() {
     return true;
 }
 
-void ProxyHeaderWait::fail() {
+void ProxyHeaderWait::fail(std::string_view why) {
     if (done_) return;
+    if (!why.empty()) log_error(why);
     done_ = true;
     ev_io_stop(worker_.loop().raw(), &io_);
     ev_timer_stop(worker_.loop().raw(), &timer_);
@@ -93,12 +100,63 @@ void ProxyHeaderWait::fail() {
     worker_.stream_closed(fe_, worker_link);
 }
 
+// HAProxy's line for a connection that failed before its stream: the `error-log-format`, else
+// "CLIENT:PORT [DATE] FRONTEND/BIND: WHY", BIND being the bind's name or its number.
+void ProxyHeaderWait::log_error(std::string_view why) {
+    if (!fe_.logger || fe_.logger->empty() || !fe_.parts) return;
+    const log::ProxyLogFormat& conf = fe_.parts->read<log::ProxyLogFormat>();
+    if (!conf.log_format(fe_.conf->mode == proxy::Mode::Http)) return;
+    if (!fe_.logger->wants(log::Level::Info)) return;
+    log::Record r;
+    LogClock clock;
+    clock.restart(started_);
+    fill_times(r, clock, worker_.loop().now());
+    auto addrs = socket_addresses(fd_);
+    if (addrs) {
+        r.client = &addrs->src;
+        r.frontend = &addrs->dst;
+    }
+    r.frontend_name = fe_.name;
+    r.backend_name = fe_.name;
+    r.term_cause = 'C';
+    r.term_phase = 'R';
+    sample::Arena& arena = worker_.arena();
+    arena.reset();
+    sample::Context ctx(arena);
+    sample::Connection conn{.fd = fd_,
+                            .src = addrs ? &addrs->src : nullptr,
+                            .dst = addrs ? &addrs->dst : nullptr};
+    ctx.attach(&conn);
+    ctx.attach(&fe_);
+    ctx.attach(&r);
+    thread_local std::string line;
+    line.clear();
+    if (const sample::Format* custom = conf.error_format()) {
+        custom->render(ctx, line, sample::Format::Mode::Log);
+    } else {
+        log::ProxyLogFormat::legacy_error_prefix().render(ctx, line, sample::Format::Mode::Log);
+        std::size_t number = 1;
+        for (const proxy::Listener& l : fe_.listeners) {
+            if (&l == &listener_) break;
+            ++number;
+        }
+        line += '/';
+        if (listener_.options.name.empty())
+            line += std::to_string(number);
+        else
+            line += listener_.options.name;
+        line += ": ";
+        line += why;
+    }
+    fe_.logger->emit(log::Level::Info, line);
+}
+
 void ProxyHeaderWait::finish_callback() {
     if (done_) delete this;
 }
 
 void ProxyHeaderWait::abandon() {
-    fail();
+    fail({});
     delete this;
 }
 

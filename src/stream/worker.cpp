@@ -227,7 +227,7 @@ void Worker::accept_from(ListenWatcher& lw) {
         if (c.sess_rate.limited()) c.sess_rate.count(loop_.now());
         if (lw.listener->options.accept_proxy || admission.expect_proxy) {
             // The session starts once the PROXY header said whose connection this is.
-            auto* wait = new ProxyHeaderWait(*this, fe, fd, std::move(session));
+            auto* wait = new ProxyHeaderWait(*this, fe, *lw.listener, fd, std::move(session));
             wait->start();
             continue;
         }

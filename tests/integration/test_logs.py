@@ -241,3 +241,89 @@ def test_tcplog_and_dontlognull(sluice, backends, tmp_path):
         assert len(theirs) == len(ours), theirs
         for mine, hx in zip(ours, theirs):
             assert mask_tcp(mine) == mask_tcp(hx), f"\nsluice:  {mine}\nhaproxy: {hx}"
+
+
+def test_capture_cookie(sluice, backends, tmp_path):
+    """`capture cookie NAME len N`: %CC and %CS show the first request cookie and response
+    Set-Cookie whose name starts with NAME, "name=value" cut at N, as haproxy shows them."""
+    web = backends.http("web")
+    web.raw["cookie"] = (b"HTTP/1.1 200 OK\r\nSet-Cookie: other=1\r\n"
+                         b"Set-Cookie: SIDY=resp4567890; path=/\r\ncontent-length: 0\r\n\r\n")
+
+    def config_for(runner, log_port):
+        return (runner.base("http", extra_global=f"log 127.0.0.1:{log_port} local0") +
+                "    log global\n    option httplog\n"
+                f"frontend fe\n    bind 127.0.0.1:{runner.port('fe')}\n"
+                "    capture cookie SID len 10\n"
+                "    default_backend be\n"
+                f"backend be\n    server web 127.0.0.1:{web.port}\n")
+
+    def scenario(runner):
+        raw_exchange(runner.port("fe"), b"GET /raw/cookie HTTP/1.1\r\nHost: c.test\r\n"
+                                        b"Cookie: a=1; SIDX=req123; SIDZ=2\r\n"
+                                        b"Connection: close\r\n\r\n")
+        raw_exchange(runner.port("fe"), b"GET /echo HTTP/1.1\r\nHost: c.test\r\n"
+                                        b"Connection: close\r\n\r\n")
+        return 2
+
+    ours, theirs = run_both(sluice, tmp_path, config_for, scenario)
+    assert [mask_http(line)[7:9] for line in ours] == [["SIDX=req12", "SIDY=resp4"], ["-", "-"]]
+    if theirs is not None:
+        for mine, hx in zip(ours, theirs):
+            assert mask_http(mine) == mask_http(hx), f"\nsluice:  {mine}\nhaproxy: {hx}"
+
+
+def test_json_log_lines(sluice, backends, tmp_path, binary_is_haproxy):
+    """Sluice's `option httplog json`: one JSON object per line, with the httplog fields."""
+    if binary_is_haproxy:
+        pytest.skip("Sluice's own addition")
+    import json
+    web = backends.http("web")
+    listener = SyslogListener()
+    try:
+        sluice.start(sluice.base("http", extra_global=f"log 127.0.0.1:{listener.port} local0") +
+                     "    log global\n    option httplog json\n"
+                     f"frontend fe\n    bind 127.0.0.1:{sluice.port('fe')}\n"
+                     "    default_backend be\n"
+                     f"backend be\n    server web 127.0.0.1:{web.port}\n")
+        raw_exchange(sluice.port("fe"), b'GET /echo?q="x" HTTP/1.1\r\nHost: j.test\r\n'
+                                        b"Connection: close\r\n\r\n")
+        wait_for(lambda: listener.lines(), what="the log line")
+        record = json.loads(listener.lines()[0])
+    finally:
+        listener.close()
+    assert record["ci"] == "127.0.0.1" and record["ST"] == 200 and record["b"] == "be"
+    assert record["s"] == "web" and record["tsc"] == "----"
+    assert record["r"] == 'GET /echo?q="x" HTTP/1.1'
+
+
+def test_proxy_header_errors_are_logged(sluice, backends, tmp_path):
+    """A connection that fails before its stream (a bad or missing PROXY header) gets HAProxy's
+    error line: "CLIENT:PORT [DATE] FRONTEND/BIND: WHY", BIND the bind's number or name."""
+    web = backends.http("web")
+
+    def config_for(runner, log_port):
+        return (runner.base("http", extra_global=f"log 127.0.0.1:{log_port} local0") +
+                "    log global\n    option httplog\n"
+                f"frontend fe\n    bind 127.0.0.1:{runner.port('fe')} accept-proxy\n"
+                f"    bind 127.0.0.1:{runner.port('named')} accept-proxy name second\n"
+                "    default_backend be\n"
+                f"backend be\n    server web 127.0.0.1:{web.port}\n")
+
+    def scenario(runner):
+        with socket.create_connection(("127.0.0.1", runner.port("fe")), timeout=5) as s:
+            s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+            try:
+                s.recv(100)
+            except ConnectionResetError:
+                pass
+        socket.create_connection(("127.0.0.1", runner.port("named")), timeout=5).close()
+        return 2
+
+    ours, theirs = run_both(sluice, tmp_path, config_for, scenario)
+    masked = [re.sub(r"^127\.0\.0\.1:\d+ \[[^]]+\] ", "", line) for line in ours]
+    assert masked == [
+        "fe/1: Received something which does not look like a PROXY protocol header",
+        "fe/second: Connection closed while waiting for PROXY protocol header"]
+    if theirs is not None:
+        assert [re.sub(r"^127\.0\.0\.1:\d+ \[[^]]+\] ", "", line) for line in theirs] == masked

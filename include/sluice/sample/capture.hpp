@@ -64,6 +64,11 @@ class Captures {
                           std::string_view version);
     bool request_line(std::string_view& out) const;
 
+    // `capture cookie` (logs' %CC, %CS): the first request cookie, or response Set-Cookie,
+    // whose name starts with the configured one, as "name=value" cut at `len` bytes.
+    void set_cookie(bool response, std::string_view name_value, std::uint32_t len);
+    bool cookie(bool response, std::string_view& out) const;
+
   private:
     struct Slot {
         std::string value;  // keeps its capacity from one transaction to the next
@@ -73,6 +78,8 @@ class Captures {
     std::vector<Slot> req_, res_;
     std::string line_;
     bool line_set_ = false;
+    std::string cookie_[2];  // request, response
+    bool cookie_set_[2] = {false, false};
 };
 
 // Gives a Captures back to this thread's pool.

@@ -186,6 +186,8 @@ class HttpStream final : public Stream {
     // rule: only for a frontend with capture slots, or when the request line is read later.
     void capture_request(const http::RequestHead& head);
     void capture_response(const http::ResponseHead& head);
+    void capture_cookie(const http::HeaderList& headers, bool response, std::string_view prefix,
+                        std::uint32_t len);
     bool has_request_rules() const;
     // Frontend rules, backend choice (sets be_), backend rules.
     // `body`: the request body bytes in the buffer (as received, maybe chunked), for req.body.

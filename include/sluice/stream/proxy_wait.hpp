@@ -22,7 +22,9 @@ namespace sluice::stream {
 
 class ProxyHeaderWait final : public Stream {
   public:
-    ProxyHeaderWait(Worker& worker, proxy::Frontend& fe, int fd, Session session);
+    // `listener`: the one that accepted (its name says where, in an error's log line).
+    ProxyHeaderWait(Worker& worker, proxy::Frontend& fe, const proxy::Listener& listener, int fd,
+                    Session session);
     void start();
 
     void abandon() override;
@@ -37,11 +39,14 @@ class ProxyHeaderWait final : public Stream {
     static void on_timeout(struct ev_loop*, ev_timer* w, int revents);
     // Reads what is there of the header; true once the connection has moved on or closed.
     bool read();
-    void fail();
+    // `why`: HAProxy's words for the log's error line (empty: none sent, a soft stop).
+    void fail(std::string_view why);
+    void log_error(std::string_view why);
     void finish_callback();
 
     Worker& worker_;
     proxy::Frontend& fe_;
+    const proxy::Listener& listener_;
     int fd_;
     Session session_;
     ev_io io_;
