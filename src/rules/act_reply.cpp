@@ -12,6 +12,7 @@
 #include "sluice/cfg/late.hpp"
 #include "sluice/http/h1_emit.hpp"
 #include "sluice/http/txn.hpp"
+#include "sluice/log/conf.hpp"
 #include "sluice/proxy/conf.hpp"
 #include "sluice/rules/http_rules.hpp"
 
@@ -365,7 +366,28 @@ cfg::Status parse_redirect_keyword(cfg::Args args, cfg::Ctx& ctx) {
     return cfg::Status::Ok;
 }
 
-constexpr std::string_view kLog = "logging (issue #8)";
+// set-log-level <level>|silent: the level of this transaction's log line, or none.
+class SetLogLevel final : public Action {
+  public:
+    explicit SetLogLevel(std::int8_t level) : level_(level) {}
+    bool run(RuleCtx& ctx) const override {
+        ctx.outcome.log_level = level_;
+        return true;
+    }
+
+  private:
+    std::int8_t level_;
+};
+
+Result<std::unique_ptr<const Action>> parse_set_log_level(const ActionParse& p) {
+    if (p.args.size() != 2) return util::error("expects a log level or 'silent'");
+    if (p.args[1] == "silent")
+        return std::unique_ptr<const Action>(new SetLogLevel(Outcome::kSilentLog));
+    const auto level = log::parse_level(p.args[1]);
+    if (!level) return util::error(fmt::format("unknown log level '{}'", p.args[1]));
+    return std::unique_ptr<const Action>(new SetLogLevel(static_cast<std::int8_t>(*level)));
+}
+
 constexpr std::string_view kStick = "stick tables (roadmap item 9)";
 
 constexpr ActionDef kActions[] = {
@@ -374,7 +396,7 @@ constexpr ActionDef kActions[] = {
     {.name = "return", .parse = parse_return, .response = false},
     {.name = "redirect", .parse = parse_redirect},
     {.name = "tarpit", .parse = parse_tarpit, .response = false},
-    {.name = "set-log-level", .pending = kLog},
+    {.name = "set-log-level", .parse = parse_set_log_level, .after_response = true},
     {.name = "track-sc0", .pending = kStick},
     {.name = "track-sc1", .pending = kStick},
     {.name = "track-sc2", .pending = kStick},

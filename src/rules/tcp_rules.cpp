@@ -216,8 +216,9 @@ cfg::Status parse_tcp_rule(cfg::Args args, cfg::Ctx& ctx) {
     if (action.starts_with("track-sc") || action.starts_with("sc-")) {
         return ctx.alert("'{} {} {}' comes with stick tables (roadmap item 9)", kw, when, action);
     } else if (action == "set-log-level") {
-        return ctx.alert("'{} {} {}' is not implemented yet; it comes with logging (issue #8)", kw,
-                         when, action);
+        return ctx.alert(
+            "'{} {} {}' is not implemented yet in tcp rules (http-request rules have it)", kw, when,
+            action);
     } else if (action == "capture" && set != &conf.content) {
         // HAProxy 2.6 captures from content rules only (tcp-response has no capture).
         return ctx.alert(

@@ -372,6 +372,7 @@ bool HttpStream::parse_request() {
     capture_request(head);
     make_unique_id();
     rules::Outcome outcome = run_request_rules(head, client_.in.size(), body, framing);
+    if (outcome.log_level >= 0) log_level_ = outcome.log_level;
     // Early hints go out now, ahead of the wait, the reply or the server's response (HAProxy
     // 2.6 sends them even before a reject closes the connection).
     if (!client_.out.empty() && !send_to(client_, server_side_, resp_)) return false;
@@ -973,6 +974,7 @@ bool HttpStream::parse_response() {
             }
             capture_response(head);
             const rules::Outcome outcome = run_response_rules(head, body, body_framing);
+            if (outcome.log_level >= 0) log_level_ = outcome.log_level;
             if (outcome.verdict == rules::Verdict::WaitBody) {
                 // Nothing is consumed: the head is parsed, and the rules run, again as more of
                 // the body comes (or at the wait's end, on_deadline).
@@ -1091,6 +1093,7 @@ void HttpStream::end_transaction() {
     if (log_pending_) log_transaction();
     clock_.restart(worker_.loop().now());
     request_id_ = 0;
+    log_level_ = -1;
     unique_id_.clear();
     backend_counted_ = false;
     attempt_.release();

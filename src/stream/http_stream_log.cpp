@@ -68,7 +68,9 @@ void HttpStream::log_transaction(bool early) {
         r.term_phase = 'R';
     }
     const bool error = r.term_cause != '-' || log_status_ >= 500 || log_status_ < 0;
-    if (!how->wanted(error, clock_.head == 0 && clock_.bytes_in == 0 && log_status_ < 0)) return;
+    if (!how->wanted(error, clock_.head == 0 && clock_.bytes_in == 0 && log_status_ < 0,
+                     log_level_))
+        return;
 
     sample::Arena& arena = worker_.arena();
     arena.reset();
@@ -76,7 +78,7 @@ void HttpStream::log_transaction(bool early) {
     sample::Connection conn;
     attach_common(ctx, conn);
     ctx.attach(&r);
-    how->send(ctx, error);
+    how->send(ctx, error, log_level_);
 }
 
 void HttpStream::make_unique_id() {

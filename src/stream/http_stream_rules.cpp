@@ -116,9 +116,12 @@ void HttpStream::capture_cookie(const http::HeaderList& headers, bool response,
             // A Set-Cookie names one cookie, its attributes after ';'; a Cookie lists several.
             const std::size_t end = rest.find(';');
             std::string_view one = rest.substr(0, end);
-            rest = end == std::string_view::npos || response ? std::string_view() : rest.substr(end + 1);
-            while (!one.empty() && (one.front() == ' ' || one.front() == '\t')) one.remove_prefix(1);
-            while (!one.empty() && (one.back() == ' ' || one.back() == '\t')) one.remove_suffix(1);
+            rest = end == std::string_view::npos || response ? std::string_view()
+                                                             : rest.substr(end + 1);
+            while (!one.empty() && (one.front() == ' ' || one.front() == '\t'))
+                one.remove_prefix(1);
+            while (!one.empty() && (one.back() == ' ' || one.back() == '\t'))
+                one.remove_suffix(1);
             if (one.size() >= prefix.size() && one.substr(0, prefix.size()) == prefix) {
                 captures_->set_cookie(response, one, len);
                 return;

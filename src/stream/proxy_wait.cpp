@@ -123,9 +123,8 @@ void ProxyHeaderWait::log_error(std::string_view why) {
     sample::Arena& arena = worker_.arena();
     arena.reset();
     sample::Context ctx(arena);
-    sample::Connection conn{.fd = fd_,
-                            .src = addrs ? &addrs->src : nullptr,
-                            .dst = addrs ? &addrs->dst : nullptr};
+    sample::Connection conn{
+        .fd = fd_, .src = addrs ? &addrs->src : nullptr, .dst = addrs ? &addrs->dst : nullptr};
     ctx.attach(&conn);
     ctx.attach(&fe_);
     ctx.attach(&r);

@@ -46,25 +46,26 @@ void fill_times(log::Record& r, const LogClock& c, ev_tstamp end) {
 
 namespace sluice::stream {
 
-bool StreamLog::wanted(bool error, bool null) const {
+bool StreamLog::wanted(bool error, bool null, std::int8_t forced) const {
+    if (forced >= 8) return false;  // set-log-level silent
     if (null && conf_.dontlognull) return false;
     if (!error && conf_.dontlog_normal) return false;
-    return logger_.wants(level(error));
+    return logger_.wants(level(error, forced));
 }
 
-void StreamLog::send(sample::Context& ctx, bool error) const {
+void StreamLog::send(sample::Context& ctx, bool error, std::int8_t forced) const {
     // One line at a time per thread: its buffer keeps its room from one line to the next.
     thread_local std::string line;
     line.clear();
     format_.render(ctx, line, conf_.json ? sample::Format::Mode::Json : sample::Format::Mode::Log);
     if (!conf_.sd) {
-        logger_.emit(level(error), line);
+        logger_.emit(level(error, forced), line);
         return;
     }
     thread_local std::string sd;
     sd.clear();
     conf_.sd->render(ctx, sd, sample::Format::Mode::Log);
-    logger_.emit(level(error), line, sd);
+    logger_.emit(level(error, forced), line, sd);
 }
 
 std::optional<StreamLog> stream_log(const proxy::Frontend& fe, bool http_mode) {

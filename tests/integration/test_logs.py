@@ -26,6 +26,7 @@ class SyslogListener:
         self.sock.setblocking(False)
         self.port = self.sock.getsockname()[1]
         self.received = []
+        self.raw = []  # the whole datagrams
 
     def lines(self):
         while True:
@@ -34,6 +35,7 @@ class SyslogListener:
             except BlockingIOError:
                 break
             text = data.decode("utf-8", "replace").rstrip("\n")
+            self.raw.append(text)
             self.received.append(re.sub(r"^<\d+>\w{3} [ \d]\d \d\d:\d\d:\d\d [\w.-]+\[\d+\]: ", "",
                                         text))
         return list(self.received)
@@ -42,7 +44,7 @@ class SyslogListener:
         self.sock.close()
 
 
-def run_both(sluice, tmp_path, config_for, scenario):
+def run_both(sluice, tmp_path, config_for, scenario, raw=None):
     """Runs `scenario(proxy, port_of)` against the binary under test and, unless it is haproxy,
     against Debian's haproxy too, each with its own log listener. Returns the two lists of log
     lines (the second None when haproxy is not there or is the binary under test)."""
@@ -61,6 +63,8 @@ def run_both(sluice, tmp_path, config_for, scenario):
                 wait_for(lambda: len(listener.lines()) >= expected, what=f"{expected} log lines")
                 time.sleep(0)  # nothing else to wait for: the count is reached
                 results.append(listener.lines())
+                if raw is not None:
+                    raw[runner.binary] = list(listener.raw)
             finally:
                 listener.close()
     finally:
@@ -327,3 +331,32 @@ def test_proxy_header_errors_are_logged(sluice, backends, tmp_path):
         "fe/second: Connection closed while waiting for PROXY protocol header"]
     if theirs is not None:
         assert [re.sub(r"^127\.0\.0\.1:\d+ \[[^]]+\] ", "", line) for line in theirs] == masked
+
+
+def test_set_log_level(sluice, backends, tmp_path):
+    """`http-request set-log-level`: `silent` leaves the transaction out of the logs, a level
+    changes the line's syslog priority (local0.err is <131>), as haproxy does."""
+    web = backends.http("web")
+    pris = {}
+
+    def config_for(runner, log_port):
+        return (runner.base("http", extra_global=f"log 127.0.0.1:{log_port} local0") +
+                "    log global\n    option httplog\n"
+                f"frontend fe\n    bind 127.0.0.1:{runner.port('fe')}\n"
+                "    http-request set-log-level silent if { path /quiet }\n"
+                "    http-request set-log-level err if { path /loud }\n"
+                "    default_backend be\n"
+                f"backend be\n    server web 127.0.0.1:{web.port}\n")
+
+    def scenario(runner):
+        for target in ("/quiet", "/loud", "/echo"):
+            raw_exchange(runner.port("fe"), f"GET {target} HTTP/1.1\r\nHost: l.test\r\n"
+                                            "Connection: close\r\n\r\n".encode())
+        return 2
+
+    raw = {}
+    ours, theirs = run_both(sluice, tmp_path, config_for, scenario, raw)
+    assert [line.split(" ")[-2] for line in ours] == ["/loud", "/echo"]
+    assert [d[:5] for d in raw[sluice.binary]] == ["<131>", "<134>"]
+    if theirs is not None:
+        assert [d[:5] for d in raw[HAPROXY]] == ["<131>", "<134>"]

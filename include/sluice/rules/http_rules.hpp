@@ -52,6 +52,10 @@ struct Outcome {
     util::Duration server_timeout{0}, tunnel_timeout{0};
     // `disable-l7-retry`: only a connection failure may send the request again (retry-on).
     bool no_l7_retry = false;
+    // `set-log-level`: the level of this transaction's log line (syslog's 0-7), kSilentLog for
+    // none; -1: unchanged.
+    static constexpr std::int8_t kSilentLog = 8;
+    std::int8_t log_level = -1;
     // The frontend's request rules (or monitor-uri) decided, before any backend was chosen: the
     // page for `status` is the frontend's, as in HAProxy, even if a default backend has one.
     bool frontend = false;

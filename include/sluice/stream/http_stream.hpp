@@ -317,6 +317,7 @@ class HttpStream final : public Stream {
     LogClock clock_;                // this transaction's moments, for its log line
     bool log_pending_ = false;      // a request began and is not logged yet
     std::int16_t log_status_ = -1;  // the final status the client got (-1: none yet)
+    std::int8_t log_level_ = -1;    // set-log-level (rules::Outcome::log_level); -1: none
     std::string_view log_server_;   // a service answered: its name in the log (<STATS>...)
     std::uint64_t request_id_ = 0;  // request_id() + 1; 0: none taken yet
     std::string unique_id_;         // unique-id-format's rendering; empty: none

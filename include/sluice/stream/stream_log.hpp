@@ -27,14 +27,15 @@ class StreamLog {
               const sample::Format& format)
         : logger_(logger), conf_(conf), format_(format) {}
     // `error`: the stream ended in error (a termination state, a 5xx); `null`: the connection
-    // carried nothing (no request).
-    bool wanted(bool error, bool null) const;
+    // carried nothing (no request); `forced`: set-log-level's (rules::Outcome::log_level).
+    bool wanted(bool error, bool null, std::int8_t forced = -1) const;
     bool logasap() const { return conf_.logasap; }
     // Renders the line from what `ctx` holds (the log::Record among it) and sends it.
-    void send(sample::Context& ctx, bool error) const;
+    void send(sample::Context& ctx, bool error, std::int8_t forced = -1) const;
 
   private:
-    log::Level level(bool error) const {
+    log::Level level(bool error, std::int8_t forced) const {
+        if (forced >= 0 && forced < 8) return static_cast<log::Level>(forced);
         return error && conf_.log_separate_errors ? log::Level::Err : log::Level::Info;
     }
     const log::Logger& logger_;

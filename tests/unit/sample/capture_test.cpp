@@ -267,15 +267,12 @@ TEST(CaptureActions, TcpRequestContentCaptureTakesLenOnly) {
                           2, "backend 'be'")});
 }
 
-TEST(CaptureActions, SetLogLevelWaitsForLogging) {
-    EXPECT_EQ(messages_for("http-request set-log-level silent"),
-              Lines{alert("http-request",
-                          "'http-request set-log-level' is not implemented yet; it comes with "
-                          "logging (issue #8)")});
+TEST(CaptureActions, SetLogLevelIsAnHttpAction) {
+    EXPECT_EQ(messages_for("http-request set-log-level silent"), Lines{});
     EXPECT_EQ(messages_for("tcp-request content set-log-level silent", "tcp"),
               Lines{alert("tcp-request",
-                          "'tcp-request content set-log-level' is not implemented yet; it comes "
-                          "with logging (issue #8)")});
+                          "'tcp-request content set-log-level' is not implemented yet in tcp "
+                          "rules (http-request rules have it)")});
 }
 
 // --- the store ---------------------------------------------------------------------------------
