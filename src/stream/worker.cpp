@@ -1,6 +1,7 @@
 // Per-thread accepting, connection limits, server queues, and the process-wide Engine.
 #include "sluice/stream/worker.hpp"
 
+#include <fmt/format.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include "sluice/stream/http_stream.hpp"
 #include "sluice/stream/idle_pool.hpp"
 #include "sluice/stream/proxy_wait.hpp"
+#include "sluice/stream/stream_log.hpp"
 #include "sluice/stream/tcp_stream.hpp"
 
 namespace sluice::stream {
@@ -225,6 +227,7 @@ void Worker::accept_from(ListenWatcher& lw) {
             continue;
         }
         if (c.sess_rate.limited()) c.sess_rate.count(loop_.now());
+        if (fe.logger && !fe.logger->empty()) log_connect(fe, fd);
         if (lw.listener->options.accept_proxy || admission.expect_proxy) {
             // The session starts once the PROXY header said whose connection this is.
             auto* wait = new ProxyHeaderWait(*this, fe, *lw.listener, fd, std::move(session));
@@ -233,6 +236,18 @@ void Worker::accept_from(ListenWatcher& lw) {
         }
         launch(fe, fd, std::move(session));
     }
+}
+
+// A proxy with log targets but no traffic log format: HAProxy's line per connection.
+void Worker::log_connect(const proxy::Frontend& fe, int fd) {
+    const log::ProxyLogFormat& conf = fe.parts->read<log::ProxyLogFormat>();
+    const bool http = fe.conf->mode == proxy::Mode::Http;
+    if (conf.log_format(http) || !fe.logger->wants(log::Level::Info)) return;
+    const std::unique_ptr<ClientAddresses> a = socket_addresses(fd);
+    if (!a) return;
+    fe.logger->emit(log::Level::Info,
+                    fmt::format("Connect from {} to {} ({}/{})", a->src.to_string(),
+                                a->dst.to_string(), fe.name, http ? "HTTP" : "TCP"));
 }
 
 void Worker::rest_listeners(double seconds) {

@@ -360,3 +360,28 @@ def test_set_log_level(sluice, backends, tmp_path):
     assert [d[:5] for d in raw[sluice.binary]] == ["<131>", "<134>"]
     if theirs is not None:
         assert [d[:5] for d in raw[HAPROXY]] == ["<131>", "<134>"]
+
+
+def test_connect_line_without_a_format(sluice, backends, tmp_path):
+    """A proxy with log targets and no traffic format logs HAProxy's "Connect from" line per
+    connection."""
+    web = backends.http("web")
+
+    def config_for(runner, log_port):
+        return (runner.base("http", extra_global=f"log 127.0.0.1:{log_port} local0") +
+                "    log global\n"
+                f"frontend fe\n    bind 127.0.0.1:{runner.port('fe')}\n    default_backend be\n"
+                f"backend be\n    server web 127.0.0.1:{web.port}\n"
+                f"listen t\n    mode tcp\n    bind 127.0.0.1:{runner.port('t')}\n"
+                f"    server web 127.0.0.1:{web.port}\n")
+
+    def scenario(runner):
+        raw_exchange(runner.port("fe"), b"GET /echo HTTP/1.1\r\nHost: c.test\r\n"
+                                        b"Connection: close\r\n\r\n")
+        socket.create_connection(("127.0.0.1", runner.port("t")), timeout=5).close()
+        return 2
+
+    ours, theirs = run_both(sluice, tmp_path, config_for, scenario)
+    mask = [re.sub(r"127\.0\.0\.1:\d+ to", "127.0.0.1:PORT to", line) for line in ours]
+    assert mask == [f"Connect from 127.0.0.1:PORT to 127.0.0.1:{sluice.port('fe')} (fe/HTTP)",
+                    f"Connect from 127.0.0.1:PORT to 127.0.0.1:{sluice.port('t')} (t/TCP)"]

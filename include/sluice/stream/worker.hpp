@@ -109,6 +109,7 @@ class Worker {
     // Out of descriptors, or at a connection or session rate: no listener of this thread is
     // watched for `seconds`.
     void rest_listeners(double seconds);
+    void log_connect(const proxy::Frontend& fe, int fd);
     // Wakes the streams of one queue, oldest first, until one finds no slot.
     void drain(QueueLink& head);
     void drain_after_release(proxy::Server& srv);
