@@ -126,7 +126,8 @@ def interleave(proxies, runs, measure):
 def run_bench(doc, measure, figures, prefix, setup=None):
     """The common main of a bench driver: options (--proxy NAME=BIN, --runs, --duration,
     --connections), an nginx backend, a work directory (prepared by `setup(work)`), interleaved
-    runs of `measure(name, binary, work, backend_port, args)`, then the ratio table."""
+    runs of `measure(name, binary, work, backend_port, args)`, then the ratio table. Returns
+    the figures per proxy."""
     import argparse
     import shutil
     import tempfile
@@ -155,3 +156,4 @@ def run_bench(doc, measure, figures, prefix, setup=None):
         backend.wait()
         shutil.rmtree(work, ignore_errors=True)
     print_table(results, proxies, figures)
+    return results

@@ -4,6 +4,17 @@
 #include "sluice/stream/stream_log.hpp"
 
 namespace sluice::stream {
+// What the formats read: the record, and what rules see of the transaction.
+template <class Render>
+void HttpStream::render_record(log::Record& r, Render&& render) {
+    sample::Arena& arena = worker_.arena();
+    arena.reset();
+    sample::Context ctx(arena);
+    sample::Connection conn;
+    attach_common(ctx, conn);
+    ctx.attach(&r);
+    render(ctx);
+}
 
 void HttpStream::fill_record(log::Record& r) {
     fill_times(r, clock_, worker_.loop().now());
@@ -19,23 +30,9 @@ void HttpStream::fill_record(log::Record& r) {
     // A request the frontend answered (or could not read) never reached a backend.
     r.backend_name =
         be_ && backend_counted_ ? std::string_view(be_->name) : std::string_view(fe_.name);
-    // HAProxy logs once the stream let its server go: its own slot is not counted.
-    const std::uint32_t own_slot = attempt_.server() ? 1 : 0;
-    const proxy::Server* srv = conn_server_ ? conn_server_ : attempt_.last_server();
-    if (srv) {
-        r.server_name = srv->name;
-        r.server = &srv->destination.now().addr.address;
-        r.srvconn = srv->cur_conns.load(std::memory_order_relaxed) - own_slot;
-    } else {
-        r.server_name = log_server_.empty() ? std::string_view("<NOSRV>") : log_server_;
-    }
-    r.actconn = worker_.config().cur_conns.load(std::memory_order_relaxed);
-    r.feconn = fe_.cur_conns.load(std::memory_order_relaxed);
-    r.beconn = be_ ? be_->cur_conns.load(std::memory_order_relaxed) - own_slot : 0;
-    // Retries made, not failures: the last failure of a transaction that gave up retried
-    // nothing.
-    r.retries = be_ ? std::min(attempt_.attempts(), be_->conf->retries) : 0;
-    r.redispatched = attempt_.redispatched();
+    fill_destination(r, worker_.config(), fe_, be_, attempt_,
+                     conn_server_ ? conn_server_ : attempt_.last_server(),
+                     log_server_.empty() ? std::string_view("<NOSRV>") : log_server_);
     r.request_counter = request_id();
     r.http = true;
     r.status = log_status_;
@@ -72,13 +69,7 @@ void HttpStream::log_transaction(bool early) {
                      log_level_))
         return;
 
-    sample::Arena& arena = worker_.arena();
-    arena.reset();
-    sample::Context ctx(arena);
-    sample::Connection conn;
-    attach_common(ctx, conn);
-    ctx.attach(&r);
-    how->send(ctx, error, log_level_);
+    render_record(r, [&](sample::Context& ctx) { how->send(ctx, error, log_level_); });
 }
 
 void HttpStream::make_unique_id() {
@@ -88,13 +79,9 @@ void HttpStream::make_unique_id() {
     if (!format) return;
     log::Record r;
     fill_record(r);
-    sample::Arena& arena = worker_.arena();
-    arena.reset();
-    sample::Context ctx(arena);
-    sample::Connection conn;
-    attach_common(ctx, conn);
-    ctx.attach(&r);
-    format->render(ctx, unique_id_, sample::Format::Mode::Log);
+    render_record(r, [&](sample::Context& ctx) {
+        format->render(ctx, unique_id_, sample::Format::Mode::Log);
+    });
 }
 
 }  // namespace sluice::stream

@@ -116,6 +116,26 @@ void show_captures(const sample::Captures& captures, log::Record& r) {
     r.response_headers = shown[1];
 }
 
+void fill_destination(log::Record& r, const proxy::Config& config, const proxy::Frontend& fe,
+                      const proxy::Backend* be, const ServerAttempt& attempt,
+                      const proxy::Server* srv, std::string_view no_server) {
+    const std::uint32_t own_slot = attempt.server() ? 1 : 0;
+    if (srv) {
+        r.server_name = srv->name;
+        r.server = &srv->destination.now().addr.address;
+        r.srvconn = srv->cur_conns.load(std::memory_order_relaxed) - own_slot;
+    } else {
+        r.server_name = no_server;
+    }
+    r.actconn = config.cur_conns.load(std::memory_order_relaxed);
+    r.feconn = fe.cur_conns.load(std::memory_order_relaxed);
+    r.beconn = be ? be->cur_conns.load(std::memory_order_relaxed) - own_slot : 0;
+    // Retries made, not failures: the last failure of a transaction that gave up retried
+    // nothing.
+    r.retries = be ? std::min(attempt.attempts(), be->conf->retries) : 0;
+    r.redispatched = attempt.redispatched();
+}
+
 std::uint64_t next_request_id() {
     static std::atomic<std::uint64_t> count{0};
     return count.fetch_add(1, std::memory_order_relaxed);

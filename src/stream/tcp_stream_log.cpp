@@ -38,22 +38,7 @@ void TcpStream::log_session(bool early) {
     }
     r.frontend_name = fe_.name;
     r.backend_name = be_ ? std::string_view(be_->name) : std::string_view(fe_.name);
-    // HAProxy logs once the stream let its server go: its own slot is not counted.
-    const std::uint32_t own_slot = attempt_.server() ? 1 : 0;
-    if (const proxy::Server* srv = attempt_.last_server()) {
-        r.server_name = srv->name;
-        r.server = &srv->destination.now().addr.address;
-        r.srvconn = srv->cur_conns.load(std::memory_order_relaxed) - own_slot;
-    } else {
-        r.server_name = "<NOSRV>";
-    }
-    r.actconn = worker_.config().cur_conns.load(std::memory_order_relaxed);
-    r.feconn = fe_.cur_conns.load(std::memory_order_relaxed);
-    r.beconn = be_ ? be_->cur_conns.load(std::memory_order_relaxed) - own_slot : 0;
-    // Retries made, not failures: the last failure of a transaction that gave up retried
-    // nothing.
-    r.retries = be_ ? std::min(attempt_.attempts(), be_->conf->retries) : 0;
-    r.redispatched = attempt_.redispatched();
+    fill_destination(r, worker_.config(), fe_, be_, attempt_, attempt_.last_server(), "<NOSRV>");
     r.request_counter = next_request_id();
     r.term_cause = term_.cause;
     r.term_phase = term_.phase;

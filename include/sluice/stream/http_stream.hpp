@@ -240,6 +240,8 @@ class HttpStream final : public Stream {
     void fill_record(log::Record& r);
     // `unique-id-format`: the request's id, made before its rules run.
     void make_unique_id();
+    template <class Render>
+    void render_record(log::Record& r, Render&& render);
     // HAProxy's %rt for this transaction: taken once, the first time something asks.
     std::uint64_t request_id() {
         if (request_id_ == 0) request_id_ = next_request_id() + 1;

@@ -13,6 +13,7 @@
 #include "sluice/log/record.hpp"
 #include "sluice/sample/capture.hpp"
 #include "sluice/sample/sample.hpp"
+#include "sluice/stream/server_attempt.hpp"
 #include "sluice/stream/stream.hpp"
 
 namespace sluice::proxy {
@@ -59,5 +60,13 @@ void show_captures(const sample::Captures& captures, log::Record& r);
 
 // HAProxy's %rt: a number per logged stream, process-wide.
 std::uint64_t next_request_id();
+
+// The names, counts and retries a log line shows about where the stream went: `srv` the
+// server of its last attempt (null: `no_server` is named, "<NOSRV>" or a service's), the
+// stream's own slot (if `attempt` still holds one) left out of the counts, as HAProxy logs
+// after letting its server go.
+void fill_destination(log::Record& r, const proxy::Config& config, const proxy::Frontend& fe,
+                      const proxy::Backend* be, const ServerAttempt& attempt,
+                      const proxy::Server* srv, std::string_view no_server);
 
 }  // namespace sluice::stream
