@@ -12,7 +12,9 @@
 #include <random>
 
 #include "agent_run.hpp"
+#include "check_log.hpp"
 #include "sluice/http/h1_parse.hpp"
+#include "sluice/log/proxy_format.hpp"
 #include "sluice/net/socket.hpp"
 #include "watch.hpp"
 
@@ -159,6 +161,7 @@ struct Agent {
     bool up = true;  // the agent's own health: false from down/stopped/fail until up
     bool stopped = false;
     bool enabled = true;  // false after the runtime API's `disable agent`
+    ResultLog log;        // option log-health-checks
 
     enum class Phase : std::uint8_t { Idle, Connecting, Sending, Reading } phase = Phase::Idle;
     ev_timer timer{};
@@ -211,6 +214,12 @@ bool operational(const Agent& a) {
     return a.up && (!a.check_health || a.check_health->up);
 }
 
+// The agent's health as HAProxy's counter: rise and fall of 1, so 1/1 UP or 0/1 DOWN.
+void log_agent(Agent& a, const Outcome& o, long ms, bool was_up) {
+    log_result(a.log, *a.server, true, o, ms, was_up ? 1 : 0, {a.up ? 1u : 0u, 1, 1}, *a.watch,
+               *a.loop);
+}
+
 void set_up(Agent& a, bool up, const Outcome& o, long ms) {
     proxy::Server& s = *a.server;
     if (s.up.load(std::memory_order_acquire) == up) return;
@@ -230,7 +239,8 @@ void set_up(Agent& a, bool up, const Outcome& o, long ms) {
         announce(s, {.backend = s.backend->name,
                      .server = s.name,
                      .what = what,
-                     .outcome = &o,
+                     // With log-health-checks the result was told just before.
+                     .outcome = a.log.on ? nullptr : &o,
                      .duration_ms = ms,
                      .sessions = s.cur_conns.load(std::memory_order_relaxed)});
     a.watch->changed(s, what, !up, *a.loop);
@@ -261,7 +271,9 @@ void set_admin(Agent& a, AgentReply::Admin to) {
 void apply_health(Agent& a, const AgentReply& r, std::string_view warning, long ms) {
     const bool up = r.health == AgentReply::Health::Up;
     const Outcome o{up ? Status::L7Ok : Status::L7Status, 0, agent_info(r, warning)};
+    const bool was_up = a.up;
     a.up = up;
+    if (a.log.on) log_agent(a, o, ms, was_up);
     set_up(a, operational(a), o, ms);
 }
 
@@ -295,7 +307,8 @@ void apply(Agent& a, const AgentReply& r, long ms) {
     if (r.health != AgentReply::Health::None && !health_first) apply_health(a, r, warning, ms);
 }
 
-void finish(Agent& a) {
+// `failure`: why the agent could not be reached (log-health-checks reports it).
+void finish(Agent& a, const std::optional<Outcome>& failure = std::nullopt) {
     const long ms = static_cast<long>((ev_now(a.loop->raw()) - a.started) * 1000.0);
     close_fd(a);
     a.phase = Agent::Phase::Idle;
@@ -303,6 +316,12 @@ void finish(Agent& a) {
     // nothing (HAProxy: failing to reach the agent must not take the server down).
     const AgentReply r = parse_agent_reply(a.in);
     if (r.complete) apply(a, r, ms);
+    if (a.log.on) {
+        if (failure)
+            log_agent(a, *failure, ms, a.up);
+        else if (r.complete && r.health == AgentReply::Health::None)
+            a.log.prev = ResultLog::kNeutral;  // weights or admin state only: HAProxy's CHECKED
+    }
     a.in.clear();
     a.in.shrink_to_fit();
     if (a.stopped || !a.enabled) return;
@@ -352,8 +371,8 @@ void on_io(struct ev_loop*, ev_io* w, int) {
     Agent& a = *static_cast<Agent*>(w->data);
     switch (a.phase) {
         case Agent::Phase::Connecting:
-            if (net::connect_result(a.fd) != 0) {
-                finish(a);
+            if (const int err = net::connect_result(a.fd); err != 0) {
+                finish(a, Outcome{Status::L4Conn, -1, std::strerror(err)});
                 return;
             }
             a.phase = Agent::Phase::Sending;
@@ -381,7 +400,7 @@ void start(Agent& a) {
     a.started = ev_now(a.loop->raw());
     auto fd = net::start_connect(a.target);
     if (!fd) {
-        finish(a);
+        finish(a, Outcome{Status::L4Conn, -1, fd.error()});
         return;
     }
     a.fd = *fd;
@@ -401,8 +420,14 @@ void on_timer(struct ev_loop*, ev_timer* w, int) {
     Agent& a = *static_cast<Agent*>(w->data);
     if (a.phase == Agent::Phase::Idle) {
         if (a.enabled) start(a);
-    } else
-        finish(a);  // timed out: what came is judged (an incomplete line is ignored)
+    } else if (a.phase == Agent::Phase::Connecting) {
+        finish(a, Outcome{Status::L4Timeout, -1, {}});
+    } else {
+        // Timed out: what came is judged (an incomplete line is ignored).
+        finish(a, a.in.find_first_of("\r\n") == std::string::npos
+                      ? std::optional<Outcome>(Outcome{Status::L7Timeout, -1, {}})
+                      : std::nullopt);
+    }
 }
 
 }  // namespace
@@ -474,6 +499,7 @@ AgentPtr make_agent(proxy::Server& server, const ServerAgentConf& conf, Health* 
         server.agent_port.store(conf.port, std::memory_order_relaxed);
     agent_retarget(*a);
     a->check_health = check_health;
+    a->log.on = server.backend->parts->read<log::ProxyLogFormat>().log_health_checks;
     a->loop = &setup.loop;
     a->watch = &setup.watch;
     a->timeout_check = setup.timeout_check;

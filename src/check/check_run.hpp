@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent_run.hpp"
+#include "check_log.hpp"
 #include "sluice/check/checks.hpp"
 #include "sluice/check/external.hpp"
 #include "sluice/check/tcpcheck.hpp"
@@ -52,6 +53,7 @@ struct Check {
     std::size_t position = 0;  // among every check of the process (first-run spread)
     Agent* agent = nullptr;    // the server's agent check, on this thread
     bool enabled = true;       // false after the runtime API's `disable health`
+    ResultLog log;             // option log-health-checks
 
     // Rules: a tcp-check sequence waits for its socket (run_rules knows what for).
     enum class Phase : std::uint8_t {
@@ -101,5 +103,7 @@ void finish(Check& c, Outcome o);
 void arm_timeout(Check& c, util::Duration d);
 void stop_thread(ThreadChecks& t);
 net::Address check_target(const Check& c);
+// The regular check's side of log-health-checks (check_log.cpp): `before`, its health then.
+void log_result(Check& c, const Outcome& o, long ms, std::uint32_t before);
 
 }  // namespace sluice::check

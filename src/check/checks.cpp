@@ -16,6 +16,7 @@
 #include <random>
 
 #include "agent_run.hpp"
+#include "check_log.hpp"
 #include "check_run.hpp"
 #include "sluice/http/h1_parse.hpp"
 #include "sluice/net/proxy_protocol.hpp"
@@ -76,12 +77,7 @@ std::string format_state_message(const StateMessage& m) {
     if (!m.counts) return out + ".";
     if (!m.via_server.empty()) out += fmt::format(" via {}/{}", m.via_backend, m.via_server);
     if (!m.cause.empty()) out += fmt::format(", {}", m.cause);
-    if (m.outcome) {
-        out += fmt::format(", reason: {}", describe(m.outcome->status));
-        if (has_code(m.outcome->status)) out += fmt::format(", code: {}", m.outcome->code);
-        if (!m.outcome->info.empty()) out += fmt::format(", info: \"{}\"", m.outcome->info);
-        if (m.duration_ms >= 0) out += fmt::format(", check duration: {}ms", m.duration_ms);
-    }
+    if (m.outcome) append_outcome(out, *m.outcome, m.duration_ms);
     if (m.what == StateMessage::What::Down)
         out += fmt::format(
             ". {} active and {} backup servers left. {} sessions active, 0 requeued, 0 "
@@ -103,6 +99,22 @@ void print_line(std::string_view level, const std::string& text) {
     fmt::print(stderr, "{:<11}({}) : {}\n", level, getpid(), text);
     std::fflush(stderr);
 }
+
+}  // namespace
+
+void append_outcome(std::string& out, const Outcome& o, long ms) {
+    out += fmt::format(", reason: {}", describe(o.status));
+    if (has_code(o.status)) out += fmt::format(", code: {}", o.code);
+    if (!o.info.empty()) out += fmt::format(", info: \"{}\"", o.info);
+    if (ms >= 0) out += fmt::format(", check duration: {}ms", ms);
+}
+
+void print_check_warning(const std::string& text) {
+    std::lock_guard lock(g_print_mutex);
+    print_line("[WARNING]", text);
+}
+
+namespace {
 
 double seconds(util::Duration d) {
     return std::chrono::duration<double>(d).count();
@@ -138,7 +150,8 @@ void report(Check& c, StateMessage::What what, const Outcome& o, long ms, bool w
             announce(s, {.backend = s.backend->name,
                          .server = s.name,
                          .what = what,
-                         .outcome = &o,
+                         // With log-health-checks the result was told just before.
+                         .outcome = c.log.on ? nullptr : &o,
                          .duration_ms = ms,
                          .sessions = sessions.value_or(s.cur_conns.load(std::memory_order_relaxed)),
                          .quiet_down = was_stopping}),
@@ -819,9 +832,11 @@ void finish(Check& c, Outcome o) {
     if (!ok && c.health.value > 0) s.check_failures.fetch_add(1, std::memory_order_relaxed);
     if (ok && s.observe_sink) s.consecutive_errors.store(0, std::memory_order_relaxed);
     // A DOWN server answering 404 under disable-on-404 stays DOWN (as HAProxy).
+    const std::uint32_t before = c.health.value;
     const Health::Change change =
         conditional && !c.health.up ? Health::Change::None : c.health.record(ok);
     s.check_health.store(c.health.value, std::memory_order_relaxed);
+    if (c.log.on) log_result(c, o, ms, before);
     s.set_check_info(o.info);
     const std::int64_t wall = static_cast<std::int64_t>(std::time(nullptr));
     switch (change) {
@@ -879,8 +894,10 @@ void health_analyze(Check& c, OnError mode, std::string info, std::uint32_t sess
         s.check_status.store(static_cast<std::uint8_t>(Status::Hana), std::memory_order_relaxed);
         s.check_code.store(-1, std::memory_order_relaxed);
         // As HAProxy: the message of a change seen by observation gives no check duration.
+        const std::uint32_t before = c.health.value;
         const Health::Change change = analyze(c.health, mode);
         s.check_health.store(c.health.value, std::memory_order_relaxed);
+        if (c.log.on) log_result(c, Outcome{Status::Hana, -1, info}, -1, before);
         if (change == Health::Change::Down)
             mark_down(c, Outcome{Status::Hana, -1, std::move(info)}, -1, sessions);
     }

@@ -5,6 +5,7 @@
 
 #include "check_run.hpp"
 #include "sluice/check/checks.hpp"
+#include "sluice/log/proxy_format.hpp"
 #include "watch.hpp"
 
 namespace sluice::check {
@@ -97,6 +98,7 @@ void Checks::add_checks(proxy::Server& srv, bool running) {
         c->plan = plan;
         c->conf = sc;
         c->health = Health::start(sc.rise, sc.fall, sc.init_state);
+        c->log.on = be.parts->read<log::ProxyLogFormat>().log_health_checks;
         if (srv.state_restored) {
             // As after HAProxy's reload: fully UP, or DOWN with no health.
             c->health.up = srv.up.load(std::memory_order_relaxed);
