@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 
 #include "sluice/sample/format.hpp"
@@ -49,16 +50,33 @@ void date(LogValue& v, std::int64_t us, Zone zone) {
     static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     const std::time_t secs = static_cast<std::time_t>(us / 1000000);
-    std::tm tm{};
-    if (zone == Zone::Gmt)
-        gmtime_r(&secs, &tm);
-    else
-        localtime_r(&secs, &tm);
-    auto r = fmt::format_to_n(v.buf.data(), v.buf.size(), "{:02}/{}/{:04}:{:02}:{:02}:{:02}",
-                              tm.tm_mday, kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
-                              tm.tm_min, tm.tm_sec);
-    char* end = r.out;
-    const std::size_t room = v.buf.size() - r.size;
+    // Lines come many per second: the calendar (and its "dd/Mmm/yyyy:hh:mm:ss" text) is made
+    // once per second and zone on each thread, as localtime_r takes a process-wide lock.
+    struct Second {
+        std::time_t secs = -1;
+        long zone_offset = 0;  // tzset()'s `timezone` when made: a new TZ makes a new one
+        std::tm tm{};
+        char text[24] = {};
+        std::size_t len = 0;
+    };
+    thread_local Second cache[2];
+    Second& c = cache[zone == Zone::Gmt ? 1 : 0];
+    if (c.secs != secs || c.zone_offset != ::timezone) {
+        c.secs = secs;
+        c.zone_offset = ::timezone;
+        if (zone == Zone::Gmt)
+            gmtime_r(&secs, &c.tm);
+        else
+            localtime_r(&secs, &c.tm);
+        const auto made = fmt::format_to_n(
+            c.text, sizeof c.text, "{:02}/{}/{:04}:{:02}:{:02}:{:02}", c.tm.tm_mday,
+            kMonths[c.tm.tm_mon % 12], c.tm.tm_year + 1900, c.tm.tm_hour, c.tm.tm_min, c.tm.tm_sec);
+        c.len = std::min(made.size, sizeof c.text);
+    }
+    const std::tm& tm = c.tm;
+    std::memcpy(v.buf.data(), c.text, std::min(c.len, v.buf.size()));
+    char* end = v.buf.data() + std::min(c.len, v.buf.size());
+    const std::size_t room = v.buf.size() - static_cast<std::size_t>(end - v.buf.data());
     if (zone == Zone::LocalMs) {
         end = fmt::format_to_n(end, room, ".{:03}", (us / 1000) % 1000).out;
     } else if (zone == Zone::Gmt) {
