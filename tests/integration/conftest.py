@@ -739,7 +739,10 @@ class Backend:
             self._stopping = True
             # The loop may already have seen _stopping (woken by a closing connection) and
             # exited: the wake socket is ours to close, after the join, so this never races.
-            self._wake_w.send(b"x")
+            try:
+                self._wake_w.send(b"x")
+            except OSError:
+                pass  # the loop already left and closed its end: nothing to wake
             self._thread.join(10)
             self._wake_w.close()
 
