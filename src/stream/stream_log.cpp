@@ -2,12 +2,11 @@
 // moments, and the line's rendering and sending.
 #include "sluice/stream/stream_log.hpp"
 
-#include <sys/socket.h>
-
 #include <atomic>
 #include <cmath>
 #include <vector>
 
+#include "sluice/net/socket.hpp"
 #include "sluice/proxy/runtime.hpp"
 #include "sluice/stream/log_clock.hpp"
 
@@ -79,12 +78,8 @@ std::optional<StreamLog> stream_log(const proxy::Frontend& fe, bool http_mode) {
 std::unique_ptr<ClientAddresses> socket_addresses(int fd) {
     if (fd < 0) return nullptr;
     auto a = std::make_unique<ClientAddresses>();
-    a->src.length = sizeof a->src.storage;
-    a->dst.length = sizeof a->dst.storage;
-    if (getpeername(fd, reinterpret_cast<sockaddr*>(&a->src.storage), &a->src.length) != 0)
-        a->src.length = 0;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&a->dst.storage), &a->dst.length) != 0)
-        a->dst.length = 0;
+    if (!net::peer_address(fd, a->src)) a->src = {};
+    if (!net::local_address(fd, a->dst)) a->dst = {};
     return a;
 }
 

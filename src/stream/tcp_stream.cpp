@@ -603,9 +603,7 @@ ev_tstamp TcpStream::deadline() const {
             if (be_->timeout_tunnel.count() > 0)
                 return std::max(client_.last_activity, server_side_.last_activity) +
                        seconds(be_->timeout_tunnel);
-            const util::Duration ct = client_.read_closed && fe_.timeout_client_fin.count() > 0
-                                          ? fe_.timeout_client_fin
-                                          : fe_.timeout_client;
+            const util::Duration ct = client_timeout();
             const util::Duration st =
                 server_side_.read_closed && be_->timeout_server_fin.count() > 0
                     ? be_->timeout_server_fin

@@ -7,13 +7,16 @@
 
 namespace sluice::stream {
 
+util::Duration TcpStream::client_timeout() const {
+    return client_.read_closed && fe_.timeout_client_fin.count() > 0 ? fe_.timeout_client_fin
+                                                                     : fe_.timeout_client;
+}
+
 char TcpStream::timed_out_side() const {
     // The side whose own deadline passed (HAProxy's 'c' or 's'); a tunnel timeout is the
     // client's, as HAProxy reports it.
     if (be_->timeout_tunnel.count() > 0) return 'c';
-    const util::Duration ct = client_.read_closed && fe_.timeout_client_fin.count() > 0
-                                  ? fe_.timeout_client_fin
-                                  : fe_.timeout_client;
+    const util::Duration ct = client_timeout();
     if (ct.count() == 0) return 's';
     const ev_tstamp client_end = client_.last_activity + std::chrono::duration<double>(ct).count();
     return client_end <= worker_.loop().now() + 0.0005 ? 'c' : 's';

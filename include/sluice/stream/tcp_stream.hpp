@@ -138,6 +138,8 @@ class TcpStream final : public Stream {
     void log_session(bool early = false);
     // On a timeout while forwarding: 'c' when the client's ran out, else 's'.
     char timed_out_side() const;
+    // The client's idle limit now: `timeout client-fin` once it closed, if set.
+    util::Duration client_timeout() const;
 };
 
 }  // namespace sluice::stream
