@@ -11,7 +11,9 @@
 #include "sluice/cfg/keyword.hpp"
 #include "sluice/cfg/late.hpp"
 #include "sluice/log/proxy_format.hpp"
+#include "sluice/log/record.hpp"
 #include "sluice/proxy/conf.hpp"
+#include "sluice/sample/registry.hpp"
 
 namespace sluice::log {
 
@@ -312,6 +314,23 @@ constexpr cfg::Keyword kKeywords[] = {
      .parse = on_conf<parse_capture_cookie>},
 };
 const cfg::Registrar kRegistered{kKeywords};
+
+// `unique-id`: the transaction's id, made before its request rules run; none without
+// unique-id-format (HAProxy's fetch fails then too).
+bool fetch_unique_id(const sample::Args&, sample::Context& ctx, sample::Sample& out) {
+    const UniqueId* id = ctx.find<UniqueId>();
+    if (!id || id->size == 0) return false;
+    out = sample::Sample::string(id->view());
+    return true;
+}
+
+constexpr sample::Fetch kFetches[] = {
+    {.name = "unique-id",
+     .fn = fetch_unique_id,
+     .out = sample::Type::Str,
+     .use = sample::Use::Conn},
+};
+const sample::FetchRegistrar kFetchesRegistered{kFetches};
 
 }  // namespace
 

@@ -172,6 +172,7 @@ constexpr cfg::Keyword kHttpKeywords[] = {
      .negatable = true},
     cfg::flag<&ProxyConf::accept_invalid_request>("option accept-invalid-http-request", FE),
     cfg::flag<&ProxyConf::accept_invalid_response>("option accept-invalid-http-response", BE),
+    cfg::flag<&ProxyConf::http_ignore_probes>("option http-ignore-probes", FE),
     {.name = "retry-on",
      .in = cfg::kBackendSide,
      .arity = cfg::at_least(0),

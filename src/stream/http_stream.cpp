@@ -27,9 +27,14 @@ HttpStream::HttpStream(Worker& worker, proxy::Frontend& fe, int client_fd, Sessi
       vars_(std::move(session.vars)),
       addrs_(std::move(session.addrs)) {
     const ev_tstamp now = worker.loop().now();
-    clock_.restart(session.accepted > 0 ? session.accepted : now);
-    if (session.accepted > 0) clock_.handshake = now;
-    clock_.request = now;  // the first request's bytes come with the connection
+    wants_txn_log_ = (fe.logger && !fe.logger->empty()) ||
+                     (fe.parts && fe.parts->read<log::ProxyLogFormat>().unique_id_format());
+    begin_txn_log(session.accepted > 0 ? session.accepted : now);
+    if (txn_log_) {
+        if (session.accepted > 0) txn_log_->clock.handshake = now;
+        txn_log_->clock.request = now;  // the first request's bytes come with the connection
+        txn_log_->pending = false;      // until the first byte comes
+    }
     client_.fd = client_fd;
     ev_io_init(&client_.io, on_client_io, client_fd, 0);
     client_.io.data = this;
@@ -264,9 +269,11 @@ bool valid_host(const http::RequestHead& head, bool accept_invalid) {
 bool HttpStream::parse_request() {
     if (client_.in.empty()) {
         if (client_.read_closed) {
-            // The client left between requests (or before its first): a normal end.
-            if (requests_ == 0) term_.set('C', 'R');
-            close();
+            if (requests_ == 0) {
+                end_probe(400, 'C');
+                return false;
+            }
+            close();  // the client left between requests: a normal end
         }
         return false;
     }
@@ -283,27 +290,23 @@ bool HttpStream::parse_request() {
         head_scanned_ = client_.in.size();
         if (client_.in.size() >= limit) {
             capture_error(false, client_.in.size(), "request head too large");
-            fe_.errors.count(&proxy::ErrorCounters::failed_requests);
-            fail(400, 'P', 'R');  // a head larger than HAProxy allows
+            bad_request(400, 'P');  // a head larger than HAProxy allows
         } else if (client_.read_closed) {
-            fe_.errors.count(&proxy::ErrorCounters::failed_requests);
-            fail(400, 'C', 'R');  // HAProxy answers a truncated head with 400 too
+            bad_request(400, 'C');  // HAProxy answers a truncated head with 400 too
         }
         return false;
     }
     head_scanned_ = 0;
     if (const auto* bad = std::get_if<http::Invalid>(&r)) {
         capture_invalid(false, *bad);
-        fe_.errors.count(&proxy::ErrorCounters::failed_requests);
-        fail(400, 'P', 'R');
+        bad_request(400, 'P');
         return false;
     }
     const std::size_t head_len = std::get<http::Done>(r).consumed;
     if (fe_.accept_invalid_request && !awaited_body_) capture_tolerated(false);
     if (head_len > limit) {
         capture_error(false, limit, "request head too large");
-        fe_.errors.count(&proxy::ErrorCounters::failed_requests);
-        fail(400, 'P', 'R');
+        bad_request(400, 'P');
         return false;
     }
     const http::Framing framing = http::analyze_request_framing(head);
@@ -311,8 +314,8 @@ bool HttpStream::parse_request() {
         // HAProxy 2.6 decodes no coding but chunked: that refusal is no parse error to it.
         if (framing.error != http::FramingError::UnsupportedTransferCoding)
             capture_framing_error(false, head.headers, framing.error, head_len);
-        fe_.errors.count(&proxy::ErrorCounters::failed_requests);
-        fail(framing.error == http::FramingError::UnsupportedTransferCoding ? 422 : 400, 'P', 'R');
+        bad_request(framing.error == http::FramingError::UnsupportedTransferCoding ? 422 : 400,
+                    'P');
         return false;
     }
     if (!valid_host(head, fe_.accept_invalid_request)) {
@@ -320,14 +323,12 @@ bool HttpStream::parse_request() {
         const std::size_t second = http::field_value_offset(head.headers, "host", 1,
                                                             client_.in.readable().data(), head_len);
         if (second < head_len) capture_error(false, second, "duplicate Host (message head)");
-        fe_.errors.count(&proxy::ErrorCounters::failed_requests);
-        fail(400, 'P', 'R');
+        bad_request(400, 'P');
         return false;
     }
     if (framing.conn_upgrade && framing.has_upgrade && !valid_websocket_request(head)) {
         capture_error(false, head_len, "WebSocket upgrade without its key (message head)");
-        fe_.errors.count(&proxy::ErrorCounters::failed_requests);
-        fail(400, 'P', 'R');  // HAProxy: a WebSocket upgrade needs its key
+        bad_request(400, 'P');  // HAProxy: a WebSocket upgrade needs its key
         return false;
     }
     std::span<const std::byte> body = client_.in.readable().subspan(head_len);
@@ -353,8 +354,11 @@ bool HttpStream::parse_request() {
         return false;
     }
     ++requests_;
-    clock_.head = worker_.loop().now();
-    log_pending_ = true;
+    if (!txn_log_) begin_txn_log(request_started_);
+    if (txn_log_) {
+        txn_log_->clock.head = worker_.loop().now();
+        txn_log_->pending = true;
+    }
     req_version_ = head.version;
     req_is_head_ = head.method == "HEAD";
     req_is_connect_ = head.method == "CONNECT";
@@ -372,7 +376,7 @@ bool HttpStream::parse_request() {
     capture_request(head);
     make_unique_id();
     rules::Outcome outcome = run_request_rules(head, client_.in.size(), body, framing);
-    if (outcome.log_level >= 0) log_level_ = outcome.log_level;
+    if (outcome.log_level >= 0 && txn_log_) txn_log_->level = outcome.log_level;
     // Early hints go out now, ahead of the wait, the reply or the server's response (HAProxy
     // 2.6 sends them even before a reject closes the connection).
     if (!client_.out.empty() && !send_to(client_, server_side_, resp_)) return false;
@@ -642,9 +646,9 @@ bool HttpStream::emit_request_head(const http::RequestHead& head, const http::Fr
         w.field(h.name, h.value);
     }
     if (!connection_done && !ours.empty()) w.field("Connection", ours);
-    if (!unique_id_.empty()) {
+    if (txn_log_ && txn_log_->unique_id.size > 0) {
         const std::string& name = fe_.parts->read<log::ProxyLogFormat>().unique_id_header;
-        if (!name.empty()) w.field(name, unique_id_);
+        if (!name.empty()) w.field(name, txn_log_->unique_id.view());
     }
     // One system call per request that needs the client's address; its text is kept.
     net::Address peer;
@@ -713,7 +717,8 @@ void HttpStream::connect_or_queue(const proxy::Pick& pick) {
     if (pick.server) {
         if (phase_ == Phase::Queued)
             worker_.count_time(nullptr, pick.server, proxy::TimingKind::Queue, phase_started_);
-        if (clock_.queue_done == 0) clock_.queue_done = worker_.loop().now();
+        if (txn_log_ && txn_log_->clock.queue_done == 0)
+            txn_log_->clock.queue_done = worker_.loop().now();
         worker_.dequeue(queue_link);
         if (reuse_idle(*pick.server)) return;
         connect();
@@ -815,7 +820,7 @@ void HttpStream::on_connected() {
         worker_.count_time(nullptr, conn_server_, proxy::TimingKind::Connect, phase_started_);
     phase_ = Phase::Exchange;
     phase_started_ = worker_.loop().now();  // the response time runs from here
-    clock_.connected = phase_started_;
+    if (txn_log_) txn_log_->clock.connected = phase_started_;
     observe(proxy::Observed::L4Ok);
     ++conn_requests_;
     server_side_.last_activity = worker_.loop().now();
@@ -974,7 +979,7 @@ bool HttpStream::parse_response() {
             }
             capture_response(head);
             const rules::Outcome outcome = run_response_rules(head, body, body_framing);
-            if (outcome.log_level >= 0) log_level_ = outcome.log_level;
+            if (outcome.log_level >= 0 && txn_log_) txn_log_->level = outcome.log_level;
             if (outcome.verdict == rules::Verdict::WaitBody) {
                 // Nothing is consumed: the head is parsed, and the rules run, again as more of
                 // the body comes (or at the wait's end, on_deadline).
@@ -1035,8 +1040,8 @@ bool HttpStream::parse_response() {
             return false;
         }
         response_started_ = true;
-        clock_.response = worker_.loop().now();
-        if (log_pending_ && fe_.logger && !fe_.logger->empty() && fe_.parts &&
+        if (txn_log_) txn_log_->clock.response = worker_.loop().now();
+        if (txn_log_ && txn_log_->pending && fe_.logger && !fe_.logger->empty() && fe_.parts &&
             fe_.parts->read<log::ProxyLogFormat>().logasap)
             log_transaction(true);
         if (framing.kind == http::BodyKind::Tunnel) start_tunnel();
@@ -1090,11 +1095,8 @@ void HttpStream::end_transaction() {
                                  !server_side_.read_closed && server_side_.fd >= 0;
     proxy::Server* srv = conn_server_;
     worker_.count_time(&fe_, srv, proxy::TimingKind::Total, request_started_);
-    if (log_pending_) log_transaction();
-    clock_.restart(worker_.loop().now());
-    request_id_ = 0;
-    log_level_ = -1;
-    unique_id_.clear();
+    if (txn_log_ && txn_log_->pending) log_transaction();
+    txn_log_.reset();
     backend_counted_ = false;
     attempt_.release();
     captures_.reset();  // the next transaction takes its own
@@ -1123,8 +1125,8 @@ void HttpStream::end_transaction() {
     request_started_ = client_.last_activity = worker_.loop().now();
     if (!client_.in.empty()) {
         // The next request's first bytes came before this one ended.
-        log_pending_ = true;
-        clock_.request = clock_.accept;
+        begin_txn_log(request_started_);
+        if (txn_log_) txn_log_->clock.request = request_started_;
     }
     req_ = Body{};
     resp_ = Body{};
@@ -1132,6 +1134,38 @@ void HttpStream::end_transaction() {
     retry_armed_ = false;
     client_.out.release_if_empty();
     client_.in.release_if_empty();
+}
+
+void HttpStream::count_bad_request() {
+    fe_.errors.count(&proxy::ErrorCounters::failed_requests);
+    proxy::Counts& c = worker_.counts(fe_.counts);
+    c.requests.add();
+    c.request_rate.add(worker_.second());
+}
+
+void HttpStream::bad_request(std::uint16_t status, char cause) {
+    count_bad_request();
+    fail(status, cause, 'R');
+}
+
+void HttpStream::end_probe(std::uint16_t status, char cause, bool reset) {
+    if (fe_.conf->http_ignore_probes) {
+        close();  // not pending: no log line
+        return;
+    }
+    if (txn_log_) txn_log_->pending = txn_log_->probe = true;
+    if (reset)
+        lost_request(status, cause);
+    else
+        bad_request(status, cause);
+}
+
+void HttpStream::lost_request(std::uint16_t status, char cause) {
+    // Nobody to answer: counted and logged as the answer HAProxy would have sent.
+    count_bad_request();
+    count_response(status, false);
+    term_.set(cause, 'R');
+    close();
 }
 
 void HttpStream::count_request(const rules::Outcome& outcome) {
@@ -1156,7 +1190,8 @@ void HttpStream::count_request(const rules::Outcome& outcome) {
 }
 
 void HttpStream::count_response(unsigned status, bool from_server) {
-    if (status >= 200 || status == 101) log_status_ = static_cast<std::int16_t>(status);
+    if ((status >= 200 || status == 101) && txn_log_)
+        txn_log_->status = static_cast<std::int16_t>(status);
     worker_.counts(fe_.counts).response(status);
     if (be_ && (backend_counted_ || from_server)) worker_.counts(be_->counts).response(status);
     if (!from_server || !conn_server_) return;

@@ -59,6 +59,14 @@ void HttpStream::handle_io(Side& side, int revents) {
             const ReadResult r = read_into(side);
             if (r == ReadResult::Error) {
                 if (&side == &client_) {
+                    if (phase_ == Phase::WaitRequest && requests_ == 0 && client_.in.empty()) {
+                        end_probe(400, 'C', true);
+                        return;
+                    }
+                    if (phase_ == Phase::WaitRequest && !client_.in.empty() && !awaited_body_) {
+                        lost_request(400, 'C');  // in the middle of a request head
+                        return;
+                    }
                     fe_.errors.count(&proxy::ErrorCounters::client_aborts);
                     term_.set('C', phase_ == Phase::WaitRequest ? 'R' : 'D');
                     close();
@@ -69,15 +77,17 @@ void HttpStream::handle_io(Side& side, int revents) {
                 break;
             }
             const bool got = r == ReadResult::Data || r == ReadResult::Full;
-            if (got && &side == &client_ && phase_ == Phase::WaitRequest && !log_pending_) {
-                log_pending_ = true;
-                // The log names the client, whose socket may be gone by the time it is sent.
-                if (!addrs_ && fe_.logger && !fe_.logger->empty())
-                    addrs_ = socket_addresses(client_.fd);
+            if (got && &side == &client_ && phase_ == Phase::WaitRequest &&
+                !(txn_log_ && txn_log_->pending)) {
+                const ev_tstamp now = worker_.loop().now();
                 if (requests_ > 0) {
-                    clock_.request = worker_.loop().now();
-                    if (was_empty) request_started_ = clock_.request;  // http-request counts
+                    // Between transactions request_started_ holds the end of the last one:
+                    // HAProxy's accept date for the next.
+                    if (!txn_log_) begin_txn_log(request_started_);
+                    if (txn_log_) txn_log_->clock.request = now;
+                    if (was_empty) request_started_ = now;  // http-request counts
                 }
+                if (txn_log_) txn_log_->pending = true;
             }
             if (r != ReadResult::Full) break;
             // The read filled the room: more is likely queued. Forward, then read again if
@@ -190,7 +200,9 @@ bool HttpStream::send_to(Side& to, Side& from, Body& body) {
         }
         to.last_activity = worker_.loop().now();
         worker_.count_bytes(fe_, be_, conn_server_, &to == &client_, static_cast<std::uint64_t>(w));
-        (&to == &client_ ? clock_.bytes_out : clock_.bytes_in) += static_cast<std::uint64_t>(w);
+        if (txn_log_)
+            (&to == &client_ ? txn_log_->clock.bytes_out : txn_log_->clock.bytes_in) +=
+                static_cast<std::uint64_t>(w);
         std::size_t k = static_cast<std::size_t>(w);
         const std::size_t from_out = std::min(k, out.size());
         to.out.consume(from_out);
@@ -428,16 +440,15 @@ void HttpStream::on_deadline() {
         case Phase::WaitRequest:
             if (body_wait_ && body_wait_->resume) {
                 // The body did not come in time: HAProxy 2.6 answers 408, it does not go on.
-                fe_.errors.count(&proxy::ErrorCounters::failed_requests);
-                fail(408, 'c', 'R');
+                bad_request(408, 'c');
                 return;
             }
-            if (client_.in.empty() && requests_ > 0) {
+            if (client_.in.empty() && requests_ > 0)
                 close();  // idle keep-alive connection: closed without a word, as HAProxy
-            } else {
-                fe_.errors.count(&proxy::ErrorCounters::failed_requests);
-                fail(408, 'c', 'R');
-            }
+            else if (client_.in.empty())
+                end_probe(408, 'c');
+            else
+                bad_request(408, 'c');
             return;
         case Phase::Queued:
             worker_.dequeue(queue_link);
@@ -505,7 +516,7 @@ void HttpStream::abandon() {
 
 void HttpStream::close() {
     if (closed_) return;
-    if (log_pending_) log_transaction();
+    if (txn_log_ && txn_log_->pending) log_transaction();
     closed_ = true;
     struct ev_loop* raw = worker_.loop().raw();
     ev_timer_stop(raw, &timer_);

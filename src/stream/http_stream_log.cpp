@@ -16,11 +16,18 @@ void HttpStream::render_record(log::Record& r, Render&& render) {
     render(ctx);
 }
 
+void HttpStream::begin_txn_log(ev_tstamp accept) {
+    if (!wants_txn_log_) return;
+    txn_log_ = std::make_unique<TxnLog>();
+    txn_log_->clock.accept = accept;
+}
+
 void HttpStream::fill_record(log::Record& r) {
-    fill_times(r, clock_, worker_.loop().now());
+    const TxnLog& t = *txn_log_;
+    fill_times(r, t.clock, worker_.loop().now());
     // HAProxy answers a request it could not read below its streams: the bytes of that
     // answer are not the transaction's.
-    if (clock_.head == 0) r.bytes_out = 0;
+    if (t.clock.head == 0) r.bytes_out = 0;
     if (!addrs_) addrs_ = socket_addresses(client_.fd);
     if (addrs_) {
         r.client = &addrs_->src;
@@ -32,13 +39,13 @@ void HttpStream::fill_record(log::Record& r) {
         be_ && backend_counted_ ? std::string_view(be_->name) : std::string_view(fe_.name);
     fill_destination(r, worker_.config(), fe_, be_, attempt_,
                      conn_server_ ? conn_server_ : attempt_.last_server(),
-                     log_server_.empty() ? std::string_view("<NOSRV>") : log_server_);
+                     t.server.empty() ? std::string_view("<NOSRV>") : t.server);
     r.request_counter = request_id();
     r.http = true;
-    r.status = log_status_;
+    r.status = t.status;
     r.term_cause = term_.cause;
     r.term_phase = term_.phase;
-    r.unique_id = unique_id_;
+    r.unique_id = t.unique_id.view();
     std::string_view line;
     if (captures_ && captures_->request_line(line)) split_request_line(line, r);
     if (captures_) {
@@ -53,35 +60,38 @@ void HttpStream::fill_record(log::Record& r) {
 }
 
 void HttpStream::log_transaction(bool early) {
-    log_pending_ = false;
+    TxnLog& t = *txn_log_;
+    t.pending = false;
     const std::optional<StreamLog> how = stream_log(fe_, true);
     if (!how) return;
     log::Record r;
     fill_record(r);
     r.logasap = early;
-    if (!early && r.term_cause == '-' && log_status_ < 0 && !response_started_) {
+    if (!early && r.term_cause == '-' && t.status < 0 && !response_started_) {
         // No response and no cause set: the connection ended under the transaction.
         r.term_cause = 'C';
         r.term_phase = 'R';
     }
-    const bool error = r.term_cause != '-' || log_status_ >= 500 || log_status_ < 0;
-    if (!how->wanted(error, clock_.head == 0 && clock_.bytes_in == 0 && log_status_ < 0,
-                     log_level_))
-        return;
+    const bool error = r.term_cause != '-' || t.status >= 500 || t.status < 0;
+    if (!how->wanted(error, t.probe, t.level)) return;
 
-    render_record(r, [&](sample::Context& ctx) { how->send(ctx, error, log_level_); });
+    render_record(r, [&](sample::Context& ctx) { how->send(ctx, error, t.level); });
 }
 
 void HttpStream::make_unique_id() {
-    unique_id_.clear();
-    if (!fe_.parts) return;
+    if (!txn_log_ || !fe_.parts) return;
+    txn_log_->unique_id.size = 0;
     const sample::Format* format = fe_.parts->read<log::ProxyLogFormat>().unique_id_format();
     if (!format) return;
     log::Record r;
     fill_record(r);
+    // Rendered in a buffer of the thread's that keeps its capacity, then cut as HAProxy cuts.
+    thread_local std::string rendering;
+    rendering.clear();
     render_record(r, [&](sample::Context& ctx) {
-        format->render(ctx, unique_id_, sample::Format::Mode::Log);
+        format->render(ctx, rendering, sample::Format::Mode::Log);
     });
+    txn_log_->unique_id.assign(rendering);
 }
 
 }  // namespace sluice::stream

@@ -80,6 +80,7 @@ void HttpStream::attach_common(sample::Context& ctx, sample::Connection& conn) {
     ctx.attach(&attempt_.priority());
     if (be_) ctx.attach(be_);
     if (captures_) ctx.attach(captures_.get());
+    if (txn_log_ && txn_log_->unique_id.size > 0) ctx.attach(&txn_log_->unique_id);
 }
 
 void HttpStream::capture_request(const http::RequestHead& head) {

@@ -31,7 +31,7 @@ bool HttpStream::posts_to_own_service(const http::RequestHead& head) const {
 
 void HttpStream::serve(const rules::Service& service, const http::RequestHead& head,
                        std::span<const std::byte> body, rules::ServiceReply& reply) {
-    log_server_ = service.log_name();
+    if (txn_log_) txn_log_->server = service.log_name();
     sample::Arena& arena = worker_.arena();
     sample::Context ctx(arena);
     sample::Connection conn;

@@ -61,8 +61,6 @@ TcpStream::TcpStream(Worker& worker, proxy::Frontend& fe, int client_fd, Session
     }
     clock_.restart(session.accepted > 0 ? session.accepted : worker.loop().now());
     if (session.accepted > 0) clock_.handshake = worker.loop().now();
-    // The log names the client, whose socket may be gone by the time it is sent.
-    if (!addrs_ && fe.logger && !fe.logger->empty()) addrs_ = socket_addresses(client_fd);
     clock_.request = clock_.head = clock_.handshake > 0 ? clock_.handshake : clock_.accept;
     worker_.stream_opened(worker_link);
 }

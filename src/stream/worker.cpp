@@ -198,8 +198,14 @@ void Worker::accept_from(ListenWatcher& lw) {
             pause(lw);
             return;
         }
-        const int fd =
-            ::accept4(lw.listener->socket.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        // A logging frontend names the client even when it reset the connection before we
+        // looked (getpeername fails then): its address is taken from the accept.
+        const bool logs = fe.logger && !fe.logger->empty();
+        net::Address peer;
+        peer.length = sizeof peer.storage;
+        const int fd = ::accept4(lw.listener->socket.fd,
+                                 logs ? reinterpret_cast<sockaddr*>(&peer.storage) : nullptr,
+                                 logs ? &peer.length : nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             c.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
             fe.cur_conns.fetch_sub(1, std::memory_order_acq_rel);
@@ -217,6 +223,11 @@ void Worker::accept_from(ListenWatcher& lw) {
         proxy::raise_max(fe.counts.max_conns, local + 1);
         if (c.conn_rate.limited()) c.conn_rate.count(loop_.now());
         Session session;
+        if (logs) {
+            session.addrs = std::make_unique<ClientAddresses>();
+            session.addrs->src = peer;
+            if (!net::local_address(fd, session.addrs->dst)) session.addrs->dst = {};
+        }
         const rules::Admission admission = admitted(fe, fd, session);
         if (admission.verb != rules::TcpVerb::Accept) {
             // Refused before any stream is made for it.
@@ -227,7 +238,7 @@ void Worker::accept_from(ListenWatcher& lw) {
             continue;
         }
         if (c.sess_rate.limited()) c.sess_rate.count(loop_.now());
-        if (fe.logger && !fe.logger->empty()) log_connect(fe, fd);
+        if (logs) log_connect(fe, *session.addrs);
         if (lw.listener->options.accept_proxy || admission.expect_proxy) {
             // The session starts once the PROXY header said whose connection this is.
             auto* wait = new ProxyHeaderWait(*this, fe, *lw.listener, fd, std::move(session));
@@ -239,15 +250,13 @@ void Worker::accept_from(ListenWatcher& lw) {
 }
 
 // A proxy with log targets but no traffic log format: HAProxy's line per connection.
-void Worker::log_connect(const proxy::Frontend& fe, int fd) {
+void Worker::log_connect(const proxy::Frontend& fe, const ClientAddresses& a) {
     const log::ProxyLogFormat& conf = fe.parts->read<log::ProxyLogFormat>();
     const bool http = fe.conf->mode == proxy::Mode::Http;
     if (conf.log_format(http) || !fe.logger->wants(log::Level::Info)) return;
-    const std::unique_ptr<ClientAddresses> a = socket_addresses(fd);
-    if (!a) return;
     fe.logger->emit(log::Level::Info,
-                    fmt::format("Connect from {} to {} ({}/{})", a->src.to_string(),
-                                a->dst.to_string(), fe.name, http ? "HTTP" : "TCP"));
+                    fmt::format("Connect from {} to {} ({}/{})", a.src.to_string(),
+                                a.dst.to_string(), fe.name, http ? "HTTP" : "TCP"));
 }
 
 void Worker::rest_listeners(double seconds) {

@@ -7,10 +7,11 @@ dates masked (and the syslog header's program name and pid)."""
 import os
 import re
 import socket
+import struct
 
 import pytest
 
-from conftest import Sluice, http_connect, wait_for
+from conftest import Sluice, cli_exchange, http_connect, wait_for
 
 HAPROXY = "/usr/sbin/haproxy"
 
@@ -383,3 +384,142 @@ def test_connect_line_without_a_format(sluice, backends, tmp_path):
     mask = [re.sub(r"127\.0\.0\.1:\d+ to", "127.0.0.1:PORT to", line) for line in ours]
     assert mask == [f"Connect from 127.0.0.1:PORT to 127.0.0.1:{sluice.port('fe')} (fe/HTTP)",
                     f"Connect from 127.0.0.1:PORT to 127.0.0.1:{sluice.port('t')} (t/TCP)"]
+
+
+def probe(port, how):
+    """One connection that sends no whole request: `fin` (connect, shut down), `rst`
+    (connect, reset), `timeout` (connect, wait), `partial-fin`/`partial-rst` (half a request
+    line first). Returns what came back (None after a reset)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        if how.startswith("partial"):
+            s.sendall(b"GET / HT")
+        if how.endswith("rst"):
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return None
+        if how.endswith("fin"):
+            s.shutdown(socket.SHUT_WR)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+        return out
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("option", ["", "option dontlognull", "option http-ignore-probes"])
+def test_probes_and_cut_requests(sluice, backends, tmp_path, option):
+    """A connection that ends or times out before its first request's first byte (a browser's
+    pre-connect): HAProxy 2.6 answers 400 (end, reset) or 408 (timeout http-request), counts a
+    failed request and a request, and logs "<BADREQ>" with CR--/cR--; dontlognull keeps those
+    lines out; option http-ignore-probes closes such connections silently. A head cut by the
+    client's end or reset is a bad request whatever the options."""
+    def config_for(runner, log_port):
+        return (runner.base("http", extra_global=f"log 127.0.0.1:{log_port} local0\n"
+                            f"    stats socket {runner.sock_path('admin')} level admin") +
+                f"    log global\n    option httplog\n    {option}\n"
+                "    timeout http-request 300ms\n"
+                f"frontend fe\n    bind 127.0.0.1:{runner.port('fe')}\n"
+                f"    default_backend be\nbackend be\n    server s 127.0.0.1:{dead}\n")
+
+    dead = backends.dead_port()
+    answers = {}
+    counters = {}
+    cases = ("fin", "rst", "timeout", "partial-fin", "partial-rst")
+
+    def scenario(runner):
+        got = answers.setdefault(runner.binary, {})
+        failed = logged = 0
+        for how in cases:
+            got[how] = probe(runner.port("fe"), how)
+            if how.startswith("partial") or "ignore" not in option:
+                failed += 1
+                if how.endswith("rst"):
+                    # Nothing comes back after a reset: the proxy's count says it was read.
+                    wait_for(lambda: frontend_row(runner)["ereq"] == str(failed),
+                             what="the reset counted")
+            if how.startswith("partial") or not option:
+                logged += 1
+        counters[runner.binary] = frontend_row(runner)
+        return logged
+
+    ours, theirs = run_both(sluice, tmp_path, config_for, scenario)
+    mine = answers[sluice.binary]
+    if "ignore" in option:
+        assert mine["fin"] == b"" and mine["timeout"] == b""
+    else:
+        assert mine["fin"].startswith(b"HTTP/1.1 400 ")
+        assert mine["timeout"].startswith(b"HTTP/1.1 408 ")
+    assert mine["partial-fin"].startswith(b"HTTP/1.1 400 ")
+    failed = 2 if "ignore" in option else 5
+    row = counters[sluice.binary]
+    assert (row["ereq"], row["req_tot"], row["hrsp_4xx"]) == (str(failed),) * 3
+    expected = {"fin": "400 CR--", "rst": "400 CR--", "timeout": "408 cR--",
+                "partial-fin": "400 CR--", "partial-rst": "400 CR--"}
+    kept = [how for how in cases if how.startswith("partial") or not option]
+    assert len(ours) == len(kept), ours
+    for line, how in zip(ours, kept):
+        f = mask_http(line)
+        assert f[-1] == '"<BADREQ>"' and f[3] == "fe/<NOSRV>", line
+        assert f"{f[5]} {f[9]}" == expected[how], line
+    if theirs is not None:
+        assert sorted(map(mask_http, ours)) == sorted(map(mask_http, theirs)), (ours, theirs)
+        assert counters[HAPROXY] == row
+
+
+def frontend_row(runner):
+    """The frontend's `show stat` row, by column name."""
+    lines = cli_exchange(runner.sock_path("admin"), "show stat\n").decode().split("\n")
+    header = lines[0].lstrip("# ").split(",")
+    for line in lines[1:]:
+        fields = line.split(",")
+        if fields[:2] == ["fe", "FRONTEND"]:
+            row = dict(zip(header, fields))
+            return {k: row[k] for k in ("ereq", "req_tot", "hrsp_4xx")}
+    raise AssertionError(f"no frontend row in {lines}")
+
+
+
+def test_unique_id_reaches_server_rules_and_log(sluice, backends, tmp_path):
+    """`unique-id-format` + `unique-id-header`: the server gets the id in the header, the
+    `unique-id` fetch gives it to the rules, %ID to the log, all the same; an id longer than
+    HAProxy's 127 characters is cut there, as HAProxy cuts it."""
+    web = backends.http("web")
+    long_tail = "x" * 200
+
+    def config_for(runner, log_port):
+        return (runner.base("http", extra_global=f"log 127.0.0.1:{log_port} local0") +
+                "    log global\n"
+                f"frontend fe\n    bind 127.0.0.1:{runner.port('fe')}\n"
+                '    log-format "%ID %{+Q}r"\n'
+                '    unique-id-format "%{+X}o %ci:%cp_%fi:%fp_%rt:%pid"\n'
+                "    unique-id-header X-Unique-ID\n"
+                "    http-response set-header X-Id %[unique-id]\n"
+                "    default_backend be\n"
+                f"frontend long\n    bind 127.0.0.1:{runner.port('long')}\n"
+                '    log-format "%ID"\n'
+                f'    unique-id-format "%rt-{long_tail}"\n'
+                "    default_backend be\n"
+                f"backend be\n    server web 127.0.0.1:{web.port}\n")
+
+    seen = {}
+
+    def scenario(runner):
+        with http_connect(runner.port("fe")) as c:
+            c.request("GET", "/echo", host="id.test")
+            r = c.response()
+        sent = dict((k.lower(), v) for k, v in web.requests[-1].headers)["x-unique-id"]
+        seen[runner.binary] = (sent, r.header("X-Id"))
+        raw_exchange(runner.port("long"), b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        return 2
+
+    ours, theirs = run_both(sluice, tmp_path, config_for, scenario)
+    sent, in_response = seen[sluice.binary]
+    logged = ours[0].split(" ")[0]
+    assert sent == in_response == logged, (sent, in_response, ours)
+    assert re.fullmatch(r"7F000001:[0-9A-F]{4}_7F000001:[0-9A-F]{4}_[0-9A-F]{4}:[0-9A-F]{4}", sent)
+    assert len(ours[1]) == 127 and ours[1].endswith("x"), ours[1]
+    if theirs is not None:
+        assert len(theirs[1]) == len(ours[1])
+        hx_sent, hx_response = seen[HAPROXY]
+        assert hx_sent == hx_response == theirs[0].split(" ")[0]

@@ -16,6 +16,16 @@ namespace sluice::log {
 // A duration in milliseconds, or -1 when the phase was never reached (HAProxy's convention).
 using Millis = std::int64_t;
 
+// A transaction's `unique-id-format` rendering, cut at HAProxy's 127 characters (its
+// UNIQUEID_LEN buffer): held with the transaction, attached to the contexts of its rules and log
+// line for the `unique-id` fetch.
+struct UniqueId {
+    std::uint8_t size = 0;  // 0: none
+    char text[127];
+    std::string_view view() const { return {text, size}; }
+    void assign(std::string_view s) { size = static_cast<std::uint8_t>(s.copy(text, sizeof text)); }
+};
+
 struct Record {
     // When the connection was accepted and when the logged request began (its first byte, or
     // the accept for the first request): wall-clock microseconds since the epoch.

@@ -178,6 +178,7 @@ struct ProxyConf {
     AddressHeader forwardfor{false, "X-Forwarded-For", std::nullopt, false};
     AddressHeader originalto{false, "X-Original-To", std::nullopt, false};
     bool accept_invalid_request = false, accept_invalid_response = false;
+    bool http_ignore_probes = false;  // an empty connection closes silently (no 400/408, no log)
     HttpReuse http_reuse = HttpReuse::Safe;
     std::uint32_t retry_on = retry_on::kConnFailure;
     std::string send_name_header;  // `http-send-name-header [NAME]`

@@ -232,6 +232,28 @@ class HttpStream final : public Stream {
     // error found with the request head is not: HAProxy has not chosen one then).
     void capture_body_error(bool response, bool with_backend);
 
+    // What a transaction's log line and unique id need, from its first byte to its end, on
+    // frontends that log or make unique ids (see wants_txn_log_): a block from the thread's
+    // pool, so that an idle connection holds none of it and no request mallocs.
+    struct TxnLog {
+        static constexpr std::string_view kPoolName = "http_txn_log";  // `show pools`
+        static void* operator new(std::size_t size) {
+            return core::ThreadCache<TxnLog>::allocate(size);
+        }
+        static void operator delete(void* p, std::size_t size) {
+            core::ThreadCache<TxnLog>::deallocate(p, size);
+        }
+        LogClock clock;
+        std::string_view server;       // a service answered: its name in the log (<STATS>...)
+        std::uint64_t request_id = 0;  // request_id() + 1; 0: none taken yet
+        std::int16_t status = -1;      // the final status the client got (-1: none yet)
+        std::int8_t level = -1;        // set-log-level (rules::Outcome::log_level); -1: none
+        bool pending = true;           // not logged yet (logasap logs before the end)
+        bool probe = false;            // no byte came (end_probe): dontlognull's null
+        log::UniqueId unique_id;
+    };
+    // Starts the transaction's block (when the frontend wants one), dated from `accept`.
+    void begin_txn_log(ev_tstamp accept);
     // The transaction's log line (http_stream_log.cpp), when the frontend logs: at its end,
     // or when the connection closes with a transaction under way; `early`: `option logasap`,
     // the response head just came.
@@ -244,12 +266,23 @@ class HttpStream final : public Stream {
     void render_record(log::Record& r, Render&& render);
     // HAProxy's %rt for this transaction: taken once, the first time something asks.
     std::uint64_t request_id() {
-        if (request_id_ == 0) request_id_ = next_request_id() + 1;
-        return request_id_ - 1;
+        if (txn_log_->request_id == 0) txn_log_->request_id = next_request_id() + 1;
+        return txn_log_->request_id - 1;
     }
 
     // Endings.
     void fail(std::uint16_t status, char cause, char phase);
+    // A request that could not be read (`phase` R) or whose head was refused: a failed
+    // request, counted in the frontend's requests as HAProxy counts it, answered `status`.
+    void bad_request(std::uint16_t status, char cause);
+    void count_bad_request();
+    // The connection ended (`reset`: by an error) or timed out (`status` 408) before its first
+    // request's first byte: a probe, HAProxy's pre-connect. With option http-ignore-probes it
+    // closes without a word, else it is a bad request, answered and logged (dontlognull aside).
+    void end_probe(std::uint16_t status, char cause, bool reset = false);
+    // The client reset its connection with a request head under way (or a probe): a bad
+    // request with nobody left to answer, counted and logged as if answered `status`.
+    void lost_request(std::uint16_t status, char cause);
     // The page for `status`: the backend's own, else the frontend's, else the built-in one;
     // `frontend_only` leaves the backend out.
     const http::ErrorPage* error_page(std::uint16_t status, bool frontend_only = false) const;
@@ -316,13 +349,7 @@ class HttpStream final : public Stream {
     std::uint32_t conn_generation_ = 0;  // the server Destination version it was made to
     std::size_t head_scanned_ = 0;       // resumption point of an incomplete head
     TerminationState term_;
-    LogClock clock_;                // this transaction's moments, for its log line
-    bool log_pending_ = false;      // a request began and is not logged yet
-    std::int16_t log_status_ = -1;  // the final status the client got (-1: none yet)
-    std::int8_t log_level_ = -1;    // set-log-level (rules::Outcome::log_level); -1: none
-    std::string_view log_server_;   // a service answered: its name in the log (<STATS>...)
-    std::uint64_t request_id_ = 0;  // request_id() + 1; 0: none taken yet
-    std::string unique_id_;         // unique-id-format's rendering; empty: none
+    std::unique_ptr<TxnLog> txn_log_;  // a transaction under way on a logging frontend
     http::Version req_version_ = http::Version::Http11;
     bool req_is_head_ = false;
     bool req_is_connect_ = false;
@@ -344,7 +371,8 @@ class HttpStream final : public Stream {
     bool retry_armed_ = false;  // retry_head_ holds this transaction's request
     bool client_done_ = false;  // Closing: no lingering needed unless the client sends more
     bool closed_ = false;
-    char client_ip_[48] = {};  // cached text of the client address (forwardfor)
+    bool wants_txn_log_ = false;  // the frontend logs, or makes unique ids
+    char client_ip_[48] = {};     // cached text of the client address (forwardfor)
 };
 
 }  // namespace sluice::stream

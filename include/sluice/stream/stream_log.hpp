@@ -30,7 +30,6 @@ class StreamLog {
     // `error`: the stream ended in error (a termination state, a 5xx); `null`: the connection
     // carried nothing (no request); `forced`: set-log-level's (rules::Outcome::log_level).
     bool wanted(bool error, bool null, std::int8_t forced = -1) const;
-    bool logasap() const { return conf_.logasap; }
     // Renders the line from what `ctx` holds (the log::Record among it) and sends it.
     void send(sample::Context& ctx, bool error, std::int8_t forced = -1) const;
 

@@ -20,6 +20,7 @@
 
 namespace sluice::stream {
 
+struct ClientAddresses;
 class Engine;
 class IdlePool;
 
@@ -109,7 +110,7 @@ class Worker {
     // Out of descriptors, or at a connection or session rate: no listener of this thread is
     // watched for `seconds`.
     void rest_listeners(double seconds);
-    void log_connect(const proxy::Frontend& fe, int fd);
+    void log_connect(const proxy::Frontend& fe, const ClientAddresses& a);
     // Wakes the streams of one queue, oldest first, until one finds no slot.
     void drain(QueueLink& head);
     void drain_after_release(proxy::Server& srv);

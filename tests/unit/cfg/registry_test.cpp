@@ -118,6 +118,7 @@ const Names kKeywords = {
     "option external-check",
     "option forwardfor",
     "option http-buffer-request",
+    "option http-ignore-probes",
     "option http-keep-alive",
     "option http-pretend-keepalive",
     "option http-server-close",
