@@ -40,15 +40,22 @@ const Location* current_location() {
 void run_late_checks(const Document& doc, Diagnostics& diag) {
     std::vector<Message> said;
     for (const LateCheck& c : doc.late_checks) {
-        std::string error = c.check(doc);
-        if (error.empty()) continue;
-        Message m{c.level, c.where, c.context, c.keyword, std::move(error)};
-        const bool again = std::any_of(said.begin(), said.end(), [&](const Message& s) {
-            return s.where.file == m.where.file && s.where.line == m.where.line && s.text == m.text;
-        });
-        if (again) continue;
-        said.push_back(m);
-        diag.add(std::move(m));
+        const std::string errors = c.check(doc);
+        // One message per line of the answer (a defaults line may fail for several proxies).
+        std::size_t from = 0;
+        while (from < errors.size()) {
+            std::size_t to = errors.find('\n', from);
+            if (to == std::string::npos) to = errors.size();
+            Message m{c.level, c.where, c.context, c.keyword, errors.substr(from, to - from)};
+            from = to + 1;
+            const bool again = std::any_of(said.begin(), said.end(), [&](const Message& s) {
+                return s.where.file == m.where.file && s.where.line == m.where.line &&
+                       s.text == m.text;
+            });
+            if (again) continue;
+            said.push_back(m);
+            diag.add(std::move(m));
+        }
     }
 }
 

@@ -60,6 +60,11 @@ std::string_view origin(LogKind kind) {
     }
 }
 
+// How HAProxy names a proxy in its messages (a listen section is a "proxy").
+std::string_view proxy_type(SectionKind kind) {
+    return kind == SectionKind::Listen ? "proxy" : cfg::section_name(kind);
+}
+
 bool is_backend_only(const Ctx& ctx) {
     return ctx.section() == SectionKind::Backend;
 }
@@ -70,10 +75,51 @@ Status warn_backend(Ctx& ctx) {
     return ctx.warning("directive is ignored in backends.");
 }
 
+// The frontends and listens in mode tcp whose traffic log a defaults line chose: `say` what
+// is wrong with each (one line each, as late checks take several), once every mode is known.
+template <class Say>
+void check_inheriting_tcp_proxies(Say say) {
+    const cfg::Location* here = cfg::current_location();
+    if (!here) return;
+    (void)cfg::defer_check(
+        [here = *here, say](const cfg::Document& doc) -> std::string {
+            std::string out;
+            for (const cfg::Section& s : doc.proxies) {
+                if (s.kind != SectionKind::Frontend && s.kind != SectionKind::Listen) continue;
+                if (s.parts.read<proxy::ProxyConf>().mode == proxy::Mode::Http) continue;
+                const ProxyLogFormat& conf = s.parts.read<ProxyLogFormat>();
+                if (conf.origin.file != here.file || conf.origin.line != here.line) continue;
+                const std::string line = say(s, conf);
+                if (line.empty()) continue;
+                if (!out.empty()) out += '\n';
+                out += line;
+            }
+            return out;
+        },
+        say.level);
+}
+
 // Files the check of a proxy's final mode: formats with HTTP-only variables are refused in
 // mode tcp, where HAProxy falls back to `option tcplog` for its HTTP formats.
 void check_mode_later(Ctx& ctx, std::string keyword, std::string http_var) {
-    if (ctx.section() == SectionKind::Defaults) return;  // checked where it is used
+    if (ctx.section() == SectionKind::Defaults) {
+        // Checked in the proxies that use it: the traffic log's format only (the others' use
+        // is not tracked).
+        if (keyword != "log-format") return;
+        struct {
+            cfg::Level level = cfg::Level::Alert;
+            std::string keyword, http_var;
+            std::string operator()(const cfg::Section&, const ProxyLogFormat& conf) const {
+                if (conf.kind != LogKind::Custom) return {};
+                return fmt::format(
+                    "failed to parse {} : format variable '{}' is reserved for "
+                    "HTTP mode.",
+                    keyword, http_var);
+            }
+        } say{.level = cfg::Level::Alert, .keyword = keyword, .http_var = http_var};
+        check_inheriting_tcp_proxies(say);
+        return;
+    }
     const SectionKind kind = ctx.section();
     (void)cfg::defer_check(
         [kind, name = ctx.name(), keyword, http_var](const cfg::Document& doc) -> std::string {
@@ -90,7 +136,24 @@ void check_mode_later(Ctx& ctx, std::string keyword, std::string http_var) {
 }
 
 void warn_tcp_fallback_later(Ctx& ctx, std::string option) {
-    if (ctx.section() == SectionKind::Defaults || is_backend_only(ctx)) return;
+    if (is_backend_only(ctx)) return;
+    if (ctx.section() == SectionKind::Defaults) {
+        struct {
+            cfg::Level level = cfg::Level::Warning;
+            std::string option;
+            std::string operator()(const cfg::Section& s, const ProxyLogFormat& conf) const {
+                if (conf.kind != LogKind::Http && conf.kind != LogKind::HttpClf &&
+                    conf.kind != LogKind::Https)
+                    return {};
+                return fmt::format(
+                    "'{}' not usable with {} '{}' (needs 'mode http'). Falling "
+                    "back to 'option tcplog'.",
+                    option, proxy_type(s.kind), s.name);
+            }
+        } say{.level = cfg::Level::Warning, .option = option};
+        check_inheriting_tcp_proxies(say);
+        return;
+    }
     const SectionKind kind = ctx.section();
     (void)cfg::defer_check(
         [kind, name = ctx.name(), option](const cfg::Document& doc) -> std::string {
@@ -100,7 +163,7 @@ void warn_tcp_fallback_later(Ctx& ctx, std::string option) {
                 return fmt::format(
                     "'{}' not usable with {} '{}' (needs 'mode http'). Falling back to "
                     "'option tcplog'.",
-                    option, cfg::section_name(kind), name);
+                    option, proxy_type(kind), name);
             }
             return {};
         },
@@ -134,6 +197,7 @@ Status set_log(Ctx& ctx, ProxyLogFormat& conf, LogKind kind, std::string_view sa
     conf.kind = kind;
     conf.log = std::move(format);
     conf.json = json;
+    if (const cfg::Location* here = cfg::current_location()) conf.origin = *here;
     return st;
 }
 

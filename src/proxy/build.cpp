@@ -12,6 +12,7 @@
 
 #include "sluice/auth/userlist.hpp"
 #include "sluice/cfg/late.hpp"
+#include "sluice/log/proxy_format.hpp"
 #include "sluice/proxy/runtime.hpp"
 
 namespace sluice::proxy {
@@ -342,6 +343,11 @@ std::unique_ptr<Config> build(cfg::Document doc, Diagnostics& diag, const BuildO
         fe->parts = &s.parts;
         fe->logger = std::make_unique<log::Logger>(s.parts.read<log::LogConf>(),
                                                    c.doc.global.read<log::LogConf>());
+        if (fe->logger->empty() && s.parts.read<log::ProxyLogFormat>().kind != log::LogKind::None)
+            diag.warning({},
+                         fmt::format("log format ignored for {} '{}' since it has no log "
+                                     "address.",
+                                     s.kind == SectionKind::Listen ? "proxy" : "frontend", s.name));
         fe->index = static_cast<std::uint32_t>(c.frontends.size());
         fe->uid = proxy_uid[&s];
         fe->counts.init(c.nbthread);

@@ -129,6 +129,12 @@ bool Format::has_variables() const {
     return false;
 }
 
+bool Format::uses_variable(std::string_view name) const {
+    for (const Piece& p : pieces_)
+        if (p.var && p.var->name == name) return true;
+    return false;
+}
+
 // In a log line HAProxy treats spaces as separators: a run of them is written once, and none
 // at the start of the line or right after another one, even when a variable that wrote nothing
 // (`%hr` without captures) stands between them.

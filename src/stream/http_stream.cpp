@@ -29,6 +29,7 @@ HttpStream::HttpStream(Worker& worker, proxy::Frontend& fe, int client_fd, Sessi
     const ev_tstamp now = worker.loop().now();
     wants_txn_log_ = (fe.logger && !fe.logger->empty()) ||
                      (fe.parts && fe.parts->read<log::ProxyLogFormat>().unique_id_format());
+    logs_backend_source_ = logs_backend_source(fe, true);
     begin_txn_log(session.accepted > 0 ? session.accepted : now);
     if (txn_log_) {
         if (session.accepted > 0) txn_log_->clock.handshake = now;
@@ -719,7 +720,8 @@ void HttpStream::connect_or_queue(const proxy::Pick& pick) {
             worker_.count_time(nullptr, pick.server, proxy::TimingKind::Queue, phase_started_);
         if (txn_log_ && txn_log_->clock.queue_done == 0)
             txn_log_->clock.queue_done = worker_.loop().now();
-        worker_.dequeue(queue_link);
+        QueuePositions unlogged;
+        worker_.dequeue_served(queue_link, *be_, txn_log_ ? txn_log_->queue : unlogged);
         if (reuse_idle(*pick.server)) return;
         connect();
         return;
@@ -820,7 +822,11 @@ void HttpStream::on_connected() {
         worker_.count_time(nullptr, conn_server_, proxy::TimingKind::Connect, phase_started_);
     phase_ = Phase::Exchange;
     phase_started_ = worker_.loop().now();  // the response time runs from here
-    if (txn_log_) txn_log_->clock.connected = phase_started_;
+    if (txn_log_) {
+        txn_log_->clock.connected = phase_started_;
+        if (logs_backend_source_ && !net::local_address(server_side_.fd, txn_log_->backend_source))
+            txn_log_->backend_source = {};
+    }
     observe(proxy::Observed::L4Ok);
     ++conn_requests_;
     server_side_.last_activity = worker_.loop().now();

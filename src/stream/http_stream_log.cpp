@@ -46,6 +46,9 @@ void HttpStream::fill_record(log::Record& r) {
     r.term_cause = term_.cause;
     r.term_phase = term_.phase;
     r.unique_id = t.unique_id.view();
+    if (t.backend_source.length > 0) r.backend_source = &t.backend_source;
+    r.srv_queue = t.queue.server;
+    r.be_queue = t.queue.backend;
     std::string_view line;
     if (captures_ && captures_->request_line(line)) split_request_line(line, r);
     if (captures_) {

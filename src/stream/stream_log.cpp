@@ -57,6 +57,7 @@ void StreamLog::send(sample::Context& ctx, bool error, std::int8_t forced) const
     thread_local std::string line;
     line.clear();
     format_.render(ctx, line, conf_.json ? sample::Format::Mode::Json : sample::Format::Mode::Log);
+    lines_.fetch_add(1, std::memory_order_relaxed);
     if (!conf_.sd) {
         logger_.emit(level(error, forced), line);
         return;
@@ -72,7 +73,12 @@ std::optional<StreamLog> stream_log(const proxy::Frontend& fe, bool http_mode) {
     const auto& conf = fe.parts->read<log::ProxyLogFormat>();
     const sample::Format* format = conf.log_format(http_mode);
     if (!format) return std::nullopt;
-    return StreamLog(*fe.logger, conf, *format);
+    return StreamLog(*fe.logger, conf, *format, fe.log_count);
+}
+
+bool logs_backend_source(const proxy::Frontend& fe, bool http_mode) {
+    const std::optional<StreamLog> how = stream_log(fe, http_mode);
+    return how && (how->format().uses_variable("bi") || how->format().uses_variable("bp"));
 }
 
 std::unique_ptr<ClientAddresses> socket_addresses(int fd) {
@@ -124,6 +130,7 @@ void fill_destination(log::Record& r, const proxy::Config& config, const proxy::
     }
     r.actconn = config.cur_conns.load(std::memory_order_relaxed);
     r.feconn = fe.cur_conns.load(std::memory_order_relaxed);
+    r.log_counter = fe.log_count.load(std::memory_order_relaxed);
     r.beconn = be ? be->cur_conns.load(std::memory_order_relaxed) - own_slot : 0;
     // Retries made, not failures: the last failure of a transaction that gave up retried
     // nothing.

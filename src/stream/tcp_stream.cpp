@@ -197,7 +197,7 @@ void TcpStream::connect_or_queue(const proxy::Pick& pick) {
         if (phase_ == Phase::Queued)
             worker_.count_time(nullptr, pick.server, proxy::TimingKind::Queue, phase_started_);
         if (clock_.queue_done == 0) clock_.queue_done = worker_.loop().now();
-        worker_.dequeue(queue_link);
+        worker_.dequeue_served(queue_link, *be_, queue_positions_);
         connect();
         return;
     }
@@ -260,6 +260,10 @@ void TcpStream::on_connected() {
     }
     server_side_.last_activity = client_.last_activity = connected_at_ = worker_.loop().now();
     clock_.connected = connected_at_;
+    if (logs_backend_source(fe_, false)) {
+        backend_source_ = std::make_unique<net::Address>();
+        if (!net::local_address(server_side_.fd, *backend_source_)) backend_source_.reset();
+    }
     if (fe_.logger && !fe_.logger->empty() && fe_.parts &&
         fe_.parts->read<log::ProxyLogFormat>().logasap)
         log_session(true);

@@ -43,6 +43,9 @@ void TcpStream::log_session(bool early) {
     r.backend_name = be_ ? std::string_view(be_->name) : std::string_view(fe_.name);
     fill_destination(r, worker_.config(), fe_, be_, attempt_, attempt_.last_server(), "<NOSRV>");
     r.request_counter = next_request_id();
+    r.backend_source = backend_source_.get();
+    r.srv_queue = queue_positions_.server;
+    r.be_queue = queue_positions_.backend;
     r.term_cause = term_.cause;
     r.term_phase = term_.phase;
     if (captures_) show_captures(*captures_, r);

@@ -391,6 +391,7 @@ bool Worker::enqueue(proxy::Backend& be, const proxy::Pick& pick,
                      const proxy::QueuePriority& priority, WaitLink& link) {
     proxy::Server* srv = pick.wait_for;
     std::atomic<std::uint32_t>& count = srv ? srv->queued : be.queued;
+    std::atomic<std::uint64_t>& served = srv ? srv->queue_served : be.queue_served;
     if (link.linked()) {
         if (link.count == &count) return true;
         dequeue(link);
@@ -412,6 +413,8 @@ bool Worker::enqueue(proxy::Backend& be, const proxy::Pick& pick,
     after->next->prev = &link;
     after->next = &link;
     link.count = &count;
+    link.served = &served;
+    link.served_at = served.load(std::memory_order_relaxed);
     count.fetch_add(1, std::memory_order_acq_rel);
     return true;
 }
@@ -423,6 +426,14 @@ void Worker::dequeue(WaitLink& link) {
     link.prev = link.next = nullptr;
     link.count->fetch_sub(1, std::memory_order_acq_rel);
     link.count = nullptr;
+}
+
+void Worker::dequeue_served(WaitLink& link, const proxy::Backend& be, QueuePositions& positions) {
+    if (!link.linked()) return;
+    const std::uint64_t now = link.served->fetch_add(1, std::memory_order_relaxed) + 1;
+    const auto position = static_cast<std::uint32_t>(now - link.served_at);
+    (link.served == &be.queue_served ? positions.backend : positions.server) += position;
+    dequeue(link);
 }
 
 void Worker::server_released(proxy::Server& srv) {

@@ -125,6 +125,50 @@ def test_http_option_in_mode_tcp_falls_back(sluice, option):
                 "Falling back to 'option tcplog'.")
 
 
+def defaults_then_tcp_listens(sluice, defaults_lines, listen_lines=()):
+    """A defaults section with a traffic log, a mode tcp listen inheriting it and one with its
+    own `listen_lines`."""
+    text = sluice.base(mode="tcp") + "    log stdout format raw local0\n"
+    text += "".join(f"    {line}\n" for line in defaults_lines)
+    for name, own in (("inherits", ()), ("own", listen_lines)):
+        text += (f"listen {name}\n    bind 127.0.0.1:{sluice.port(name)}\n"
+                 + "".join(f"    {line}\n" for line in own) + "    server s1 127.0.0.1:1\n")
+    return text
+
+
+def test_inherited_http_option_in_mode_tcp_falls_back(sluice):
+    """HAProxy warns at the defaults line, once per proxy still using it, naming a listen a
+    "proxy"; a proxy with its own tcplog is not warned about."""
+    out = check_warns(sluice, defaults_then_tcp_listens(sluice, ["option httplog"],
+                                                         ["option tcplog"]),
+                      "'option httplog' not usable with proxy 'inherits' (needs 'mode http'). "
+                      "Falling back to 'option tcplog'.")
+    assert "'own'" not in out.stderr, out.stderr
+
+
+def test_inherited_log_format_with_http_variable_in_mode_tcp(sluice):
+    """HAProxy refuses a defaults log-format with an HTTP-only variable in a mode tcp proxy
+    that uses it, naming the defaults line; one with its own format is fine."""
+    check_fails(sluice, defaults_then_tcp_listens(sluice, ['log-format "%ci %HM %r"'],
+                                                  ["log-format %ci"]),
+                "failed to parse log-format : format variable 'HM' is reserved for HTTP mode.")
+    check_ok(sluice, defaults_then_tcp_listens(sluice, ["log-format %ci"]))
+
+
+def test_log_format_without_log_address_is_warned(sluice):
+    """A frontend with a traffic log format but no `log` target: HAProxy 2.6 warns that the
+    format is ignored ("proxy" for a listen); a backend is not concerned."""
+    text = (sluice.base(mode="http") + "    option httplog\n"
+            f"frontend fe\n    bind 127.0.0.1:{sluice.port('fe')}\n    default_backend be\n"
+            f"listen both\n    bind 127.0.0.1:{sluice.port('both')}\n"
+            "    server s1 127.0.0.1:1\n"
+            "backend be\n    server s1 127.0.0.1:1\n")
+    out = check_warns(sluice, text,
+                      "log format ignored for frontend 'fe' since it has no log address.",
+                      "log format ignored for proxy 'both' since it has no log address.")
+    assert "'be'" not in out.stderr, out.stderr
+
+
 @pytest.mark.parametrize("line,what", [
     ("log-format %ci", "'log-format'"),
     ("log-format-sd %ci", "'log-format-sd'"),

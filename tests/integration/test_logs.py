@@ -523,3 +523,78 @@ def test_unique_id_reaches_server_rules_and_log(sluice, backends, tmp_path):
         assert len(theirs[1]) == len(ours[1])
         hx_sent, hx_response = seen[HAPROXY]
         assert hx_sent == hx_response == theirs[0].split(" ")[0]
+
+
+def test_counters_queue_positions_and_backend_source(sluice, backends, tmp_path):
+    """%lc (lines the frontend logged before), %rt, %sq/%bq (requests served from the
+    server's/backend's queue since this one entered it, itself included; 0 when not queued)
+    and %bi:%bp (the server connection's own address), in HTTP and TCP, as haproxy logs them.
+    Four requests wait for a server with maxconn 1: each is sent once the previous one is
+    counted in the backend's queue."""
+    web = backends.http("web")
+    echo = backends.echo("echo")
+
+    def config_for(runner, log_port):
+        return (runner.base("http", extra_global=f"log 127.0.0.1:{log_port} local0\n"
+                            f"    stats socket {runner.sock_path('admin')} level admin") +
+                "    log global\n    timeout queue 10s\n"
+                f"frontend fe\n    bind 127.0.0.1:{runner.port('fe')}\n"
+                '    log-format "lc=%lc sq=%sq bq=%bq src=%bi:%bp %{+Q}r"\n'
+                "    default_backend be\n"
+                f"backend be\n    server web 127.0.0.1:{web.port} maxconn 1\n"
+                f"listen tcp\n    mode tcp\n    bind 127.0.0.1:{runner.port('tcp')}\n"
+                '    log-format "tcp lc=%lc sq=%sq bq=%bq src=%bi:%bp"\n'
+                f"    server echo 127.0.0.1:{echo.port}\n")
+
+    def queued(runner):
+        lines = cli_exchange(runner.sock_path("admin"), "show stat\n").decode().split("\n")
+        header = lines[0].lstrip("# ").split(",")
+        for line in lines[1:]:
+            row = dict(zip(header, line.split(",")))
+            if row.get("pxname") == "be" and row.get("svname") == "BACKEND":
+                return int(row["qcur"])
+        return 0
+
+    def scenario(runner):
+        port = runner.port("fe")
+        for target in ("/echo?1", "/echo?2"):
+            raw_exchange(port, f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                         .encode())
+        with socket.create_connection(("127.0.0.1", runner.port("tcp")), timeout=10) as s:
+            s.sendall(b"ping")
+            assert s.recv(4) == b"ping"
+        clients = []
+        try:
+            for i in range(4):
+                c = socket.create_connection(("127.0.0.1", port), timeout=10)
+                clients.append(c)
+                c.sendall(f"GET /delay/300?{i} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                          .encode())
+                if i > 0:
+                    wait_for(lambda: queued(runner) == i, what=f"{i} requests queued")
+            for c in clients:
+                while c.recv(65536):
+                    pass
+        finally:
+            for c in clients:
+                c.close()
+        return 7
+
+    ours, theirs = run_both(sluice, tmp_path, config_for, scenario)
+
+    def fields(line):
+        return dict(kv.split("=", 1) for kv in line.split(" ") if "=" in kv)
+
+    http = [fields(line) for line in ours if not line.startswith("tcp ")]
+    tcp = [fields(line) for line in ours if line.startswith("tcp ")]
+    assert [f["lc"] for f in http] == ["0", "1", "2", "3", "4", "5"], ours
+    assert sorted(f["bq"] for f in http[2:]) == ["0", "1", "2", "3"], ours
+    assert all(f["sq"] == "0" for f in http + tcp), ours
+    for f in http + tcp:
+        ip, port = f["src"].rsplit(":", 1)
+        assert ip == "127.0.0.1" and port.isdigit(), ours
+    assert tcp[0]["lc"] == "0" and tcp[0]["bq"] == "0", ours
+    if theirs is not None:
+        def masked(line):
+            return re.sub(r"src=127\.0\.0\.1:\d+", "src=127.0.0.1:PORT", line)
+        assert sorted(map(masked, ours)) == sorted(map(masked, theirs)), (ours, theirs)

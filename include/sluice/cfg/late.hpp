@@ -18,8 +18,9 @@ namespace sluice::cfg {
 
 struct Document;
 
-// An error message, or an empty string when all is well. A check may also finish what its
-// line started (bind a reference to the section it names).
+// An error message, or an empty string when all is well; several messages are separated by
+// '\n'. A check may also finish what its line started (bind a reference to the section it
+// names).
 using LateCheckFn = std::function<std::string(const Document& doc)>;
 
 struct LateCheck {

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "sluice/cfg/diag.hpp"
 #include "sluice/sample/format.hpp"
 
 namespace sluice::log {
@@ -47,6 +48,9 @@ struct ProxyLogFormat {
     // section. None: the proxy sends no traffic log (HAProxy's default without a format).
     LogKind kind = LogKind::None;
     std::optional<sample::Format> log;
+    // The line that chose it (a defaults line for a proxy that inherited it), for the checks
+    // made once every proxy's mode is known.
+    cfg::Location origin;
     // `option httplog json` / `option tcplog json` (Sluice's): one JSON object per line, with
     // the members of the chosen format (Format::Mode::Json).
     bool json = false;

@@ -109,6 +109,9 @@ struct Server {
     // changes it (0 takes no new traffic, as `drain`).
     std::atomic<std::uint32_t> weight{1};
     std::atomic<std::uint32_t> queued{0};  // requests waiting in its queue, all threads
+    // Requests taken out of its queue to be served, all threads: HAProxy's queue index, by
+    // which a request's log says how many were served before it (%sq).
+    std::atomic<std::uint64_t> queue_served{0};
     // The connection limit: `maxconn` until an agent check (or the runtime API) changes it.
     std::atomic<std::uint32_t> maxconn{0};
     std::atomic<std::uint32_t> idle_conns{0};  // kept for reuse, all threads (pool-max-conn)
@@ -295,7 +298,8 @@ struct Backend {
     };
     std::vector<ServerRule> server_rules;
 
-    std::atomic<std::uint32_t> queued{0};  // streams waiting for a server slot, all threads
+    std::atomic<std::uint32_t> queued{0};        // streams waiting for a server slot, all threads
+    std::atomic<std::uint64_t> queue_served{0};  // as Server::queue_served (%bq)
     // Streams waiting in its queue and its servers' (HAProxy's `queue` fetch).
     std::int64_t waiting() const {
         std::int64_t n = queued.load(std::memory_order_relaxed);
@@ -381,6 +385,8 @@ struct Frontend {
     std::unique_ptr<log::Logger> logger;  // its `log` targets, resolved (never null)
 
     std::atomic<std::uint32_t> cur_conns{0};
+    // Traffic log lines sent so far (%lc): counted by whoever logs, through a const Frontend.
+    mutable std::atomic<std::uint64_t> log_count{0};
     ErrorCounters errors;
     PerThreadCounts counts;  // per thread: stats counters (counters.hpp)
     // The last invalid request refused (or let through, accept-invalid): `show errors`.

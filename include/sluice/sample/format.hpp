@@ -46,6 +46,8 @@ class Format {
     std::string_view http_only_variable() const;
     // True when the format has log-format variables (not only literals and samples).
     bool has_variables() const;
+    // True when the format has the variable `name` (without its %: "bi").
+    bool uses_variable(std::string_view name) const;
 
   private:
     struct Piece {

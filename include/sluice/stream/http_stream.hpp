@@ -251,6 +251,8 @@ class HttpStream final : public Stream {
         bool pending = true;           // not logged yet (logasap logs before the end)
         bool probe = false;            // no byte came (end_probe): dontlognull's null
         log::UniqueId unique_id;
+        net::Address backend_source;  // %bi %bp: the server connection's own address
+        QueuePositions queue;         // %sq %bq
     };
     // Starts the transaction's block (when the frontend wants one), dated from `accept`.
     void begin_txn_log(ev_tstamp accept);
@@ -371,8 +373,9 @@ class HttpStream final : public Stream {
     bool retry_armed_ = false;  // retry_head_ holds this transaction's request
     bool client_done_ = false;  // Closing: no lingering needed unless the client sends more
     bool closed_ = false;
-    bool wants_txn_log_ = false;  // the frontend logs, or makes unique ids
-    char client_ip_[48] = {};     // cached text of the client address (forwardfor)
+    bool wants_txn_log_ = false;        // the frontend logs, or makes unique ids
+    bool logs_backend_source_ = false;  // its log line shows %bi or %bp
+    char client_ip_[48] = {};           // cached text of the client address (forwardfor)
 };
 
 }  // namespace sluice::stream

@@ -53,7 +53,15 @@ struct QueueLink {
 // server's it is bound to; `count` is that queue's length over every thread.
 struct WaitLink : QueueLink {
     std::atomic<std::uint32_t>* count = nullptr;
+    std::atomic<std::uint64_t>* served = nullptr;  // that queue's count of streams served
+    std::uint64_t served_at = 0;                   // its value when the stream came in
     std::int64_t key = 0;  // the queue is ordered by it (priority class, then time)
+};
+
+// Where a stream served from a queue stood in it, for the logs: how many streams were served
+// from that queue since it came in, itself included (HAProxy's %sq / %bq); 0: not queued.
+struct QueuePositions {
+    std::uint32_t server = 0, backend = 0;
 };
 
 // The common part of Stream::describe: the stream's id (its address, as HAProxy's), client

@@ -4,6 +4,7 @@
 // log/proxy_format.hpp). Nothing here allocates per line once a thread has logged a few.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -25,13 +26,14 @@ namespace sluice::stream {
 class StreamLog {
   public:
     StreamLog(const log::Logger& logger, const log::ProxyLogFormat& conf,
-              const sample::Format& format)
-        : logger_(logger), conf_(conf), format_(format) {}
+              const sample::Format& format, std::atomic<std::uint64_t>& lines)
+        : logger_(logger), conf_(conf), format_(format), lines_(lines) {}
     // `error`: the stream ended in error (a termination state, a 5xx); `null`: the connection
     // carried nothing (no request); `forced`: set-log-level's (rules::Outcome::log_level).
     bool wanted(bool error, bool null, std::int8_t forced = -1) const;
     // Renders the line from what `ctx` holds (the log::Record among it) and sends it.
     void send(sample::Context& ctx, bool error, std::int8_t forced = -1) const;
+    const sample::Format& format() const { return format_; }
 
   private:
     log::Level level(bool error, std::int8_t forced) const {
@@ -41,6 +43,7 @@ class StreamLog {
     const log::Logger& logger_;
     const log::ProxyLogFormat& conf_;
     const sample::Format& format_;
+    std::atomic<std::uint64_t>& lines_;  // the frontend's count of lines sent (%lc)
 };
 
 // How `fe` logs its streams; nothing when it has no log target or no format (HAProxy sends no
@@ -59,6 +62,9 @@ void show_captures(const sample::Captures& captures, log::Record& r);
 
 // HAProxy's %rt: a number per logged stream, process-wide.
 std::uint64_t next_request_id();
+// Whether the frontend's traffic log line shows the server connection's own address (%bi,
+// %bp): only then is it asked of the socket, once per server connection.
+bool logs_backend_source(const proxy::Frontend& fe, bool http_mode);
 
 // The names, counts and retries a log line shows about where the stream went: `srv` the
 // server of its last attempt (null: `no_server` is named, "<NOSRV>" or a service's), the

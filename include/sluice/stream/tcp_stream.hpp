@@ -129,7 +129,9 @@ class TcpStream final : public Stream {
     ev_tstamp connected_at_ = 0;
     ev_tstamp started_at_ = 0;
     TerminationState term_;
-    LogClock clock_;  // for the session's log line
+    LogClock clock_;                                // for the session's log line
+    std::unique_ptr<net::Address> backend_source_;  // %bi %bp, when the log line shows them
+    QueuePositions queue_positions_;                // %sq %bq
     bool closed_ = false;
     bool logged_ = false;
     bool client_sent_ = false;  // some byte came from the client (`dontlognull`)

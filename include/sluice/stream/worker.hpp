@@ -61,6 +61,9 @@ class Worker {
     bool enqueue(proxy::Backend& be, const proxy::Pick& pick, const proxy::QueuePriority& priority,
                  WaitLink& link);
     void dequeue(WaitLink& link);
+    // The stream leaves its queue (if in one: `be`'s or one of its servers') because it got
+    // its slot: its position in that queue is added to `positions`.
+    void dequeue_served(WaitLink& link, const proxy::Backend& be, QueuePositions& positions);
     // `on-marked-down shutdown-sessions`: this thread's streams holding a slot on `srv` end.
     void shutdown_server_sessions(const proxy::Server& srv);
     // `del server`, on this thread: nothing of it is kept (idle connections, streams'
