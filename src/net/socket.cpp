@@ -27,6 +27,24 @@ util::Result<int> fail(int fd, const Endpoint& e, const char* what) {
                                    std::strerror(err)));
 }
 
+// `sun` (a path, of `length` bytes of address) becomes "PATH.PID.tmp" beside it; false when
+// that would not fit.
+bool make_temporary_path(sockaddr_un& sun, socklen_t& length) {
+    const std::string tmp = fmt::format("{}.{}.tmp", sun.sun_path, ::getpid());
+    if (tmp.size() >= sizeof sun.sun_path) return false;
+    std::memcpy(sun.sun_path, tmp.c_str(), tmp.size() + 1);
+    length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + tmp.size() + 1);
+    return true;
+}
+
+// Removes the temporary socket file of a bind that failed after it.
+struct TemporaryPath {
+    const char* path = nullptr;
+    ~TemporaryPath() {
+        if (path) ::unlink(path);
+    }
+};
+
 bool set_nonblocking(int fd) {
     const int flags = fcntl(fd, F_GETFL);
     return flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
@@ -58,6 +76,22 @@ util::Result<ListenSocket> open_listener(const Endpoint& e, const BindOptions& o
     const int family = e.address.family();
     int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return util::error(fail(-1, e, "create a socket for").error());
+    // A unix socket is bound under a temporary name and renamed over the path once it listens
+    // (as HAProxy does): whoever sees the path can connect, never meeting a refusal while we
+    // start, and a reload replaces the old socket without a moment with none.
+    Address bound = e.address;
+    auto* bound_sun = reinterpret_cast<sockaddr_un*>(&bound.storage);
+    const bool renamed = family == AF_UNIX && bound_sun->sun_path[0] != '\0' &&
+                         make_temporary_path(*bound_sun, bound.length);
+    if (renamed) {
+        // Only a socket is replaced: a file of another kind at the path is someone else's.
+        const auto* final_sun = reinterpret_cast<const sockaddr_un*>(&e.address.storage);
+        struct stat st {};
+        if (::lstat(final_sun->sun_path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+            errno = EADDRINUSE;
+            return util::error(fail(fd, e, "bind").error());
+        }
+    }
     const int one = 1;
     if (family != AF_UNIX) {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -84,16 +118,16 @@ util::Result<ListenSocket> open_listener(const Endpoint& e, const BindOptions& o
         }
     } else {
         const auto* sun = reinterpret_cast<const sockaddr_un*>(&e.address.storage);
-        if (sun->sun_path[0] != '\0') {
+        if (sun->sun_path[0] != '\0' && !renamed) {
             // A stale socket file from a previous run would make bind fail; HAProxy replaces it.
             struct stat st {};
             if (::lstat(sun->sun_path, &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(sun->sun_path);
         }
     }
-    if (::bind(fd, e.address.raw(), e.address.length) != 0)
-        return util::error(fail(fd, e, "bind").error());
+    if (::bind(fd, bound.raw(), bound.length) != 0) return util::error(fail(fd, e, "bind").error());
+    TemporaryPath cleanup{renamed ? bound_sun->sun_path : nullptr};
     if (family == AF_UNIX) {
-        const auto* sun = reinterpret_cast<const sockaddr_un*>(&e.address.storage);
+        const auto* sun = bound_sun;
         if (sun->sun_path[0] != '\0') {
             if (o.unix_mode != 0 && ::chmod(sun->sun_path, o.unix_mode) != 0)
                 return util::error(fail(fd, e, "set the mode of").error());
@@ -121,6 +155,12 @@ util::Result<ListenSocket> open_listener(const Endpoint& e, const BindOptions& o
         }
     }
     if (::listen(fd, backlog) != 0) return util::error(fail(fd, e, "listen on").error());
+    if (renamed) {
+        const auto* final_sun = reinterpret_cast<const sockaddr_un*>(&e.address.storage);
+        if (::rename(bound_sun->sun_path, final_sun->sun_path) != 0)
+            return util::error(fail(fd, e, "rename the socket file of").error());
+        cleanup.path = nullptr;
+    }
     ls.fd = fd;
     return ls;
 }

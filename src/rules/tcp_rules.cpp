@@ -11,10 +11,12 @@ namespace sluice::rules {
 
 namespace {
 
-void run_action(const Action& action, sample::Context& ctx) {
-    Outcome unused;
-    RuleCtx rctx{.samples = ctx, .req = nullptr, .res = nullptr, .outcome = unused};
+// `log_level`: set-log-level's (content rules only; the others' actions have no stream).
+void run_action(const Action& action, sample::Context& ctx, std::int8_t* log_level = nullptr) {
+    Outcome outcome;
+    RuleCtx rctx{.samples = ctx, .req = nullptr, .res = nullptr, .outcome = outcome};
     (void)action.run(rctx);  // tcp actions never end the rules
+    if (log_level && outcome.log_level >= 0) *log_level = outcome.log_level;
 }
 
 // Connection or session rules, in order: actions run and the rules go on; the first other
@@ -54,7 +56,8 @@ TcpVerb admit_session(const TcpRulesConf& conf, sample::Context& ctx) {
     return admit(conf.session, ctx, unused);
 }
 
-ContentVerdict run_content_rules(std::span<const TcpRule> rules, sample::Context& ctx, bool final) {
+ContentVerdict run_content_rules(std::span<const TcpRule> rules, sample::Context& ctx, bool final,
+                                 std::int8_t& log_level) {
     for (const TcpRule& rule : rules) {
         ctx.may_change = false;
         const bool hit = !rule.cond || rule.cond->eval(ctx);
@@ -64,7 +67,7 @@ ContentVerdict run_content_rules(std::span<const TcpRule> rules, sample::Context
         switch (rule.verb) {
             case TcpVerb::Run:
                 ctx.may_change = false;
-                run_action(*rule.action, ctx);
+                run_action(*rule.action, ctx, &log_level);
                 if (ctx.may_change && !final) return ContentVerdict::Wait;
                 continue;
             case TcpVerb::Accept:
@@ -107,8 +110,8 @@ struct TcpAction {
     std::string_view later = {};      // Kind::Later: what brings it; Unsupported: why not
 };
 
-// Every action of HAProxy 2.6's tcp-request and tcp-response rules but capture, set-log-level
-// and the stick counters (track-sc*, sc-*), which parse_tcp_rule meets first.
+// Every action of HAProxy 2.6's tcp-request and tcp-response rules but capture and the stick
+// counters (track-sc*, sc-*), which parse_tcp_rule meets first.
 constexpr TcpAction kTcpActions[] = {
     {.name = "accept", .stages = kAllStages, .kind = Kind::Verb, .verb = TcpVerb::Accept},
     {.name = "reject", .stages = kAllStages, .kind = Kind::Verb, .verb = TcpVerb::Reject},
@@ -136,6 +139,7 @@ constexpr TcpAction kTcpActions[] = {
      .later = "DNS resolvers (roadmap item 12)"},
     {.name = "set-priority-class", .stages = kContent, .kind = Kind::Shared},
     {.name = "set-priority-offset", .stages = kContent, .kind = Kind::Shared},
+    {.name = "set-log-level", .stages = kContent | kResponse, .kind = Kind::Shared},
     {.name = "switch-mode",
      .stages = kContent,
      .kind = Kind::Unsupported,
@@ -215,10 +219,6 @@ cfg::Status parse_tcp_rule(cfg::Args args, cfg::Ctx& ctx) {
                              : sample::Use::Internal | sample::Use::Conn;
     if (action.starts_with("track-sc") || action.starts_with("sc-")) {
         return ctx.alert("'{} {} {}' comes with stick tables (roadmap item 9)", kw, when, action);
-    } else if (action == "set-log-level") {
-        return ctx.alert(
-            "'{} {} {}' is not implemented yet in tcp rules (http-request rules have it)", kw, when,
-            action);
     } else if (action == "capture" && set != &conf.content) {
         // HAProxy 2.6 captures from content rules only (tcp-response has no capture).
         return ctx.alert(

@@ -34,7 +34,7 @@ bool has_content_rules(const cfg::Parts* parts) {
 bool content_rules_pass(const cfg::Parts* parts, sample::Context& ctx, rules::Outcome& outcome) {
     if (!has_content_rules(parts)) return true;
     const auto& rules = parts->read<rules::TcpRulesConf>().content;
-    switch (rules::run_content_rules(rules, ctx, true)) {
+    switch (rules::run_content_rules(rules, ctx, true, outcome.log_level)) {
         case rules::ContentVerdict::Reject:
             outcome.verdict = rules::Verdict::Drop;
             return false;
@@ -317,7 +317,7 @@ rules::Outcome HttpStream::run_response_rules(http::ResponseHead& head,
         // tcp-response content rules: once per response, on its head received whole.
         sample::Payload payload{.req = {}, .res = server_side_.in.readable(), .final = true};
         ctx.attach(&payload);
-        switch (rules::run_content_rules(*tcp, ctx, true)) {
+        switch (rules::run_content_rules(*tcp, ctx, true, outcome.log_level)) {
             case rules::ContentVerdict::Reject:
                 outcome.verdict = rules::Verdict::Drop;
                 return outcome;

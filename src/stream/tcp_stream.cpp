@@ -137,7 +137,7 @@ void TcpStream::inspect(bool expired) {
                                          client_.read_closed || up_.buf.full()};
         ctx.attach(&payload);
         if (inspect_stage_ == 1) ctx.attach(be_);
-        switch (rules::run_content_rules(rc.content, ctx, payload.final)) {
+        switch (rules::run_content_rules(rc.content, ctx, payload.final, log_level_)) {
             case rules::ContentVerdict::Wait:
                 if (phase_ != Phase::Inspecting) {
                     phase_ = Phase::Inspecting;
@@ -370,7 +370,7 @@ void TcpStream::inspect_response(bool expired) {
     ctx.attach(&payload);
     ctx.attach(be_);
     if (attempt_.server()) ctx.attach(attempt_.server());
-    switch (rules::run_content_rules(rc.response, ctx, payload.final)) {
+    switch (rules::run_content_rules(rc.response, ctx, payload.final, log_level_)) {
         case rules::ContentVerdict::Wait:
             arm_timer();
             return;

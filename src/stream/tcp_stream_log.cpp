@@ -29,7 +29,7 @@ void TcpStream::log_session(bool early) {
     if (!how) return;
     const bool error = term_.cause != '-';
     // HAProxy's `dontlognull` leaves out a session whose client sent nothing.
-    if (!how->wanted(error, !client_sent_)) return;
+    if (!how->wanted(error, !client_sent_, log_level_)) return;
 
     log::Record r;
     fill_times(r, clock_, worker_.loop().now());
@@ -56,7 +56,7 @@ void TcpStream::log_session(bool early) {
     sample::Connection conn;
     attach_connection(ctx, conn, false);
     ctx.attach(&r);
-    how->send(ctx, error);
+    how->send(ctx, error, log_level_);
 }
 
 }  // namespace sluice::stream

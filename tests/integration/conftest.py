@@ -187,14 +187,17 @@ _ADDR_PREFIXES = ("ipv4@", "ipv6@", "tcp@", "tcp4@", "tcp6@")
 
 
 def bind_targets(config_text):
-    """What start() waits for: every TCP port and unix path named on a `bind` line.
+    """What start() waits for: every TCP port and unix path named on a `bind` or `stats
+    socket` line.
 
     Raises ValueError for addresses this cannot read (environment variables, `.if` blocks make
     some bind lines inactive): those tests pass `listening=` explicitly."""
     targets = []
     for raw in config_text.splitlines():
         words = raw.split()
-        if len(words) < 2 or words[0] != "bind":
+        if words[:2] == ["stats", "socket"]:
+            words = words[1:]
+        elif len(words) < 2 or words[0] != "bind":
             continue
         for addr in words[1].strip("\"'").split(","):
             if "$" in addr:

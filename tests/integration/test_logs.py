@@ -361,6 +361,49 @@ def test_set_log_level(sluice, backends, tmp_path):
         assert [d[:5] for d in raw[HAPROXY]] == ["<131>", "<134>"]
 
 
+def test_tcp_rules_set_log_level(sluice, backends, tmp_path):
+    """`tcp-request content set-log-level` and `tcp-response content set-log-level` in mode
+    tcp, and tcp-request content's in mode http: `silent` drops the line, a level sets its
+    priority (local0.err is <131>, local0.warning <132>, info <134>), as haproxy does."""
+    echo = backends.echo("echo")
+    web = backends.http("web")
+
+    def config_for(runner, log_port):
+        return (runner.base("tcp", extra_global=f"log 127.0.0.1:{log_port} local0") +
+                "    log global\n"
+                f"listen t\n    bind 127.0.0.1:{runner.port('t')}\n    option tcplog\n"
+                "    tcp-request inspect-delay 2s\n"
+                "    tcp-request content set-log-level silent if { req.payload(0,5) -m str quiet }\n"
+                "    tcp-request content set-log-level err if { req.payload(0,4) -m str loud }\n"
+                "    tcp-response inspect-delay 2s\n"
+                "    tcp-response content set-log-level warning if { res.payload(0,4) -m str warn }\n"
+                f"    server echo 127.0.0.1:{echo.port}\n"
+                f"frontend h\n    mode http\n    bind 127.0.0.1:{runner.port('h')}\n"
+                "    option httplog\n"
+                "    tcp-request content set-log-level err if { req.hdr(host) -m str loud.test }\n"
+                "    default_backend web\n"
+                f"backend web\n    mode http\n    server web 127.0.0.1:{web.port}\n")
+
+    def scenario(runner):
+        for word in (b"quiet", b"loud", b"warn", b"plain"):
+            with socket.create_connection(("127.0.0.1", runner.port("t")), timeout=10) as s:
+                s.sendall(word)
+                got = b""
+                while len(got) < len(word):
+                    got += s.recv(64)
+                assert got == word
+        for host in ("loud.test", "calm.test"):
+            raw_exchange(runner.port("h"), f"GET /echo HTTP/1.1\r\nHost: {host}\r\n"
+                                           "Connection: close\r\n\r\n".encode())
+        return 5
+
+    raw = {}
+    ours, theirs = run_both(sluice, tmp_path, config_for, scenario, raw)
+    assert [d[:5] for d in raw[sluice.binary]] == ["<131>", "<132>", "<134>", "<131>", "<134>"]
+    if theirs is not None:
+        assert [d[:5] for d in raw[HAPROXY]] == ["<131>", "<132>", "<134>", "<131>", "<134>"]
+
+
 def test_connect_line_without_a_format(sluice, backends, tmp_path):
     """A proxy with log targets and no traffic format logs HAProxy's "Connect from" line per
     connection."""
@@ -546,14 +589,14 @@ def test_counters_queue_positions_and_backend_source(sluice, backends, tmp_path)
                 '    log-format "tcp lc=%lc sq=%sq bq=%bq src=%bi:%bp"\n'
                 f"    server echo 127.0.0.1:{echo.port}\n")
 
-    def queued(runner):
+    def backend_row(runner):
         lines = cli_exchange(runner.sock_path("admin"), "show stat\n").decode().split("\n")
         header = lines[0].lstrip("# ").split(",")
         for line in lines[1:]:
             row = dict(zip(header, line.split(",")))
             if row.get("pxname") == "be" and row.get("svname") == "BACKEND":
-                return int(row["qcur"])
-        return 0
+                return row
+        return {}
 
     def scenario(runner):
         port = runner.port("fe")
@@ -568,10 +611,15 @@ def test_counters_queue_positions_and_backend_source(sluice, backends, tmp_path)
             for i in range(4):
                 c = socket.create_connection(("127.0.0.1", port), timeout=10)
                 clients.append(c)
-                c.sendall(f"GET /delay/300?{i} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                c.sendall(f"GET /delay/800?{i} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
                           .encode())
-                if i > 0:
-                    wait_for(lambda: queued(runner) == i, what=f"{i} requests queued")
+                # The first holds the server, then each waits behind the previous ones.
+                if i == 0:
+                    wait_for(lambda: backend_row(runner).get("scur") == "1",
+                             what="the first request served")
+                else:
+                    wait_for(lambda: backend_row(runner).get("qcur") == str(i),
+                             what=f"{i} requests queued")
             for c in clients:
                 while c.recv(65536):
                     pass

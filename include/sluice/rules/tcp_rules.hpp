@@ -73,6 +73,8 @@ util::Result<std::unique_ptr<const Action>> parse_content_capture(std::span<cons
 enum class ContentVerdict : std::uint8_t { Accept, Reject, SilentDrop, Close, Wait };
 // Runs content rules on the context's Payload. Wait: a condition read bytes that are not there
 // yet and `final` is false (more may come within the inspect delay): run them again later.
-ContentVerdict run_content_rules(std::span<const TcpRule> rules, sample::Context& ctx, bool final);
+// `log_level`: where a set-log-level rule leaves its level (Outcome::log_level's values).
+ContentVerdict run_content_rules(std::span<const TcpRule> rules, sample::Context& ctx, bool final,
+                                 std::int8_t& log_level);
 
 }  // namespace sluice::rules

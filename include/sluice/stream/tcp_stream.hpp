@@ -134,7 +134,8 @@ class TcpStream final : public Stream {
     QueuePositions queue_positions_;                // %sq %bq
     bool closed_ = false;
     bool logged_ = false;
-    bool client_sent_ = false;  // some byte came from the client (`dontlognull`)
+    std::int8_t log_level_ = -1;  // set-log-level (rules::Outcome::log_level); -1: none
+    bool client_sent_ = false;    // some byte came from the client (`dontlognull`)
     // The session's log line (tcp_stream_log.cpp), when the frontend logs: from close(), or
     // (`early`, `option logasap`) once the server connection is up.
     void log_session(bool early = false);

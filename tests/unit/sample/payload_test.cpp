@@ -898,7 +898,8 @@ class PayloadRulesTest : public ::testing::Test {
         Context ctx(arena);
         ctx.attach(&p);
         ctx.may_change = stale_may_change;
-        return verdict_name(rules::run_content_rules(rs, ctx, final));
+        std::int8_t log_level = -1;
+        return verdict_name(rules::run_content_rules(rs, ctx, final, log_level));
     }
     Bytes prefix(const Bytes& b, std::size_t n) {
         return Bytes(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n));
