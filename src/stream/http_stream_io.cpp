@@ -276,6 +276,38 @@ void HttpStream::fail(std::uint16_t status, char cause, char phase) {
     send_page(*page, keep, {}, reading_request ? AfterRules::None : AfterRules::All);
 }
 
+void HttpStream::count_bad_request() {
+    fe_.errors.count(&proxy::ErrorCounters::failed_requests);
+    proxy::Counts& c = worker_.counts(fe_.counts);
+    c.requests.add();
+    c.request_rate.add(worker_.second());
+}
+
+void HttpStream::bad_request(std::uint16_t status, char cause) {
+    count_bad_request();
+    fail(status, cause, 'R');
+}
+
+void HttpStream::end_probe(std::uint16_t status, char cause, bool reset) {
+    if (fe_.conf->http_ignore_probes) {
+        close();  // not pending: no log line
+        return;
+    }
+    if (txn_log_) txn_log_->pending = txn_log_->probe = true;
+    if (reset)
+        lost_request(status, cause);
+    else
+        bad_request(status, cause);
+}
+
+void HttpStream::lost_request(std::uint16_t status, char cause) {
+    // Nobody to answer: counted and logged as the answer HAProxy would have sent.
+    count_bad_request();
+    count_response(status, false);
+    term_.set(cause, 'R');
+    close();
+}
+
 const http::ErrorPage* HttpStream::error_page(std::uint16_t status, bool frontend_only) const {
     const proxy::Backend* be = frontend_only ? nullptr : be_;
     const http::ErrorPage* page =
