@@ -51,12 +51,11 @@ std::pair<long, std::size_t> leading_long(std::string_view text) {
 
 AgentReply parse_agent_reply(std::string_view reply) {
     AgentReply r;
-    const std::size_t eol = reply.find_first_of("\r\n");
-    if (eol == std::string_view::npos) return r;
+    // HAProxy reads the reply as a C string: a NUL before the line's end leaves no line.
+    const std::size_t eol = reply.find_first_of(std::string_view("\r\n\0", 3));
+    if (eol == std::string_view::npos || reply[eol] == '\0') return r;
     r.complete = true;
-    // HAProxy reads the line as a C string: a NUL ends it.
-    std::string_view line = reply.substr(0, eol);
-    line = line.substr(0, line.find('\0'));
+    const std::string_view line = reply.substr(0, eol);
     std::size_t i = 0;
     while (i < line.size()) {
         if (separator(line[i])) {
@@ -214,10 +213,15 @@ bool operational(const Agent& a) {
     return a.up && (!a.check_health || a.check_health->up);
 }
 
-// The agent's health as HAProxy's counter: rise and fall of 1, so 1/1 UP or 0/1 DOWN.
-void log_agent(Agent& a, const Outcome& o, long ms, bool was_up) {
-    log_result(a.log, *a.server, true, o, ms, was_up ? 1 : 0, {a.up ? 1u : 0u, 1, 1}, *a.watch,
-               *a.loop);
+// A run's result becomes the agent's status (HAProxy's check->status, which a line cut short
+// reuses), told with log-health-checks. The agent's health is HAProxy's counter with rise and
+// fall of 1: 1/1 UP or 0/1 DOWN.
+void record(Agent& a, const Outcome& o, long ms, bool was_up) {
+    if (a.log.on)
+        log_result(a.log, *a.server, true, o, ms, was_up ? 1 : 0, {a.up ? 1u : 0u, 1, 1}, *a.watch,
+                   *a.loop);
+    else
+        a.log.prev = static_cast<std::uint8_t>(o.status);
 }
 
 void set_up(Agent& a, bool up, const Outcome& o, long ms) {
@@ -273,7 +277,7 @@ void apply_health(Agent& a, const AgentReply& r, std::string_view warning, long 
     const Outcome o{up ? Status::L7Ok : Status::L7Status, 0, agent_info(r, warning)};
     const bool was_up = a.up;
     a.up = up;
-    if (a.log.on) log_agent(a, o, ms, was_up);
+    record(a, o, ms, was_up);
     set_up(a, operational(a), o, ms);
 }
 
@@ -307,20 +311,38 @@ void apply(Agent& a, const AgentReply& r, long ms) {
     if (r.health != AgentReply::Health::None && !health_first) apply_health(a, r, warning, ms);
 }
 
-// `failure`: why the agent could not be reached (log-health-checks reports it).
+// A line cut short by the agent's close: HAProxy says it ignores it ("Ignoring incomplete line
+// from agent") by setting the agent's last status again. That changes nothing, unless the
+// runtime API forced the agent's health against that status (`set server agent up` after a
+// "down"): the status then counts again, and takes the server back where it said.
+void repeat_status(Agent& a, long ms) {
+    // CHECKED (no result) has nothing to count; before any result the run ends otherwise.
+    if (a.log.prev == ResultLog::kNeutral || a.log.prev == ResultLog::kInitial) return;
+    const auto status = static_cast<Status>(a.log.prev);
+    // Failures count against the agent's health only from the reply's statuses on ("down").
+    const bool up = passed(status) ? true : status > Status::Layer7Data ? false : a.up;
+    if (up == a.up) return;  // the same status and no move: not even told
+    const Outcome o{status, 0, "Ignoring incomplete line from agent"};
+    a.up = up;
+    record(a, o, ms, !up);
+    set_up(a, operational(a), o, ms);
+}
+
+// `failure`: why the run ended without a reply (not reached, timed out, closed or reset);
+// none: the agent closed after a line, whole or not.
 void finish(Agent& a, const std::optional<Outcome>& failure = std::nullopt) {
     const long ms = static_cast<long>((ev_now(a.loop->raw()) - a.started) * 1000.0);
     close_fd(a);
     a.phase = Agent::Phase::Idle;
-    // Only a whole line counts; a reply cut short, a timeout or a refused connection change
-    // nothing (HAProxy: failing to reach the agent must not take the server down).
-    const AgentReply r = parse_agent_reply(a.in);
-    if (r.complete) apply(a, r, ms);
-    if (a.log.on) {
-        if (failure)
-            log_agent(a, *failure, ms, a.up);
-        else if (r.complete && r.health == AgentReply::Health::None)
-            a.log.prev = ResultLog::kNeutral;  // weights or admin state only: HAProxy's CHECKED
+    // Failing to reach the agent, or a reply cut short, never takes the server down.
+    if (failure) {
+        record(a, *failure, ms, a.up);
+    } else if (const AgentReply r = parse_agent_reply(a.in); !r.complete) {
+        repeat_status(a, ms);
+    } else {
+        apply(a, r, ms);
+        // Weights or admin state only: HAProxy's CHECKED, a status that tells nothing.
+        if (r.health == AgentReply::Health::None) a.log.prev = ResultLog::kNeutral;
     }
     a.in.clear();
     a.in.shrink_to_fit();
@@ -335,6 +357,28 @@ void finish(Agent& a, const std::optional<Outcome>& failure = std::nullopt) {
     arm(a, std::chrono::duration_cast<util::Duration>(std::chrono::duration<double>(next)));
 }
 
+// The agent closed (`err` 0) or reset (`err`: the error) before the end of a line.
+void cut_short(Agent& a, int err) {
+    if (a.in.empty()) {
+        // Nothing came: the connection's error, else HAProxy's empty response at the reply's
+        // step (its agent rules: the send, then the reply).
+        finish(a, err ? Outcome{Status::SocketError, -1, std::strerror(err)}
+                      : Outcome{Status::L7Response, -1, "TCPCHK got an empty response at step 2"});
+        return;
+    }
+    if (a.log.prev == ResultLog::kInitial) {
+        // Before any result HAProxy's check is not over yet: a reset ends it as a socket error,
+        // a close waits for the timeout (Layer7 timeout).
+        if (err) {
+            finish(a, Outcome{Status::SocketError, -1, std::strerror(err)});
+            return;
+        }
+        close_fd(a);  // on_timer ends the run
+        return;
+    }
+    finish(a);
+}
+
 void read_some(Agent& a) {
     while (a.in.size() < a.bufsize) {
         const std::size_t have = a.in.size();
@@ -342,12 +386,13 @@ void read_some(Agent& a) {
         const ssize_t n = ::recv(a.fd, a.in.data() + have, a.bufsize - have, 0);
         if (n > 0) {
             a.in.resize(have + static_cast<std::size_t>(n));
-            if (a.in.find_first_of("\r\n", have) != std::string::npos) break;
-            continue;
+            if (parse_agent_reply(a.in).complete) break;
+            continue;  // after a NUL, until the agent closes or the timeout (as HAProxy)
         }
         a.in.resize(have);
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;  // wait for more
-        break;                                                     // closed or failed
+        cut_short(a, n < 0 ? errno : 0);
+        return;
     }
     finish(a);
 }
@@ -361,10 +406,27 @@ bool send_some(Agent& a) {
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
-        finish(a);
+        // The agent closed or reset before taking the string (HAProxy: a socket error).
+        finish(a, Outcome{Status::SocketError, -1, std::strerror(n < 0 ? errno : EPIPE)});
         return false;
     }
     return true;
+}
+
+// The connection is made: send the string, then read the reply.
+void exchange(Agent& a) {
+    if (a.phase == Agent::Phase::Connecting) {
+        a.phase = Agent::Phase::Sending;
+        a.sent = 0;
+        if (a.timeout_check) arm(a, *a.timeout_check);
+    }
+    if (!send_some(a)) {
+        if (a.phase == Agent::Phase::Sending) want(a, EV_WRITE);
+        return;
+    }
+    a.phase = Agent::Phase::Reading;
+    a.in.reserve(a.bufsize);
+    want(a, EV_READ);
 }
 
 void on_io(struct ev_loop*, ev_io* w, int) {
@@ -375,18 +437,9 @@ void on_io(struct ev_loop*, ev_io* w, int) {
                 finish(a, Outcome{Status::L4Conn, -1, std::strerror(err)});
                 return;
             }
-            a.phase = Agent::Phase::Sending;
-            a.sent = 0;
-            if (a.timeout_check) arm(a, *a.timeout_check);
             [[fallthrough]];
         case Agent::Phase::Sending:
-            if (!send_some(a)) {
-                if (a.phase == Agent::Phase::Sending) want(a, EV_WRITE);
-                return;
-            }
-            a.phase = Agent::Phase::Reading;
-            a.in.reserve(a.bufsize);
-            want(a, EV_READ);
+            exchange(a);
             return;
         case Agent::Phase::Reading:
             read_some(a);
@@ -405,7 +458,6 @@ void start(Agent& a) {
     }
     a.fd = *fd;
     a.phase = Agent::Phase::Connecting;
-    want(a, EV_WRITE);
     // As the regular checks: with `timeout check`, connecting may take min(timeout connect,
     // inter) and the rest `timeout check`; without, agent-inter bounds the whole run.
     util::Duration limit = a.conf.inter;
@@ -414,6 +466,15 @@ void start(Agent& a) {
         if (tc.count() > 0 && tc < limit) limit = tc;
     }
     arm(a, limit);
+    // A loopback or nearby agent often completes the handshake within connect(): go on at
+    // once, as HAProxy does, so that an agent resetting right after its accept is a socket
+    // error of the exchange, not a connection problem.
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    if (::getpeername(a.fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0)
+        exchange(a);
+    else
+        want(a, EV_WRITE);
 }
 
 void on_timer(struct ev_loop*, ev_timer* w, int) {
@@ -423,10 +484,8 @@ void on_timer(struct ev_loop*, ev_timer* w, int) {
     } else if (a.phase == Agent::Phase::Connecting) {
         finish(a, Outcome{Status::L4Timeout, -1, {}});
     } else {
-        // Timed out: what came is judged (an incomplete line is ignored).
-        finish(a, a.in.find_first_of("\r\n") == std::string::npos
-                      ? std::optional<Outcome>(Outcome{Status::L7Timeout, -1, {}})
-                      : std::nullopt);
+        // Timed out before a whole line (a run ends at one).
+        finish(a, Outcome{Status::L7Timeout, -1, {}});
     }
 }
 

@@ -13,7 +13,8 @@ namespace sluice::check {
 class Watch;
 
 // What the option needs of one check between runs. `on` is read once when the check is built,
-// so a backend without the option pays one test per run.
+// so a backend without the option pays one test per run. An agent keeps `prev` with or without
+// the option: a line cut short sets that status again (agent.cpp).
 struct ResultLog {
     // HAProxy compares each status with the previous one, which starts as "INI" (so the first
     // result is always reported) and becomes "CHECKED" after an agent reply that only changed

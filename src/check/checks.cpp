@@ -78,15 +78,17 @@ std::string format_state_message(const StateMessage& m) {
     if (!m.via_server.empty()) out += fmt::format(" via {}/{}", m.via_backend, m.via_server);
     if (!m.cause.empty()) out += fmt::format(", {}", m.cause);
     if (m.outcome) append_outcome(out, *m.outcome, m.duration_ms);
+    // HAProxy says when only backup servers are left to take the traffic.
+    const std::string_view on_backup = m.backup > 0 && m.active == 0 ? " Running on backup." : "";
     if (m.what == StateMessage::What::Down)
         out += fmt::format(
-            ". {} active and {} backup servers left. {} sessions active, 0 requeued, 0 "
+            ". {} active and {} backup servers left.{} {} sessions active, 0 requeued, 0 "
             "remaining in queue.",
-            m.active, m.backup, m.sessions);
+            m.active, m.backup, on_backup, m.sessions);
     else
         out += fmt::format(
-            ". {} active and {} backup servers online. 0 sessions requeued, 0 total in queue.",
-            m.active, m.backup);
+            ". {} active and {} backup servers online.{} 0 sessions requeued, 0 total in queue.",
+            m.active, m.backup, on_backup);
     return out;
 }
 

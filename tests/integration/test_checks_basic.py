@@ -9,6 +9,8 @@ import urllib.request
 
 import pytest
 
+from test_log_targets import RFC3164_DATE, listeners  # noqa: F401  (the fixture)
+
 PID = re.compile(r"\(\d+\)")
 DURATION = re.compile(r"check duration: \d+ms")
 
@@ -180,6 +182,52 @@ def test_fall_timing_and_no_traffic_to_a_down_server(sluice, wait_for, fakes):
     before = a.count("GET")
     assert [http_status(sluice.port("fe"))[1] for _ in range(10)] == [b"b"] * 10
     assert a.count("GET") == before
+
+
+def test_running_on_backup_messages(sluice, wait_for, fakes, listeners):
+    """HAProxy 2.6: when only backup servers are usable after a change, the counts are followed
+    by "Running on backup." (a server going DOWN or coming UP, active or backup); with none
+    left, only the separate alert; the log targets get the same text."""
+    udp = listeners()
+    ports = {name: sluice.port(name) for name in ("s", "b1", "b2")}
+    srv = {name: fakes(port, ok_response(name.encode())) for name, port in ports.items()}
+    proc = sluice.start(config(sluice, f"""    log {udp.target} local2
+    server s 127.0.0.1:{ports['s']} check inter 100 rise 1 fall 1
+    server b1 127.0.0.1:{ports['b1']} check inter 100 rise 1 fall 1 backup
+    server b2 127.0.0.1:{ports['b2']} check inter 100 rise 1 fall 1 backup"""))
+    refused = ("is DOWN, reason: Layer4 connection problem, info: \"Connection refused\", check "
+               "duration: Nms. ")
+    passed = "is UP, reason: Layer4 check passed, check duration: Nms. "
+    left = " 0 sessions active, 0 requeued, 0 remaining in queue."
+    online = " 0 sessions requeued, 0 total in queue."
+    expected = []
+
+    def step(name, up, line, *more):
+        (srv[name].start if up else srv[name].stop)()
+        expected.extend(["[WARNING]  (PID) : " + line, *more])
+        wait_for(lambda: len(state_lines(proc)) >= len(expected), what=f"{name} {up}")
+        assert state_lines(proc) == expected
+
+    step("s", False, "Server be/s " + refused + "0 active and 2 backup servers left. Running on "
+         "backup." + left)
+    assert http_status(sluice.port("fe")) == (200, b"b1")
+    step("b1", False, "Backup Server be/b1 " + refused + "0 active and 1 backup servers left. "
+         "Running on backup." + left)
+    assert http_status(sluice.port("fe")) == (200, b"b2")
+    step("b2", False, "Backup Server be/b2 " + refused + "0 active and 0 backup servers left." +
+         left, "[ALERT]    (PID) : backend 'be' has no server available!")
+    step("b2", True, "Backup Server be/b2 " + passed + "0 active and 1 backup servers online. "
+         "Running on backup." + online)
+    step("s", True, "Server be/s " + passed + "1 active and 1 backup servers online." + online)
+    assert http_status(sluice.port("fe")) == (200, b"s")
+
+    # The log targets: the same words, DOWN as alerts (local2: <145>), UP as notices (<149>).
+    texts = [line.split(" : ", 1)[1] for line in expected if "Server " in line]
+    got = udp.wait(len(texts) + 1, "state messages")
+    logged = [re.fullmatch(rb"<(?P<pri>\d+)>" + RFC3164_DATE + rb" \S+\[\d+\]: (?P<text>.*)\n", m)
+              for m in got if b"has no server" not in m]
+    assert [DURATION.sub("check duration: Nms", m["text"].decode()) for m in logged] == texts
+    assert [m["pri"] for m in logged] == [b"145", b"145", b"145", b"149", b"149"]
 
 
 def test_http_check_status_messages(sluice, wait_for, fakes):

@@ -23,9 +23,9 @@ struct ServerAgentConf {
     std::optional<net::Address> addr;                // `agent-addr`; the server's when unset
 };
 
-// One reply, read as HAProxy reads it: the first line only (up to CR or LF), words split on
-// spaces, tabs and commas, case-insensitive, a word "#" starting the comment. Views point into
-// the reply.
+// One reply, read as HAProxy reads it: the first line only (up to CR or LF; a NUL before
+// them leaves no line), words split on spaces, tabs and commas, case-insensitive, a word "#"
+// starting the comment. Views point into the reply.
 struct AgentReply {
     bool complete = false;  // a line ended: a reply without one is ignored
     enum class Health : std::uint8_t { None, Up, Down, Stopped, Fail } health = Health::None;

@@ -19,6 +19,9 @@ TEST(CheckAgent, ReplyNeedsALineEnd) {
     EXPECT_FALSE(parse_agent_reply("").complete);
     EXPECT_FALSE(parse_agent_reply("down").complete);
     EXPECT_TRUE(parse_agent_reply("\n").complete);
+    // HAProxy reads the reply as a C string: a NUL before the line's end leaves no line.
+    EXPECT_FALSE(parse_agent_reply(std::string_view("up\0\n", 4)).complete);
+    EXPECT_EQ(parse_agent_reply(std::string_view("up\n\0", 4)).health, AgentReply::Health::Up);
     const AgentReply r = parse_agent_reply("down # x\r\nup\n");
     EXPECT_TRUE(r.complete);
     EXPECT_EQ(r.health, AgentReply::Health::Down);  // the first line only

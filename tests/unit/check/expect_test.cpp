@@ -276,6 +276,39 @@ TEST(CheckMessages, AsHaproxy) {
               "Server b8/s is DOWN, reason: Layer7 invalid response, check duration: 0ms. 0 "
               "active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in "
               "queue.");
+    // Only backup servers left usable: HAProxy says so after the counts, going down or up.
+    m = {.backend = "be",
+         .server = "s1",
+         .what = StateMessage::What::Down,
+         .outcome = &refused,
+         .backup = 2,
+         .sessions = 3};
+    EXPECT_EQ(format_state_message(m),
+              "Server be/s1 is DOWN, reason: Layer4 connection problem, info: \"Connection "
+              "refused\", check duration: 0ms. 0 active and 2 backup servers left. Running on "
+              "backup. 3 sessions active, 0 requeued, 0 remaining in queue.");
+    m = {.backend = "be",
+         .server = "b",
+         .what = StateMessage::What::Up,
+         .outcome = &up,
+         .backup = 1,
+         .backup_server = true};
+    EXPECT_EQ(format_state_message(m),
+              "Backup Server be/b is UP, reason: Layer7 check passed, code: 200, check duration: "
+              "0ms. 0 active and 1 backup servers online. Running on backup. 0 sessions "
+              "requeued, 0 total in queue.");
+    // Active servers left: the backups do not run.
+    m = {.backend = "be",
+         .server = "b",
+         .what = StateMessage::What::Down,
+         .outcome = &refused,
+         .active = 1,
+         .backup = 1,
+         .backup_server = true};
+    EXPECT_EQ(format_state_message(m),
+              "Backup Server be/b is DOWN, reason: Layer4 connection problem, info: \"Connection "
+              "refused\", check duration: 0ms. 1 active and 1 backup servers left. 0 sessions "
+              "active, 0 requeued, 0 remaining in queue.");
 }
 
 }  // namespace
