@@ -100,8 +100,8 @@ class Context {
         void* object = nullptr;
     };
     // Response rules attach the most: connection, proxies, config, server, variables,
-    // captures, transaction, payload.
-    std::array<Facet, 12> facets_{};
+    // captures, transaction, payload, the lazy log record.
+    std::array<Facet, 14> facets_{};
     Arena& arena_;
 };
 
