@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <span>
 
 #include "sluice/cfg/document.hpp"
@@ -266,15 +267,172 @@ util::Result<ErrorPage> error_page_from_response(std::uint16_t status, std::stri
     return page;
 }
 
+namespace {
+
+// The reasons of HAProxy 2.6's replies, as it sends them (checked on every code from 200 to
+// 599): the usual names, a few of its own spellings, and the class's name for the others.
+std::string_view reply_reason(std::uint16_t status) {
+    if (const auto i = error_status_index(status)) return kBuiltIns[*i].reply_reason;
+    switch (status) {
+        case 201:
+            return "Created";
+        case 202:
+            return "Accepted";
+        case 203:
+            return "Non-Authoritative Information";
+        case 204:
+            return "No Content";
+        case 205:
+            return "Reset Content";
+        case 206:
+            return "Partial Content";
+        case 207:
+            return "Multi-Status";
+        case 210:
+            return "Content Different";
+        case 226:
+            return "IM Used";
+        case 300:
+            return "Multiple Choices";
+        case 301:
+            return "Moved Permanently";
+        case 302:
+            return "Moved Temporarily";
+        case 303:
+            return "See Other";
+        case 304:
+            return "Not Modified";
+        case 305:
+            return "Use Proxy";
+        case 307:
+            return "Temporary Redirect";
+        case 308:
+            return "Permanent Redirect";
+        case 310:
+            return "Too many Redirects";
+        case 402:
+            return "Payment Required";
+        case 406:
+            return "Not Acceptable";
+        case 409:
+            return "Conflict";
+        case 411:
+            return "Length Required";
+        case 412:
+            return "Precondition Failed";
+        case 414:
+            return "Request-URI Too Long";
+        case 415:
+            return "Unsupported Media Type";
+        case 416:
+            return "Requested range unsatisfiable";
+        case 417:
+            return "Expectation failed";
+        case 418:
+            return "I'm a teapot";
+        case 423:
+            return "Locked";
+        case 424:
+            return "Method failure";
+        case 426:
+            return "Upgrade Required";
+        case 428:
+            return "Precondition Required";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 449:
+            return "Retry With";
+        case 450:
+            return "Blocked by Windows Parental Controls";
+        case 451:
+            return "Unavailable For Legal Reasons";
+        case 456:
+            return "Unrecoverable Error";
+        case 499:
+            return "client has closed connection";
+        case 505:
+            return "HTTP Version not supported";
+        case 506:
+            return "Variant also negotiate";
+        case 507:
+            return "Insufficient storage";
+        case 508:
+            return "Loop detected";
+        case 509:
+            return "Bandwidth Limit Exceeded";
+        case 510:
+            return "Not extended";
+        case 511:
+            return "Network authentication required";
+        case 520:
+            return "Web server is returning an unknown error";
+        default:
+            break;
+    }
+    if (status < 300) return "Success";
+    if (status < 400) return "Redirection";
+    if (status < 500) return "Client Error";
+    return "Server Error";
+}
+
+bool computed_field(std::string_view name) {
+    return iequals(name, "content-length") || iequals(name, "content-type") ||
+           iequals(name, "transfer-encoding") || iequals(name, "connection");
+}
+
+}  // namespace
+
+std::string reply_status_line(std::uint16_t status) {
+    return fmt::format("HTTP/1.1 {} {}\r\n", status, reply_reason(status));
+}
+
+void render_reply(const ReplyFormat& f, sample::Context& ctx, std::string& head,
+                  std::string& body) {
+    body.clear();
+    f.body.render(ctx, body);
+    head.assign(f.status_line);
+    for (const auto& [name, value] : f.headers) {
+        // A value that renders empty leaves its field out, as HAProxy does.
+        const std::size_t start = head.size();
+        head.append(name).append(": ");
+        const std::size_t before = head.size();
+        value.render(ctx, head);
+        if (head.size() == before)
+            head.resize(start);
+        else
+            head.append("\r\n");
+    }
+    char digits[24];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, body.size());
+    (void)ec;
+    head.append("content-length: ").append(digits, end).append("\r\n");
+    if (!body.empty() && !f.content_type.empty())
+        head.append("content-type: ").append(f.content_type).append("\r\n");
+}
+
+ErrorPage make_error_page_format(std::uint16_t status, std::string content_type,
+                                 std::vector<std::pair<std::string, sample::Format>> headers,
+                                 sample::Format body, std::string source) {
+    auto f = std::make_shared<ReplyFormat>();
+    f->status_line = reply_status_line(status);
+    for (auto& [name, value] : headers)
+        if (!computed_field(name)) f->headers.emplace_back(lower(name), std::move(value));
+    f->content_type = std::move(content_type);
+    f->body = std::move(body);
+    ErrorPage page;
+    page.status = status;
+    page.source = std::move(source);
+    page.format = std::move(f);
+    return page;
+}
+
 ErrorPage make_error_page(std::uint16_t status, std::string_view content_type,
                           std::span<const std::pair<std::string, std::string>> headers,
                           std::string body, std::string source) {
     ErrorPage page;
     page.status = status;
     page.source = std::move(source);
-    const auto i = error_status_index(status);
-    const std::string_view reason = i ? kBuiltIns[*i].reply_reason : std::string_view("Error");
-    page.head = fmt::format("HTTP/1.1 {} {}\r\n", status, reason);
+    page.head = reply_status_line(status);
     for (const auto& [name, value] : headers)
         page.head += fmt::format("{}: {}\r\n", lower(name), value);
     // HAProxy's order: the hdr lines, then the two it computes.

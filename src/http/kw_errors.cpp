@@ -100,7 +100,16 @@ Status parse_errorfiles(Args args, Ctx& ctx, ErrorPagesConf& conf) {
 
 // ---- http-error ---------------------------------------------------------------------------
 
-enum class Payload { None, DefaultErrorfiles, Errorfile, Errorfiles, File, String };
+enum class Payload {
+    None,
+    DefaultErrorfiles,
+    Errorfile,
+    Errorfiles,
+    File,
+    String,
+    LfFile,
+    LfString
+};
 
 struct HttpErrorLine {
     std::optional<std::uint16_t> status;
@@ -108,8 +117,13 @@ struct HttpErrorLine {
     Payload payload = Payload::None;
     std::string payload_word;  // the option that set it, for messages
     std::string payload_arg;   // its argument
-    std::vector<std::pair<std::string, std::string>> headers;
+    std::vector<std::pair<std::string, sample::Format>> headers;  // log-format values
 };
+
+// What log-format in an http-error page may read: the page answers a transaction, its request
+// (while it is at hand) and maybe its response.
+constexpr sample::Use kPageUse =
+    sample::Use::Internal | sample::Use::Conn | sample::Use::Req | sample::Use::Res;
 
 // The options that say where the page comes from; a line takes at most one.
 struct PayloadWord {
@@ -123,14 +137,14 @@ constexpr PayloadWord kPayloadWords[] = {
     {"errorfiles", Payload::Errorfiles, "the name of an http-errors section"},
     {"file", Payload::File, "a file name"},
     {"string", Payload::String, "a string"},
+    {"lf-file", Payload::LfFile, "a file name"},
+    {"lf-string", Payload::LfString, "a log-format string"},
 };
 const PayloadWord* find_payload_word(std::string_view word) {
     for (const PayloadWord& p : kPayloadWords)
         if (p.word == word) return &p;
     return nullptr;
 }
-
-constexpr std::string_view kLogFormatPending = "it comes with logging (issue #8)";
 
 bool is_token_char(char c) {
     return std::isalnum(static_cast<unsigned char>(c)) ||
@@ -170,15 +184,12 @@ Status read_http_error_words(Args args, Ctx& ctx, HttpErrorLine& out) {
             if (!name || !value) return ctx.alert("'hdr' expects a name and a value");
             if (!valid_header_name(*name))
                 return ctx.alert("'hdr': '{}' is not a valid header name", *name);
-            if (value->find('%') != std::string::npos)
-                return ctx.alert("'hdr {}': log-format values are not implemented yet; {}", *name,
-                                 kLogFormatPending);
             if (!valid_header_value(*value))
                 return ctx.alert("'hdr {}': the value holds a line break or NUL", *name);
-            out.headers.emplace_back(*name, *value);
+            auto format = sample::Format::parse(*value, kPageUse);
+            if (!format) return ctx.alert("'hdr {}': {}", *name, format.error());
+            out.headers.emplace_back(*name, std::move(*format));
             i += 2;
-        } else if (word == "lf-string" || word == "lf-file") {
-            return ctx.alert("'{}' is not implemented yet; {}", word, kLogFormatPending);
         } else if (const PayloadWord* p = find_payload_word(word)) {
             if (out.payload != Payload::None)
                 return ctx.alert("unexpected '{}': '{}' is already given", word, out.payload_word);
@@ -209,23 +220,39 @@ Status warn_ignored(Ctx& ctx, const HttpErrorLine& line) {
 }
 
 // The page of an http-error line without an errorfile: HAProxy's status line, the hdr lines,
-// content-length and content-type.
+// content-length and content-type. A page with log-format in it (lf-string, lf-file, a hdr
+// value reading a sample or a variable) is made for each reply; the others once, here.
 Status add_reply_page(Ctx& ctx, HttpErrorLine& line, ErrorPagesConf& conf) {
-    std::string body;
+    sample::Format body;
     std::string source = "http-error";
+    const bool lf = line.payload == Payload::LfString || line.payload == Payload::LfFile;
     if (line.payload == Payload::String) {
-        body = line.payload_arg;
+        body = sample::Format::literal(line.payload_arg);
         source = "http-error string";
-    } else if (line.payload == Payload::File) {
+    } else if (line.payload == Payload::LfString) {
+        auto f = sample::Format::parse(line.payload_arg, kPageUse);
+        if (!f) return ctx.alert("'lf-string': {}", f.error());
+        body = std::move(*f);
+        source = "http-error lf-string";
+    } else if (line.payload == Payload::File || line.payload == Payload::LfFile) {
         auto raw = read_whole_file(line.payload_arg);
         if (!raw) return ctx.alert("{}", raw.error());
-        body = std::move(*raw);
+        if (line.payload == Payload::LfFile) {
+            auto f = sample::Format::parse(*raw, kPageUse);
+            if (!f) return ctx.alert("'{}': {}", line.payload_arg, f.error());
+            body = std::move(*f);
+        } else {
+            body = sample::Format::literal(std::move(*raw));
+        }
         source = line.payload_arg;
     }
+    // A log-format string may render empty, it needs a content-type all the same (HAProxy's
+    // rule); a file only when it is not empty.
+    const bool has_body = !body.text().empty();
     Status st = Status::Ok;
-    if (!body.empty() && !line.content_type)
+    if ((has_body || line.payload == Payload::LfString) && !line.content_type)
         return ctx.alert("'content-type' is required with a non-empty '{}'", line.payload_word);
-    if (body.empty() && line.content_type)
+    if (!has_body && line.content_type && !lf)
         st = ctx.warning("content-type '{}' is ignored: the payload is empty", *line.content_type);
     // HAProxy computes these itself; a Connection header is the sender's (ErrorPage::head).
     auto computed = [](const auto& h) {
@@ -239,8 +266,25 @@ Status add_reply_page(Ctx& ctx, HttpErrorLine& line, ErrorPagesConf& conf) {
     for (const auto& h : line.headers)
         if (computed(h)) st = ctx.warning("'hdr {}' is ignored: sluice sets it itself", h.first);
     std::erase_if(line.headers, computed);
-    auto page = std::make_shared<const ErrorPage>(make_error_page(
-        *line.status, line.content_type.value_or(""), line.headers, std::move(body), source));
+    const bool dynamic =
+        !body.constant() || std::any_of(line.headers.begin(), line.headers.end(),
+                                        [](const auto& h) { return !h.second.constant(); });
+    std::shared_ptr<const ErrorPage> page;
+    if (dynamic) {
+        sample::note_rule_format(body);
+        for (const auto& h : line.headers)
+            sample::note_rule_format(h.second);
+        page = std::make_shared<const ErrorPage>(
+            make_error_page_format(*line.status, line.content_type.value_or(""),
+                                   std::move(line.headers), std::move(body), source));
+    } else {
+        std::vector<std::pair<std::string, std::string>> headers;
+        for (const auto& [name, value] : line.headers)
+            headers.emplace_back(name, std::string(value.constant_text()));
+        page = std::make_shared<const ErrorPage>(
+            make_error_page(*line.status, line.content_type.value_or(""), headers,
+                            std::string(body.constant_text()), source));
+    }
     conf.rules.push_back(make_rule(ctx, ErrorRule::SetPage{std::move(page)}));
     return st;
 }
@@ -266,6 +310,8 @@ Status parse_http_error(Args args, Ctx& ctx, ErrorPagesConf& conf) {
         case Payload::None:
         case Payload::File:
         case Payload::String:
+        case Payload::LfFile:
+        case Payload::LfString:
             break;
     }
     return add_reply_page(ctx, line, conf);

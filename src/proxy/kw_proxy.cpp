@@ -71,6 +71,7 @@ Status parse_use_backend(Args args, Ctx& ctx, ProxyConf& px) {
     if (args[0].find("%[") != std::string::npos) {
         auto f = sample::Format::parse(args[0], kAvailable);
         if (!f) return ctx.alert("in dynamic backend name '{}': {}", args[0], f.error());
+        sample::note_rule_format(*f);
         rule.dynamic = std::make_shared<const sample::Format>(std::move(*f));
     } else {
         rule.name = args[0];

@@ -19,6 +19,7 @@ class Auth final : public Action {
         o.verdict = Verdict::Reply;
         o.status = 401;
         o.reply = {};
+        o.page = nullptr;
         o.close = false;
         o.challenge_header = "www-authenticate";
         o.challenge = challenge_;

@@ -44,6 +44,7 @@ util::Result<std::unique_ptr<const Action>> parse_early_hint(const ActionParse& 
     if (auto st = check_header_name(p.args[1]); !st) return util::error(st.error());
     auto f = sample::Format::parse(p.args[2], p.available);
     if (!f) return util::error(f.error());
+    sample::note_rule_format(*f);
     return std::unique_ptr<const Action>(new EarlyHint(p.args[1], std::move(*f)));
 }
 

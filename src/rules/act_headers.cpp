@@ -51,6 +51,7 @@ Result<std::unique_ptr<const Action>> parse_header_write(const ActionParse& p) {
     if (auto st = check_header_name(p.args[1]); !st) return util::error(st.error());
     auto f = sample::Format::parse(p.args[2], p.available);
     if (!f) return util::error(f.error());
+    sample::note_rule_format(*f);
     return std::unique_ptr<const Action>(new HeaderWrite(p.args[1], std::move(*f), Replace));
 }
 
@@ -139,6 +140,7 @@ Result<std::unique_ptr<const Action>> parse_target_write(const ActionParse& p) {
     if (p.args.size() != 2) return util::error("expects exactly 1 argument: <fmt>");
     auto f = sample::Format::parse(p.args[1], p.available);
     if (!f) return util::error(f.error());
+    sample::note_rule_format(*f);
     return std::unique_ptr<const Action>(new TargetWrite(Part, std::move(*f)));
 }
 

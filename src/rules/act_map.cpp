@@ -65,10 +65,12 @@ Result<std::unique_ptr<const Action>> parse_ref_write(const ActionParse& p) {
         return util::error(fmt::format("expects exactly {} arguments.", want));
     auto key = sample::Format::parse(p.args[1], p.available);
     if (!key) return util::error(key.error());
+    sample::note_rule_format(*key);
     std::optional<sample::Format> value;
     if (O == Op::SetMap) {
         auto v = sample::Format::parse(p.args[2], p.available);
         if (!v) return util::error(v.error());
+        sample::note_rule_format(*v);
         value = std::move(*v);
     }
     auto action = std::make_unique<RefWrite>(O, std::move(*key), std::move(value));

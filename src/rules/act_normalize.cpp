@@ -82,6 +82,7 @@ class NormalizeUri final : public Action {
                 ctx.outcome.verdict = Verdict::Reply;
                 ctx.outcome.status = 400;
                 ctx.outcome.reply = {};
+                ctx.outcome.page = nullptr;
                 ctx.outcome.close = true;
                 return false;
         }

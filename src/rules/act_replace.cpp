@@ -143,7 +143,9 @@ bool expand(std::string_view text, const Match& m, std::size_t limit, std::strin
 // The replacement's log-format string; its backslashes stay for the expansion above
 // (HAProxy's log-format has no backslash escape).
 Result<sample::Format> parse_replacement(std::string_view text, sample::Use available) {
-    return sample::Format::parse(text, available);
+    auto f = sample::Format::parse(text, available);
+    if (f) sample::note_rule_format(*f);
+    return f;
 }
 
 std::size_t buffer_limit(RuleCtx& ctx) {

@@ -3,6 +3,7 @@
 // an alert naming what brings it.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -43,15 +44,28 @@ Result<std::uint16_t> parse_status(std::string_view s, unsigned lo, unsigned hi)
     return static_cast<std::uint16_t>(v);
 }
 
-// The reply of deny and return: a status, then either the proxy's error page for it or a
-// content of our own (with a content-type and extra headers).
+// A page named by `errorfile` or `errorfiles`: the first is read with the rule, the second
+// found once the config is read (the http-errors section may come later).
+struct PageSlot {
+    std::shared_ptr<const http::ErrorPage> page;
+};
+
+// The reply of deny and return: a status, then either the proxy's error page for it, a page of
+// its own (errorfile, errorfiles), or a content of our own (with a content-type and extra
+// headers), rendered for each reply when it holds log-format.
 struct ReplySpec {
     std::uint16_t status = 0;
     std::string content_type;
     std::optional<std::string> body;            // string/file
-    std::optional<sample::Format> body_format;  // lf-string
+    std::optional<sample::Format> body_format;  // lf-string/lf-file
     std::vector<std::pair<std::string, sample::Format>> headers;
     bool use_error_page = true;
+    std::shared_ptr<PageSlot> page;  // errorfile, errorfiles
+    bool page_ignores = false;       // content-type or hdr given with errorfile(s)
+    // Built by finish_reply() from the above when the reply has a content of its own: a page
+    // made once (nothing in it is log-format), or the formats of one made for each reply.
+    std::shared_ptr<const http::ErrorPage> fixed;
+    std::shared_ptr<const http::ReplyFormat> format;
 };
 
 Result<std::string> read_file(const std::string& path) {
@@ -73,18 +87,93 @@ void check_fits(std::string_view action, std::string what, std::size_t size) {
     });
 }
 
-// Parses `[deny_status|status N] [content-type T] [string S|lf-string F|file P|errorfile P|
-// default-errorfiles] [hdr N F]...`.
+// `errorfiles <name>`: the section's page for the status, looked up once every section is read.
+// HAProxy 2.6 refuses an unknown section, and warns about a status the section does not declare
+// (the reply is then empty).
+void find_section_page(std::uint16_t status, std::string section, std::shared_ptr<PageSlot> slot) {
+    cfg::defer_check([status, section, slot](const cfg::Document& doc) -> std::string {
+        const cfg::Section* s =
+            doc.global.read<cfg::NamedSections>().find(cfg::SectionKind::HttpErrors, section);
+        if (!s) return fmt::format("unknown http-errors section '{}'", section);
+        for (const http::ErrorRule& rule : s->parts.read<http::ErrorPagesConf>().rules)
+            if (const auto* set = std::get_if<http::ErrorRule::SetPage>(&rule.what))
+                if (set->page->status == status) slot->page = set->page;
+        return {};
+    });
+    cfg::defer_check(
+        [status, section, slot](const cfg::Document& doc) -> std::string {
+            if (slot->page ||
+                !doc.global.read<cfg::NamedSections>().find(cfg::SectionKind::HttpErrors, section))
+                return {};
+            slot->page = std::make_shared<const http::ErrorPage>(
+                http::make_error_page(status, "", {}, "", "errorfiles"));
+            return fmt::format(
+                "status {} is not declared in http-errors section '{}'; the reply "
+                "is empty",
+                status, section);
+        },
+        cfg::Level::Warning);
+}
+
+// The page or formats of a reply with a content of its own. HAProxy computes content-length
+// and content-type itself: `hdr` lines naming them are dropped, as it does (with a warning).
+void finish_reply(ReplySpec& r, std::string_view action, cfg::Ctx* cfg) {
+    if (r.page_ignores && cfg)
+        (void)cfg->warning("'{}': 'content-type' and 'hdr' are ignored with an errorfile", action);
+    std::erase_if(r.headers, [&](const auto& h) {
+        const bool own =
+            http::iequals(h.first, "content-length") || http::iequals(h.first, "content-type") ||
+            http::iequals(h.first, "transfer-encoding") || http::iequals(h.first, "connection");
+        if (own && cfg)
+            (void)cfg->warning("'{}': 'hdr {}' is ignored: sluice sets it itself", action, h.first);
+        return own;
+    });
+    if (r.page || (r.use_error_page && r.headers.empty())) return;
+    sample::Format body =
+        r.body_format ? std::move(*r.body_format) : sample::Format::literal(r.body.value_or(""));
+    r.body_format.reset();
+    r.body.reset();
+    const bool dynamic =
+        !body.constant() || std::any_of(r.headers.begin(), r.headers.end(),
+                                        [](const auto& h) { return !h.second.constant(); });
+    if (!dynamic) {
+        std::vector<std::pair<std::string, std::string>> fields;
+        for (const auto& [name, value] : r.headers)
+            fields.emplace_back(name, std::string(value.constant_text()));
+        r.fixed = std::make_shared<const http::ErrorPage>(
+            http::make_error_page(r.status, r.content_type, fields,
+                                  std::string(body.constant_text()), std::string(action)));
+        return;
+    }
+    sample::note_rule_format(body);
+    for (const auto& h : r.headers)
+        sample::note_rule_format(h.second);
+    http::ErrorPage page = http::make_error_page_format(
+        r.status, r.content_type, std::move(r.headers), std::move(body), std::string(action));
+    r.format = page.format;
+}
+
+// Parses `[deny_status|status N] [content-type T] [string S|lf-string F|file P|lf-file P|
+// errorfile P|errorfiles N|default-errorfiles] [hdr N F]...`.
 Result<ReplySpec> parse_reply(std::span<const std::string> a, std::string_view status_word,
                               std::uint16_t default_status, sample::Use available) {
     ReplySpec r;
     r.status = default_status;
+    std::string_view payload;  // the option that gave the content, if any
+    std::string errorfiles;
     for (std::size_t i = 1; i < a.size(); ++i) {
         const std::string& w = a[i];
         auto next = [&]() -> Result<std::string> {
-            if (i + 1 >= a.size()) return util::error(fmt::format("'{}' expects an argument", w));
+            if (i + 1 >= a.size() || a[i + 1].empty())
+                return util::error(fmt::format("'{}' expects an argument", w));
             return a[++i];
         };
+        const bool is_payload = w == "string" || w == "file" || w == "errorfile" ||
+                                w == "errorfiles" || w == "lf-string" || w == "lf-file" ||
+                                w == "default-errorfiles";
+        if (is_payload && !payload.empty())
+            return util::error(fmt::format("unexpected '{}': '{}' is already given", w, payload));
+        if (is_payload) payload = w;
         if (w == status_word) {
             auto v = next();
             if (!v) return util::error(v.error());
@@ -95,7 +184,7 @@ Result<ReplySpec> parse_reply(std::span<const std::string> a, std::string_view s
             auto v = next();
             if (!v) return util::error(v.error());
             r.content_type = *v;
-        } else if (w == "string" || w == "file" || w == "errorfile") {
+        } else if (w == "string" || w == "file") {
             auto v = next();
             if (!v) return util::error(v.error());
             if (w == "string") {
@@ -103,63 +192,115 @@ Result<ReplySpec> parse_reply(std::span<const std::string> a, std::string_view s
             } else {
                 auto content = read_file(*v);
                 if (!content) return util::error(content.error());
-                if (w == "errorfile") {
-                    return util::error("'errorfile' replies are not supported yet; use 'file'");
-                }
                 r.body = std::move(*content);
             }
             check_fits(a[0], w == "file" ? fmt::format("file '{}'", *v) : std::string("string"),
                        r.body->size());
             r.use_error_page = false;
-        } else if (w == "lf-string") {
+        } else if (w == "errorfile") {
             auto v = next();
             if (!v) return util::error(v.error());
-            auto f = sample::Format::parse(*v, available);
-            if (!f) return util::error(f.error());
+            auto content = read_file(*v);
+            if (!content) return util::error(content.error());
+            // The status is checked below, once every word is read.
+            auto page = http::error_page_from_response(0, *content, *v);
+            if (!page) return util::error(fmt::format("'{}': {}", *v, page.error()));
+            r.page = std::make_shared<PageSlot>();
+            r.page->page = std::make_shared<const http::ErrorPage>(std::move(*page));
+            check_fits(a[0], fmt::format("errorfile '{}'", *v),
+                       r.page->page->head.size() + r.page->page->body.size());
+            r.use_error_page = false;
+        } else if (w == "errorfiles") {
+            auto v = next();
+            if (!v) return util::error(v.error());
+            errorfiles = *v;
+            r.page = std::make_shared<PageSlot>();
+            r.use_error_page = false;
+        } else if (w == "lf-string" || w == "lf-file") {
+            auto v = next();
+            if (!v) return util::error(v.error());
+            std::string text = *v;
+            if (w == "lf-file") {
+                auto content = read_file(*v);
+                if (!content) return util::error(content.error());
+                text = std::move(*content);
+                check_fits(a[0], fmt::format("file '{}'", *v), text.size());
+            }
+            auto f = sample::Format::parse(text, available);
+            if (!f)
+                return util::error(w == "lf-file" ? fmt::format("'{}': {}", *v, f.error())
+                                                  : f.error());
             r.body_format = std::move(*f);
             r.use_error_page = false;
         } else if (w == "default-errorfiles") {
             r.use_error_page = true;
         } else if (w == "hdr") {
-            if (i + 2 >= a.size()) return util::error("'hdr' expects <name> <fmt>");
+            if (i + 2 >= a.size() || a[i + 1].empty() || a[i + 2].empty())
+                return util::error("'hdr' expects <name> <fmt>");
             auto f = sample::Format::parse(a[i + 2], available);
-            if (!f) return util::error(f.error());
+            if (!f) return util::error(fmt::format("'hdr {}': {}", a[i + 1], f.error()));
             r.headers.emplace_back(a[i + 1], std::move(*f));
             i += 2;
-        } else if (w == "lf-file" || w == "errorfiles") {
-            return util::error(fmt::format("'{}' is not supported yet", w));
         } else {
             return util::error(fmt::format("unexpected '{}'", w));
         }
     }
+    if (r.page) {
+        // HAProxy 2.6 sends these pages as they are: the status must have one of its pages.
+        if (!http::error_status_index(r.status))
+            return util::error(
+                fmt::format("status {} has no error page, as '{}' needs", r.status, payload));
+        if (r.page->page) {  // errorfile: the page answers the rule's status
+            auto page = std::make_shared<http::ErrorPage>(*r.page->page);
+            page->status = r.status;
+            r.page->page = std::move(page);
+        } else {
+            find_section_page(r.status, errorfiles, r.page);
+        }
+        // content-type and hdr mean nothing then (HAProxy warns).
+        r.page_ignores = !r.content_type.empty() || !r.headers.empty();
+        r.headers.clear();
+        return r;
+    }
     if (r.body && r.content_type.empty() && !r.body->empty())
         return util::error("a reply with a body needs a 'content-type'");
-    if (r.body_format && r.content_type.empty())
+    if (r.body_format && r.content_type.empty() &&
+        (payload == "lf-string" || !r.body_format->text().empty()))
         return util::error("a reply with a body needs a 'content-type'");
     return r;
 }
 
 void build_reply(RuleCtx& ctx, const ReplySpec& spec, Outcome& o) {
     o.status = spec.status;
-    if (spec.use_error_page && spec.headers.empty()) {
-        o.reply = {};  // the proxy's page for this status
+    o.reply = {};
+    o.page = nullptr;
+    if (spec.page) {
+        o.page = spec.page->page.get();
         return;
     }
-    std::string& body = ctx.samples.arena().take();
-    if (spec.body) body = *spec.body;
-    if (spec.body_format) spec.body_format->render(ctx.samples, body);
-    http::ErrorPage& page = o.reply;
-    page.status = spec.status;
-    page.head = fmt::format("HTTP/1.1 {} {}\r\n", spec.status, http::default_reason(spec.status));
-    if (!spec.content_type.empty())
-        page.head += fmt::format("content-type: {}\r\n", spec.content_type);
-    page.head += fmt::format("content-length: {}\r\n", body.size());
-    for (const auto& [name, value] : spec.headers) {
-        std::string v;
-        value.render(ctx.samples, v);
-        page.head += fmt::format("{}: {}\r\n", name, v);
+    if (spec.fixed) {
+        o.page = spec.fixed.get();
+        return;
     }
-    page.body = body;
+    if (!spec.format) return;  // the proxy's page for this status
+    // %ST shows the status of this reply, as HAProxy sets it before making the content.
+    sample::LazyRecord* lazy = ctx.samples.find<sample::LazyRecord>();
+    const int status_before = lazy ? lazy->status : -1;
+    if (lazy) lazy->status = spec.status;
+    // A response rule's reply replaces the response before it is made: HAProxy's content reads
+    // no response (res.hdr, status: empty).
+    http::Txn* txn = ctx.samples.find<http::Txn>();
+    http::Txn without_response;
+    if (txn && txn->res) {
+        without_response = *txn;
+        without_response.res = nullptr;
+        without_response.res_body = {};
+        ctx.samples.attach(&without_response);
+    }
+    http::render_reply(*spec.format, ctx.samples, o.reply.head, o.reply.body);
+    if (txn && txn->res) ctx.samples.attach(txn);
+    if (lazy) lazy->status = status_before;
+    o.reply.status = spec.status;
 }
 
 class Reply final : public Action {
@@ -208,6 +349,7 @@ Result<std::unique_ptr<const Action>> parse_drop(const ActionParse& p) {
 Result<std::unique_ptr<const Action>> parse_tarpit(const ActionParse& p) {
     auto spec = parse_reply(p.args, "deny_status", 500, p.available);
     if (!spec) return util::error(spec.error());
+    finish_reply(*spec, p.args[0], p.cfg);
     return std::unique_ptr<const Action>(new Reply(std::move(*spec), false, true, true));
 }
 
@@ -216,6 +358,7 @@ Result<std::unique_ptr<const Action>> parse_deny(const ActionParse& p) {
     auto spec =
         parse_reply(p.args, "deny_status", p.set == RuleSet::Request ? 403 : 502, p.available);
     if (!spec) return util::error(spec.error());
+    finish_reply(*spec, p.args[0], p.cfg);
     return std::unique_ptr<const Action>(new Reply(std::move(*spec), false, false, true));
 }
 
@@ -232,6 +375,7 @@ Result<std::unique_ptr<const Action>> parse_return(const ActionParse& p) {
         spec->use_error_page = false;
         spec->body = std::string();
     }
+    finish_reply(*spec, p.args[0], p.cfg);
     return std::unique_ptr<const Action>(new Reply(std::move(*spec), false));
 }
 
@@ -281,6 +425,7 @@ class Redirect final : public Action {
         o.status = spec_.code;
         o.close = false;
         o.reply = {};
+        o.page = nullptr;
         o.reply.status = spec_.code;
         o.reply.head = fmt::format("HTTP/1.1 {} {}\r\ncontent-length: 0\r\nlocation: {}\r\n",
                                    spec_.code, http::default_reason(spec_.code), location);
@@ -317,6 +462,7 @@ Result<std::unique_ptr<const Action>> parse_redirect_words(std::span<const std::
     }
     auto f = sample::Format::parse(a[2], available);
     if (!f) return util::error(f.error());
+    sample::note_rule_format(*f);
     spec.target = std::move(*f);
     for (std::size_t i = 3; i < a.size(); ++i) {
         const std::string& w = a[i];

@@ -83,6 +83,7 @@ Result<std::unique_ptr<const Action>> parse_set_var_fmt(const ActionParse& p) {
     if (p.args.size() != 2) return util::error("expects exactly 1 argument: <fmt>");
     auto f = sample::Format::parse(p.args[1], p.available);
     if (!f) return util::error(f.error());
+    sample::note_rule_format(*f);
     return std::unique_ptr<const Action>(new VarWrite(std::move(*ref), std::move(*f)));
 }
 

@@ -98,6 +98,7 @@ bool rewrite_failed(RuleCtx& ctx) {
     ctx.outcome.verdict = Verdict::Reply;
     ctx.outcome.status = 500;
     ctx.outcome.reply = {};
+    ctx.outcome.page = nullptr;
     ctx.outcome.close = false;
     return false;
 }

@@ -155,6 +155,10 @@ bool request_line_wanted() {
     return g_line_wanted.load(std::memory_order_relaxed);
 }
 
+void note_request_line_wanted() {
+    g_line_wanted.store(true, std::memory_order_relaxed);
+}
+
 namespace {
 
 template <bool Response>

@@ -4,8 +4,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <atomic>
+
 #include "log_vars.hpp"
 #include "sluice/log/record.hpp"
+#include "sluice/sample/capture.hpp"
 
 namespace sluice::sample {
 
@@ -40,7 +44,38 @@ std::uint8_t apply_flags(std::string_view args, std::uint8_t flags) {
     return flags;
 }
 
+std::atomic<bool> g_rule_variables{false};
+
 }  // namespace
+
+void note_rule_format(const Format& f) {
+    if (!f.has_variables()) return;
+    g_rule_variables.store(true, std::memory_order_relaxed);
+    // The request line's variables read it from the transaction's captures, which keep it only
+    // when something asks (HAProxy keeps it for a proxy whose formats read it).
+    static constexpr std::string_view kLineVars[] = {"r", "HM", "HU", "HV", "HP", "HPO", "HQ"};
+    for (const Format::Piece& p : f.pieces_)
+        if (p.var && std::find(std::begin(kLineVars), std::end(kLineVars), p.var->name) !=
+                         std::end(kLineVars))
+            note_request_line_wanted();
+}
+
+bool rule_variables_wanted() {
+    return g_rule_variables.load(std::memory_order_relaxed);
+}
+
+const log::Record& LazyRecord::get() {
+    if (!record_) fill_(owner_, record_.emplace());
+    if (status >= 0) record_->status = status;
+    return *record_;
+}
+
+Format Format::literal(std::string text) {
+    Format f;
+    f.text_ = text;
+    if (!text.empty()) f.pieces_.push_back({std::move(text), std::nullopt});
+    return f;
+}
 
 util::Result<Format> Format::parse(std::string_view text, Use available) {
     Format f;
@@ -150,9 +185,17 @@ static void write_log_literal(std::string_view text, bool& after_space, std::str
     }
 }
 
+// The record variables read: the one attached, else a lazy one's (filled on first use).
+static const log::Record* record_of(Context& ctx) {
+    if (const log::Record* rec = ctx.find<log::Record>()) return rec;
+    if (LazyRecord* lazy = ctx.find<LazyRecord>()) return &lazy->get();
+    return nullptr;
+}
+
 void Format::render(Context& ctx, std::string& out, Mode mode) const {
     if (mode == Mode::Json) return render_json(ctx, pieces_, out);
-    const log::Record* rec = ctx.find<log::Record>();
+    const log::Record* rec = nullptr;
+    bool rec_sought = false;
     bool after_space = true;
     for (const Piece& p : pieces_) {
         const std::size_t before = out.size();
@@ -164,6 +207,10 @@ void Format::render(Context& ctx, std::string& out, Mode mode) const {
             continue;
         }
         if (p.var) {
+            if (!rec_sought) {
+                rec = record_of(ctx);
+                rec_sought = true;
+            }
             if (!rec) {
                 write_log_text({}, p.flags, true, out);
             } else {
@@ -183,7 +230,7 @@ void Format::render(Context& ctx, std::string& out, Mode mode) const {
 }
 
 void Format::render_json(Context& ctx, const std::vector<Piece>& pieces, std::string& out) {
-    const log::Record* rec = ctx.find<log::Record>();
+    const log::Record* rec = record_of(ctx);
     out.push_back('{');
     bool first = true;
     for (const Piece& p : pieces) {

@@ -28,7 +28,8 @@ HttpStream::HttpStream(Worker& worker, proxy::Frontend& fe, int client_fd, Sessi
       addrs_(std::move(session.addrs)) {
     const ev_tstamp now = worker.loop().now();
     wants_txn_log_ = (fe.logger && !fe.logger->empty()) ||
-                     (fe.parts && fe.parts->read<log::ProxyLogFormat>().unique_id_format());
+                     (fe.parts && fe.parts->read<log::ProxyLogFormat>().unique_id_format()) ||
+                     sample::rule_variables_wanted();
     logs_backend_source_ = logs_backend_source(fe, true);
     begin_txn_log(session.accepted > 0 ? session.accepted : now);
     if (txn_log_) {
@@ -412,14 +413,18 @@ bool HttpStream::parse_request() {
             send_service_reply(std::move(reply));
             return true;
         }
-        client_.in.consume(head_len + body_len.value_or(0));  // the views in `head` die here
         if (body_len) req_.done = true;
         continue_sent_ = false;
+        // The reply is made while the request head is at hand (a log-format page reads it);
+        // the request leaves the buffer after.
         if (outcome.tarpit) {
-            start_tarpit(outcome, decided_in_backend_ ? be_->timeout_tarpit : fe_.timeout_tarpit);
+            start_tarpit(outcome, decided_in_backend_ ? be_->timeout_tarpit : fe_.timeout_tarpit,
+                         &head);
+            client_.in.consume(head_len + body_len.value_or(0));  // the views in `head` die here
             return false;
         }
-        send_reply(outcome, !req_.done);
+        send_reply(outcome, !req_.done, &head);
+        client_.in.consume(head_len + body_len.value_or(0));  // the views in `head` die here
         return true;
     }
     if (outcome.verdict == rules::Verdict::Drop) {
@@ -438,9 +443,10 @@ bool HttpStream::parse_request() {
         continue_sent_ = false;
     }
     if (!be_) {
-        // A frontend without a backend has nowhere to send it: HAProxy answers 503.
-        client_.in.consume(head_len);
-        fail(503, 'P', 'R');
+        // A frontend without a backend has nowhere to send it: HAProxy answers 503 (with the
+        // request at hand for a log-format page).
+        fail(503, 'P', 'R', &head);
+        client_.in.consume(head_len);  // the views in `head` die here
         return false;
     }
     proxy::Pick early;
@@ -539,7 +545,8 @@ void HttpStream::redirect_to_server(proxy::Server& srv, std::string_view target)
         page.status = 302;
         return page;
     }();
-    send_page(kRedirect, false, head);
+    const PageText text{head, {}};
+    send_page(kRedirect, false, AfterRules::All, &text);
 }
 
 util::Duration HttpStream::timeout_server() const {

@@ -10,7 +10,9 @@
 #include <cstring>
 
 #include "sluice/http/error_pages.hpp"
+#include "sluice/http/txn.hpp"
 #include "sluice/net/socket.hpp"
+#include "sluice/sample/connection.hpp"
 #include "sluice/stream/http_stream.hpp"
 
 namespace sluice::stream {
@@ -257,9 +259,18 @@ void HttpStream::set_interest(Side& side, int events) {
 // Answers `status` with the proxy's page; or, once a response has begun, cuts the connection.
 // After 502, 503 and 504 HAProxy keeps a keep-alive client connection whose request was read
 // whole; after the others (a bad, late or incomplete request) it closes.
-void HttpStream::fail(std::uint16_t status, char cause, char phase) {
+void HttpStream::fail(std::uint16_t status, char cause, char phase, const http::RequestHead* req,
+                      bool early) {
     term_.set(cause, phase);
     if (queue_link.linked()) worker_.dequeue(queue_link);
+    const bool reading_request = status == 400 || status == 408;
+    const http::ErrorPage* page = error_page(status);
+    if (page->format && (early || reading_request)) {
+        const http::ErrorPage* built_in = http::default_error_page(status);
+        page = built_in ? built_in : http::default_error_page(500);
+    }
+    http::RequestHead held;
+    if (page->format && !req && !response_started_ && held_request(held)) req = &held;
     drop_server_connection();
     attempt_.release();
     server_side_.out.release();
@@ -268,12 +279,23 @@ void HttpStream::fail(std::uint16_t status, char cause, char phase) {
         close();
         return;
     }
-    const http::ErrorPage* page = error_page(status);
     const bool keep = (status == 502 || status == 503 || status == 504) && client_keep_ &&
                       phase_ != Phase::WaitRequest && req_.done && !page->must_close &&
                       !soft_stopping_;
-    const bool reading_request = status == 400 || status == 408;
-    send_page(*page, keep, {}, reading_request ? AfterRules::None : AfterRules::All);
+    const PageText text = page_text(*page, req);
+    send_page(*page, keep, reading_request ? AfterRules::None : AfterRules::All, &text, req);
+}
+
+bool HttpStream::held_request(http::RequestHead& out) {
+    // Open: its last lines (and the empty line) wait for the connection, so none of it has gone.
+    if (!req_head_open_ || server_side_.out.empty()) return false;
+    const std::span<const std::byte> bytes = server_side_.out.readable();
+    std::string& text = worker_.arena().take();
+    text.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size()).append("\r\n");
+    const auto parsed =
+        http::parse_request_head(std::as_bytes(std::span(text.data(), text.size())), 0, out,
+                                 http::ParseOptions{.accept_invalid = true});
+    return std::holds_alternative<http::Done>(parsed);
 }
 
 void HttpStream::count_bad_request() {
@@ -285,7 +307,7 @@ void HttpStream::count_bad_request() {
 
 void HttpStream::bad_request(std::uint16_t status, char cause) {
     count_bad_request();
-    fail(status, cause, 'R');
+    fail(status, cause, 'R', nullptr, true);
 }
 
 void HttpStream::end_probe(std::uint16_t status, char cause, bool reset) {
@@ -317,19 +339,53 @@ const http::ErrorPage* HttpStream::error_page(std::uint16_t status, bool fronten
     return page ? page : http::default_error_page(500);
 }
 
-void HttpStream::send_page(const http::ErrorPage& page_ref, bool keep,
-                           std::string_view head_override, AfterRules after) {
+HttpStream::PageText HttpStream::page_text(const http::ErrorPage& page,
+                                           const http::RequestHead* req) {
+    if (!page.format) return {page.head, page.body};
+    sample::Arena& arena = worker_.arena();
+    sample::Context ctx(arena);
+    sample::Connection conn;
+    sample::LazyRecord lazy(this, &HttpStream::fill_lazy_record);
+    lazy.status = page.status;  // %ST: this reply's
+    attach_common(ctx, conn, &lazy);
+    http::Txn txn{
+        .req = req, .res = nullptr, .req_len = 0, .req_body = {}, .req_version = req_version_};
+    ctx.attach(&txn);
+    std::string& head = arena.take();
+    std::string& body = arena.take();
+    // HAProxy makes the reply before it sets the termination state: %ts shows "--".
+    const TerminationState term = term_;
+    term_ = {};
+    http::render_reply(*page.format, ctx, head, body);
+    term_ = term;
+    return {head, body};
+}
+
+void HttpStream::send_page(const http::ErrorPage& page_ref, bool keep, AfterRules after,
+                           const PageText* text_in, const http::RequestHead* req) {
     const http::ErrorPage* page = &page_ref;
-    std::string_view head = head_override.empty() ? page->head : head_override;
-    if (!head.empty() && after != AfterRules::None) {
-        head = after_response_on_reply(head, after);
+    PageText text = text_in ? *text_in : page_text(*page, req);
+    // http-after-response rules on the reply; when one fails, HAProxy answers 500 instead,
+    // without the rules.
+    bool rules_failed = false;
+    auto apply_rules = [&] {
+        if (text.head.empty() || after == AfterRules::None || rules_failed) return true;
+        const std::string_view head = after_response_on_reply(text.head, after);
         if (head.empty()) {
-            // A rule failed on the reply: HAProxy answers 500 instead, without the rules.
-            fe_.errors.count(&proxy::ErrorCounters::internal_errors);
-            page = error_page(500);
-            head = page->head;
+            rules_failed = true;
+            return false;
         }
-    }
+        text.head = head;
+        return true;
+    };
+    // A reply that cannot be sent as made: HAProxy answers 500 instead, counted as an internal
+    // error.
+    auto internal_error = [&] {
+        fe_.errors.count(&proxy::ErrorCounters::internal_errors);
+        page = error_page(500);
+        text = page_text(*page, req);
+    };
+    if (!apply_rules()) internal_error();
     resp_ = Body{};
     body_wait_.reset();  // the transaction ends here, a wait for its body with it
     // What the client's out buffer holds before a final response is interim responses (100
@@ -338,27 +394,31 @@ void HttpStream::send_page(const http::ErrorPage& page_ref, bool keep,
     std::span<std::byte> room = client_.out.writable();
     // An empty page (`errorfile 408 /dev/null`) sends nothing: the connection just closes.
     const std::string_view end = keep ? "\r\n" : "connection: close\r\n\r\n";
-    std::size_t body = req_is_head_ ? 0 : page->body.size();
-    std::size_t total = head.size() + end.size() + body;
-    if (!head.empty() && room.size() < total) {
-        // A reply that does not fit in a buffer (a long `return` content): HAProxy answers
-        // 500 instead and counts an internal error; the connection goes on as it would have.
-        fe_.errors.count(&proxy::ErrorCounters::internal_errors);
-        page = error_page(500);
-        head = page->head;
-        body = req_is_head_ ? 0 : page->body.size();
-        total = head.size() + end.size() + body;
+    auto total = [&] {
+        return text.head.size() + end.size() + (req_is_head_ ? 0 : text.body.size());
+    };
+    if (!text.head.empty() && room.size() < total()) {
+        // A reply that does not fit in a buffer (a long `return` content, a page rendered
+        // long): the 500 goes through the rules; the connection goes on as it would have. A
+        // 500 page that cannot be sent either gives way to the built-in one.
+        internal_error();
+        if (!apply_rules()) internal_error();
+        if (room.size() < total()) {
+            page = http::default_error_page(500);
+            text = {page->head, page->body};
+        }
     }
-    if (!head.empty() && room.size() >= total) {
+    const std::size_t body = req_is_head_ ? 0 : text.body.size();
+    if (!text.head.empty() && room.size() >= total()) {
         std::byte* p = room.data();
-        std::memcpy(p, head.data(), head.size());
-        std::memcpy(p + head.size(), end.data(), end.size());
-        std::memcpy(p + head.size() + end.size(), page->body.data(), body);
-        client_.out.commit(total);
+        std::memcpy(p, text.head.data(), text.head.size());
+        std::memcpy(p + text.head.size(), end.data(), end.size());
+        if (body > 0) std::memcpy(p + text.head.size() + end.size(), text.body.data(), body);
+        client_.out.commit(total());
     }
     response_started_ = true;
-    if (!head.empty()) count_response(page->status, false);
-    if (keep && !head.empty()) {
+    if (!text.head.empty()) count_response(page->status, false);
+    if (keep && !text.head.empty()) {
         // The request's unsent body bytes go; the page is this transaction's response.
         client_.in.consume(std::min(req_.ready, client_.in.size()));
         req_.ready = 0;

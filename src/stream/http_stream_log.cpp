@@ -23,7 +23,10 @@ void HttpStream::begin_txn_log(ev_tstamp accept) {
 }
 
 void HttpStream::fill_record(log::Record& r) {
-    const TxnLog& t = *txn_log_;
+    // A rule's variables on a stream without the block (a config that asked for none when the
+    // stream began): what the stream knows without a clock.
+    static const TxnLog kNone{};
+    const TxnLog& t = txn_log_ ? *txn_log_ : kNone;
     fill_times(r, t.clock, worker_.loop().now());
     // HAProxy answers a request it could not read below its streams: the bytes of that
     // answer are not the transaction's.
@@ -40,7 +43,7 @@ void HttpStream::fill_record(log::Record& r) {
     fill_destination(r, worker_.config(), fe_, be_, attempt_,
                      conn_server_ ? conn_server_ : attempt_.last_server(),
                      t.server.empty() ? std::string_view("<NOSRV>") : t.server);
-    r.request_counter = request_id();
+    r.request_counter = txn_log_ ? request_id() : 0;
     r.http = true;
     r.status = t.status;
     r.term_cause = term_.cause;

@@ -65,7 +65,13 @@ HttpStream::Variables& HttpStream::variables() {
     return *vars_;
 }
 
-void HttpStream::attach_common(sample::Context& ctx, sample::Connection& conn) {
+void HttpStream::fill_lazy_record(void* self, log::Record& r) {
+    static_cast<HttpStream*>(self)->fill_record(r);
+}
+
+void HttpStream::attach_common(sample::Context& ctx, sample::Connection& conn,
+                               sample::LazyRecord* lazy) {
+    if (lazy) ctx.attach(lazy);
     conn.fd = client_.fd;
     if (addrs_) {
         conn.src = &addrs_->src;
@@ -180,7 +186,8 @@ rules::Outcome HttpStream::run_request_rules(http::RequestHead& head, std::size_
     arena.reset();
     sample::Context ctx(arena);
     sample::Connection conn;
-    attach_common(ctx, conn);
+    sample::LazyRecord lazy(this, &HttpStream::fill_lazy_record);
+    attach_common(ctx, conn, &lazy);
     Variables& vars = variables();
     vars.txn.clear();
     vars.req.clear();
@@ -302,7 +309,8 @@ rules::Outcome HttpStream::run_response_rules(http::ResponseHead& head,
     sample::Context ctx(arena);
     ctx.response = true;
     sample::Connection conn;
-    attach_common(ctx, conn);
+    sample::LazyRecord lazy(this, &HttpStream::fill_lazy_record);
+    attach_common(ctx, conn, &lazy);
     if (attempt_.server()) ctx.attach(attempt_.server());
     http::Txn txn{.req = nullptr,
                   .res = &head,
@@ -382,7 +390,8 @@ std::string_view HttpStream::after_response_on_reply(std::string_view head, Afte
     sample::Context ctx(arena);
     ctx.response = true;
     sample::Connection conn;
-    attach_common(ctx, conn);
+    sample::LazyRecord lazy(this, &HttpStream::fill_lazy_record);
+    attach_common(ctx, conn, &lazy);
     if (after != AfterRules::All) ctx.attach<proxy::Backend>(nullptr);  // be_name: none
     http::Txn txn{
         .req = nullptr, .res = &parsed, .req_len = 0, .req_body = {}, .req_version = req_version_};
@@ -406,36 +415,44 @@ std::string_view HttpStream::after_response_on_reply(std::string_view head, Afte
     return out;
 }
 
+const http::ErrorPage* HttpStream::reply_page(const rules::Outcome& outcome) const {
+    if (!outcome.reply.head.empty()) return &outcome.reply;
+    if (outcome.page) return outcome.page;
+    return error_page(outcome.status, outcome.frontend);
+}
+
 // Answers the transaction with what a rule decided, instead of a server's response.
-void HttpStream::send_reply(const rules::Outcome& outcome, bool request_has_body) {
+void HttpStream::send_reply(const rules::Outcome& outcome, bool request_has_body,
+                            const http::RequestHead* req) {
     term_.set('P', 'R');
-    const http::ErrorPage* page =
-        outcome.reply.head.empty() ? error_page(outcome.status, outcome.frontend) : &outcome.reply;
+    const http::ErrorPage* page = reply_page(outcome);
     // A body still on its way would be read as the next request: close after the reply then.
     const bool keep =
         !outcome.close && client_keep_ && !request_has_body && !page->must_close && !soft_stopping_;
     const AfterRules after = outcome.frontend ? AfterRules::Frontend : AfterRules::All;
-    if (!outcome.challenge.empty() && !page->head.empty()) {
+    PageText text = page_text(*page, req);
+    if (!outcome.challenge.empty() && !text.head.empty()) {
         // The arena lives until the next head is parsed; the page is copied out before that.
         std::string& head = worker_.arena().take();
-        http::replace_field(page->head, outcome.challenge_header, outcome.challenge, head);
-        send_page(*page, keep, head, after);
-        return;
+        http::replace_field(text.head, outcome.challenge_header, outcome.challenge, head);
+        text.head = head;
     }
-    send_page(*page, keep, {}, after);
+    send_page(*page, keep, after, &text, req);
 }
 
 // `http-request tarpit`: the reply waits for `delay`; meanwhile the client holds a connection
 // and learns nothing.
-void HttpStream::start_tarpit(const rules::Outcome& outcome, util::Duration delay) {
+void HttpStream::start_tarpit(const rules::Outcome& outcome, util::Duration delay,
+                              const http::RequestHead* req) {
     term_.set('P', 'T');
     if (delay.count() <= 0) {
-        send_reply(outcome, !req_.done);
+        send_reply(outcome, !req_.done, req);
         return;
     }
     tarpit_ = std::make_unique<Tarpit>(
         Tarpit{.reply = outcome,
                .until = worker_.loop().now() + std::chrono::duration<double>(delay).count()});
+    // A log-format page is made when the wait ends, without the request (as HAProxy's).
     phase_ = Phase::Tarpit;
     phase_started_ = worker_.loop().now();
 }

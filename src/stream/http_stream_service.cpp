@@ -66,7 +66,7 @@ void HttpStream::send_service_reply(rules::ServiceReply reply) {
     } else {
         page.body = std::move(reply.body);
     }
-    send_page(page, keep, {}, AfterRules::All);
+    send_page(page, keep, AfterRules::All);
 }
 
 bool HttpStream::send_reply_rest() {

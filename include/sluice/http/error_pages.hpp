@@ -19,6 +19,7 @@
 
 #include "sluice/cfg/diag.hpp"
 #include "sluice/cfg/parts.hpp"
+#include "sluice/sample/format.hpp"
 #include "sluice/util/result.hpp"
 
 namespace sluice::http {
@@ -34,6 +35,20 @@ constexpr std::optional<std::size_t> error_status_index(std::uint16_t status) {
         if (kErrorStatuses[i] == status) return i;
     return std::nullopt;
 }
+
+// A reply whose body or header values are log-format (`lf-string`, `lf-file`, `hdr` with
+// `%[...]` or `%ci`): made for each reply from the transaction (render_reply()).
+struct ReplyFormat {
+    std::string status_line;  // "HTTP/1.1 503 Service Unavailable\r\n"
+    // In order, lower-cased names; never content-length, content-type or connection.
+    std::vector<std::pair<std::string, sample::Format>> headers;
+    std::string content_type;  // sent only when the body renders non-empty, as HAProxy does
+    sample::Format body;
+};
+
+// Renders `f` into `head` (status line, header lines, content-length, content-type; each line
+// ending in CRLF, as ErrorPage::head) and `body`, both cleared first, with what `ctx` holds.
+void render_reply(const ReplyFormat& f, sample::Context& ctx, std::string& head, std::string& body);
 
 struct ErrorPage {
     // The status it answers, which logs show; an errorfile's own status line, sent as is, may
@@ -52,6 +67,9 @@ struct ErrorPage {
     bool must_close = false;
     // Where it came from, for messages: "built-in", the file name, or "http-error string".
     std::string source;
+    // A page made for each reply (http-error with log-format): head and body above are empty
+    // and unused; the sender renders this one with the transaction at hand.
+    std::shared_ptr<const ReplyFormat> format;
 };
 
 // The built-in page for a status of kErrorStatuses; nullptr for any other status. The pages are
@@ -134,5 +152,16 @@ void replace_field(std::string_view head, std::string_view name, std::string_vie
 ErrorPage make_error_page(std::uint16_t status, std::string_view content_type,
                           std::span<const std::pair<std::string, std::string>> headers,
                           std::string body, std::string source);
+
+// The status line HAProxy 2.6 gives the replies it builds (http-error, `return`, `deny` with a
+// content): "HTTP/1.1 <status> <reason>\r\n", with its reasons ("413 Request Entity Too Large",
+// "502 Bad Gateway or Proxy Error", "299 Success" for a code it has no name for).
+std::string reply_status_line(std::uint16_t status);
+
+// An `http-error` page (or a `return` content) whose body or header values are log-format:
+// a page with `format` set, rendered per reply. `body`: the compiled lf-string or lf-file.
+ErrorPage make_error_page_format(std::uint16_t status, std::string content_type,
+                                 std::vector<std::pair<std::string, sample::Format>> headers,
+                                 sample::Format body, std::string source);
 
 }  // namespace sluice::http

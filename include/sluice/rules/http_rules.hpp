@@ -43,11 +43,14 @@ constexpr bool ends_transaction(Verdict v) {
 struct Outcome {
     Verdict verdict = Verdict::Continue;
     std::uint16_t status = 0;
-    http::ErrorPage reply;  // empty head: use the proxy's error page for `status`
-    bool close = false;     // the connection closes after the reply (deny does, as HAProxy)
-    bool tarpit = false;    // Reply: hold it for `timeout tarpit` first
-    bool denied = false;    // Reply: deny or tarpit (the stats count it as denied)
-    bool silent = false;    // Drop: not even a reset reaches the client (silent-drop)
+    http::ErrorPage reply;  // empty head: use `page`, else the proxy's error page for `status`
+    // A page of the rule's own (errorfile, errorfiles, a content without log-format), which
+    // lives as long as the config.
+    const http::ErrorPage* page = nullptr;
+    bool close = false;   // the connection closes after the reply (deny does, as HAProxy)
+    bool tarpit = false;  // Reply: hold it for `timeout tarpit` first
+    bool denied = false;  // Reply: deny or tarpit (the stats count it as denied)
+    bool silent = false;  // Drop: not even a reset reaches the client (silent-drop)
     // `set-timeout server|tunnel`: this transaction's own (zero: the backend's).
     util::Duration server_timeout{0}, tunnel_timeout{0};
     // `disable-l7-retry`: only a connection failure may send the request again (retry-on).

@@ -97,5 +97,7 @@ std::size_t pooled_captures();
 // (capture.req.method, capture.req.uri): streams then keep it for each transaction. Set when
 // such an expression is parsed; the request line is cheap, a per-request search is not.
 bool request_line_wanted();
+// Sets it (a rule's log-format reads %r or its parts).
+void note_request_line_wanted();
 
 }  // namespace sluice::sample

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sluice/log/record.hpp"
 #include "sluice/sample/expr.hpp"
 
 namespace sluice::sample {
@@ -34,6 +35,9 @@ class Format {
 
     // Errors are HAProxy's wording where it has one ("no such format variable 'xx'. ...").
     static util::Result<Format> parse(std::string_view text, Use available);
+    // A format that renders `text` as it is (a `string` or `file` content beside log-format
+    // headers).
+    static Format literal(std::string text);
     // Appends the rendering to `out`. Variables read the log::Record attached to `ctx`; without
     // one they render "-".
     void render(Context& ctx, std::string& out, Mode mode = Mode::Rule) const;
@@ -48,8 +52,13 @@ class Format {
     bool has_variables() const;
     // True when the format has the variable `name` (without its %: "bi").
     bool uses_variable(std::string_view name) const;
+    // What a constant() format renders.
+    std::string_view constant_text() const {
+        return pieces_.empty() ? std::string_view() : std::string_view(pieces_[0].literal);
+    }
 
   private:
+    friend void note_rule_format(const Format& f);
     struct Piece {
         std::string literal;
         std::optional<Expr> expr;
@@ -60,5 +69,27 @@ class Format {
     std::vector<Piece> pieces_;
     std::string text_;
 };
+
+// Variables outside logs: rules and replies (`hdr x %ci`, `lf-string "%ST"`) render them from a
+// record the stream fills only when one is rendered (filling one costs): it attaches a
+// LazyRecord to the Context, and Format::render asks it (an attached log::Record comes first).
+class LazyRecord {
+  public:
+    using Fill = void (*)(void* owner, log::Record& r);
+    LazyRecord(void* owner, Fill fill) : owner_(owner), fill_(fill) {}
+    const log::Record& get();
+    int status = -1;  // >= 0: the status of the reply being made, which %ST shows
+
+  private:
+    void* owner_;
+    Fill fill_;
+    std::optional<log::Record> record_;  // made on first use: most rule runs need none
+};
+
+// A format of rules or replies (not of logs) uses log-format variables: the streams then keep
+// the transaction's clock and state, as they do on a logging frontend. Called by the parsers of
+// such formats; cleared never (a reload may only add uses).
+void note_rule_format(const Format& f);
+bool rule_variables_wanted();
 
 }  // namespace sluice::sample

@@ -99,9 +99,9 @@ class Context {
         const void* key = nullptr;
         void* object = nullptr;
     };
-    // Response rules attach the most: connection, proxies, config, server, variables,
-    // captures, transaction, payload.
-    std::array<Facet, 12> facets_{};
+    // Response rules attach the most: connection, proxies, config, server, priority,
+    // variables, captures, unique id, lazy log record, transaction, payload: 12, and room.
+    std::array<Facet, 16> facets_{};
     Arena& arena_;
 };
 

@@ -181,7 +181,12 @@ class HttpStream final : public Stream {
     Variables& variables();
     static void change_address(void* owner, sample::Connection& conn, bool dst,
                                const net::Address& to);
-    void attach_common(sample::Context& ctx, sample::Connection& conn);
+    // `lazy`: the log record of log-format variables (%ci, %ST...), filled if one is rendered.
+    void attach_common(sample::Context& ctx, sample::Connection& conn,
+                       sample::LazyRecord* lazy = nullptr);
+    // What a LazyRecord of this stream calls: fill_record(), on a transaction without its log
+    // block too (it then lacks the clock).
+    static void fill_lazy_record(void* self, log::Record& r);
     // The transaction's captures (see sample/capture.hpp), from the parsed head, before any
     // rule: only for a frontend with capture slots, or when the request line is read later.
     void capture_request(const http::RequestHead& head);
@@ -209,9 +214,14 @@ class HttpStream final : public Stream {
                                       const http::Framing& framing);
     bool monitor_request(const http::RequestHead& head, sample::Context& ctx,
                          rules::Outcome& outcome);
-    void send_reply(const rules::Outcome& outcome, bool request_has_body);
-    // What a rule's verdict asks for, once the request head is consumed.
-    void start_tarpit(const rules::Outcome& outcome, util::Duration delay);
+    // `req`: the request head, while it is at hand (a log-format page reads it).
+    void send_reply(const rules::Outcome& outcome, bool request_has_body,
+                    const http::RequestHead* req = nullptr);
+    // The page a rule's reply sends: its own content, its own page, or the proxy's.
+    const http::ErrorPage* reply_page(const rules::Outcome& outcome) const;
+    // What a rule's verdict asks for; `req` as for send_reply.
+    void start_tarpit(const rules::Outcome& outcome, util::Duration delay,
+                      const http::RequestHead* req = nullptr);
     void drop_client(bool silent);
 
     // `show errors` (http_stream_errors.cpp), on error paths only: the bytes of the side's
@@ -273,7 +283,17 @@ class HttpStream final : public Stream {
     }
 
     // Endings.
-    void fail(std::uint16_t status, char cause, char phase);
+    // `req`: the request head when it is still at hand; otherwise a log-format page reads the
+    // one written for the server, while none of it has gone (HAProxy's request is gone too once
+    // forwarded).
+    // `early`: an error of reading a request, which HAProxy answers below its streams with
+    // static pages only (as are 400 and 408 always): a log-format page gives way to the
+    // built-in one.
+    void fail(std::uint16_t status, char cause, char phase, const http::RequestHead* req = nullptr,
+              bool early = false);
+    // The request head waiting, whole but for its last lines, in the server's out buffer:
+    // parsed from a copy in the worker's arena. False when there is none.
+    bool held_request(http::RequestHead& out);
     // A request that could not be read (`phase` R) or whose head was refused: a failed
     // request, counted in the frontend's requests as HAProxy counts it, answered `status`.
     void bad_request(std::uint16_t status, char cause);
@@ -292,10 +312,19 @@ class HttpStream final : public Stream {
     // reading a request (HAProxy answers those below its rules), the frontend's for a reply
     // its request rules decided, else the backend's and the frontend's.
     enum class AfterRules : std::uint8_t { None, Frontend, All };
-    // Answers with `page`; `keep`: the client connection carries on after it.
-    // `head` replaces the page's own when not empty (a page edited for this reply).
-    void send_page(const http::ErrorPage& page, bool keep, std::string_view head = {},
-                   AfterRules after = AfterRules::All);
+    // A page's bytes for one reply.
+    struct PageText {
+        std::string_view head, body;
+    };
+    // `page`'s own bytes; for a page made of log-format (http-error lf-string, ...), its
+    // rendering for this reply, in the worker's arena (not reset: the views last until the next
+    // rules run or log line), from `req` (the request, when at hand) and what the stream knows.
+    PageText page_text(const http::ErrorPage& page, const http::RequestHead* req);
+    // Answers with `page`; `keep`: the client connection carries on after it. `text`: the bytes
+    // to send for it when not the page's own (rendered, or edited for this reply). `req`: the
+    // request, when at hand, for a log-format 500 page replacing a reply that cannot be sent.
+    void send_page(const http::ErrorPage& page, bool keep, AfterRules after = AfterRules::All,
+                   const PageText* text = nullptr, const http::RequestHead* req = nullptr);
     // http-after-response rules on a reply's head: the head they leave (in the arena), or
     // `head` itself when none apply; empty when a rule failed (the reply becomes a 500).
     std::string_view after_response_on_reply(std::string_view head, AfterRules after);

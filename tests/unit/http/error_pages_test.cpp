@@ -469,6 +469,70 @@ TEST(HttpError, StringFileAndEmptyPages) {
               "HTTP/1.1 504 Gateway Time-out\r\nx: y\r\ncontent-length: 0\r\n");
 }
 
+// Log-format pages: made for each reply (ErrorPage::format) when anything in them reads the
+// transaction; made once when all of it is constant (`%%` is a '%').
+TEST(HttpError, LogFormatPages) {
+    Files files;
+    const std::string lf = files.write("p.lf", "host %[req.hdr(host)]\n");
+    Config c = parse(fmt::format(
+        "frontend fe\n"
+        "  http-error status 503 content-type text/plain lf-string \"st=%ST\" hdr X-P %[path]\n"
+        "  http-error status 502 content-type text/plain lf-file {}\n"
+        "  http-error status 504 content-type text/plain lf-string 100%% hdr x a%%b\n"
+        "  http-error status 500 content-type text/plain string x hdr x-ci %ci\n",
+        lf));
+    EXPECT_EQ(c.messages(), Lines{});
+    auto pages = c.build("fe");
+    ASSERT_NE(pages, nullptr);
+    const ErrorPage* p503 = pages->find(503);
+    ASSERT_NE(p503->format, nullptr);
+    EXPECT_EQ(p503->format->status_line, "HTTP/1.1 503 Service Unavailable\r\n");
+    EXPECT_EQ(p503->format->content_type, "text/plain");
+    ASSERT_EQ(p503->format->headers.size(), 1u);
+    EXPECT_EQ(p503->format->headers[0].first, "x-p");
+    EXPECT_EQ(p503->format->body.text(), "st=%ST");
+    EXPECT_TRUE(p503->head.empty());
+    ASSERT_NE(pages->find(502)->format, nullptr);
+    EXPECT_EQ(pages->find(502)->format->body.text(), "host %[req.hdr(host)]\n");
+    ASSERT_NE(pages->find(500)->format, nullptr);  // only a header reads the transaction
+    const ErrorPage* p504 = pages->find(504);
+    EXPECT_EQ(p504->format, nullptr);
+    EXPECT_EQ(p504->head,
+              "HTTP/1.1 504 Gateway Time-out\r\nx: a%b\r\ncontent-length: 4\r\n"
+              "content-type: text/plain\r\n");
+    EXPECT_EQ(p504->body, "100%");
+}
+
+// render_reply: hdr fields in order (one rendering empty is left out), then content-length and,
+// for a non-empty body, content-type.
+TEST(HttpError, RenderReply) {
+    auto body = sample::Format::parse("%[str(hi)]", sample::Use::Internal);
+    auto empty = sample::Format::parse("%[str()]", sample::Use::Internal);
+    auto a = sample::Format::parse("%[str(1)]", sample::Use::Internal);
+    ASSERT_TRUE(body && empty && a);
+    std::vector<std::pair<std::string, sample::Format>> headers;
+    headers.emplace_back("X-A", *a);
+    headers.emplace_back("x-gone", *empty);
+    headers.emplace_back("Content-Length", *a);  // computed: dropped
+    const ErrorPage page =
+        make_error_page_format(429, "text/plain", std::move(headers), *body, "test");
+    sample::Arena arena;
+    sample::Context ctx(arena);
+    std::string head, text;
+    render_reply(*page.format, ctx, head, text);
+    EXPECT_EQ(head,
+              "HTTP/1.1 429 Too Many Requests\r\nx-a: 1\r\ncontent-length: 2\r\n"
+              "content-type: text/plain\r\n");
+    EXPECT_EQ(text, "hi");
+    const ErrorPage none = make_error_page_format(200, "text/plain", {}, *empty, "test");
+    render_reply(*none.format, ctx, head, text);
+    EXPECT_EQ(head, "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n");
+    EXPECT_EQ(reply_status_line(299), "HTTP/1.1 299 Success\r\n");
+    EXPECT_EQ(reply_status_line(418), "HTTP/1.1 418 I'm a teapot\r\n");
+    EXPECT_EQ(reply_status_line(413), "HTTP/1.1 413 Request Entity Too Large\r\n");
+    EXPECT_EQ(reply_status_line(599), "HTTP/1.1 599 Server Error\r\n");
+}
+
 TEST(HttpError, ErrorfileErrorfilesAndDefaultErrorfiles) {
     Files files;
     const std::string a = files.write("a.http", "HTTP/1.1 503 A\r\nContent-Length: 1\r\n\r\nA");
@@ -497,8 +561,8 @@ TEST(HttpError, Diagnostics) {
         "  http-error content-type text/plain string x\n"                                  // 3
         "  http-error status 505\n"                                                        // 4
         "  http-error status 503 content-type text/plain string a string b\n"              // 5
-        "  http-error status 503 content-type text/plain lf-string %[src]\n"               // 6
-        "  http-error status 503 content-type text/plain string a hdr x %[src]\n"          // 7
+        "  http-error status 503 content-type text/plain lf-string %[nope]\n"              // 6
+        "  http-error status 503 content-type text/plain string a hdr x %zz\n"             // 7
         "  http-error status 503 bogus\n"                                                  // 8
         "  http-error status 503 content-type text/plain errorfile {0}\n"                  // 9
         "  http-error status 503 content-type text/plain\n"                                // 10
@@ -517,10 +581,9 @@ TEST(HttpError, Diagnostics) {
                               "403, 404, 405, 407, 408, 410, 413, 421, 422, 425, 429, 500, 501, "
                               "502, 503, 504)"),
                alert(5, ctx + "unexpected 'string': 'string' is already given"),
-               alert(6, ctx + "'lf-string' is not implemented yet; it comes with logging (issue "
-                              "#8)"),
-               alert(7, ctx + "'hdr x': log-format values are not implemented yet; it comes "
-                              "with logging (issue #8)"),
+               alert(6, ctx + "'lf-string': in '%[nope]': unknown fetch method 'nope'"),
+               alert(7, ctx + "'hdr x': no such format variable 'zz'. If you wanted to emit the "
+                              "'%' character verbatim, you need to use '%%'"),
                alert(8, ctx + "unknown option 'bogus'"),
                warning(9, ctx + "content-type 'text/plain' is ignored with 'errorfile'"),
                warning(10, ctx + "content-type 'text/plain' is ignored: the payload is empty"),
