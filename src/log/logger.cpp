@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -116,8 +117,7 @@ struct ThreadState {
         return stamp;
     }
     std::string_view pid_text() {
-        // Read each time: -D forks after the config is built.
-        const auto r = std::to_chars(pid, pid + sizeof pid, static_cast<long>(::getpid()));
+        const auto r = std::to_chars(pid, pid + sizeof pid, static_cast<long>(process_id()));
         pid_len = static_cast<std::size_t>(r.ptr - pid);
         return {pid, pid_len};
     }
@@ -225,6 +225,24 @@ void set_program_name(std::string_view argv0) {
 
 std::string_view program_name() {
     return g_program;
+}
+
+namespace {
+std::atomic<int> g_pid{0};
+void forget_pid() {
+    g_pid.store(0, std::memory_order_relaxed);
+}
+}  // namespace
+
+int process_id() {
+    int pid = g_pid.load(std::memory_order_relaxed);
+    if (pid == 0) {
+        static const int registered = ::pthread_atfork(nullptr, nullptr, forget_pid);
+        (void)registered;
+        pid = static_cast<int>(::getpid());
+        g_pid.store(pid, std::memory_order_relaxed);
+    }
+    return pid;
 }
 
 std::uint64_t dropped() {

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "sluice/log/logger.hpp"
 #include "sluice/sample/format.hpp"
 
 namespace sluice::sample {
@@ -251,7 +252,7 @@ constexpr LogVar kVars[] = {
          auto end = fmt::format_to_n(v.buf.data(), v.buf.size(), "{:03}", ms).out;
          v.text = std::string_view(v.buf.data(), static_cast<std::size_t>(end - v.buf.data()));
      }},
-    {"pid", false, 4, [](const Record&, LogValue& v) { number(v, getpid()); }},
+    {"pid", false, 4, [](const Record&, LogValue& v) { number(v, log::process_id()); }},
     {"r", true, 0,
      [](const Record& r, LogValue& v) {
          if (no_request(r)) return url(v, kBadReq);

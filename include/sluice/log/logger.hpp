@@ -52,6 +52,10 @@ class Logger {
 void set_program_name(std::string_view argv0);
 std::string_view program_name();
 
+// The process id, as the syslog header and %pid show it: asked of the kernel once per process
+// (glibc no longer caches it; a fork, as -D makes, asks again), not once per line.
+int process_id();
+
 // Messages dropped since start (a target busy, a pipe full): `show info`'s DroppedLogs.
 std::uint64_t dropped();
 
