@@ -80,11 +80,12 @@ def mask_timers(field):
 
 
 def mask_counts(field):
-    """%ac/%fc/%bc/%sc/%rc: how many other connections the process, frontend and backend still
-    count when the line is made is a race with the previous test connection's end (the server's
-    and the retries are not)."""
+    """%ac/%fc/%bc/%sc/%rc: how many other connections the process, frontend, backend and
+    server still count when the line is made is a race with the previous test connection's end
+    (seen under the sanitizers: a previous stream still ending held its server slot); the
+    retries are not."""
     parts = field.split("/")
-    return "/".join(["N", "N", "N"] + parts[3:])
+    return "/".join(["N", "N", "N", "N"] + parts[4:])
 
 
 # The fields of httplog that may differ between two runs or by design: the client port, the
